@@ -1,0 +1,21 @@
+//! The operator seam of airtask. For now: the registry that maps Airflow operator class paths
+//! (and their aliases) to the operators this runtime implements.
+//!
+//! # Example
+//! ```
+//! use airtask_core::{OperatorInfo, Registry};
+//!
+//! const EMPTY: OperatorInfo = OperatorInfo {
+//!     class_path: "airflow.providers.standard.operators.empty.EmptyOperator",
+//!     aliases: &["airflow.operators.empty.EmptyOperator"],
+//! };
+//! let registry = Registry::builder().register(EMPTY).build();
+//! assert_eq!(
+//!     registry.lookup("airflow.operators.empty.EmptyOperator").map(|o| o.class_path),
+//!     Some(EMPTY.class_path)
+//! );
+//! ```
+
+mod registry;
+
+pub use registry::{OperatorInfo, Registry, RegistryBuilder};

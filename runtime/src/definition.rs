@@ -1,0 +1,95 @@
+//! Reading a workflow definition from a local path or S3, and loading it.
+
+use std::io::Read as _;
+
+use airtask_aws::{S3Location, S3ReadError};
+use airtask_workflow::{
+    Diagnostic, LoadOptions, Report, rules::MAX_DEFINITION_BYTES, size_diagnostic,
+};
+
+use crate::clock;
+use crate::registry::registry;
+
+/// Why a definition could not be loaded before validation even started.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    /// A usage mistake: `--version-id` with a local file, a malformed s3:// URL.
+    #[error("{0}")]
+    Usage(String),
+    /// The local file could not be read.
+    #[error("cannot read the definition: {reason}")]
+    Local {
+        /// What the OS said.
+        reason: String,
+    },
+    /// The S3 object could not be read.
+    #[error("cannot read the definition: {0}")]
+    S3(#[from] S3ReadError),
+    /// Over the size quota (seen before reading the content).
+    #[error("{}", .0.message)]
+    TooLarge(Diagnostic),
+}
+
+/// Reads the bytes of a definition from a local path or an `s3://` URL (with `version_id`
+/// pinning a version). Oversized definitions are refused before their content is read.
+pub(crate) fn read(source: &str, version_id: Option<&str>) -> Result<Vec<u8>, ReadError> {
+    let limit = MAX_DEFINITION_BYTES as u64;
+    if source.starts_with("s3://") {
+        let mut location = S3Location::parse(source).map_err(ReadError::Usage)?;
+        if let Some(v) = version_id {
+            if location.version_id.as_deref().is_some_and(|u| u != v) {
+                return Err(ReadError::Usage(format!(
+                    "{source} pins a version and --version-id gives another ({v}); give one"
+                )));
+            }
+            location.version_id = Some(v.to_owned());
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| ReadError::Usage(format!("cannot start the async runtime: {e}")))?;
+        return rt
+            .block_on(async {
+                let config = airtask_aws::sdk_config().await;
+                airtask_aws::read_object(&config, &location, limit).await
+            })
+            .map_err(|e| match e {
+                S3ReadError::TooLarge { size, .. } => {
+                    size_diagnostic(size).map_or_else(|| ReadError::S3(e), ReadError::TooLarge)
+                }
+                other => ReadError::S3(other),
+            });
+    }
+    if version_id.is_some() {
+        return Err(ReadError::Usage(format!(
+            "--version-id applies to s3:// definitions only, not to the local file {source}"
+        )));
+    }
+    let local = |e: std::io::Error| ReadError::Local {
+        reason: e.to_string(),
+    };
+    let file = std::fs::File::open(source).map_err(local)?;
+    let size = file.metadata().map_err(local)?.len();
+    if let Some(d) = size_diagnostic(size) {
+        return Err(ReadError::TooLarge(d));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(local)?;
+    Ok(bytes)
+}
+
+/// Loads and validates definition bytes with this build's operators and the process's
+/// environment and clock.
+pub(crate) fn load(bytes: &[u8], for_create: bool) -> Report {
+    let registry = registry();
+    let env = |name: &str| std::env::var(name).ok();
+    let opts = LoadOptions {
+        env: &env,
+        now: clock::now(),
+        for_create,
+        catalog: &registry,
+    };
+    airtask_workflow::load(bytes, &opts)
+}

@@ -1,0 +1,23 @@
+//! `airtask`: runs one Apache Airflow task the way Amazon MWAA Serverless runs it.
+//!
+//! This binary is wiring only: the command line, the operator registry, reading definitions,
+//! and exit codes. The work is done by the crates under `crates/` and `operators/`.
+
+mod cli;
+mod clock;
+mod commands;
+mod definition;
+mod registry;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let code = match cli.command {
+        cli::Command::Validate(args) => commands::validate(&args),
+        cli::Command::Tasks(args) => commands::tasks(&args),
+    };
+    ExitCode::from(code)
+}
