@@ -1,1 +1,115 @@
-//! e2e helpers
+//! Helpers for the end-to-end tests: build and run the real `airtask` binary, temporary
+//! directories, and the local AWS endpoint's address.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The path of the `airtask` binary, built once per test run (in the same profile and target
+/// directory as the tests) so a test never runs a stale binary.
+pub fn airtask_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test binary path");
+        // target/<profile>/deps/e2e-<hash> -> target/<profile>
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile> directory")
+            .to_path_buf();
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "--quiet", "-p", "airtask", "--bin", "airtask"])
+            .current_dir(workspace_root());
+        if release {
+            build.arg("--release");
+        }
+        let status = build
+            .status()
+            .expect("run cargo build for the airtask binary");
+        assert!(status.success(), "cargo build -p airtask failed");
+        let bin = profile_dir.join("airtask");
+        assert!(bin.exists(), "no airtask binary at {}", bin.display());
+        bin
+    })
+}
+
+/// The workspace root (where Cargo.toml and examples/ are).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// `../shared/corpus`, beside the project.
+pub fn corpus_dir() -> PathBuf {
+    workspace_root().join("../shared/corpus")
+}
+
+/// Runs `airtask` with `args` and returns its output. The environment is the test's, so the
+/// local AWS endpoint that the test command started is used.
+pub fn airtask(args: &[&str]) -> Output {
+    Command::new(airtask_bin())
+        .args(args)
+        .output()
+        .expect("run airtask")
+}
+
+/// The local AWS endpoint that the test command started (`AWS_ENDPOINT_URL`).
+///
+/// # Panics
+/// When it is not set: the AWS tests run through `scripts/test.sh`, which starts the endpoint;
+/// they are never skipped.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").expect(
+        "AWS_ENDPOINT_URL is not set: run the tests through scripts/test.sh, which starts the \
+         local AWS endpoint",
+    )
+}
+
+/// A temporary directory, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates a fresh directory named after `name` under the system temp dir.
+    pub fn new(name: &str) -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("airtask-e2e-{}-{name}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    /// Writes `contents` to `name` inside the directory and returns its path as a string.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, contents).expect("write temp file");
+        p.to_string_lossy().into_owned()
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Parses stdout as JSON.
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}

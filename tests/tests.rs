@@ -1,1 +1,6 @@
+//! End-to-end tests: the real `airtask` binary, real files, the local AWS endpoint.
 
+mod cli;
+mod corpus;
+mod malformed;
+mod s3;

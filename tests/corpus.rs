@@ -1,0 +1,104 @@
+//! Every real workflow in ../shared/corpus loads; the only errors are operators this runtime
+//! does not implement yet, each reported with its task id.
+
+use airtask_tests::{airtask, corpus_dir, stdout_json};
+
+#[test]
+fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
+    let mut files: Vec<String> = Vec::new();
+    for sub in ["aws-samples", "aws-docs", "converter-upstream"] {
+        let dir = corpus_dir().join(sub);
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("dir entry").path();
+            if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                files.push(path.to_string_lossy().into_owned());
+            }
+        }
+    }
+    files.sort();
+    assert!(
+        files.len() >= 60,
+        "expected the whole corpus, found {} files",
+        files.len()
+    );
+
+    let mut args = vec!["validate", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let out = airtask(&args);
+    let report = stdout_json(&out);
+    let mut valid = 0;
+    for f in report["files"].as_array().expect("files") {
+        let name = f["file"].as_str().expect("file");
+        let text = std::fs::read_to_string(name).expect("read corpus file");
+        let errors: Vec<&serde_json::Value> = f["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["severity"] == "error")
+            .collect();
+        // The workflow itself loaded: every error is about one task's operator.
+        for e in &errors {
+            let msg = e["message"].as_str().expect("message");
+            assert!(
+                msg.contains("is not implemented by this runtime yet"),
+                "{name}: unexpected error: {e}"
+            );
+            assert_eq!(e["key"], "operator", "{name}: {e}");
+            let task = e["task"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: no task in {e}"));
+            assert!(
+                text.contains(task.rsplit('.').next().unwrap_or(task)),
+                "{name}: {task}"
+            );
+            assert!(
+                msg.contains("EmptyOperator"),
+                "the message lists what is implemented: {msg}"
+            );
+            assert!(e["line"].as_u64().is_some(), "{name}: no line in {e}");
+        }
+        // Every task whose operator is not implemented is reported, once.
+        let unimplemented = text
+            .lines()
+            .filter(|l| {
+                let l = l.trim_start();
+                l.starts_with("operator:")
+                    && !l.contains("EmptyOperator")
+                    && !l.contains("BashOperator")
+            })
+            .count();
+        assert_eq!(errors.len(), unimplemented, "{name}: {errors:?}");
+        if errors.is_empty() {
+            assert_eq!(f["valid"], true, "{name}");
+            valid += 1;
+        } else {
+            assert_eq!(f["valid"], false, "{name}");
+        }
+    }
+    assert!(valid >= 1, "simple_empty_dag.yaml at least is valid");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "some corpus files use unimplemented operators"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn converter_task_groups_params_and_defaults_come_through() {
+    let file = corpus_dir().join("converter-upstream/simple_empty_dag.yaml");
+    let out = airtask(&["tasks", "--format", "json", &file.to_string_lossy()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = stdout_json(&out);
+    assert_eq!(v["workflow_id"], "simple_empty_dag");
+    assert_eq!(v["tasks"].as_array().map(Vec::len), Some(1));
+}

@@ -1,0 +1,139 @@
+//! Definitions read from S3 on the local endpoint, pinned by version id.
+
+use airtask_tests::{airtask, endpoint, stdout_json};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+
+const EMPTY_OP: &str = "airflow.providers.standard.operators.empty.EmptyOperator";
+
+async fn client() -> aws_sdk_s3::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
+}
+
+fn definition(tasks: &[&str]) -> String {
+    let mut text = String::from("versioned_wf:\n  schedule: None\n  tasks:\n");
+    for t in tasks {
+        text.push_str(&format!("    {t}:\n      operator: {EMPTY_OP}\n"));
+    }
+    text
+}
+
+async fn put(client: &aws_sdk_s3::Client, bucket: &str, key: &str, body: String) -> String {
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.into_bytes()))
+        .send()
+        .await
+        .expect("put object")
+        .version_id()
+        .expect("a versioned bucket returns a version id")
+        .to_owned()
+}
+
+fn task_ids(v: &serde_json::Value) -> Vec<String> {
+    v["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["task_id"].as_str().expect("task_id").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn loads_a_pinned_version_after_a_newer_one_was_written() {
+    let client = client().await;
+    let bucket = "airtask-e2e-versioned-defs";
+    client
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("create bucket");
+    client
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("enable versioning");
+    let key = "workflows/versioned_wf.yaml";
+    let v1 = put(&client, bucket, key, definition(&["first"])).await;
+    let v2 = put(&client, bucket, key, definition(&["first", "second"])).await;
+    assert_ne!(v1, v2);
+
+    let url = format!("s3://{bucket}/{key}");
+    // The pinned old version, in both spellings.
+    let pinned = format!("{url}?versionId={v1}");
+    let out = airtask(&["tasks", "--format", "json", &pinned]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(task_ids(&stdout_json(&out)), ["first"]);
+    let out = airtask(&["tasks", "--format", "json", &url, "--version-id", &v1]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(task_ids(&stdout_json(&out)), ["first"]);
+    // Unpinned: the newest.
+    let out = airtask(&["tasks", "--format", "json", &url]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(task_ids(&stdout_json(&out)), ["first", "second"]);
+    let out = airtask(&["validate", &pinned]);
+    assert_eq!(out.status.code(), Some(0));
+
+    // A version that does not exist, a key that does not exist, a bucket that does not exist.
+    let out = airtask(&[
+        "validate",
+        &format!("{url}?versionId=nosuchversion0000000000000000000"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("has no such version"), "{stdout}");
+    let out = airtask(&["validate", &format!("s3://{bucket}/missing.yaml")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("there is no object at s3://{bucket}/missing.yaml")),
+        "{stdout}"
+    );
+    let out = airtask(&["validate", "s3://airtask-e2e-no-such-bucket/x.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("does not exist"), "{stdout}");
+
+    // An oversized object is refused without being parsed.
+    let big = format!(
+        "{}  description: '{}'\n",
+        definition(&["x"]),
+        "y".repeat(60_000)
+    );
+    put(&client, bucket, "big.yaml", big).await;
+    let out = airtask(&["validate", &format!("s3://{bucket}/big.yaml")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("at most 51200 bytes"), "{stdout}");
+}
