@@ -422,16 +422,7 @@ fn parse_item(field: Field, item: &str) -> Result<Item, String> {
         } else {
             value(field, hi_text, item)?
         };
-        if lo > hi {
-            return Err(format!(
-                "{label} has the range '{item}', whose start is after its end; write ranges \
-                 as 'low-high' within {} (for a range that wraps round, list two ranges, \
-                 e.g. '{lo_text}-{},{}-{hi_text}')",
-                field.range(),
-                field.max(),
-                field.min()
-            ));
-        }
+        // A reversed range (`22-2`) wraps round, as croniter (and so Airflow) reads it.
         return Ok(Item::Values {
             lo,
             hi,
@@ -876,21 +867,19 @@ mod tests {
     }
 
     #[test]
-    fn reversed_range() {
-        err_has(
+    fn reversed_ranges_wrap_round_as_in_croniter() {
+        for expr in [
             "0 22-2 * * *",
-            &[
-                "field 2 (hour) has the range '22-2'",
-                "start is after its end",
-                "'22-23,0-2'",
-            ],
-        );
-        err_has("0 0 * * fri-mon", &["field 5 (day-of-week)", "'fri-mon'"]);
-        err_has(
+            "0 0 * * fri-mon",
             "0 0 * dec-jan *",
-            &["field 4 (month)", "'dec-jan'", "'dec-12,1-jan'"],
-        );
-        err_has("0 0 31-1 * *", &["field 3 (day-of-month)", "'31-1'"]);
+            "0 0 31-1 * *",
+        ] {
+            assert_eq!(
+                parse_schedule(expr),
+                Ok(Schedule::Cron(expr.to_owned())),
+                "{expr}"
+            );
+        }
     }
 
     #[test]
