@@ -44,8 +44,18 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// `../shared/corpus`, beside the project.
+///
+/// # Panics
+/// When it is missing: the corpus tests need the shared folder beside the clone (they are never
+/// skipped).
 pub fn corpus_dir() -> PathBuf {
-    workspace_root().join("../shared/corpus")
+    let dir = workspace_root().join("../shared/corpus");
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the corpus tests read ../shared/corpus beside the project",
+        dir.display()
+    );
+    dir
 }
 
 /// Runs `airtask` with `args` and returns its output. The environment is the test's, so the
@@ -112,4 +122,24 @@ pub fn stdout_json(out: &Output) -> serde_json::Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
+}
+
+/// Runs `airtask` with `args`, asserts the exit code, and returns stdout as text.
+pub fn airtask_expect(args: &[&str], code: i32) -> String {
+    let out = airtask(args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "airtask {}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `airtask` with `args`, asserts success, and parses stdout as JSON.
+pub fn airtask_json(args: &[&str]) -> serde_json::Value {
+    let stdout = airtask_expect(args, 0);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"))
 }

@@ -1,6 +1,6 @@
 //! Definitions read from S3 on the local endpoint, pinned by version id.
 
-use airtask_tests::{airtask, endpoint, stdout_json};
+use airtask_tests::{airtask_expect, airtask_json, endpoint};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 
@@ -77,52 +77,29 @@ async fn loads_a_pinned_version_after_a_newer_one_was_written() {
     let url = format!("s3://{bucket}/{key}");
     // The pinned old version, in both spellings.
     let pinned = format!("{url}?versionId={v1}");
-    let out = airtask(&["tasks", "--format", "json", &pinned]);
+    let tasks = |args: &[&str]| task_ids(&airtask_json(args));
+    assert_eq!(tasks(&["tasks", "--format", "json", &pinned]), ["first"]);
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        tasks(&["tasks", "--format", "json", &url, "--version-id", &v1]),
+        ["first"]
     );
-    assert_eq!(task_ids(&stdout_json(&out)), ["first"]);
-    let out = airtask(&["tasks", "--format", "json", &url, "--version-id", &v1]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(task_ids(&stdout_json(&out)), ["first"]);
     // Unpinned: the newest.
-    let out = airtask(&["tasks", "--format", "json", &url]);
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        tasks(&["tasks", "--format", "json", &url]),
+        ["first", "second"]
     );
-    assert_eq!(task_ids(&stdout_json(&out)), ["first", "second"]);
-    let out = airtask(&["validate", &pinned]);
-    assert_eq!(out.status.code(), Some(0));
+    airtask_expect(&["validate", &pinned], 0);
 
     // A version that does not exist, a key that does not exist, a bucket that does not exist.
-    let out = airtask(&[
-        "validate",
-        &format!("{url}?versionId=nosuchversion0000000000000000000"),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let missing_version = format!("{url}?versionId=nosuchversion0000000000000000000");
+    let stdout = airtask_expect(&["validate", &missing_version], 1);
     assert!(stdout.contains("has no such version"), "{stdout}");
-    let out = airtask(&["validate", &format!("s3://{bucket}/missing.yaml")]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = airtask_expect(&["validate", &format!("s3://{bucket}/missing.yaml")], 1);
     assert!(
         stdout.contains(&format!("there is no object at s3://{bucket}/missing.yaml")),
         "{stdout}"
     );
-    let out = airtask(&["validate", "s3://airtask-e2e-no-such-bucket/x.yaml"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = airtask_expect(&["validate", "s3://airtask-e2e-no-such-bucket/x.yaml"], 1);
     assert!(stdout.contains("does not exist"), "{stdout}");
 
     // An oversized object is refused without being parsed.
@@ -132,8 +109,6 @@ async fn loads_a_pinned_version_after_a_newer_one_was_written() {
         "y".repeat(60_000)
     );
     put(&client, bucket, "big.yaml", big).await;
-    let out = airtask(&["validate", &format!("s3://{bucket}/big.yaml")]);
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = airtask_expect(&["validate", &format!("s3://{bucket}/big.yaml")], 1);
     assert!(stdout.contains("at most 51200 bytes"), "{stdout}");
 }

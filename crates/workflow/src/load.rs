@@ -156,6 +156,37 @@ fn duration_of(v: &Value) -> Result<SignedDuration, String> {
     }
 }
 
+/// A duration setting checked against MWAA Serverless's bounds: 0 (or, with `positive`, more
+/// than 0) to `max_secs`. Null means "not set".
+fn bounded_duration(
+    name: &str,
+    value: &Value,
+    positive: bool,
+    max_secs: i64,
+) -> Result<Option<SignedDuration>, String> {
+    if *value == Value::Null {
+        return Ok(None);
+    }
+    let d = duration_of(value).map_err(|why| format!("{name} is not a duration: {why}"))?;
+    let low_ok = if positive {
+        d.is_positive()
+    } else {
+        !d.is_negative()
+    };
+    if low_ok && d <= SignedDuration::from_secs(max_secs) {
+        return Ok(Some(d));
+    }
+    let low = if positive {
+        "more than 0 and at most"
+    } else {
+        "0 to"
+    };
+    Err(format!(
+        "{name} is {}; MWAA Serverless allows {low} {max_secs} s",
+        secs_text(d)
+    ))
+}
+
 fn secs_text(d: SignedDuration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
@@ -760,6 +791,7 @@ impl Loader<'_> {
             return;
         };
         let mut diag: Option<Diagnostic> = None;
+        let mut ignored: Option<String> = None;
         let mut error = |msg: String| {
             diag = Some(Diagnostic::error(msg));
         };
@@ -777,36 +809,20 @@ impl Loader<'_> {
                     other.kind()
                 )),
             },
-            "retry_delay" => match duration_of(&value) {
-                Ok(d)
-                    if !d.is_negative()
-                        && d <= SignedDuration::from_secs(rules::MAX_RETRY_DELAY_SECS) =>
-                {
-                    s.retry_delay = d
+            "retry_delay" => {
+                match bounded_duration(name, &value, false, rules::MAX_RETRY_DELAY_SECS) {
+                    Ok(Some(d)) => s.retry_delay = d,
+                    Ok(None) => {}
+                    Err(why) => error(why),
                 }
-                Ok(d) => error(format!(
-                    "retry_delay is {}; MWAA Serverless allows 0 to {} s",
-                    secs_text(d),
-                    rules::MAX_RETRY_DELAY_SECS
-                )),
-                Err(_) if value == Value::Null => {}
-                Err(why) => error(format!("retry_delay is not a duration: {why}")),
-            },
-            "execution_timeout" => match duration_of(&value) {
-                Ok(d)
-                    if d.is_positive()
-                        && d <= SignedDuration::from_secs(rules::MAX_EXECUTION_TIMEOUT_SECS) =>
-                {
-                    s.execution_timeout = d
+            }
+            "execution_timeout" => {
+                match bounded_duration(name, &value, true, rules::MAX_EXECUTION_TIMEOUT_SECS) {
+                    Ok(Some(d)) => s.execution_timeout = d,
+                    Ok(None) => {}
+                    Err(why) => error(why),
                 }
-                Ok(d) => error(format!(
-                    "execution_timeout is {}; MWAA Serverless allows more than 0 and at most {} s",
-                    secs_text(d),
-                    rules::MAX_EXECUTION_TIMEOUT_SECS
-                )),
-                Err(_) if value == Value::Null => {}
-                Err(why) => error(format!("execution_timeout is not a duration: {why}")),
-            },
+            }
             "trigger_rule" => {
                 let text = match &value {
                     Value::Str(t) => Some(t.as_str()),
@@ -855,59 +871,52 @@ impl Loader<'_> {
             "aws_conn_id" => {
                 let default =
                     matches!(&value, Value::Null) || value.as_str() == Some("aws_default");
-                if !default && report {
-                    self.push(
-                        Diagnostic::warning(
-                            "aws_conn_id is ignored: there are no Airflow connections here; \
-                             identity comes from the execution role (and the task's task_iam_role_arn)",
-                        )
-                        .task_opt(task)
-                        .key(full_key.clone())
-                        .at(key.pos),
+                if !default {
+                    ignored = Some(
+                        "aws_conn_id is ignored: there are no Airflow connections here; identity \
+                         comes from the execution role (and the task's task_iam_role_arn)"
+                            .to_owned(),
                     );
                 }
             }
             "region_name" => {
-                if !matches!(value, Value::Null) && report {
-                    self.push(
-                        Diagnostic::warning(
-                            "region_name is ignored: the region comes from the environment \
-                             (AWS_REGION), as in MWAA Serverless",
-                        )
-                        .task_opt(task)
-                        .key(full_key.clone())
-                        .at(key.pos),
+                if !matches!(value, Value::Null) {
+                    ignored = Some(
+                        "region_name is ignored: the region comes from the environment \
+                         (AWS_REGION), as in MWAA Serverless"
+                            .to_owned(),
                     );
                 }
             }
-            _ => {
-                if let Some((_, default)) =
-                    rules::IGNORED_TASK_KEYS.iter().find(|(n, _)| *n == name)
-                {
-                    if report && !default.is_default(&value) {
-                        self.push(
-                            Diagnostic::warning(format!(
-                                "`{name}` is ignored: {}",
-                                rules::ignored_reason(name)
-                            ))
-                            .task_opt(task)
-                            .key(full_key.clone())
-                            .at(key.pos),
-                        );
+            _ => match rules::IGNORED_TASK_KEYS.iter().find(|(n, _)| *n == name) {
+                Some((_, default)) => {
+                    if !default.is_default(&value) {
+                        ignored = Some(format!(
+                            "`{name}` is ignored: {}",
+                            rules::ignored_reason(name)
+                        ));
                     }
-                } else {
-                    s.parameters.push(Parameter {
-                        name: name.to_owned(),
-                        value,
-                        pos: node.pos,
-                        origin,
-                    });
                 }
-            }
+                None => s.parameters.push(Parameter {
+                    name: name.to_owned(),
+                    value,
+                    pos: node.pos,
+                    origin,
+                }),
+            },
         }
-        if let Some(d) = diag
-            && report
-        {
+        if !report {
+            return;
+        }
+        if let Some(msg) = ignored {
+            self.push(
+                Diagnostic::warning(msg)
+                    .task_opt(task)
+                    .key(full_key.clone())
+                    .at(key.pos),
+            );
+        }
+        if let Some(d) = diag {
             self.push(d.task_opt(task).key(full_key).at(node.pos));
         }
     }
