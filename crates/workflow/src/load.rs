@@ -211,11 +211,11 @@ struct Group {
 }
 
 /// A task definition before validation.
-struct TaskDef {
+struct TaskDef<'n> {
     full_id: String,
     group: Option<usize>,
     node_pos: Pos,
-    entries: Vec<(Key, Node)>,
+    entries: Entries<'n>,
 }
 
 /// The task-level settings being collected, with their defaults.
@@ -379,7 +379,7 @@ impl Loader<'_> {
             }
         };
         let dag_node = match defaults {
-            Some(d) if entries(d).is_some() => merge(d, dag_node),
+            Some(d) if entries(d).is_some() => std::borrow::Cow::Owned(merge(d, dag_node)),
             Some(d) => {
                 self.push(
                     Diagnostic::error(format!(
@@ -391,7 +391,7 @@ impl Loader<'_> {
                 );
                 return None;
             }
-            None => dag_node.clone(),
+            None => std::borrow::Cow::Borrowed(dag_node),
         };
         self.workflow(dag_key, &dag_node)
     }
@@ -1120,19 +1120,19 @@ impl Loader<'_> {
         out
     }
 
-    fn task_defs(&mut self, m: &[(Key, Node)], groups: &[Group]) -> Vec<TaskDef> {
+    fn task_defs<'n>(&mut self, m: &'n [(Key, Node)], groups: &[Group]) -> Vec<TaskDef<'n>> {
         let Some(node) = get(m, "tasks") else {
             self.push(Diagnostic::error(
                 "the workflow has no `tasks`; a workflow needs at least one task",
             ));
             return Vec::new();
         };
-        let mut raw: Vec<(String, Pos, Vec<Entry>)> = Vec::new();
+        let mut raw: Vec<(String, Pos, Entries<'n>)> = Vec::new();
         match &node.value {
             Yaml::Map(items) => {
                 for (k, v) in items {
                     match entries(v) {
-                        Some(e) => raw.push((k.text.clone(), k.pos, e.to_vec())),
+                        Some(e) => raw.push((k.text.clone(), k.pos, e)),
                         None => self.push(
                             Diagnostic::error(format!(
                                 "the task must be a mapping with an `operator` and its \
@@ -1160,8 +1160,8 @@ impl Loader<'_> {
                         continue;
                     };
                     match get(e, "task_id").map(|n| &n.value) {
-                        Some(Yaml::Str(id)) => raw.push((id.clone(), item.pos, e.to_vec())),
-                        Some(Yaml::Int(i)) => raw.push((i.to_string(), item.pos, e.to_vec())),
+                        Some(Yaml::Str(id)) => raw.push((id.clone(), item.pos, e)),
+                        Some(Yaml::Int(i)) => raw.push((i.to_string(), item.pos, e)),
                         _ => self.push(
                             Diagnostic::error(
                                 "a task in a `tasks` list needs a `task_id` string (in the \
@@ -1192,7 +1192,7 @@ impl Loader<'_> {
         }
         let mut defs: Vec<TaskDef> = Vec::new();
         for (key, pos, e) in raw {
-            let group = match get(&e, "task_group_name").map(|n| (&n.value, n.pos)) {
+            let group = match get(e, "task_group_name").map(|n| (&n.value, n.pos)) {
                 None | Some((Yaml::Null, _)) => None,
                 Some((Yaml::Str(g), gpos)) => match groups.iter().position(|x| &x.name == g) {
                     Some(i) => Some(i),

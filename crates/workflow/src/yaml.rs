@@ -271,14 +271,9 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, YamlError> {
                 match key.take() {
                     None => {
                         let is_merge = matches!(&node.value, Yaml::Str(s) if s == "<<");
-                        let text = key_text(&node)?;
-                        *key = Some((
-                            Key {
-                                text,
-                                pos: node.pos,
-                            },
-                            is_merge,
-                        ));
+                        let pos = node.pos;
+                        let text = key_text(node)?;
+                        *key = Some((Key { text, pos }, is_merge));
                     }
                     Some((_, true)) => merges.push(node),
                     Some((k, false)) => entries.push((k, node)),
@@ -346,13 +341,13 @@ fn finish_mapping(
     Ok(entries)
 }
 
-fn key_text(node: &Node) -> Result<String, YamlError> {
-    Ok(match &node.value {
+fn key_text(node: Node) -> Result<String, YamlError> {
+    Ok(match node.value {
         Yaml::Null => "None".to_owned(),
-        Yaml::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
+        Yaml::Bool(b) => if b { "True" } else { "False" }.to_owned(),
         Yaml::Int(i) => i.to_string(),
         Yaml::Float(f) => f.to_string(),
-        Yaml::Str(s) => s.clone(),
+        Yaml::Str(s) => s,
         Yaml::Date(d) => d.to_string(),
         Yaml::DateTime(dt, _) => dt.to_string(),
         other => {
