@@ -4,3 +4,4 @@ mod cli;
 mod corpus;
 mod malformed;
 mod s3;
+mod templates;

@@ -30,6 +30,18 @@ Examples:
   airtask tasks examples/hello_airtask.yaml
   airtask tasks --format json s3://my-defs/etl.yaml --version-id 3HL4kqtJlcpXroDTDmJ")]
     Tasks(TasksArgs),
+    /// Render a task's template fields with Airflow's context, as `airflow tasks render` does;
+    /// prints one JSON object (field -> rendered value).
+    #[command(after_help = "\
+Defaults: logical date = now (UTC), run id = manual__<logical date>, try 1, map index -1.
+Exit codes: 0 rendered, 1 a template failed (the message says which field and why) or the
+definition is invalid, 2 usage error.
+
+Examples:
+  airtask render examples/hello_airtask.yaml greet --logical-date 2025-03-09T06:30:00Z
+  airtask render wf.yaml load --params '{\"target_db\": \"staging\"}' \\
+      --xcom list_keys='[\"a.csv\", \"b.csv\"]' --xcom meta:count=2")]
+    Render(RenderArgs),
 }
 
 /// Where a definition comes from, shared by every command that reads one.
@@ -63,6 +75,38 @@ pub(crate) struct TasksArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
+    #[arg(value_name = "WORKFLOW")]
+    pub(crate) file: String,
+    /// The task whose template fields to render.
+    #[arg(value_name = "TASK_ID")]
+    pub(crate) task_id: String,
+    /// The run's logical date: ISO 8601 (`2025-03-09T06:30:00Z`, `2025-03-09T06:30:00+02:00`)
+    /// or a date (`2025-03-09`, midnight UTC). Default: now.
+    #[arg(long, value_name = "TS")]
+    pub(crate) logical_date: Option<String>,
+    /// The run id. Default: manual__<logical date in ISO 8601>.
+    #[arg(long, value_name = "ID")]
+    pub(crate) run_id: Option<String>,
+    /// The map index of a mapped task instance.
+    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+    pub(crate) map_index: i64,
+    /// Run parameters (a JSON object) laid over the workflow's and the task's params.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) params: Option<String>,
+    /// An upstream XCom value: TASK_ID=JSON or TASK_ID:KEY=JSON (key defaults to
+    /// return_value). Repeatable.
+    #[arg(long = "xcom", value_name = "TASK_ID[:KEY]=JSON")]
+    pub(crate) xcoms: Vec<String>,
+    /// The try number.
+    #[arg(long = "try", value_name = "N", default_value_t = 1)]
+    pub(crate) try_number: u32,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
 }

@@ -14,12 +14,16 @@ pub(crate) const EXIT_INVALID: u8 = 1;
 pub(crate) const EXIT_USAGE: u8 = 2;
 
 /// One definition, read and loaded (or not).
-struct Checked {
-    source: String,
-    report: Report,
+pub(crate) struct Checked {
+    pub(crate) source: String,
+    pub(crate) report: Report,
 }
 
-fn check(source: &str, version_id: Option<&str>, for_create: bool) -> Result<Checked, ReadError> {
+pub(crate) fn check(
+    source: &str,
+    version_id: Option<&str>,
+    for_create: bool,
+) -> Result<Checked, ReadError> {
     let report = match definition::read(source, version_id) {
         Ok(bytes) => definition::load(&bytes, for_create),
         Err(ReadError::Usage(msg)) => return Err(ReadError::Usage(msg)),
@@ -38,7 +42,7 @@ fn check(source: &str, version_id: Option<&str>, for_create: bool) -> Result<Che
     })
 }
 
-fn usage(msg: &str) -> u8 {
+pub(crate) fn usage(msg: &str) -> u8 {
     eprintln!("error: {msg}");
     EXIT_USAGE
 }

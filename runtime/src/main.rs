@@ -8,6 +8,7 @@ mod clock;
 mod commands;
 mod definition;
 mod registry;
+mod render;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         cli::Command::Validate(args) => commands::validate(&args),
         cli::Command::Tasks(args) => commands::tasks(&args),
+        cli::Command::Render(args) => render::render(&args),
     };
     ExitCode::from(code)
 }

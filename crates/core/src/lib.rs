@@ -8,6 +8,7 @@
 //! const EMPTY: OperatorInfo = OperatorInfo {
 //!     class_path: "airflow.providers.standard.operators.empty.EmptyOperator",
 //!     aliases: &["airflow.operators.empty.EmptyOperator"],
+//!     template_fields: &[],
 //! };
 //! let registry = Registry::builder().register(EMPTY).build();
 //! assert_eq!(

@@ -12,6 +12,9 @@ pub struct OperatorInfo {
     /// Other class paths that name the same operator (Airflow 2 module paths, legacy
     /// dag-factory names).
     pub aliases: &'static [&'static str],
+    /// The parameters Airflow renders as Jinja templates for this operator
+    /// (`template_fields`), in Airflow's order.
+    pub template_fields: &'static [&'static str],
 }
 
 /// The operators this build of airtask implements, looked up by class path or alias.
@@ -87,6 +90,7 @@ mod tests {
     const A: OperatorInfo = OperatorInfo {
         class_path: "pkg.new.A",
         aliases: &["pkg.old.A"],
+        template_fields: &[],
     };
 
     #[test]

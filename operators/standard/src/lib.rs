@@ -12,6 +12,7 @@ pub const EMPTY: OperatorInfo = OperatorInfo {
         "airflow.operators.dummy.DummyOperator",
         "airflow.operators.dummy_operator.DummyOperator",
     ],
+    template_fields: &[],
 };
 
 /// `BashOperator`: runs a shell command.
@@ -21,6 +22,7 @@ pub const BASH: OperatorInfo = OperatorInfo {
         "airflow.operators.bash.BashOperator",
         "airflow.operators.bash_operator.BashOperator",
     ],
+    template_fields: &["bash_command", "env", "cwd"],
 };
 
 /// Every operator of this crate.

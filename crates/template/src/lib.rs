@@ -1,0 +1,264 @@
+//! Airflow's Jinja surface for airtask: the task context of Airflow 3 (`ds`, `ts`,
+//! `logical_date`, `ti.xcom_pull`, `params`, `macros`, ...), Jinja2's filters and tests, and
+//! rendering of an operator's template fields, with output identical to Airflow 3.0.6.
+//!
+//! Templates are evaluated by a Jinja2 interpreter of our own with Python's value semantics
+//! (`str()`/`repr()` of lists, dicts, tuples and floats, datetime arithmetic, `%` formatting,
+//! mutable lists for `{% do %}`), Jinja2's sandbox rules and `StrictUndefined`, because Airflow
+//! prints Python objects and users' templates rely on it.
+//!
+//! # Example
+//! ```
+//! use std::rc::Rc;
+//! use airtask_template::{NoXcoms, Renderer, TaskContext};
+//!
+//! let mut ctx = TaskContext::new("etl", "load", "2025-03-09T06:30:00Z".parse().unwrap());
+//! ctx.params.insert("prefix".into(), "raw/".into());
+//! let r = Renderer::new(&ctx, Rc::new(NoXcoms)).unwrap();
+//! assert_eq!(r.render_str("{{ params.prefix }}{{ ds }}/").unwrap(), "raw/2025-03-09/");
+//! assert_eq!(r.render_str("{{ macros.ds_add(ds, -1) }}").unwrap(), "2025-03-08");
+//! ```
+
+mod ast;
+mod context;
+mod error;
+mod eval;
+mod filters;
+mod globals;
+mod lexer;
+mod methods;
+mod parser;
+mod pyfmt;
+mod pytime;
+mod value;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use jiff::Timestamp;
+
+pub use error::Error;
+
+use crate::ast::{Expr, Node};
+use crate::value::Value;
+
+/// Where `ti.xcom_pull` reads upstream values from.
+pub trait XcomSource {
+    /// The value pushed by `task_id` under `key`: for `map_index` `None`, the value of an
+    /// unmapped task or the list of a mapped task's values; `None` when nothing was pushed.
+    fn pull(&self, task_id: &str, key: &str, map_index: Option<i64>) -> Option<serde_json::Value>;
+}
+
+/// An XCom source with nothing in it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoXcoms;
+
+impl XcomSource for NoXcoms {
+    fn pull(&self, _: &str, _: &str, _: Option<i64>) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+/// XCom values held in memory: `(task_id, key) -> value`.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryXcoms(pub Vec<(String, String, serde_json::Value)>);
+
+impl XcomSource for MemoryXcoms {
+    fn pull(&self, task_id: &str, key: &str, _map_index: Option<i64>) -> Option<serde_json::Value> {
+        self.0
+            .iter()
+            .find(|(t, k, _)| t == task_id && k == key)
+            .map(|(_, _, v)| v.clone())
+    }
+}
+
+/// What a task's templates see.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    /// The workflow id.
+    pub dag_id: String,
+    /// The task id.
+    pub task_id: String,
+    /// The run id (`manual__<logical date>` by default).
+    pub run_id: String,
+    /// The run's logical date.
+    pub logical_date: Timestamp,
+    /// Start of the data interval (the logical date for manual runs).
+    pub data_interval_start: Timestamp,
+    /// End of the data interval.
+    pub data_interval_end: Timestamp,
+    /// The try number, from 1.
+    pub try_number: u32,
+    /// The map index, -1 for an unmapped task.
+    pub map_index: i64,
+    /// The merged params (workflow, task, run overrides).
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// `manual` or `scheduled`.
+    pub run_type: String,
+    /// The task owner (`airflow` by default).
+    pub owner: String,
+    /// The operator's class name, for `{{ task }}`.
+    pub operator_name: String,
+    /// The task's retries.
+    pub retries: u32,
+    /// The current time (for `macros.datetime_diff_for_humans` without `since`).
+    pub now: Timestamp,
+}
+
+impl TaskContext {
+    /// A manual run of `task_id` at `logical_date`, with Airflow's defaults for the rest.
+    pub fn new(dag_id: &str, task_id: &str, logical_date: Timestamp) -> TaskContext {
+        let run_id = format!(
+            "manual__{}",
+            logical_date
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
+        );
+        TaskContext {
+            dag_id: dag_id.to_owned(),
+            task_id: task_id.to_owned(),
+            run_id,
+            logical_date,
+            data_interval_start: logical_date,
+            data_interval_end: logical_date,
+            try_number: 1,
+            map_index: -1,
+            params: serde_json::Map::new(),
+            run_type: "manual".into(),
+            owner: "airflow".into(),
+            operator_name: "BaseOperator".into(),
+            retries: 0,
+            now: logical_date,
+        }
+    }
+}
+
+/// A parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    nodes: Vec<Node>,
+}
+
+impl Template {
+    /// Parses a template.
+    ///
+    /// # Errors
+    /// A `TemplateSyntaxError` with Jinja2's message and the line.
+    pub fn parse(source: &str) -> Result<Template, Error> {
+        Ok(Template {
+            nodes: parser::parse(source)?,
+        })
+    }
+
+    /// The `ti.xcom_pull(...)` call when the template is exactly one such expression.
+    fn lone_xcom_pull(&self) -> Option<&Expr> {
+        let [Node::Print(e, _)] = self.nodes.as_slice() else {
+            return None;
+        };
+        let Expr::Call { func, .. } = e else {
+            return None;
+        };
+        let Expr::Attr(target, name) = func.as_ref() else {
+            return None;
+        };
+        matches!(target.as_ref(), Expr::Name(n) if n == "ti" || n == "task_instance")
+            .then_some(())
+            .filter(|()| name == "xcom_pull")
+            .map(|()| e)
+    }
+}
+
+/// A template field that failed to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field (`bash_command`, `env.TARGET`, `script_args[2]`).
+    pub field: String,
+    /// What went wrong.
+    pub error: Error,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "template field '{}': {}", self.field, self.error)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// Renders templates for one task instance. Build it once per task; rendering is then cheap.
+pub struct Renderer {
+    globals: HashMap<String, Value>,
+}
+
+impl Renderer {
+    /// Builds the context of `ctx`, with XComs read from `xcoms`.
+    ///
+    /// # Errors
+    /// A date of the context outside Python's datetime range (years 1 to 9999).
+    pub fn new(ctx: &TaskContext, xcoms: Rc<dyn XcomSource>) -> Result<Renderer, Error> {
+        Ok(Renderer {
+            globals: context::build(ctx, xcoms)?,
+        })
+    }
+
+    /// Renders a template to text, as Airflow does.
+    ///
+    /// # Errors
+    /// The Python exception Airflow would raise, with its message.
+    pub fn render_str(&self, source: &str) -> Result<String, Error> {
+        self.render(&Template::parse(source)?)
+    }
+
+    /// Renders a parsed template to text.
+    ///
+    /// # Errors
+    /// As [`Renderer::render_str`].
+    pub fn render(&self, template: &Template) -> Result<String, Error> {
+        eval::State::new(&self.globals).render(&template.nodes)
+    }
+
+    /// Renders one template field's value: strings are templates, lists and maps are rendered
+    /// item by item (map keys are not templates), anything else is returned as is. A string that
+    /// is exactly one `{{ ti.xcom_pull(...) }}` gives the pulled value itself (a list stays a
+    /// list), as the original Python DAG's `task.output` did.
+    ///
+    /// # Errors
+    /// The first field that fails, with its path.
+    pub fn render_field(
+        &self,
+        field: &str,
+        value: &serde_json::Value,
+    ) -> Result<serde_json::Value, FieldError> {
+        let fail = |path: &str, error: Error| FieldError {
+            field: path.to_owned(),
+            error,
+        };
+        Ok(match value {
+            serde_json::Value::String(s) => {
+                let t = Template::parse(s).map_err(|e| fail(field, e))?;
+                if let Some(e) = t.lone_xcom_pull() {
+                    let v = eval::State::new(&self.globals)
+                        .eval(e)
+                        .map_err(|e| fail(field, e))?;
+                    return v.to_json().map_err(|e| fail(field, e));
+                }
+                serde_json::Value::String(self.render(&t).map_err(|e| fail(field, e))?)
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| self.render_field(&format!("{field}[{i}]"), v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            serde_json::Value::Object(m) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in m {
+                    out.insert(k.clone(), self.render_field(&format!("{field}.{k}"), v)?);
+                }
+                serde_json::Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+}

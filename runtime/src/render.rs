@@ -1,0 +1,157 @@
+//! `airtask render`: a task's template fields, rendered with Airflow's context.
+
+use std::rc::Rc;
+
+use airtask_template::{MemoryXcoms, Renderer, TaskContext};
+use airtask_workflow::{Task, Workflow};
+use jiff::Timestamp;
+
+use crate::cli::RenderArgs;
+use crate::clock;
+use crate::commands::{EXIT_INVALID, EXIT_OK, check, usage};
+use crate::registry::registry;
+
+/// Parses `--logical-date`: an ISO 8601 instant, a naive date-time (UTC) or a date.
+pub(crate) fn parse_logical_date(s: &str) -> Result<Timestamp, String> {
+    let s = s.trim();
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
+        return jiff::tz::TimeZone::UTC
+            .to_timestamp(dt)
+            .map_err(|e| e.to_string());
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        return jiff::tz::TimeZone::UTC
+            .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+            .map_err(|e| e.to_string());
+    }
+    Err(format!(
+        "--logical-date '{s}' is not a date; write ISO 8601, e.g. 2025-03-09T06:30:00Z or \
+         2025-03-09"
+    ))
+}
+
+/// Parses `--xcom TASK_ID[:KEY]=JSON`.
+fn parse_xcom(s: &str) -> Result<(String, String, serde_json::Value), String> {
+    let (lhs, json) = s.split_once('=').ok_or_else(|| {
+        format!("--xcom '{s}' has no '='; write TASK_ID=JSON or TASK_ID:KEY=JSON")
+    })?;
+    let (task, key) = lhs.split_once(':').unwrap_or((lhs, "return_value"));
+    if task.is_empty() || key.is_empty() {
+        return Err(format!(
+            "--xcom '{s}' names no task or key; write TASK_ID=JSON or TASK_ID:KEY=JSON"
+        ));
+    }
+    let value = serde_json::from_str(json).map_err(|e| {
+        format!("--xcom '{s}': the value is not JSON ({e}); quote strings: task='\"text\"'")
+    })?;
+    Ok((task.to_owned(), key.to_owned(), value))
+}
+
+fn merged_params(
+    wf: &Workflow,
+    task: &Task,
+    overrides: Option<&str>,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let mut params = serde_json::Map::new();
+    for (k, v) in wf.params.iter().chain(task.params.iter()) {
+        params.insert(k.to_owned(), v.to_json());
+    }
+    if let Some(o) = overrides {
+        match serde_json::from_str::<serde_json::Value>(o) {
+            Ok(serde_json::Value::Object(m)) => params.extend(m),
+            Ok(other) => return Err(format!("--params must be a JSON object, not {other}")),
+            Err(e) => return Err(format!("--params is not JSON: {e}")),
+        }
+    }
+    Ok(params)
+}
+
+/// The short class name of the task's operator.
+fn class_name(task: &Task) -> &str {
+    let path = task.implementation.as_deref().unwrap_or(&task.operator);
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// `airtask render`.
+pub(crate) fn render(args: &RenderArgs) -> u8 {
+    let c = match check(&args.file, args.source.version_id.as_deref(), false) {
+        Ok(c) => c,
+        Err(e) => return usage(&e.to_string()),
+    };
+    let Some(wf) = &c.report.workflow else {
+        for d in &c.report.diagnostics {
+            eprintln!("{}", d.display_for(&c.source));
+        }
+        return EXIT_INVALID;
+    };
+    let Some(task) = wf.task(&args.task_id) else {
+        let ids: Vec<&str> = wf.tasks.iter().map(|t| t.task_id.as_str()).collect();
+        return usage(&format!(
+            "workflow '{}' has no task '{}'; its tasks are {}",
+            wf.workflow_id,
+            args.task_id,
+            ids.join(", ")
+        ));
+    };
+    let logical_date = match args
+        .logical_date
+        .as_deref()
+        .map(parse_logical_date)
+        .transpose()
+    {
+        Ok(d) => d.unwrap_or_else(clock::now),
+        Err(e) => return usage(&e),
+    };
+    let mut xcoms = Vec::new();
+    for x in &args.xcoms {
+        match parse_xcom(x) {
+            Ok(v) => xcoms.push(v),
+            Err(e) => return usage(&e),
+        }
+    }
+    let params = match merged_params(wf, task, args.params.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return usage(&e),
+    };
+    let mut ctx = TaskContext::new(&wf.workflow_id, &task.task_id, logical_date);
+    if let Some(run_id) = &args.run_id {
+        ctx.run_id = run_id.clone();
+    }
+    ctx.map_index = args.map_index;
+    ctx.try_number = args.try_number;
+    ctx.params = params;
+    ctx.operator_name = class_name(task).to_owned();
+    ctx.retries = task.retries;
+    ctx.now = clock::now();
+    let renderer = match Renderer::new(&ctx, Rc::new(MemoryXcoms(xcoms))) {
+        Ok(r) => r,
+        Err(e) => return usage(&format!("--logical-date is out of range: {e}")),
+    };
+
+    let reg = registry();
+    let fields = task
+        .implementation
+        .as_deref()
+        .and_then(|p| reg.lookup(p))
+        .map_or(&[][..], |o| o.template_fields);
+    let mut out = serde_json::Map::new();
+    for field in fields {
+        let Some(p) = task.parameter(field) else {
+            continue;
+        };
+        match renderer.render_field(field, &p.value.to_json()) {
+            Ok(v) => {
+                out.insert((*field).to_owned(), v);
+            }
+            Err(e) => {
+                eprintln!("{}: error: task '{}': {e}", c.source, task.task_id);
+                return EXIT_INVALID;
+            }
+        }
+    }
+    println!("{}", serde_json::Value::Object(out));
+    EXIT_OK
+}
