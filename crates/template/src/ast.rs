@@ -87,6 +87,4 @@ pub(crate) enum Node {
         body: Vec<Node>,
     },
     Include(Expr, usize),
-    Break,
-    Continue,
 }

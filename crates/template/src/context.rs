@@ -363,12 +363,8 @@ fn macros(ctx: &TaskContext) -> Result<Value, Error> {
         (
             "ds_add",
             func("ds_add", |args: Args| {
-                let ds = args
-                    .get(0, "ds")
-                    .map(Value::py_str)
-                    .transpose()?
-                    .unwrap_or_default();
-                let days = args.get(1, "days").cloned().unwrap_or(Value::Int(0));
+                let ds = required(&args, 0, "ds", "ds_add")?.py_str()?;
+                let days = required(&args, 1, "days", "ds_add")?;
                 let days = days.as_int().ok_or_else(|| {
                     Error::type_error(format!(
                         "unsupported type for timedelta days component: {}",
@@ -430,6 +426,15 @@ fn macros(ctx: &TaskContext) -> Result<Value, Error> {
         attrs,
         call: None,
     })))
+}
+
+/// A required argument of a native function, with Python's error when it is missing.
+fn required<'a>(args: &'a Args, i: usize, name: &str, func: &str) -> Result<&'a Value, Error> {
+    args.get(i, name).ok_or_else(|| {
+        Error::type_error(format!(
+            "{func}() missing 1 required positional argument: '{name}'"
+        ))
+    })
 }
 
 /// An instant as an aware UTC datetime (pendulum's `DateTime` in UTC).
@@ -839,6 +844,7 @@ pub(crate) fn datetime_method(recv: &Value, name: &str, args: &Args) -> Result<V
                 }
                 "replace" => {
                     let mut r = DateTimeReplace::default();
+                    let mut tz: Option<Option<TimeZone>> = None;
                     for (k, v) in &args.kwargs {
                         let n = || {
                             v.as_int()
@@ -852,7 +858,16 @@ pub(crate) fn datetime_method(recv: &Value, name: &str, args: &Args) -> Result<V
                             "minute" => r.minute = Some(n()?),
                             "second" => r.second = Some(n()?),
                             "microsecond" => r.microsecond = Some(n()?),
-                            "tzinfo" | "fold" => {}
+                            "tzinfo" => {
+                                tz = Some(match v {
+                                    Value::None => None,
+                                    other => Some(
+                                        crate::pytime::timezone_from_name(&other.py_str()?)
+                                            .map_err(Error::value_error)?,
+                                    ),
+                                });
+                            }
+                            "fold" => {}
                             other => {
                                 return Err(Error::type_error(format!(
                                     "'{other}' is an invalid keyword argument for replace()"
@@ -860,7 +875,11 @@ pub(crate) fn datetime_method(recv: &Value, name: &str, args: &Args) -> Result<V
                             }
                         }
                     }
-                    dt_value(d.replace(&r).map_err(Error::value_error)?)
+                    let replaced = d.replace(&r).map_err(Error::value_error)?;
+                    dt_value(match tz {
+                        Some(tz) => replaced.with_tz(tz).map_err(Error::value_error)?,
+                        None => replaced,
+                    })
                 }
                 "diff_for_humans" => {
                     let other = match args.get(0, "other") {

@@ -10,13 +10,6 @@ use crate::error::Error;
 use crate::value::{Args, Dict, Object, Undefined, Value};
 use crate::{filters, methods, pyfmt};
 
-/// Whether a loop body ended normally or with `break` / `continue`.
-enum Flow {
-    Normal,
-    Break,
-    Continue,
-}
-
 /// The rendering state: the context and the local scopes.
 pub(crate) struct State<'a> {
     globals: &'a HashMap<String, Value>,
@@ -58,7 +51,7 @@ impl<'a> State<'a> {
         Ok(out)
     }
 
-    fn exec(&mut self, nodes: &[Node], out: &mut String) -> Result<Flow, Error> {
+    fn exec(&mut self, nodes: &[Node], out: &mut String) -> Result<(), Error> {
         for node in nodes {
             match node {
                 Node::Text(t) => out.push_str(t),
@@ -74,18 +67,12 @@ impl<'a> State<'a> {
                     for (cond, body) in branches {
                         if self.eval(cond)?.truthy()? {
                             taken = true;
-                            match self.exec(body, out)? {
-                                Flow::Normal => {}
-                                flow => return Ok(flow),
-                            }
+                            self.exec(body, out)?;
                             break;
                         }
                     }
                     if !taken {
-                        match self.exec(otherwise, out)? {
-                            Flow::Normal => {}
-                            flow => return Ok(flow),
-                        }
+                        self.exec(otherwise, out)?;
                     }
                 }
                 Node::For {
@@ -140,13 +127,11 @@ impl<'a> State<'a> {
                             next: seq.get(i + 1).cloned(),
                         };
                         self.set("loop", Value::Object(Rc::new(lp)));
-                        let flow = self
+                        let done = self
                             .assign(target, item.clone())
                             .and_then(|()| self.exec(body, out));
                         self.scopes.pop();
-                        if let Flow::Break = flow? {
-                            break;
-                        }
+                        done?;
                     }
                 }
                 Node::Set(target, e) => {
@@ -164,7 +149,7 @@ impl<'a> State<'a> {
                         values.push((t, self.eval(e)?));
                     }
                     self.scopes.push(HashMap::new());
-                    let mut res = Ok(Flow::Normal);
+                    let mut res = Ok(());
                     for (t, v) in values {
                         if let Err(e) = self.assign(t, v) {
                             res = Err(e);
@@ -175,10 +160,7 @@ impl<'a> State<'a> {
                         res = self.exec(body, out);
                     }
                     self.scopes.pop();
-                    match res? {
-                        Flow::Normal => {}
-                        flow => return Ok(flow),
-                    }
+                    res?;
                 }
                 Node::Do(e) => {
                     self.eval(e)?;
@@ -208,11 +190,9 @@ impl<'a> State<'a> {
                     )
                     .with_line(*line));
                 }
-                Node::Break => return Ok(Flow::Break),
-                Node::Continue => return Ok(Flow::Continue),
             }
         }
-        Ok(Flow::Normal)
+        Ok(())
     }
 
     fn assign(&mut self, target: &Target, v: Value) -> Result<(), Error> {

@@ -252,6 +252,26 @@ fn airflow_date_filter(name: &str, v: &Value) -> Result<Value, Error> {
     }))
 }
 
+/// Python's `int(s, base)`: underscores between digits, a sign, and `0x`/`0o`/`0b` prefixes
+/// that match the base (base 0 infers it).
+fn parse_int(s: &str, base: i64) -> Option<i64> {
+    let t = s.trim().replace('_', "");
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest.to_owned()),
+        None => (false, t.strip_prefix('+').unwrap_or(&t).to_owned()),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (base, digits) = match (base, lower.get(..2)) {
+        (0 | 16, Some("0x")) => (16, &body[2..]),
+        (0 | 8, Some("0o")) => (8, &body[2..]),
+        (0 | 2, Some("0b")) => (2, &body[2..]),
+        (0, _) => (10, body.as_str()),
+        (b, _) => (b, body.as_str()),
+    };
+    let v = i64::from_str_radix(digits, u32::try_from(base).ok()?).ok()?;
+    Some(if neg { -v } else { v })
+}
+
 /// Applies filter `name`.
 pub(crate) fn apply(
     state: &mut State<'_>,
@@ -351,19 +371,14 @@ pub(crate) fn apply(
                 Value::Int(_) => v,
                 Value::Bool(b) => Value::Int(i64::from(*b)),
                 Value::Float(f) => Value::Int(f.trunc() as i64),
-                Value::Str(s) => {
-                    let t = s.trim().replace('_', "");
-                    let parsed = u32::try_from(base)
-                        .ok()
-                        .and_then(|b| i64::from_str_radix(&t, b).ok());
-                    match parsed {
-                        Some(i) => Value::Int(i),
-                        None => t
-                            .parse::<f64>()
-                            .map(|f| Value::Int(f.trunc() as i64))
-                            .unwrap_or(default),
-                    }
-                }
+                Value::Str(s) => match parse_int(s, base) {
+                    Some(i) => Value::Int(i),
+                    None => s
+                        .trim()
+                        .parse::<f64>()
+                        .map(|f| Value::Int(f.trunc() as i64))
+                        .unwrap_or(default),
+                },
                 _ => default,
             }
         }

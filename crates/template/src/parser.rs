@@ -346,14 +346,6 @@ impl Parser {
                 self.expect_block_end()?;
                 Ok(Node::Include(e, line))
             }
-            "break" | "continue" => {
-                self.expect_block_end()?;
-                Ok(if tag == "break" {
-                    Node::Break
-                } else {
-                    Node::Continue
-                })
-            }
             "extends" | "block" | "import" | "from" | "call" | "autoescape" | "trans" => self.fail(
                 format!("the '{tag}' tag is not supported in a task's template fields"),
             ),
@@ -393,7 +385,12 @@ impl Parser {
             self.expect_op(")")?;
             return Ok(t);
         }
-        let n = self.name()?;
+        let n = match self.peek() {
+            Tok::Name(_) => self.name()?,
+            other => {
+                return self.fail(format!("Expected an expression, got '{}'", describe(other)));
+            }
+        };
         if self.eat_op(".") {
             let attr = self.name()?;
             return Ok(Target::Attr(n, attr));
