@@ -3,5 +3,6 @@
 mod cli;
 mod corpus;
 mod malformed;
+mod render;
 mod s3;
 mod templates;
