@@ -139,3 +139,62 @@ fn template_errors_name_the_field_and_what_to_write() {
     );
     airtask_expect(&["render", "--help"], 0);
 }
+
+#[test]
+fn upstream_values_come_from_the_state_directory() {
+    let dir = TempDir::new("render-store");
+    let path = dir.write("etl.yaml", WF);
+    // What `run-task` writes: <state>/<workflow>/<run>/<task>/<map_index>/xcom/<key>.json.
+    let task_dir = dir.path().join("state/etl/run1/list_keys");
+    for (sub, file, value) in [
+        ("-1/xcom", "return_value.json", r#"["s3://a", "s3://b"]"#),
+        ("-1/xcom", "count.json", "2"),
+    ] {
+        std::fs::create_dir_all(task_dir.join(sub)).unwrap();
+        std::fs::write(task_dir.join(sub).join(file), value).unwrap();
+    }
+    let state = dir.path().join("state");
+    let state = state.to_string_lossy();
+    let v = airtask_json(&[
+        "render",
+        &path,
+        "load",
+        "--run-id",
+        "run1",
+        "--state-dir",
+        &state,
+    ]);
+    assert_eq!(v["env"]["KEYS"], serde_json::json!(["s3://a", "s3://b"]));
+    assert_eq!(v["env"]["FIRST"], "s3://a");
+    assert_eq!(v["env"]["COUNT"], 2);
+    // --xcom wins over the store.
+    let v = airtask_json(&[
+        "render",
+        &path,
+        "load",
+        "--run-id",
+        "run1",
+        "--state-dir",
+        &state,
+        "--xcom",
+        r#"list_keys=["given"]"#,
+    ]);
+    assert_eq!(v["env"]["KEYS"], serde_json::json!(["given"]));
+    // Another run sees nothing; a corrupt value is an error naming the file.
+    std::fs::write(task_dir.join("-1/xcom/count.json"), "{").unwrap();
+    let out = airtask(&[
+        "render",
+        &path,
+        "load",
+        "--run-id",
+        "run1",
+        "--state-dir",
+        &state,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("XComError") && stderr.contains("count.json is not JSON"),
+        "{stderr}"
+    );
+}

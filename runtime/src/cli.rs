@@ -107,6 +107,9 @@ pub(crate) struct RenderArgs {
     /// The try number.
     #[arg(long = "try", value_name = "N", default_value_t = 1)]
     pub(crate) try_number: u32,
+    /// The state directory upstream XComs are read from (when not given with --xcom).
+    #[arg(long, value_name = "DIR", default_value = ".airtask")]
+    pub(crate) state_dir: std::path::PathBuf,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
 }

@@ -2,7 +2,8 @@
 
 use std::rc::Rc;
 
-use airtask_template::{MemoryXcoms, Renderer, TaskContext};
+use airtask_core::store::LocalStore;
+use airtask_template::{MemoryXcoms, Renderer, TaskContext, XcomSource};
 use airtask_workflow::{Task, Workflow};
 use jiff::Timestamp;
 
@@ -31,6 +32,30 @@ pub(crate) fn parse_logical_date(s: &str) -> Result<Timestamp, String> {
         "--logical-date '{s}' is not a date; write ISO 8601, e.g. 2025-03-09T06:30:00Z or \
          2025-03-09"
     ))
+}
+
+/// XComs for `render`: the `--xcom` values first, then the state store.
+struct RenderXcoms {
+    given: MemoryXcoms,
+    store: LocalStore,
+    workflow_id: String,
+    run_id: String,
+}
+
+impl XcomSource for RenderXcoms {
+    fn pull(
+        &self,
+        task_id: &str,
+        key: &str,
+        map_index: Option<i64>,
+    ) -> Result<Option<serde_json::Value>, String> {
+        if let Some(v) = self.given.pull(task_id, key, map_index)? {
+            return Ok(Some(v));
+        }
+        self.store
+            .read_xcom(&self.workflow_id, &self.run_id, task_id, map_index, key)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// Parses `--xcom TASK_ID[:KEY]=JSON`.
@@ -126,7 +151,13 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
     ctx.operator_name = class_name(task).to_owned();
     ctx.retries = task.retries;
     ctx.now = clock::now();
-    let renderer = match Renderer::new(&ctx, Rc::new(MemoryXcoms(xcoms))) {
+    let sources = RenderXcoms {
+        given: MemoryXcoms(xcoms),
+        store: LocalStore::new(&args.state_dir),
+        workflow_id: wf.workflow_id.clone(),
+        run_id: ctx.run_id.clone(),
+    };
+    let renderer = match Renderer::new(&ctx, Rc::new(sources)) {
         Ok(r) => r,
         Err(e) => return usage(&format!("--logical-date is out of range: {e}")),
     };

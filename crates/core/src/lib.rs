@@ -1,5 +1,6 @@
 //! The operator seam of airtask. For now: the registry that maps Airflow operator class paths
-//! (and their aliases) to the operators this runtime implements.
+//! (and their aliases) to the operators this runtime implements, and the local state store
+//! (XCom values).
 //!
 //! # Example
 //! ```
@@ -18,5 +19,6 @@
 //! ```
 
 mod registry;
+pub mod store;
 
 pub use registry::{OperatorInfo, Registry, RegistryBuilder};

@@ -481,6 +481,7 @@ impl TaskInstance {
             Ok(self
                 .xcoms
                 .pull(task, &key, map_index)
+                .map_err(|e| Error::new("XComError", e))?
                 .map(|j| Value::from_json(&j)))
         };
         match args.get(0, "task_ids") {

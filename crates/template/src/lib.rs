@@ -46,7 +46,15 @@ use crate::value::Value;
 pub trait XcomSource {
     /// The value pushed by `task_id` under `key`: for `map_index` `None`, the value of an
     /// unmapped task or the list of a mapped task's values; `None` when nothing was pushed.
-    fn pull(&self, task_id: &str, key: &str, map_index: Option<i64>) -> Option<serde_json::Value>;
+    ///
+    /// # Errors
+    /// A message when the store cannot be read (the template then fails with it).
+    fn pull(
+        &self,
+        task_id: &str,
+        key: &str,
+        map_index: Option<i64>,
+    ) -> Result<Option<serde_json::Value>, String>;
 }
 
 /// An XCom source with nothing in it.
@@ -54,8 +62,8 @@ pub trait XcomSource {
 pub struct NoXcoms;
 
 impl XcomSource for NoXcoms {
-    fn pull(&self, _: &str, _: &str, _: Option<i64>) -> Option<serde_json::Value> {
-        None
+    fn pull(&self, _: &str, _: &str, _: Option<i64>) -> Result<Option<serde_json::Value>, String> {
+        Ok(None)
     }
 }
 
@@ -64,11 +72,17 @@ impl XcomSource for NoXcoms {
 pub struct MemoryXcoms(pub Vec<(String, String, serde_json::Value)>);
 
 impl XcomSource for MemoryXcoms {
-    fn pull(&self, task_id: &str, key: &str, _map_index: Option<i64>) -> Option<serde_json::Value> {
-        self.0
+    fn pull(
+        &self,
+        task_id: &str,
+        key: &str,
+        _map_index: Option<i64>,
+    ) -> Result<Option<serde_json::Value>, String> {
+        Ok(self
+            .0
             .iter()
             .find(|(t, k, _)| t == task_id && k == key)
-            .map(|(_, _, v)| v.clone())
+            .map(|(_, _, v)| v.clone()))
     }
 }
 
