@@ -100,34 +100,109 @@ fn class_name(task: &Task) -> &str {
     path.rsplit('.').next().unwrap_or(path)
 }
 
-/// `airtask render`.
-pub(crate) fn render(args: &RenderArgs) -> u8 {
-    let c = match check(&args.file, args.source.version_id.as_deref(), false) {
+/// Loads a definition for a command that needs a valid workflow: on failure, prints the
+/// diagnostics (or the usage error) and gives the exit code to return.
+pub(crate) fn load_valid(file: &str, version_id: Option<&str>, invalid_code: u8) -> Result<(String, Workflow), u8> {
+    let c = match check(file, version_id, false) {
         Ok(c) => c,
-        Err(e) => return usage(&e.to_string()),
+        Err(e) => return Err(usage(&e.to_string())),
     };
-    let Some(wf) = &c.report.workflow else {
-        for d in &c.report.diagnostics {
-            eprintln!("{}", d.display_for(&c.source));
+    match c.report.workflow {
+        Some(wf) => {
+            for d in &c.report.diagnostics {
+                eprintln!("{}", d.display_for(&c.source));
+            }
+            Ok((c.source, wf))
         }
-        return EXIT_INVALID;
-    };
-    let Some(task) = wf.task(&args.task_id) else {
+        None => {
+            for d in &c.report.diagnostics {
+                eprintln!("{}", d.display_for(&c.source));
+            }
+            Err(invalid_code)
+        }
+    }
+}
+
+/// The task `task_id` of `wf`, or the usage error naming the tasks there are.
+pub(crate) fn find_task<'w>(wf: &'w Workflow, task_id: &str) -> Result<&'w Task, String> {
+    wf.task(task_id).ok_or_else(|| {
         let ids: Vec<&str> = wf.tasks.iter().map(|t| t.task_id.as_str()).collect();
-        return usage(&format!(
+        format!(
             "workflow '{}' has no task '{}'; its tasks are {}",
             wf.workflow_id,
-            args.task_id,
+            task_id,
             ids.join(", ")
-        ));
-    };
-    let logical_date = match args
+        )
+    })
+}
+
+/// Which task instance: the inputs shared by `render` and `run-task`.
+pub(crate) struct Instance<'a> {
+    pub(crate) logical_date: Option<&'a str>,
+    pub(crate) run_id: Option<&'a str>,
+    pub(crate) map_index: i64,
+    pub(crate) try_number: u32,
+    pub(crate) params: Option<&'a str>,
+}
+
+/// The template context of a task instance; errors are usage errors.
+pub(crate) fn template_context(wf: &Workflow, task: &Task, inst: &Instance<'_>) -> Result<TaskContext, String> {
+    let logical_date = inst
         .logical_date
-        .as_deref()
         .map(parse_logical_date)
-        .transpose()
-    {
-        Ok(d) => d.unwrap_or_else(clock::now),
+        .transpose()?
+        .unwrap_or_else(clock::now);
+    let mut ctx = TaskContext::new(&wf.workflow_id, &task.task_id, logical_date);
+    if let Some(run_id) = inst.run_id {
+        ctx.run_id = run_id.to_owned();
+    }
+    ctx.map_index = inst.map_index;
+    ctx.try_number = inst.try_number;
+    ctx.params = merged_params(wf, task, inst.params)?;
+    ctx.operator_name = class_name(task).to_owned();
+    ctx.retries = task.retries;
+    ctx.now = clock::now();
+    Ok(ctx)
+}
+
+/// Renders the operator's template fields of `task`: field -> rendered value.
+pub(crate) fn render_template_fields(
+    task: &Task,
+    renderer: &Renderer,
+) -> Result<serde_json::Map<String, serde_json::Value>, airtask_template::FieldError> {
+    let reg = registry();
+    let fields = task
+        .implementation
+        .as_deref()
+        .and_then(|p| reg.lookup(p))
+        .map_or(&[][..], |o| o.template_fields);
+    let mut out = serde_json::Map::new();
+    for field in fields {
+        if let Some(p) = task.parameter(field) {
+            out.insert((*field).to_owned(), renderer.render_field(field, &p.value.to_json())?);
+        }
+    }
+    Ok(out)
+}
+
+/// XComs for a task instance: values given on the command line, then the state store.
+pub(crate) fn xcom_source(given: Vec<(String, String, serde_json::Value)>, state_dir: &std::path::Path, wf: &Workflow, run_id: &str) -> Rc<dyn XcomSource> {
+    Rc::new(RenderXcoms {
+        given: MemoryXcoms(given),
+        store: LocalStore::new(state_dir),
+        workflow_id: wf.workflow_id.clone(),
+        run_id: run_id.to_owned(),
+    })
+}
+
+/// `airtask render`.
+pub(crate) fn render(args: &RenderArgs) -> u8 {
+    let (source, wf) = match load_valid(&args.file, args.source.version_id.as_deref(), EXIT_INVALID) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let task = match find_task(&wf, &args.task_id) {
+        Ok(t) => t,
         Err(e) => return usage(&e),
     };
     let mut xcoms = Vec::new();
@@ -137,52 +212,29 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
             Err(e) => return usage(&e),
         }
     }
-    let params = match merged_params(wf, task, args.params.as_deref()) {
-        Ok(p) => p,
+    let inst = Instance {
+        logical_date: args.logical_date.as_deref(),
+        run_id: args.run_id.as_deref(),
+        map_index: args.map_index,
+        try_number: args.try_number,
+        params: args.params.as_deref(),
+    };
+    let ctx = match template_context(&wf, task, &inst) {
+        Ok(c) => c,
         Err(e) => return usage(&e),
     };
-    let mut ctx = TaskContext::new(&wf.workflow_id, &task.task_id, logical_date);
-    if let Some(run_id) = &args.run_id {
-        ctx.run_id = run_id.clone();
-    }
-    ctx.map_index = args.map_index;
-    ctx.try_number = args.try_number;
-    ctx.params = params;
-    ctx.operator_name = class_name(task).to_owned();
-    ctx.retries = task.retries;
-    ctx.now = clock::now();
-    let sources = RenderXcoms {
-        given: MemoryXcoms(xcoms),
-        store: LocalStore::new(&args.state_dir),
-        workflow_id: wf.workflow_id.clone(),
-        run_id: ctx.run_id.clone(),
-    };
-    let renderer = match Renderer::new(&ctx, Rc::new(sources)) {
+    let renderer = match Renderer::new(&ctx, xcom_source(xcoms, &args.state_dir, &wf, &ctx.run_id)) {
         Ok(r) => r,
         Err(e) => return usage(&format!("--logical-date is out of range: {e}")),
     };
-
-    let reg = registry();
-    let fields = task
-        .implementation
-        .as_deref()
-        .and_then(|p| reg.lookup(p))
-        .map_or(&[][..], |o| o.template_fields);
-    let mut out = serde_json::Map::new();
-    for field in fields {
-        let Some(p) = task.parameter(field) else {
-            continue;
-        };
-        match renderer.render_field(field, &p.value.to_json()) {
-            Ok(v) => {
-                out.insert((*field).to_owned(), v);
-            }
-            Err(e) => {
-                eprintln!("{}: error: task '{}': {e}", c.source, task.task_id);
-                return EXIT_INVALID;
-            }
+    match render_template_fields(task, &renderer) {
+        Ok(out) => {
+            println!("{}", serde_json::Value::Object(out));
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("{source}: error: task '{}': {e}", task.task_id);
+            EXIT_INVALID
         }
     }
-    println!("{}", serde_json::Value::Object(out));
-    EXIT_OK
 }

@@ -10,6 +10,7 @@
 //!     class_path: "airflow.providers.standard.operators.empty.EmptyOperator",
 //!     aliases: &["airflow.operators.empty.EmptyOperator"],
 //!     template_fields: &[],
+//!     build: |_| Err("not runnable".into()),
 //! };
 //! let registry = Registry::builder().register(EMPTY).build();
 //! assert_eq!(
@@ -18,7 +19,11 @@
 //! );
 //! ```
 
+mod operator;
 mod registry;
 pub mod store;
 
+pub use operator::{
+    BoxFuture, BuildFn, Level, LogSink, Operator, Outcome, Params, TaskContext, TaskError,
+};
 pub use registry::{OperatorInfo, Registry, RegistryBuilder};

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use airtask_workflow::OperatorCatalog;
 
 /// What an operator crate declares about one operator it implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct OperatorInfo {
     /// The canonical Airflow class path (what Airflow 3 and the AWS converter write).
     pub class_path: &'static str,
@@ -15,6 +15,8 @@ pub struct OperatorInfo {
     /// The parameters Airflow renders as Jinja templates for this operator
     /// (`template_fields`), in Airflow's order.
     pub template_fields: &'static [&'static str],
+    /// Builds the operator from its rendered parameters.
+    pub build: crate::BuildFn,
 }
 
 /// The operators this build of airtask implements, looked up by class path or alias.
@@ -91,6 +93,7 @@ mod tests {
         class_path: "pkg.new.A",
         aliases: &["pkg.old.A"],
         template_fields: &[],
+        build: |_| Err("test".into()),
     };
 
     #[test]

@@ -1,10 +1,27 @@
 //! Airflow's standard operators, which run with no AWS account at all: `EmptyOperator` and
-//! `BashOperator`. This crate declares their class paths and aliases; their execution arrives
-//! with the Operator trait.
+//! `BashOperator`.
 
-use airtask_core::OperatorInfo;
+mod bash;
 
-/// `EmptyOperator`: does nothing and succeeds (Airflow 2's `DummyOperator` too).
+use airtask_core::{BoxFuture, Operator, OperatorInfo, Outcome, Params, TaskContext, TaskError};
+
+pub use bash::BashOperator;
+
+/// `EmptyOperator`: does nothing and succeeds.
+#[derive(Debug, Default)]
+pub struct EmptyOperator;
+
+impl Operator for EmptyOperator {
+    fn execute<'a>(&'a mut self, _ctx: &'a TaskContext) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+        Box::pin(async { Ok(Outcome::Success(None)) })
+    }
+}
+
+fn build_empty(_: &Params) -> Result<Box<dyn Operator>, String> {
+    Ok(Box::new(EmptyOperator))
+}
+
+/// `EmptyOperator` (Airflow 2's `DummyOperator` too).
 pub const EMPTY: OperatorInfo = OperatorInfo {
     class_path: "airflow.providers.standard.operators.empty.EmptyOperator",
     aliases: &[
@@ -13,6 +30,7 @@ pub const EMPTY: OperatorInfo = OperatorInfo {
         "airflow.operators.dummy_operator.DummyOperator",
     ],
     template_fields: &[],
+    build: build_empty,
 };
 
 /// `BashOperator`: runs a shell command.
@@ -23,6 +41,7 @@ pub const BASH: OperatorInfo = OperatorInfo {
         "airflow.operators.bash_operator.BashOperator",
     ],
     template_fields: &["bash_command", "env", "cwd"],
+    build: bash::build,
 };
 
 /// Every operator of this crate.

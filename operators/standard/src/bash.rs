@@ -1,0 +1,227 @@
+//! `BashOperator`, with the Amazon MWAA / Airflow 3 semantics: `bash -c` in its own process
+//! group, stdout and stderr interleaved line by line into the task log, the last line pushed as
+//! `return_value`, `skip_on_exit_code` (99 by default) skipping the task.
+
+use std::io::BufRead as _;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use airtask_core::{BoxFuture, Operator, Outcome, Params, TaskContext, TaskError};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::sync::mpsc;
+
+const LOGGER: &str = "airflow.task.hooks.airflow.providers.standard.hooks.subprocess.SubprocessHook";
+
+/// A configured `BashOperator`.
+#[derive(Debug)]
+pub struct BashOperator {
+    bash_command: String,
+    env: Option<Vec<(String, String)>>,
+    append_env: bool,
+    cwd: Option<String>,
+    skip_on_exit_code: Vec<i32>,
+    /// The process group of the running command, for `on_kill`.
+    pgid: Arc<Mutex<Option<i32>>>,
+}
+
+fn param_str(p: &Params, name: &str) -> Result<Option<String>, String> {
+    match p.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("{name} must be a string, not {other}")),
+    }
+}
+
+/// Builds a `BashOperator` from its rendered parameters.
+pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
+    for key in p.keys() {
+        const KNOWN: &[&str] = &[
+            "bash_command",
+            "env",
+            "append_env",
+            "output_encoding",
+            "skip_on_exit_code",
+            "cwd",
+            "output_processor",
+        ];
+        if !KNOWN.contains(&key.as_str()) {
+            return Err(format!(
+                "BashOperator has no parameter `{key}`; it takes {}",
+                KNOWN.join(", ")
+            ));
+        }
+    }
+    let bash_command = param_str(p, "bash_command")?
+        .ok_or("BashOperator needs `bash_command`, the command to run")?;
+    if bash_command.trim().is_empty() {
+        return Err("bash_command is empty; give the command to run".into());
+    }
+    let env = match p.get("env") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Object(m)) => Some(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Some(other) => return Err(format!("env must be a mapping of names to strings, not {other}")),
+    };
+    let append_env = match p.get("append_env") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(other) => return Err(format!("append_env must be true or false, not {other}")),
+    };
+    if let Some(enc) = param_str(p, "output_encoding")?
+        && !matches!(enc.to_ascii_lowercase().replace('_', "-").as_str(), "utf-8" | "utf8")
+    {
+        return Err(format!(
+            "output_encoding '{enc}' is not supported; airtask decodes output as UTF-8"
+        ));
+    }
+    let skip_on_exit_code = match p.get("skip_on_exit_code") {
+        None => vec![99],
+        Some(serde_json::Value::Null) => Vec::new(),
+        Some(serde_json::Value::Number(n)) => vec![n.as_i64().and_then(|i| i32::try_from(i).ok()).ok_or("skip_on_exit_code must be an exit code")?],
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_i64().and_then(|i| i32::try_from(i).ok()).ok_or("skip_on_exit_code must list exit codes"))
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(format!("skip_on_exit_code must be an exit code or a list of them, not {other}")),
+    };
+    Ok(Box::new(BashOperator {
+        bash_command,
+        env,
+        append_env,
+        cwd: param_str(p, "cwd")?,
+        skip_on_exit_code,
+        pgid: Arc::new(Mutex::new(None)),
+    }))
+}
+
+impl BashOperator {
+    async fn run(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        if let Some(cwd) = &self.cwd {
+            let meta = std::fs::metadata(cwd)
+                .map_err(|_| TaskError::fatal(format!("Can not find the cwd: {cwd}")))?;
+            if !meta.is_dir() {
+                return Err(TaskError::fatal(format!("The cwd {cwd} must be a directory")));
+            }
+        }
+        let (reader, writer) = std::io::pipe()
+            .map_err(|e| TaskError::retryable(format!("cannot create a pipe: {e}")))?;
+        let writer2 = writer
+            .try_clone()
+            .map_err(|e| TaskError::retryable(format!("cannot create a pipe: {e}")))?;
+        let mut cmd = tokio::process::Command::new("bash");
+        cmd.arg("-c")
+            .arg(&self.bash_command)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(writer2)
+            .process_group(0)
+            .kill_on_drop(false);
+        if let Some(env) = &self.env {
+            if !self.append_env {
+                cmd.env_clear();
+            }
+            cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        let tmp;
+        match &self.cwd {
+            Some(cwd) => {
+                cmd.current_dir(cwd);
+            }
+            None => {
+                // Airflow runs the command in a fresh temporary directory.
+                tmp = std::env::temp_dir().join(format!("airtask-bash-{}-{}", std::process::id(), ctx.try_number));
+                std::fs::create_dir_all(&tmp)
+                    .map_err(|e| TaskError::retryable(format!("cannot create {}: {e}", tmp.display())))?;
+                cmd.current_dir(&tmp);
+            }
+        }
+        ctx.info(LOGGER, &format!("Running command: ['bash', '-c', {:?}]", self.bash_command));
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| TaskError::retryable(format!("cannot start bash: {e}")))?;
+        // The command (and the parent's copies of the pipe's write end) now belong to the child.
+        drop(cmd);
+        if let (Some(pid), Ok(mut g)) = (child.id(), self.pgid.lock()) {
+            *g = i32::try_from(pid).ok();
+        }
+        ctx.info(LOGGER, "Output:");
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        std::thread::spawn(move || {
+            let mut r = std::io::BufReader::new(reader);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match r.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf);
+                        let line = line.trim_end_matches(['\n', '\r']).to_owned();
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let mut last_line = String::new();
+        while let Some(line) = rx.recv().await {
+            ctx.info(LOGGER, &line);
+            last_line = line;
+        }
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| TaskError::retryable(format!("cannot wait for bash: {e}")))?;
+        if let Ok(mut g) = self.pgid.lock() {
+            *g = None;
+        }
+        let code = status.code().unwrap_or(-1);
+        ctx.info(LOGGER, &format!("Command exited with return code {code}"));
+        if self.skip_on_exit_code.contains(&code) {
+            return Ok(Outcome::Skipped(format!(
+                "Bash command returned exit code {code}. Skipping."
+            )));
+        }
+        if code != 0 {
+            return Err(TaskError::retryable(format!(
+                "Bash command failed. The command returned a non-zero exit code {code}."
+            )));
+        }
+        Ok(Outcome::Success(Some(serde_json::Value::String(last_line))))
+    }
+}
+
+impl Operator for BashOperator {
+    fn execute<'a>(&'a mut self, ctx: &'a TaskContext) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+        Box::pin(self.run(ctx))
+    }
+
+    /// Sends SIGTERM to the command's whole process group, waits up to two seconds for it to
+    /// end, then sends SIGKILL to whatever is left.
+    fn on_kill(&mut self) {
+        let pgid = self.pgid.lock().ok().and_then(|mut g| g.take());
+        let Some(pgid) = pgid else { return };
+        let group = Pid::from_raw(pgid);
+        if killpg(group, Signal::SIGTERM).is_err() {
+            return;
+        }
+        for _ in 0..20 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            // Signal 0 probes whether any process of the group is left.
+            if killpg(group, None).is_err() {
+                return;
+            }
+        }
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+}
