@@ -4,5 +4,6 @@ mod cli;
 mod corpus;
 mod malformed;
 mod render;
+mod run_task;
 mod s3;
 mod templates;

@@ -42,6 +42,17 @@ Examples:
   airtask render wf.yaml load --params '{\"target_db\": \"staging\"}' \\
       --xcom list_keys='[\"a.csv\", \"b.csv\"]' --xcom meta:count=2")]
     Render(RenderArgs),
+    /// Run one task instance: its tries (retries, retry_delay, execution_timeout), with the
+    /// task log on the terminal, XCom values and the task record in the state directory.
+    #[command(after_help = "\
+Exit codes: 0 success or skipped, 1 failed, 2 invalid input (arguments, definition, templates,
+operator parameters), 3 timed out, 4 stopped (SIGTERM/SIGINT), 5 infrastructure failure (cannot
+write XCom or the task record).
+
+Examples:
+  airtask run-task examples/hello_airtask.yaml greet --logical-date 2025-03-09
+  airtask run-task wf.yaml load --run-id manual__1 --try 2 --output json")]
+    RunTask(RunTaskArgs),
 }
 
 /// Where a definition comes from, shared by every command that reads one.
@@ -110,6 +121,40 @@ pub(crate) struct RenderArgs {
     /// The state directory upstream XComs are read from (when not given with --xcom).
     #[arg(long, value_name = "DIR", default_value = ".airtask")]
     pub(crate) state_dir: std::path::PathBuf,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunTaskArgs {
+    /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
+    #[arg(value_name = "WORKFLOW")]
+    pub(crate) file: String,
+    /// The task to run.
+    #[arg(value_name = "TASK_ID")]
+    pub(crate) task_id: String,
+    /// The run's logical date (ISO 8601 or a date). Default: now.
+    #[arg(long, value_name = "TS")]
+    pub(crate) logical_date: Option<String>,
+    /// The run id. Default: manual__<logical date in ISO 8601>.
+    #[arg(long, value_name = "ID")]
+    pub(crate) run_id: Option<String>,
+    /// The map index of a mapped task instance.
+    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+    pub(crate) map_index: i64,
+    /// Run parameters (a JSON object) laid over the workflow's and the task's params.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) params: Option<String>,
+    /// Run exactly this try (for orchestrators that start one process per try); without it,
+    /// all tries run in this process.
+    #[arg(long = "try", value_name = "N")]
+    pub(crate) try_number: Option<u32>,
+    /// The state directory: XCom values and task records.
+    #[arg(long, value_name = "DIR", default_value = ".airtask")]
+    pub(crate) state_dir: std::path::PathBuf,
+    /// Print the task record as JSON on stdout at the end.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) output: Format,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
 }

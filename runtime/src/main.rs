@@ -9,6 +9,7 @@ mod commands;
 mod definition;
 mod registry;
 mod render;
+mod run_task;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         cli::Command::Validate(args) => commands::validate(&args),
         cli::Command::Tasks(args) => commands::tasks(&args),
         cli::Command::Render(args) => render::render(&args),
+        cli::Command::RunTask(args) => run_task::run_task(&args),
     };
     ExitCode::from(code)
 }

@@ -102,7 +102,11 @@ fn class_name(task: &Task) -> &str {
 
 /// Loads a definition for a command that needs a valid workflow: on failure, prints the
 /// diagnostics (or the usage error) and gives the exit code to return.
-pub(crate) fn load_valid(file: &str, version_id: Option<&str>, invalid_code: u8) -> Result<(String, Workflow), u8> {
+pub(crate) fn load_valid(
+    file: &str,
+    version_id: Option<&str>,
+    invalid_code: u8,
+) -> Result<(String, Workflow), u8> {
     let c = match check(file, version_id, false) {
         Ok(c) => c,
         Err(e) => return Err(usage(&e.to_string())),
@@ -146,7 +150,11 @@ pub(crate) struct Instance<'a> {
 }
 
 /// The template context of a task instance; errors are usage errors.
-pub(crate) fn template_context(wf: &Workflow, task: &Task, inst: &Instance<'_>) -> Result<TaskContext, String> {
+pub(crate) fn template_context(
+    wf: &Workflow,
+    task: &Task,
+    inst: &Instance<'_>,
+) -> Result<TaskContext, String> {
     let logical_date = inst
         .logical_date
         .map(parse_logical_date)
@@ -179,14 +187,22 @@ pub(crate) fn render_template_fields(
     let mut out = serde_json::Map::new();
     for field in fields {
         if let Some(p) = task.parameter(field) {
-            out.insert((*field).to_owned(), renderer.render_field(field, &p.value.to_json())?);
+            out.insert(
+                (*field).to_owned(),
+                renderer.render_field(field, &p.value.to_json())?,
+            );
         }
     }
     Ok(out)
 }
 
 /// XComs for a task instance: values given on the command line, then the state store.
-pub(crate) fn xcom_source(given: Vec<(String, String, serde_json::Value)>, state_dir: &std::path::Path, wf: &Workflow, run_id: &str) -> Rc<dyn XcomSource> {
+pub(crate) fn xcom_source(
+    given: Vec<(String, String, serde_json::Value)>,
+    state_dir: &std::path::Path,
+    wf: &Workflow,
+    run_id: &str,
+) -> Rc<dyn XcomSource> {
     Rc::new(RenderXcoms {
         given: MemoryXcoms(given),
         store: LocalStore::new(state_dir),
@@ -197,7 +213,8 @@ pub(crate) fn xcom_source(given: Vec<(String, String, serde_json::Value)>, state
 
 /// `airtask render`.
 pub(crate) fn render(args: &RenderArgs) -> u8 {
-    let (source, wf) = match load_valid(&args.file, args.source.version_id.as_deref(), EXIT_INVALID) {
+    let (source, wf) = match load_valid(&args.file, args.source.version_id.as_deref(), EXIT_INVALID)
+    {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -223,7 +240,8 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         Ok(c) => c,
         Err(e) => return usage(&e),
     };
-    let renderer = match Renderer::new(&ctx, xcom_source(xcoms, &args.state_dir, &wf, &ctx.run_id)) {
+    let renderer = match Renderer::new(&ctx, xcom_source(xcoms, &args.state_dir, &wf, &ctx.run_id))
+    {
         Ok(r) => r,
         Err(e) => return usage(&format!("--logical-date is out of range: {e}")),
     };

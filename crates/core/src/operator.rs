@@ -105,7 +105,8 @@ impl TaskContext {
 pub trait Operator: Send {
     /// Runs the task's work. Cancellation (timeout, SIGTERM) drops the future and then calls
     /// [`Operator::on_kill`].
-    fn execute<'a>(&'a mut self, ctx: &'a TaskContext) -> BoxFuture<'a, Result<Outcome, TaskError>>;
+    fn execute<'a>(&'a mut self, ctx: &'a TaskContext)
+    -> BoxFuture<'a, Result<Outcome, TaskError>>;
 
     /// Stops whatever `execute` started outside this process (a child process, a Glue job).
     fn on_kill(&mut self) {}

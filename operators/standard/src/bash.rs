@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use airtask_core::{BoxFuture, Operator, Outcome, Params, TaskContext, TaskError};
 use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
 use tokio::sync::mpsc;
 
-const LOGGER: &str = "airflow.task.hooks.airflow.providers.standard.hooks.subprocess.SubprocessHook";
+const LOGGER: &str =
+    "airflow.task.hooks.airflow.providers.standard.hooks.subprocess.SubprocessHook";
 
 /// A configured `BashOperator`.
 #[derive(Debug)]
@@ -70,7 +72,11 @@ pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
                 })
                 .collect(),
         ),
-        Some(other) => return Err(format!("env must be a mapping of names to strings, not {other}")),
+        Some(other) => {
+            return Err(format!(
+                "env must be a mapping of names to strings, not {other}"
+            ));
+        }
     };
     let append_env = match p.get("append_env") {
         None | Some(serde_json::Value::Null) => false,
@@ -78,7 +84,10 @@ pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
         Some(other) => return Err(format!("append_env must be true or false, not {other}")),
     };
     if let Some(enc) = param_str(p, "output_encoding")?
-        && !matches!(enc.to_ascii_lowercase().replace('_', "-").as_str(), "utf-8" | "utf8")
+        && !matches!(
+            enc.to_ascii_lowercase().replace('_', "-").as_str(),
+            "utf-8" | "utf8"
+        )
     {
         return Err(format!(
             "output_encoding '{enc}' is not supported; airtask decodes output as UTF-8"
@@ -87,12 +96,24 @@ pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
     let skip_on_exit_code = match p.get("skip_on_exit_code") {
         None => vec![99],
         Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::Number(n)) => vec![n.as_i64().and_then(|i| i32::try_from(i).ok()).ok_or("skip_on_exit_code must be an exit code")?],
+        Some(serde_json::Value::Number(n)) => vec![
+            n.as_i64()
+                .and_then(|i| i32::try_from(i).ok())
+                .ok_or("skip_on_exit_code must be an exit code")?,
+        ],
         Some(serde_json::Value::Array(a)) => a
             .iter()
-            .map(|v| v.as_i64().and_then(|i| i32::try_from(i).ok()).ok_or("skip_on_exit_code must list exit codes"))
+            .map(|v| {
+                v.as_i64()
+                    .and_then(|i| i32::try_from(i).ok())
+                    .ok_or("skip_on_exit_code must list exit codes")
+            })
             .collect::<Result<_, _>>()?,
-        Some(other) => return Err(format!("skip_on_exit_code must be an exit code or a list of them, not {other}")),
+        Some(other) => {
+            return Err(format!(
+                "skip_on_exit_code must be an exit code or a list of them, not {other}"
+            ));
+        }
     };
     Ok(Box::new(BashOperator {
         bash_command,
@@ -110,7 +131,9 @@ impl BashOperator {
             let meta = std::fs::metadata(cwd)
                 .map_err(|_| TaskError::fatal(format!("Can not find the cwd: {cwd}")))?;
             if !meta.is_dir() {
-                return Err(TaskError::fatal(format!("The cwd {cwd} must be a directory")));
+                return Err(TaskError::fatal(format!(
+                    "The cwd {cwd} must be a directory"
+                )));
             }
         }
         let (reader, writer) = std::io::pipe()
@@ -139,13 +162,21 @@ impl BashOperator {
             }
             None => {
                 // Airflow runs the command in a fresh temporary directory.
-                tmp = std::env::temp_dir().join(format!("airtask-bash-{}-{}", std::process::id(), ctx.try_number));
-                std::fs::create_dir_all(&tmp)
-                    .map_err(|e| TaskError::retryable(format!("cannot create {}: {e}", tmp.display())))?;
+                tmp = std::env::temp_dir().join(format!(
+                    "airtask-bash-{}-{}",
+                    std::process::id(),
+                    ctx.try_number
+                ));
+                std::fs::create_dir_all(&tmp).map_err(|e| {
+                    TaskError::retryable(format!("cannot create {}: {e}", tmp.display()))
+                })?;
                 cmd.current_dir(&tmp);
             }
         }
-        ctx.info(LOGGER, &format!("Running command: ['bash', '-c', {:?}]", self.bash_command));
+        ctx.info(
+            LOGGER,
+            &format!("Running command: ['bash', '-c', {:?}]", self.bash_command),
+        );
         let mut child = cmd
             .spawn()
             .map_err(|e| TaskError::retryable(format!("cannot start bash: {e}")))?;
@@ -202,7 +233,10 @@ impl BashOperator {
 }
 
 impl Operator for BashOperator {
-    fn execute<'a>(&'a mut self, ctx: &'a TaskContext) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+    fn execute<'a>(
+        &'a mut self,
+        ctx: &'a TaskContext,
+    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
         Box::pin(self.run(ctx))
     }
 
@@ -215,9 +249,11 @@ impl Operator for BashOperator {
         if killpg(group, Signal::SIGTERM).is_err() {
             return;
         }
-        for _ in 0..20 {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            // Signal 0 probes whether any process of the group is left.
+        for _ in 0..40 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            // Reap bash itself (our child), then probe the group with signal 0: it is gone when
+            // no process of it is left.
+            let _ = waitpid(group, Some(WaitPidFlag::WNOHANG));
             if killpg(group, None).is_err() {
                 return;
             }

@@ -12,7 +12,10 @@ pub use bash::BashOperator;
 pub struct EmptyOperator;
 
 impl Operator for EmptyOperator {
-    fn execute<'a>(&'a mut self, _ctx: &'a TaskContext) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+    fn execute<'a>(
+        &'a mut self,
+        _ctx: &'a TaskContext,
+    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
         Box::pin(async { Ok(Outcome::Success(None)) })
     }
 }

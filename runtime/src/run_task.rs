@@ -1,0 +1,448 @@
+//! `airtask run-task`: one task instance with Airflow's try loop (retries, retry_delay,
+//! execution_timeout), stop on SIGTERM/SIGINT, XCom written only when a try succeeds, and the
+//! task record.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use airtask_core::store::LocalStore;
+use airtask_core::{Level, LogSink, Outcome, TaskContext as OpContext, TaskError};
+use airtask_template::Renderer;
+use airtask_workflow::{Task, Workflow};
+use jiff::Timestamp;
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::cli::{Format, RunTaskArgs};
+use crate::clock;
+use crate::commands::usage;
+use crate::registry::registry;
+use crate::render::{
+    Instance, find_task, load_valid, render_template_fields, template_context, xcom_source,
+};
+
+/// Exit codes of `run-task` (documented in the README).
+pub(crate) mod exit {
+    /// The task succeeded or was skipped.
+    pub(crate) const OK: u8 = 0;
+    /// The task failed.
+    pub(crate) const FAILED: u8 = 1;
+    /// Invalid input: arguments, definition, templates, operator parameters.
+    pub(crate) const INVALID: u8 = 2;
+    /// The last try timed out.
+    pub(crate) const TIMEOUT: u8 = 3;
+    /// Stopped by SIGTERM or SIGINT.
+    pub(crate) const STOPPED: u8 = 4;
+    /// Infrastructure failure: the XCom value or the task record could not be written.
+    pub(crate) const INFRA: u8 = 5;
+}
+
+/// MWAA Serverless's quota on the XCom values of one task instance.
+const MAX_XCOM_BYTES: usize = 200 * 1024;
+
+/// The task log on the terminal: `[timestamp] LEVEL - message`.
+struct TerminalLog;
+
+impl LogSink for TerminalLog {
+    fn line(&self, level: Level, _logger: &str, message: &str) {
+        let ts = clock::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "[{ts}] {:<7} - {message}",
+            level.as_str().to_uppercase()
+        );
+        let _ = out.flush();
+    }
+}
+
+/// The task instance record, written to the store after every state change.
+struct Record {
+    path: PathBuf,
+    body: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Record {
+    fn set(&mut self, key: &str, v: serde_json::Value) {
+        self.body.insert(key.to_owned(), v);
+    }
+
+    /// Writes the record atomically (a temporary file renamed over the old one).
+    fn save(&self) -> Result<(), String> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let tmp = self
+            .path
+            .with_extension(format!("json.tmp{}", std::process::id()));
+        let text = serde_json::to_vec_pretty(&serde_json::Value::Object(self.body.clone()))
+            .map_err(|e| e.to_string())?;
+        std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.path)
+            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+    }
+}
+
+fn iso(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+}
+
+/// The log stream MWAA Serverless uses for a try, as GetTaskInstance shows it.
+fn log_stream(wf: &str, run_id: &str, task_id: &str, map_index: i64, try_number: u32) -> String {
+    let mapped = if map_index >= 0 {
+        format!("map_index={map_index}/")
+    } else {
+        String::new()
+    };
+    format!(
+        "//aws/mwaa-serverless/{wf}//workflow_id={wf}/run_id={run_id}/task_id={task_id}/{mapped}attempt={try_number}.log"
+    )
+}
+
+/// Writes the XCom values of a successful try: all or nothing (a temporary directory renamed
+/// into place).
+fn write_xcoms(
+    store: &LocalStore,
+    wf: &str,
+    run_id: &str,
+    task_id: &str,
+    map_index: i64,
+    values: &[(String, serde_json::Value)],
+) -> Result<(), String> {
+    let dir = store.task_dir(wf, run_id, task_id, map_index);
+    let final_dir = dir.join("xcom");
+    let tmp = dir.join(format!(".xcom.tmp{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    for (key, value) in values {
+        let path = store.xcom_path(wf, run_id, task_id, map_index, key);
+        let name = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
+        std::fs::write(tmp.join(name), value.to_string())
+            .map_err(|e| format!("cannot write XCom {key}: {e}"))?;
+    }
+    let _ = std::fs::remove_dir_all(&final_dir);
+    std::fs::rename(&tmp, &final_dir)
+        .map_err(|e| format!("cannot write {}: {e}", final_dir.display()))
+}
+
+/// How one try ended.
+enum TryEnd {
+    Done(Outcome),
+    Failed(TaskError),
+    TimedOut,
+    Stopped,
+}
+
+/// `airtask run-task`.
+pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
+    let (_source, wf) =
+        match load_valid(&args.file, args.source.version_id.as_deref(), exit::INVALID) {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+    let task = match find_task(&wf, &args.task_id) {
+        Ok(t) => t,
+        Err(e) => return usage(&e),
+    };
+    if task.implementation.is_none() {
+        return usage(&format!(
+            "the operator {} is not implemented",
+            task.operator
+        ));
+    }
+    let max_try = task.retries + 1;
+    let (first, last) = match args.try_number {
+        Some(n) if n == 0 || n > max_try => {
+            return usage(&format!(
+                "--try {n} is out of range: task '{}' has {max_try} tries (retries: {})",
+                task.task_id, task.retries
+            ));
+        }
+        Some(n) => (n, n),
+        None => (1, max_try),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INFRA;
+        }
+    };
+    rt.block_on(run(args, &wf, task, first, last))
+}
+
+async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u32) -> u8 {
+    let log: Arc<dyn LogSink> = Arc::new(TerminalLog);
+    let store = LocalStore::new(&args.state_dir);
+    let inst = Instance {
+        logical_date: args.logical_date.as_deref(),
+        run_id: args.run_id.as_deref(),
+        map_index: args.map_index,
+        try_number: first,
+        params: args.params.as_deref(),
+    };
+    let mut tctx = match template_context(wf, task, &inst) {
+        Ok(c) => c,
+        Err(e) => return usage(&e),
+    };
+    let run_id = tctx.run_id.clone();
+    let task_dir = store.task_dir(&wf.workflow_id, &run_id, &task.task_id, args.map_index);
+    let mut record = Record {
+        path: task_dir.join("record.json"),
+        body: serde_json::Map::new(),
+    };
+    for (k, v) in [
+        ("workflow_id", json!(wf.workflow_id)),
+        ("run_id", json!(run_id)),
+        ("task_id", json!(task.task_id)),
+        ("map_index", json!(args.map_index)),
+        ("operator", json!(task.implementation)),
+    ] {
+        record.set(k, v);
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        let _ = stop_tx.send(true);
+    });
+
+    let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
+    let retry_delay = Duration::from_secs_f64(task.retry_delay.as_secs_f64());
+    let reg = registry();
+    let info = reg.lookup(task.implementation.as_deref().unwrap_or_default());
+
+    let mut try_number = first;
+    loop {
+        let started = clock::now();
+        record.set("try", json!(try_number));
+        record.set("status", json!("RUNNING"));
+        record.set("started_at", json!(iso(started)));
+        record.set("completed_at", serde_json::Value::Null);
+        record.set("duration_seconds", serde_json::Value::Null);
+        record.set("error", serde_json::Value::Null);
+        record.set(
+            "log_stream",
+            json!(log_stream(
+                &wf.workflow_id,
+                &run_id,
+                &task.task_id,
+                args.map_index,
+                try_number
+            )),
+        );
+        if let Err(e) = record.save() {
+            eprintln!("error: {e}");
+            return exit::INFRA;
+        }
+        log.line(
+            Level::Info,
+            "airtask",
+            &format!(
+                "Starting attempt {try_number} of {} of task '{}' (run {run_id})",
+                task.retries + 1,
+                task.task_id
+            ),
+        );
+
+        // Render and build afresh for every try: `ti.try_number` is in the context.
+        tctx.try_number = try_number;
+        let prepared = prepare(args, wf, task, &tctx, info);
+        let (end, invalid) = match prepared {
+            Err(msg) => (TryEnd::Failed(TaskError::fatal(msg)), true),
+            Ok(mut op) => {
+                let ctx = OpContext {
+                    log: log.clone(),
+                    pushed: Arc::new(Mutex::new(Vec::new())),
+                    task_id: task.task_id.clone(),
+                    try_number,
+                };
+                let mut stop = stop_rx.clone();
+                let end = {
+                    let fut = op.execute(&ctx);
+                    tokio::select! {
+                        r = tokio::time::timeout(timeout, fut) => match r {
+                            Ok(Ok(o)) => TryEnd::Done(o),
+                            Ok(Err(e)) => TryEnd::Failed(e),
+                            Err(_) => TryEnd::TimedOut,
+                        },
+                        _ = stop.wait_for(|s| *s) => TryEnd::Stopped,
+                    }
+                };
+                if matches!(end, TryEnd::TimedOut | TryEnd::Stopped) {
+                    log.line(
+                        Level::Warning,
+                        "airtask",
+                        "Killing the task's work (on_kill).",
+                    );
+                    op.on_kill();
+                }
+                // XComs of a successful try: return_value (unless do_xcom_push is false) and the
+                // pushed keys, within the quota, all or nothing.
+                let end = match end {
+                    TryEnd::Done(Outcome::Success(value)) => {
+                        let mut values: Vec<(String, serde_json::Value)> =
+                            ctx.pushed.lock().map(|p| p.clone()).unwrap_or_default();
+                        if task.do_xcom_push
+                            && let Some(v) = value.clone()
+                        {
+                            values.push(("return_value".into(), v));
+                        }
+                        let size: usize = values.iter().map(|(_, v)| v.to_string().len()).sum();
+                        if size > MAX_XCOM_BYTES {
+                            TryEnd::Failed(TaskError::fatal(format!(
+                                "the task's XCom values are {size} bytes; MWAA Serverless allows at most {MAX_XCOM_BYTES} bytes (200 KB) per task instance. Pass large data through S3 and push its key instead."
+                            )))
+                        } else if let Err(e) = write_xcoms(
+                            &store,
+                            &wf.workflow_id,
+                            &run_id,
+                            &task.task_id,
+                            args.map_index,
+                            &values,
+                        ) {
+                            eprintln!("error: {e}");
+                            record.set("status", json!("FAILED"));
+                            record.set("error", json!(e));
+                            let _ = record.save();
+                            return exit::INFRA;
+                        } else {
+                            TryEnd::Done(Outcome::Success(value))
+                        }
+                    }
+                    other => other,
+                };
+                (end, false)
+            }
+        };
+
+        let completed = clock::now();
+        record.set("completed_at", json!(iso(completed)));
+        record.set(
+            "duration_seconds",
+            json!(completed.duration_since(started).as_secs_f64()),
+        );
+        // Up for retry when the task has tries left, even if another process runs them
+        // (`--try N`); this process runs the next try only up to `last`.
+        let tries_left = try_number < task.retries + 1;
+        let (status, code, error, retry) = match &end {
+            TryEnd::Done(Outcome::Success(_)) => ("SUCCESS", exit::OK, None, false),
+            TryEnd::Done(Outcome::Skipped(why)) => ("SKIPPED", exit::OK, Some(why.clone()), false),
+            TryEnd::Failed(e) if invalid => {
+                ("FAILED", exit::INVALID, Some(e.message.clone()), false)
+            }
+            TryEnd::Failed(e) => (
+                "FAILED",
+                exit::FAILED,
+                Some(e.message.clone()),
+                e.retryable && tries_left,
+            ),
+            TryEnd::TimedOut => (
+                "TIMEOUT",
+                exit::TIMEOUT,
+                Some(format!(
+                    "the try exceeded its execution_timeout of {} s",
+                    timeout.as_secs_f64()
+                )),
+                tries_left,
+            ),
+            TryEnd::Stopped => (
+                "STOPPED",
+                exit::STOPPED,
+                Some("stopped by a signal (SIGTERM or SIGINT)".to_owned()),
+                false,
+            ),
+        };
+        let status = if retry { "UP_FOR_RETRY" } else { status };
+        let retry = retry && try_number < last;
+        record.set("status", json!(status));
+        record.set(
+            "error",
+            error.clone().map_or(serde_json::Value::Null, |e| json!(e)),
+        );
+        let level = match status {
+            "SUCCESS" | "SKIPPED" => Level::Info,
+            _ => Level::Error,
+        };
+        let detail = error.map(|e| format!(": {e}")).unwrap_or_default();
+        log.line(
+            level,
+            "airtask",
+            &format!("Attempt {try_number} ended {status}{detail}"),
+        );
+        if let Err(e) = record.save() {
+            eprintln!("error: {e}");
+            return exit::INFRA;
+        }
+        if !retry {
+            if args.output == Format::Json {
+                println!("{}", serde_json::Value::Object(record.body.clone()));
+            }
+            return code;
+        }
+        log.line(
+            Level::Info,
+            "airtask",
+            &format!(
+                "Waiting {} s (retry_delay) before attempt {}",
+                retry_delay.as_secs_f64(),
+                try_number + 1
+            ),
+        );
+        let mut stop = stop_rx.clone();
+        tokio::select! {
+            () = tokio::time::sleep(retry_delay) => {}
+            _ = stop.wait_for(|s| *s) => {
+                record.set("status", json!("STOPPED"));
+                record.set("error", json!("stopped by a signal while waiting to retry"));
+                let _ = record.save();
+                log.line(Level::Error, "airtask", "Stopped while waiting to retry.");
+                if args.output == Format::Json {
+                    println!("{}", serde_json::Value::Object(record.body.clone()));
+                }
+                return exit::STOPPED;
+            }
+        }
+        try_number += 1;
+    }
+}
+
+/// Renders the template fields and builds the operator for one try.
+fn prepare(
+    args: &RunTaskArgs,
+    wf: &Workflow,
+    task: &Task,
+    tctx: &airtask_template::TaskContext,
+    info: Option<&airtask_core::OperatorInfo>,
+) -> Result<Box<dyn airtask_core::Operator>, String> {
+    let renderer = Renderer::new(
+        tctx,
+        xcom_source(Vec::new(), &args.state_dir, wf, &tctx.run_id),
+    )
+    .map_err(|e| format!("--logical-date is out of range: {e}"))?;
+    let rendered = render_template_fields(task, &renderer).map_err(|e| e.to_string())?;
+    let mut params = airtask_core::Params::new();
+    for p in &task.parameters {
+        // default_args entries apply only to operators that take them, as in Airflow.
+        if p.origin == airtask_workflow::Origin::DefaultArgs {
+            continue;
+        }
+        params.insert(p.name.clone(), p.value.to_json());
+    }
+    params.extend(rendered);
+    let info = info.ok_or_else(|| format!("the operator {} is not implemented", task.operator))?;
+    (info.build)(&params).map_err(|e| format!("task '{}': {e}", task.task_id))
+}

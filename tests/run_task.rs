@@ -1,0 +1,282 @@
+//! `airtask run-task`: tries, timeouts, signals, XCom and the task record, through the binary.
+
+use std::io::BufRead as _;
+use std::process::{Command, Stdio};
+
+use airtask_tests::{TempDir, airtask, airtask_bin};
+
+const WF: &str = r#"
+rt:
+  params: {greeting: hello}
+  tasks:
+    produce:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo first line; echo '{{ params.greeting }} {{ ds }} try {{ ti.try_number }}'"
+    consume:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo got {{ ti.xcom_pull(task_ids='produce') }}"
+      dependencies: [produce]
+    flaky:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo attempt {{ ti.try_number }}; exit 3"
+      retries: 2
+      retry_delay: 0.2
+    slow:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "sleep 37.25 & sleep 37.25; echo never"
+      execution_timeout: 1
+    long:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo started; sleep 41.5; echo never"
+    big:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "head -c 210000 /dev/zero | tr '\\0' x; echo"
+    fails_after_output:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo partial; exit 1"
+    skipped:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo skipping; exit 99"
+    bad_param:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo x"
+      bash_comand: "typo"
+    bad_template:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo {{ next_ds }}"
+"#;
+
+struct Env {
+    dir: TempDir,
+    wf: String,
+    state: String,
+}
+
+fn env(name: &str) -> Env {
+    let dir = TempDir::new(name);
+    let wf = dir.write("rt.yaml", WF);
+    let state = dir.path().join("state").to_string_lossy().into_owned();
+    Env { dir, wf, state }
+}
+
+impl Env {
+    fn run(&self, task: &str, extra: &[&str]) -> (Option<i32>, String, serde_json::Value) {
+        let mut args = vec![
+            "run-task",
+            &self.wf,
+            task,
+            "--state-dir",
+            &self.state,
+            "--run-id",
+            "r1",
+            "--logical-date",
+            "2025-03-09",
+            "--output",
+            "json",
+        ];
+        args.extend(extra);
+        let out = airtask(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let record = stdout
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or(serde_json::Value::Null);
+        (out.status.code(), stdout, record)
+    }
+
+    fn task_dir(&self, task: &str) -> std::path::PathBuf {
+        self.dir.path().join("state/rt/r1").join(task).join("-1")
+    }
+}
+
+fn processes_matching(pattern: &str) -> usize {
+    let out = Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+#[test]
+fn success_pushes_the_last_line_and_downstream_pulls_it() {
+    let e = env("rt-success");
+    let (code, stdout, record) = e.run("produce", &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("INFO    - first line"), "{stdout}");
+    assert_eq!(record["status"], "SUCCESS");
+    assert_eq!(record["try"], 1);
+    assert_eq!(
+        record["log_stream"],
+        "//aws/mwaa-serverless/rt//workflow_id=rt/run_id=r1/task_id=produce/attempt=1.log"
+    );
+    let xcom =
+        std::fs::read_to_string(e.task_dir("produce").join("xcom/return_value.json")).unwrap();
+    assert_eq!(xcom, "\"hello 2025-03-09 try 1\"");
+    let on_disk: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(e.task_dir("produce").join("record.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(on_disk, record);
+
+    let (code, stdout, _) = e.run("consume", &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("INFO    - got hello 2025-03-09 try 1"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn retries_with_delay_then_fail_and_try_runs_exactly_one() {
+    let e = env("rt-retry");
+    let (code, stdout, record) = e.run("flaky", &[]);
+    assert_eq!(code, Some(1), "{stdout}");
+    for n in 1..=3 {
+        assert!(stdout.contains(&format!("- attempt {n}")), "{stdout}");
+    }
+    assert_eq!(stdout.matches("UP_FOR_RETRY").count(), 2, "{stdout}");
+    assert!(
+        stdout.contains("Waiting 0.2 s (retry_delay) before attempt 2"),
+        "{stdout}"
+    );
+    assert_eq!(record["status"], "FAILED");
+    assert_eq!(record["try"], 3);
+    assert_eq!(
+        record["error"],
+        "Bash command failed. The command returned a non-zero exit code 3."
+    );
+
+    let (code, stdout, record) = e.run("flaky", &["--try", "2"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("- attempt 2") && !stdout.contains("- attempt 1"),
+        "{stdout}"
+    );
+    assert_eq!(
+        record["status"], "UP_FOR_RETRY",
+        "try 2 of 3 failing leaves a retry to the orchestrator"
+    );
+    let (code, _, _) = e.run("flaky", &["--try", "4"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn a_try_past_its_timeout_is_killed_with_its_process_group() {
+    let e = env("rt-timeout");
+    let (code, stdout, record) = e.run("slow", &[]);
+    assert_eq!(code, Some(3), "{stdout}");
+    assert_eq!(record["status"], "TIMEOUT");
+    assert!(
+        stdout.contains("Killing the task's work (on_kill)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        processes_matching("sleep 37.25"),
+        0,
+        "the background sleep was killed too"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_task_runs_on_kill_and_flushes_the_record() {
+    let e = env("rt-sigterm");
+    let mut child = Command::new(airtask_bin())
+        .args([
+            "run-task",
+            &e.wf,
+            "long",
+            "--state-dir",
+            &e.state,
+            "--run-id",
+            "r1",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let started = line.ends_with("- started");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    seen.extend(lines.map(Result::unwrap));
+    let code = child.wait().unwrap().code();
+    let log = seen.join("\n");
+    assert_eq!(code, Some(4), "{log}");
+    assert!(
+        log.contains("Killing the task's work (on_kill)") && log.contains("ended STOPPED"),
+        "{log}"
+    );
+    assert_eq!(processes_matching("sleep 41.5"), 0);
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(e.task_dir("long").join("record.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["status"], "STOPPED");
+    assert!(!e.task_dir("long").join("xcom").exists());
+}
+
+#[test]
+fn xcom_over_quota_fails_and_failed_tries_store_nothing() {
+    let e = env("rt-xcom");
+    let (code, stdout, record) = e.run("big", &[]);
+    assert_eq!(
+        code,
+        Some(1),
+        "{}",
+        &stdout[stdout.len().saturating_sub(500)..]
+    );
+    assert_eq!(record["status"], "FAILED");
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .contains("at most 204800 bytes (200 KB)")
+    );
+    assert!(!e.task_dir("big").join("xcom").exists());
+
+    let (code, _, record) = e.run("fails_after_output", &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(record["status"], "FAILED");
+    assert!(!e.task_dir("fails_after_output").join("xcom").exists());
+
+    let (code, _, record) = e.run("skipped", &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(record["status"], "SKIPPED");
+    assert!(!e.task_dir("skipped").join("xcom").exists());
+}
+
+#[test]
+fn invalid_parameters_and_templates_exit_2() {
+    let e = env("rt-invalid");
+    let (code, _, record) = e.run("bad_param", &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .contains("BashOperator has no parameter `bash_comand`"),
+        "{record}"
+    );
+    let (code, _, record) = e.run("bad_template", &[]);
+    assert_eq!(code, Some(2));
+    assert!(
+        record["error"]
+            .as_str()
+            .unwrap()
+            .contains("'next_ds' is undefined"),
+        "{record}"
+    );
+    let out = airtask(&["run-task", &e.wf, "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+}
