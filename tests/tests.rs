@@ -4,6 +4,7 @@ mod cli;
 mod corpus;
 mod malformed;
 mod render;
+mod run;
 mod run_task;
 mod s3;
 mod templates;

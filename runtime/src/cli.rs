@@ -53,6 +53,16 @@ Examples:
   airtask run-task examples/hello_airtask.yaml greet --logical-date 2025-03-09
   airtask run-task wf.yaml load --run-id manual__1 --try 2 --output json")]
     RunTask(RunTaskArgs),
+    /// Run a whole workflow run on this machine: each task instance in its own `airtask
+    /// run-task` process, in dependency order, with trigger rules and mapped tasks.
+    #[command(after_help = "\
+Exit codes: 0 the run succeeded (no leaf task failed, Airflow's rule), 1 it failed, 2 invalid
+input.
+
+Examples:
+  airtask run examples/hello_world.yaml
+  airtask run wf.yaml --logical-date 2025-03-09 --params '{\"env\": \"dev\"}' --parallelism 8")]
+    Run(RunArgs),
 }
 
 /// Where a definition comes from, shared by every command that reads one.
@@ -155,6 +165,30 @@ pub(crate) struct RunTaskArgs {
     /// Print the task record as JSON on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
+    #[arg(value_name = "WORKFLOW")]
+    pub(crate) file: String,
+    /// The run's logical date (ISO 8601 or a date). Default: now.
+    #[arg(long, value_name = "TS")]
+    pub(crate) logical_date: Option<String>,
+    /// The run id. Default: manual__<logical date in ISO 8601>.
+    #[arg(long, value_name = "ID")]
+    pub(crate) run_id: Option<String>,
+    /// Run parameters (a JSON object) laid over the workflow's and the tasks' params.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) params: Option<String>,
+    /// How many task instances run at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) parallelism: usize,
+    /// The state directory: XCom values, task records and task output.
+    #[arg(long, value_name = "DIR", default_value = ".airtask")]
+    pub(crate) state_dir: std::path::PathBuf,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
 }

@@ -7,8 +7,10 @@ mod cli;
 mod clock;
 mod commands;
 mod definition;
+mod mapping;
 mod registry;
 mod render;
+mod run;
 mod run_task;
 
 use std::process::ExitCode;
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Tasks(args) => commands::tasks(&args),
         cli::Command::Render(args) => render::render(&args),
         cli::Command::RunTask(args) => run_task::run_task(&args),
+        cli::Command::Run(args) => run::run(&args),
     };
     ExitCode::from(code)
 }

@@ -443,6 +443,22 @@ fn prepare(
         params.insert(p.name.clone(), p.value.to_json());
     }
     params.extend(rendered);
+    if task.mapping.is_some() {
+        let store = LocalStore::new(&args.state_dir);
+        let values = crate::mapping::expanded_values(task, wf, &tctx.run_id, &store)?;
+        let count = crate::mapping::instance_count(&values);
+        let index = usize::try_from(args.map_index)
+            .ok()
+            .filter(|i| *i < count)
+            .ok_or_else(|| {
+                format!(
+                    "task '{}' is mapped over {count} values; give --map-index 0 to {}",
+                    task.task_id,
+                    count.saturating_sub(1)
+                )
+            })?;
+        params.extend(crate::mapping::arguments_of(&values, index));
+    }
     let info = info.ok_or_else(|| format!("the operator {} is not implemented", task.operator))?;
     (info.build)(&params).map_err(|e| format!("task '{}': {e}", task.task_id))
 }

@@ -1,0 +1,469 @@
+//! `airtask run`: one workflow run on this machine. Every task instance runs as its own
+//! `airtask run-task` process, as it would on isolated compute, in dependency order, with
+//! Airflow's trigger rules and dynamic task mapping.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use airtask_core::store::LocalStore;
+use airtask_workflow::{Task, TriggerRule, Workflow};
+
+use crate::cli::RunArgs;
+use crate::clock;
+use crate::commands::usage;
+use crate::render::{load_valid, parse_logical_date};
+
+/// A task's state in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Waiting,
+    Running,
+    Success,
+    Failed,
+    Skipped,
+    UpstreamFailed,
+    Timeout,
+    Stopped,
+}
+
+impl State {
+    fn as_str(self) -> &'static str {
+        match self {
+            State::Waiting => "waiting",
+            State::Running => "running",
+            State::Success => "success",
+            State::Failed => "failed",
+            State::Skipped => "skipped",
+            State::UpstreamFailed => "upstream_failed",
+            State::Timeout => "timeout",
+            State::Stopped => "stopped",
+        }
+    }
+
+    fn done(self) -> bool {
+        !matches!(self, State::Waiting | State::Running)
+    }
+
+    fn failed(self) -> bool {
+        matches!(
+            self,
+            State::Failed | State::UpstreamFailed | State::Timeout | State::Stopped
+        )
+    }
+
+    fn from_exit(code: Option<i32>) -> State {
+        match code {
+            Some(0) => State::Success,
+            Some(3) => State::Timeout,
+            Some(4) => State::Stopped,
+            _ => State::Failed,
+        }
+    }
+}
+
+/// What a trigger rule decides once every upstream task is done.
+enum Decision {
+    Run,
+    Skip,
+    UpstreamFailed,
+}
+
+/// Airflow's trigger rules, evaluated when all upstream tasks are done.
+fn decide(rule: TriggerRule, upstream: &[State]) -> Decision {
+    let success = upstream.iter().filter(|s| **s == State::Success).count();
+    let skipped = upstream.iter().filter(|s| **s == State::Skipped).count();
+    let failed = upstream.iter().filter(|s| s.failed()).count();
+    let n = upstream.len();
+    match rule {
+        TriggerRule::AllSuccess => {
+            if failed > 0 {
+                Decision::UpstreamFailed
+            } else if skipped > 0 {
+                Decision::Skip
+            } else {
+                Decision::Run
+            }
+        }
+        TriggerRule::AllFailed => {
+            if failed == n {
+                Decision::Run
+            } else {
+                Decision::Skip
+            }
+        }
+        TriggerRule::AllDone | TriggerRule::AllDoneSetupSuccess | TriggerRule::Always => {
+            Decision::Run
+        }
+        TriggerRule::OneSuccess => {
+            if success > 0 || n == 0 {
+                Decision::Run
+            } else if skipped == n {
+                Decision::Skip
+            } else {
+                Decision::UpstreamFailed
+            }
+        }
+        TriggerRule::OneFailed => {
+            if failed > 0 || n == 0 {
+                Decision::Run
+            } else {
+                Decision::Skip
+            }
+        }
+        TriggerRule::OneDone => {
+            if success + failed > 0 || n == 0 {
+                Decision::Run
+            } else {
+                Decision::Skip
+            }
+        }
+        TriggerRule::NoneFailed => {
+            if failed > 0 {
+                Decision::UpstreamFailed
+            } else {
+                Decision::Run
+            }
+        }
+        TriggerRule::NoneFailedMinOneSuccess => {
+            if failed > 0 {
+                Decision::UpstreamFailed
+            } else if success > 0 || n == 0 {
+                Decision::Run
+            } else {
+                Decision::Skip
+            }
+        }
+        TriggerRule::NoneSkipped => {
+            if skipped > 0 {
+                Decision::Skip
+            } else {
+                Decision::Run
+            }
+        }
+        TriggerRule::AllSkipped => {
+            if skipped == n {
+                Decision::Run
+            } else {
+                Decision::Skip
+            }
+        }
+    }
+}
+
+/// A running `airtask run-task` process.
+struct Running {
+    task: usize,
+    map_index: i64,
+    child: Child,
+}
+
+struct Runner<'a> {
+    args: &'a RunArgs,
+    wf: &'a Workflow,
+    file: String,
+    run_id: String,
+    logical_date: String,
+    store: LocalStore,
+    states: Vec<State>,
+    /// Per task: outcomes of its instances (one for an unmapped task).
+    instances: Vec<Vec<State>>,
+    /// Per task: instances still to start.
+    pending: Vec<Vec<i64>>,
+    started: jiff::Timestamp,
+}
+
+fn say(line: &str) {
+    let ts = clock::now().strftime("%H:%M:%S");
+    println!("[{ts}] {line}");
+}
+
+impl Runner<'_> {
+    fn index(&self, task_id: &str) -> Option<usize> {
+        self.wf.tasks.iter().position(|t| t.task_id == task_id)
+    }
+
+    fn set(&mut self, i: usize, state: State, detail: &str) {
+        self.states[i] = state;
+        let t = &self.wf.tasks[i];
+        say(&format!("{:<28} {}{detail}", t.task_id, state.as_str()));
+    }
+
+    fn spawn(&self, task: &Task, map_index: i64) -> Result<Child, String> {
+        let exe =
+            std::env::current_exe().map_err(|e| format!("cannot find the airtask binary: {e}"))?;
+        let dir = self
+            .store
+            .task_dir(&self.wf.workflow_id, &self.run_id, &task.task_id, map_index);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let log_path = dir.join("output.log");
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+        let log2 = log.try_clone().map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("run-task")
+            .arg(&self.file)
+            .arg(&task.task_id)
+            .args([
+                "--run-id",
+                &self.run_id,
+                "--logical-date",
+                &self.logical_date,
+            ])
+            .arg("--state-dir")
+            .arg(&self.args.state_dir)
+            .args(["--map-index", &map_index.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
+        if let Some(v) = &self.args.source.version_id {
+            cmd.args(["--version-id", v]);
+        }
+        if let Some(p) = &self.args.params {
+            cmd.args(["--params", p]);
+        }
+        cmd.spawn()
+            .map_err(|e| format!("cannot start run-task for '{}': {e}", task.task_id))
+    }
+
+    /// Decides every waiting task whose upstream tasks are all done.
+    fn schedule(&mut self) {
+        for i in 0..self.wf.tasks.len() {
+            if self.states[i] != State::Waiting || !self.pending[i].is_empty() {
+                continue;
+            }
+            let task = &self.wf.tasks[i];
+            let ups: Vec<State> = task
+                .upstream
+                .iter()
+                .filter_map(|u| self.index(u))
+                .map(|j| self.states[j])
+                .collect();
+            if ups.iter().any(|s| !s.done()) {
+                continue;
+            }
+            match decide(task.trigger_rule, &ups) {
+                Decision::Skip => self.set(i, State::Skipped, ""),
+                Decision::UpstreamFailed => self.set(i, State::UpstreamFailed, ""),
+                Decision::Run => {
+                    if task.mapping.is_some() {
+                        match crate::mapping::expanded_values(
+                            task,
+                            self.wf,
+                            &self.run_id,
+                            &self.store,
+                        ) {
+                            Ok(values) => {
+                                let n = crate::mapping::instance_count(&values);
+                                if n == 0 {
+                                    self.set(i, State::Skipped, " (mapped over nothing)");
+                                } else {
+                                    self.pending[i] = (0..n as i64).collect();
+                                    self.instances[i] = Vec::with_capacity(n);
+                                    self.set(
+                                        i,
+                                        State::Running,
+                                        &format!(" ({n} mapped instances)"),
+                                    );
+                                }
+                            }
+                            Err(e) => self.set(i, State::Failed, &format!(": {e}")),
+                        }
+                    } else {
+                        self.pending[i] = vec![-1];
+                        self.set(i, State::Running, "");
+                    }
+                }
+            }
+        }
+    }
+
+    fn run(mut self) -> u8 {
+        say(&format!(
+            "run {} of workflow {} ({} tasks, state in {})",
+            self.run_id,
+            self.wf.workflow_id,
+            self.wf.tasks.len(),
+            self.args.state_dir.display()
+        ));
+        let parallelism = self.args.parallelism.max(1);
+        let mut running: Vec<Running> = Vec::new();
+        loop {
+            self.schedule();
+            // Start pending instances up to the parallelism.
+            for i in 0..self.wf.tasks.len() {
+                while running.len() < parallelism && !self.pending[i].is_empty() {
+                    let map_index = self.pending[i].remove(0);
+                    let task = &self.wf.tasks[i];
+                    match self.spawn(task, map_index) {
+                        Ok(child) => running.push(Running {
+                            task: i,
+                            map_index,
+                            child,
+                        }),
+                        Err(e) => {
+                            self.instances[i].push(State::Failed);
+                            say(&format!("{:<28} failed to start: {e}", task.task_id));
+                        }
+                    }
+                }
+            }
+            if running.is_empty()
+                && self.states.iter().all(|s| *s != State::Running)
+                && self.pending.iter().all(Vec::is_empty)
+            {
+                if self.states.iter().all(|s| s.done()) {
+                    break;
+                }
+                // Nothing runs and nothing can: should not happen with an acyclic workflow.
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            let mut k = 0;
+            while k < running.len() {
+                let finished = match running[k].child.try_wait() {
+                    Ok(Some(status)) => Some(State::from_exit(status.code())),
+                    Ok(None) => None,
+                    Err(_) => Some(State::Failed),
+                };
+                let Some(outcome) = finished else {
+                    k += 1;
+                    continue;
+                };
+                let r = running.swap_remove(k);
+                let outcome = if outcome == State::Success {
+                    self.record_status(r.task, r.map_index).unwrap_or(outcome)
+                } else {
+                    outcome
+                };
+                self.instances[r.task].push(outcome);
+                if self.wf.tasks[r.task].mapping.is_some() {
+                    say(&format!(
+                        "{:<28} {}",
+                        format!("{}[{}]", self.wf.tasks[r.task].task_id, r.map_index),
+                        outcome.as_str()
+                    ));
+                }
+                if self.pending[r.task].is_empty() && !running.iter().any(|o| o.task == r.task) {
+                    let all = &self.instances[r.task];
+                    let state = if all.iter().any(|s| s.failed()) {
+                        *all.iter().find(|s| s.failed()).unwrap_or(&State::Failed)
+                    } else if all.iter().all(|s| *s == State::Skipped) {
+                        State::Skipped
+                    } else {
+                        State::Success
+                    };
+                    let log = self
+                        .store
+                        .task_dir(
+                            &self.wf.workflow_id,
+                            &self.run_id,
+                            &self.wf.tasks[r.task].task_id,
+                            r.map_index,
+                        )
+                        .join("output.log");
+                    let detail = if state.failed() {
+                        format!(" (log: {})", log.display())
+                    } else {
+                        String::new()
+                    };
+                    self.set(r.task, state, &detail);
+                }
+            }
+        }
+        self.summary()
+    }
+
+    /// A run-task exit code 0 means success or skipped: the record says which.
+    fn record_status(&self, task: usize, map_index: i64) -> Option<State> {
+        let path = self
+            .store
+            .task_dir(
+                &self.wf.workflow_id,
+                &self.run_id,
+                &self.wf.tasks[task].task_id,
+                map_index,
+            )
+            .join("record.json");
+        let record: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        (record["status"] == "SKIPPED").then_some(State::Skipped)
+    }
+
+    /// Prints the summary table; the run succeeds when no leaf task failed (Airflow's rule).
+    fn summary(&self) -> u8 {
+        let elapsed = clock::now().duration_since(self.started).as_secs_f64();
+        println!();
+        println!("{:<28} {:<16} INSTANCES", "TASK", "STATE");
+        for (i, t) in self.wf.tasks.iter().enumerate() {
+            let n = self.instances[i].len();
+            println!(
+                "{:<28} {:<16} {}",
+                t.task_id,
+                self.states[i].as_str(),
+                if t.mapping.is_some() {
+                    n.to_string()
+                } else {
+                    "-".into()
+                }
+            );
+        }
+        let leaves: Vec<usize> = (0..self.wf.tasks.len())
+            .filter(|&i| {
+                !self
+                    .wf
+                    .tasks
+                    .iter()
+                    .any(|t| t.upstream.contains(&self.wf.tasks[i].task_id))
+            })
+            .collect();
+        let failed = leaves
+            .iter()
+            .any(|&i| self.states[i].failed() || !self.states[i].done());
+        println!();
+        println!(
+            "run {} {} in {elapsed:.1} s; XComs, records and task output are under {}",
+            self.run_id,
+            if failed { "failed" } else { "succeeded" },
+            self.store
+                .task_dir(&self.wf.workflow_id, &self.run_id, "", 0)
+                .parent()
+                .and_then(|p| p.parent())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+        u8::from(failed)
+    }
+}
+
+/// `airtask run`.
+pub(crate) fn run(args: &RunArgs) -> u8 {
+    let (_, wf) = match load_valid(&args.file, args.source.version_id.as_deref(), 2) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let logical = match args
+        .logical_date
+        .as_deref()
+        .map(parse_logical_date)
+        .transpose()
+    {
+        Ok(d) => d.unwrap_or_else(clock::now),
+        Err(e) => return usage(&e),
+    };
+    let ctx = airtask_template::TaskContext::new(&wf.workflow_id, "", logical);
+    let n = wf.tasks.len();
+    let runner = Runner {
+        args,
+        wf: &wf,
+        file: args.file.clone(),
+        run_id: args.run_id.clone().unwrap_or(ctx.run_id),
+        logical_date: logical.to_string(),
+        store: LocalStore::new(PathBuf::from(&args.state_dir)),
+        states: vec![State::Waiting; n],
+        instances: vec![Vec::new(); n],
+        pending: vec![Vec::new(); n],
+        started: clock::now(),
+    };
+    runner.run()
+}
