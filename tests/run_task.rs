@@ -280,3 +280,70 @@ fn invalid_parameters_and_templates_exit_2() {
     let out = airtask(&["run-task", &e.wf, "nope"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_container_entrypoint_takes_its_inputs_from_the_environment() {
+    let e = env("rt-entrypoint");
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(airtask_bin());
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AIRTASK_")) {
+            cmd.env_remove(k);
+        }
+        cmd.envs(vars.iter().copied());
+        cmd.output().unwrap()
+    };
+    let out = run(&[
+        ("AIRTASK_WORKFLOW", &e.wf),
+        ("AIRTASK_TASK_ID", "produce"),
+        ("AIRTASK_WORKFLOW_ID", "rt"),
+        ("AIRTASK_RUN_ID", "env-run"),
+        ("AIRTASK_LOGICAL_DATE", "2025-03-09T06:30:00Z"),
+        ("AIRTASK_STATE_DIR", &e.state),
+        ("AIRTASK_OUTPUT", "json"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let record: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(record["run_id"], "env-run");
+    assert_eq!(record["status"], "SUCCESS");
+
+    // A missing required variable: exit 2, naming it.
+    let out = run(&[("AIRTASK_WORKFLOW", &e.wf)]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("AIRTASK_TASK_ID is not set"), "{stderr}");
+    // The wrong workflow, or a role this build cannot assume: refused, never ignored.
+    for vars in [
+        vec![
+            ("AIRTASK_WORKFLOW", e.wf.as_str()),
+            ("AIRTASK_TASK_ID", "produce"),
+            ("AIRTASK_WORKFLOW_ID", "other"),
+        ],
+        vec![
+            ("AIRTASK_WORKFLOW", e.wf.as_str()),
+            ("AIRTASK_TASK_ID", "produce"),
+            (
+                "AIRTASK_EXECUTION_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/x",
+            ),
+        ],
+        vec![
+            ("AIRTASK_WORKFLOW", e.wf.as_str()),
+            ("AIRTASK_TASK_ID", "produce"),
+            ("AIRTASK_MAP_INDEX", "x"),
+        ],
+    ] {
+        let out = run(&vars);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{vars:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

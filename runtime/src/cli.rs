@@ -6,8 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "airtask", version, about, long_about = None)]
 pub(crate) struct Cli {
+    /// Without a subcommand, airtask is a container entrypoint: it runs one task instance
+    /// described by AIRTASK_* environment variables (see the README).
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub(crate) command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +167,9 @@ pub(crate) struct RunTaskArgs {
     /// Print the task record as JSON on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
+    /// Refuse to run unless the definition's workflow id is this one.
+    #[arg(long = "workflow-id", value_name = "ID")]
+    pub(crate) expected_workflow_id: Option<String>,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
 }

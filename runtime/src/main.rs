@@ -7,6 +7,7 @@ mod cli;
 mod clock;
 mod commands;
 mod definition;
+mod entrypoint;
 mod mapping;
 mod registry;
 mod render;
@@ -20,11 +21,21 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let code = match cli.command {
+        None => match entrypoint::args_from_env(&|name| std::env::var(name).ok()) {
+            Ok(args) => run_task::run_task(&args),
+            Err(e) => commands::usage(&e),
+        },
+        Some(command) => run(command),
+    };
+    ExitCode::from(code)
+}
+
+fn run(command: cli::Command) -> u8 {
+    match command {
         cli::Command::Validate(args) => commands::validate(&args),
         cli::Command::Tasks(args) => commands::tasks(&args),
         cli::Command::Render(args) => render::render(&args),
         cli::Command::RunTask(args) => run_task::run_task(&args),
         cli::Command::Run(args) => run::run(&args),
-    };
-    ExitCode::from(code)
+    }
 }

@@ -142,6 +142,15 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
             Ok(x) => x,
             Err(code) => return code,
         };
+    if let Some(expected) = &args.expected_workflow_id
+        && *expected != wf.workflow_id
+    {
+        return usage(&format!(
+            "the definition {} holds workflow '{}', not '{expected}' (AIRTASK_WORKFLOW_ID / \
+             --workflow-id)",
+            args.file, wf.workflow_id
+        ));
+    }
     let task = match find_task(&wf, &args.task_id) {
         Ok(t) => t,
         Err(e) => return usage(&e),

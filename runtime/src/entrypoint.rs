@@ -1,0 +1,134 @@
+//! The container entrypoint: `airtask` with no subcommand runs one task instance whose inputs
+//! come from `AIRTASK_*` environment variables (see the README's table).
+
+use crate::cli::{Format, RunTaskArgs, SourceArgs};
+
+/// The variables, for error messages and the README.
+pub(crate) const VARIABLES: &[(&str, bool, &str)] = &[
+    (
+        "AIRTASK_WORKFLOW",
+        true,
+        "the definition: a path or s3://bucket/key[?versionId=...]",
+    ),
+    ("AIRTASK_TASK_ID", true, "the task to run"),
+    (
+        "AIRTASK_WORKFLOW_VERSION",
+        false,
+        "the S3 version id of the definition",
+    ),
+    (
+        "AIRTASK_WORKFLOW_ID",
+        false,
+        "the workflow id the definition must have",
+    ),
+    (
+        "AIRTASK_RUN_ID",
+        false,
+        "the run id (default manual__<logical date>)",
+    ),
+    (
+        "AIRTASK_LOGICAL_DATE",
+        false,
+        "the logical date, ISO 8601 (default now)",
+    ),
+    (
+        "AIRTASK_MAP_INDEX",
+        false,
+        "the map index of a mapped task instance (default -1)",
+    ),
+    (
+        "AIRTASK_TRY",
+        false,
+        "run exactly this try (default: all tries)",
+    ),
+    ("AIRTASK_PARAMS", false, "run parameters, a JSON object"),
+    (
+        "AIRTASK_STATE_DIR",
+        false,
+        "the state directory for XComs and records (default .airtask)",
+    ),
+    (
+        "AIRTASK_OUTPUT",
+        false,
+        "text (default) or json: print the task record at the end",
+    ),
+];
+
+/// Variables of later features: refused rather than ignored, so a task never runs with
+/// broader credentials or elsewhere than configured.
+const NOT_YET: &[&str] = &[
+    "AIRTASK_EXECUTION_ROLE_ARN",
+    "AIRTASK_STORE",
+    "AIRTASK_LOG_GROUP",
+];
+
+/// Reads the run-task arguments from the environment.
+pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunTaskArgs, String> {
+    let missing: Vec<&str> = VARIABLES
+        .iter()
+        .filter(|(name, required, _)| *required && get(name).is_none_or(|v| v.is_empty()))
+        .map(|(name, _, _)| *name)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "airtask was started without a subcommand, so it runs as a container entrypoint and \
+             takes its inputs from the environment, but {} {} not set. Set {}, or run `airtask \
+             --help` for the subcommands.",
+            missing.join(" and "),
+            if missing.len() == 1 { "is" } else { "are" },
+            VARIABLES
+                .iter()
+                .filter(|(_, r, _)| *r)
+                .map(|(n, _, what)| format!("{n} ({what})"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
+    }
+    if let Some(name) = NOT_YET.iter().find(|n| get(n).is_some()) {
+        return Err(format!(
+            "{name} is set, but this build of airtask does not support it yet; refusing to run \
+             rather than ignore it"
+        ));
+    }
+    let int = |name: &str| -> Result<Option<i64>, String> {
+        get(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| format!("{name} must be an integer, not '{v}'"))
+            })
+            .transpose()
+    };
+    let try_number = match int("AIRTASK_TRY")? {
+        None => None,
+        Some(n) => {
+            Some(u32::try_from(n).map_err(|_| format!("AIRTASK_TRY must be 1 or more, not {n}"))?)
+        }
+    };
+    let output = match get("AIRTASK_OUTPUT").as_deref() {
+        None | Some("" | "text") => Format::Text,
+        Some("json") => Format::Json,
+        Some(other) => {
+            return Err(format!(
+                "AIRTASK_OUTPUT must be text or json, not '{other}'"
+            ));
+        }
+    };
+    Ok(RunTaskArgs {
+        file: get("AIRTASK_WORKFLOW").unwrap_or_default(),
+        task_id: get("AIRTASK_TASK_ID").unwrap_or_default(),
+        logical_date: get("AIRTASK_LOGICAL_DATE"),
+        run_id: get("AIRTASK_RUN_ID"),
+        map_index: int("AIRTASK_MAP_INDEX")?.unwrap_or(-1),
+        params: get("AIRTASK_PARAMS"),
+        try_number,
+        state_dir: get("AIRTASK_STATE_DIR")
+            .unwrap_or_else(|| ".airtask".into())
+            .into(),
+        output,
+        expected_workflow_id: get("AIRTASK_WORKFLOW_ID"),
+        source: SourceArgs {
+            version_id: get("AIRTASK_WORKFLOW_VERSION"),
+        },
+    })
+}
