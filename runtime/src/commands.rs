@@ -49,7 +49,7 @@ pub(crate) fn usage(msg: &str) -> u8 {
 
 fn print_diagnostics(c: &Checked) {
     for d in &c.report.diagnostics {
-        println!("{}", d.display_for(&c.source));
+        outln!("{}", d.display_for(&c.source));
     }
 }
 
@@ -78,7 +78,7 @@ pub(crate) fn validate(args: &ValidateArgs) -> u8 {
                     .count();
                 let errors = c.report.diagnostics.len() - warnings;
                 match &c.report.workflow {
-                    Some(wf) => println!(
+                    Some(wf) => outln!(
                         "{}: valid: workflow '{}', {} task{}{}",
                         c.source,
                         wf.workflow_id,
@@ -86,7 +86,7 @@ pub(crate) fn validate(args: &ValidateArgs) -> u8 {
                         if wf.tasks.len() == 1 { "" } else { "s" },
                         plural_suffix(", ", warnings, "warning"),
                     ),
-                    None => println!(
+                    None => outln!(
                         "{}: invalid: {}{}",
                         c.source,
                         plural(errors, "error"),
@@ -108,7 +108,7 @@ pub(crate) fn validate(args: &ValidateArgs) -> u8 {
                     })
                 })
                 .collect();
-            println!("{}", json!({ "valid": all_valid, "files": files }));
+            outln!("{}", json!({ "valid": all_valid, "files": files }));
         }
     }
     if all_valid { EXIT_OK } else { EXIT_INVALID }
@@ -142,7 +142,7 @@ pub(crate) fn tasks(args: &TasksArgs) -> u8 {
         eprintln!("{}", d.display_for(&c.source));
     }
     match args.format {
-        Format::Json => println!("{}", tasks_json(wf)),
+        Format::Json => outln!("{}", tasks_json(wf)),
         Format::Text => print!("{}", tasks_table(wf)),
     }
     EXIT_OK

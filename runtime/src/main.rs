@@ -3,6 +3,15 @@
 //! This binary is wiring only: the command line, the operator registry, reading definitions,
 //! and exit codes. The work is done by the crates under `crates/` and `operators/`.
 
+/// `println!` that ignores a closed stdout (`airtask run wf.yaml | head`): output that nobody
+/// reads is not an error, and must never be a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod clock;
 mod commands;

@@ -247,7 +247,7 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
     };
     match render_template_fields(task, &renderer) {
         Ok(out) => {
-            println!("{}", serde_json::Value::Object(out));
+            outln!("{}", serde_json::Value::Object(out));
             EXIT_OK
         }
         Err(e) => {

@@ -175,7 +175,7 @@ struct Runner<'a> {
 
 fn say(line: &str) {
     let ts = clock::now().strftime("%H:%M:%S");
-    println!("[{ts}] {line}");
+    outln!("[{ts}] {line}");
 }
 
 impl Runner<'_> {
@@ -393,11 +393,11 @@ impl Runner<'_> {
     /// Prints the summary table; the run succeeds when no leaf task failed (Airflow's rule).
     fn summary(&self) -> u8 {
         let elapsed = clock::now().duration_since(self.started).as_secs_f64();
-        println!();
-        println!("{:<28} {:<16} INSTANCES", "TASK", "STATE");
+        outln!();
+        outln!("{:<28} {:<16} INSTANCES", "TASK", "STATE");
         for (i, t) in self.wf.tasks.iter().enumerate() {
             let n = self.instances[i].len();
-            println!(
+            outln!(
                 "{:<28} {:<16} {}",
                 t.task_id,
                 self.states[i].as_str(),
@@ -420,8 +420,8 @@ impl Runner<'_> {
         let failed = leaves
             .iter()
             .any(|&i| self.states[i].failed() || !self.states[i].done());
-        println!();
-        println!(
+        outln!();
+        outln!(
             "run {} {} in {elapsed:.1} s; XComs, records and task output are under {}",
             self.run_id,
             if failed { "failed" } else { "succeeded" },

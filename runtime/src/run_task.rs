@@ -398,7 +398,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
         }
         if !retry {
             if args.output == Format::Json {
-                println!("{}", serde_json::Value::Object(record.body.clone()));
+                outln!("{}", serde_json::Value::Object(record.body.clone()));
             }
             return code;
         }
@@ -420,7 +420,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
                 let _ = record.save();
                 log.line(Level::Error, "airtask", "Stopped while waiting to retry.");
                 if args.output == Format::Json {
-                    println!("{}", serde_json::Value::Object(record.body.clone()));
+                    outln!("{}", serde_json::Value::Object(record.body.clone()));
                 }
                 return exit::STOPPED;
             }

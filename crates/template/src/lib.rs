@@ -122,12 +122,11 @@ pub struct TaskContext {
 impl TaskContext {
     /// A manual run of `task_id` at `logical_date`, with Airflow's defaults for the rest.
     pub fn new(dag_id: &str, task_id: &str, logical_date: Timestamp) -> TaskContext {
-        let run_id = format!(
-            "manual__{}",
-            logical_date
-                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-                .strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
-        );
+        // Python's isoformat(): microseconds only when there are any.
+        let iso = pytime::PyDateTime::from_timestamp(logical_date, Some(jiff::tz::TimeZone::UTC))
+            .map(|d| d.isoformat())
+            .unwrap_or_else(|_| logical_date.to_string());
+        let run_id = format!("manual__{iso}");
         TaskContext {
             dag_id: dag_id.to_owned(),
             task_id: task_id.to_owned(),
