@@ -143,7 +143,10 @@ pub(crate) fn tasks(args: &TasksArgs) -> u8 {
     }
     match args.format {
         Format::Json => outln!("{}", tasks_json(wf)),
-        Format::Text => print!("{}", tasks_table(wf)),
+        Format::Text => {
+            use std::io::Write as _;
+            let _ = write!(std::io::stdout(), "{}", tasks_table(wf));
+        }
     }
     EXIT_OK
 }
