@@ -112,3 +112,78 @@ async fn loads_a_pinned_version_after_a_newer_one_was_written() {
     let stdout = airtask_expect(&["validate", &format!("s3://{bucket}/big.yaml")], 1);
     assert!(stdout.contains("at most 51200 bytes"), "{stdout}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_run_keeps_its_state_in_an_s3_store() {
+    let client = client().await;
+    let bucket = "airtask-e2e-state-store";
+    client
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("create bucket");
+    let dir = airtask_tests::TempDir::new("s3-store");
+    let wf = dir.write(
+        "wf.yaml",
+        "store_wf:\n  tasks:\n    produce:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: echo from-s3\n    consume:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: \"echo got {{ ti.xcom_pull(task_ids='produce') }}\"\n      dependencies: [produce]\n",
+    );
+    let store = format!("s3://{bucket}/state");
+    let local = dir.path().join("local");
+    let local = local.to_string_lossy();
+    let stdout = airtask_expect(
+        &[
+            "run",
+            &wf,
+            "--run-id",
+            "r1",
+            "--store",
+            &store,
+            "--state-dir",
+            &local,
+        ],
+        0,
+    );
+    assert!(stdout.contains("run r1 succeeded"), "{stdout}");
+    let get = |key: String| {
+        let client = client.clone();
+        async move {
+            let out = client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .expect("object");
+            String::from_utf8(out.body.collect().await.unwrap().into_bytes().to_vec()).unwrap()
+        }
+    };
+    assert_eq!(
+        get("state/store_wf/r1/produce/-1/xcom/return_value.json".into()).await,
+        "\"from-s3\""
+    );
+    assert_eq!(
+        get("state/store_wf/r1/consume/-1/xcom/return_value.json".into()).await,
+        "\"got from-s3\""
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&get("state/store_wf/r1/consume/-1/record.json".into()).await)
+            .unwrap();
+    assert_eq!(record["status"], "SUCCESS");
+    // Nothing but task output went to the local directory.
+    assert!(
+        !dir.path()
+            .join("local/store_wf/r1/produce/-1/xcom")
+            .exists()
+    );
+    assert!(
+        dir.path()
+            .join("local/store_wf/r1/produce/-1/output.log")
+            .exists()
+    );
+    // render reads upstream values from the store too.
+    let v = airtask_json(&[
+        "render", &wf, "consume", "--run-id", "r1", "--store", &store,
+    ]);
+    assert_eq!(v["bash_command"], "echo got from-s3");
+}

@@ -133,6 +133,10 @@ pub(crate) struct RenderArgs {
     /// The state directory upstream XComs are read from (when not given with --xcom).
     #[arg(long, value_name = "DIR", default_value = ".airtask")]
     pub(crate) state_dir: std::path::PathBuf,
+    /// A state store URL (`s3://bucket/prefix`): XComs and records go there instead of the
+    /// state directory.
+    #[arg(long, value_name = "URL")]
+    pub(crate) store: Option<String>,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
 }
@@ -164,6 +168,10 @@ pub(crate) struct RunTaskArgs {
     /// The state directory: XCom values and task records.
     #[arg(long, value_name = "DIR", default_value = ".airtask")]
     pub(crate) state_dir: std::path::PathBuf,
+    /// A state store URL (`s3://bucket/prefix`): XComs and records go there instead of the
+    /// state directory.
+    #[arg(long, value_name = "URL")]
+    pub(crate) store: Option<String>,
     /// Print the task record as JSON on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
@@ -194,6 +202,10 @@ pub(crate) struct RunArgs {
     /// The state directory: XCom values, task records and task output.
     #[arg(long, value_name = "DIR", default_value = ".airtask")]
     pub(crate) state_dir: std::path::PathBuf,
+    /// A state store URL (`s3://bucket/prefix`): XComs and records go there instead of the
+    /// state directory.
+    #[arg(long, value_name = "URL")]
+    pub(crate) store: Option<String>,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
 }

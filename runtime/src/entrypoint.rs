@@ -125,6 +125,7 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
         state_dir: get("AIRTASK_STATE_DIR")
             .unwrap_or_else(|| ".airtask".into())
             .into(),
+        store: get("AIRTASK_STORE").filter(|s| !s.is_empty()),
         output,
         expected_workflow_id: get("AIRTASK_WORKFLOW_ID"),
         source: SourceArgs {

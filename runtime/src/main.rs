@@ -22,6 +22,7 @@ mod registry;
 mod render;
 mod run;
 mod run_task;
+mod state;
 
 use std::process::ExitCode;
 

@@ -240,8 +240,29 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         Ok(c) => c,
         Err(e) => return usage(&e),
     };
-    let renderer = match Renderer::new(&ctx, xcom_source(xcoms, &args.state_dir, &wf, &ctx.run_id))
+    // With an S3 store, the run's XComs are brought into a private working directory first.
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
     {
+        Ok(rt) => rt,
+        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
+    };
+    let state = match rt.block_on(async {
+        let state = crate::state::State::open(&args.state_dir, args.store.as_deref()).await?;
+        state.pull_run(&wf.workflow_id, &ctx.run_id).await?;
+        Ok::<_, String>(state)
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{source}: error: cannot read the XCom store: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let renderer = match Renderer::new(
+        &ctx,
+        xcom_source(xcoms, state.local().root(), &wf, &ctx.run_id),
+    ) {
         Ok(r) => r,
         Err(e) => return usage(&format!("--logical-date is out of range: {e}")),
     };

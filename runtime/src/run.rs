@@ -2,7 +2,6 @@
 //! `airtask run-task` process, as it would on isolated compute, in dependency order, with
 //! Airflow's trigger rules and dynamic task mapping.
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -165,6 +164,11 @@ struct Runner<'a> {
     run_id: String,
     logical_date: String,
     store: LocalStore,
+    /// Where the task processes' output goes: the local state directory.
+    logs: LocalStore,
+    /// The state (an S3 store is mirrored into `store`), and the runtime its pulls run on.
+    state: crate::state::State,
+    rt: tokio::runtime::Runtime,
     states: Vec<State>,
     /// Per task: outcomes of its instances (one for an unmapped task).
     instances: Vec<Vec<State>>,
@@ -193,7 +197,7 @@ impl Runner<'_> {
         let exe =
             std::env::current_exe().map_err(|e| format!("cannot find the airtask binary: {e}"))?;
         let dir = self
-            .store
+            .logs
             .task_dir(&self.wf.workflow_id, &self.run_id, &task.task_id, map_index);
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -219,6 +223,9 @@ impl Runner<'_> {
             .stderr(log2);
         if let Some(v) = &self.args.source.version_id {
             cmd.args(["--version-id", v]);
+        }
+        if let Some(store) = &self.args.store {
+            cmd.args(["--store", store]);
         }
         if let Some(p) = &self.args.params {
             cmd.args(["--params", p]);
@@ -248,6 +255,17 @@ impl Runner<'_> {
                 Decision::UpstreamFailed => self.set(i, State::UpstreamFailed, ""),
                 Decision::Run => {
                     if task.mapping.is_some() {
+                        if let Err(e) = self
+                            .rt
+                            .block_on(self.state.pull_run(&self.wf.workflow_id, &self.run_id))
+                        {
+                            self.set(
+                                i,
+                                State::Failed,
+                                &format!(": cannot read the run's state: {e}"),
+                            );
+                            continue;
+                        }
                         match crate::mapping::expanded_values(
                             task,
                             self.wf,
@@ -355,7 +373,7 @@ impl Runner<'_> {
                         State::Success
                     };
                     let log = self
-                        .store
+                        .logs
                         .task_dir(
                             &self.wf.workflow_id,
                             &self.run_id,
@@ -377,6 +395,9 @@ impl Runner<'_> {
 
     /// A run-task exit code 0 means success or skipped: the record says which.
     fn record_status(&self, task: usize, map_index: i64) -> Option<State> {
+        self.rt
+            .block_on(self.state.pull_run(&self.wf.workflow_id, &self.run_id))
+            .ok()?;
         let path = self
             .store
             .task_dir(
@@ -425,7 +446,7 @@ impl Runner<'_> {
             "run {} {} in {elapsed:.1} s; XComs, records and task output are under {}",
             self.run_id,
             if failed { "failed" } else { "succeeded" },
-            self.store
+            self.logs
                 .task_dir(&self.wf.workflow_id, &self.run_id, "", 0)
                 .parent()
                 .and_then(|p| p.parent())
@@ -453,13 +474,34 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
     };
     let ctx = airtask_template::TaskContext::new(&wf.workflow_id, "", logical);
     let n = wf.tasks.len();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
+    };
+    let state = match rt.block_on(crate::state::State::open(
+        &args.state_dir,
+        args.store.as_deref(),
+    )) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let store = state.local().clone();
     let runner = Runner {
         args,
         wf: &wf,
         file: args.file.clone(),
         run_id: args.run_id.clone().unwrap_or(ctx.run_id),
         logical_date: logical.to_string(),
-        store: LocalStore::new(PathBuf::from(&args.state_dir)),
+        store,
+        logs: LocalStore::new(&args.state_dir),
+        state,
+        rt,
         states: vec![State::Waiting; n],
         instances: vec![Vec::new(); n],
         pending: vec![Vec::new(); n],

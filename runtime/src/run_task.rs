@@ -22,6 +22,7 @@ use crate::registry::registry;
 use crate::render::{
     Instance, find_task, load_valid, render_template_fields, template_context, xcom_source,
 };
+use crate::state::State;
 
 /// Exit codes of `run-task` (documented in the README).
 pub(crate) mod exit {
@@ -110,21 +111,30 @@ fn write_xcoms(
     task_id: &str,
     map_index: i64,
     values: &[(String, serde_json::Value)],
-) -> Result<(), String> {
+) -> Result<Vec<PathBuf>, String> {
     let dir = store.task_dir(wf, run_id, task_id, map_index);
     let final_dir = dir.join("xcom");
     let tmp = dir.join(format!(".xcom.tmp{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let mut files = Vec::with_capacity(values.len());
     for (key, value) in values {
         let path = store.xcom_path(wf, run_id, task_id, map_index, key);
         let name = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
-        std::fs::write(tmp.join(name), value.to_string())
+        std::fs::write(tmp.join(&name), value.to_string())
             .map_err(|e| format!("cannot write XCom {key}: {e}"))?;
+        files.push(final_dir.join(name));
     }
     let _ = std::fs::remove_dir_all(&final_dir);
     std::fs::rename(&tmp, &final_dir)
-        .map_err(|e| format!("cannot write {}: {e}", final_dir.display()))
+        .map_err(|e| format!("cannot write {}: {e}", final_dir.display()))?;
+    Ok(files)
+}
+
+/// Saves the record locally and, with an S3 store, uploads it.
+async fn save_record(record: &Record, state: &State) -> Result<(), String> {
+    record.save()?;
+    state.push_file(&record.path).await
 }
 
 /// How one try ended.
@@ -187,7 +197,14 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
 
 async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u32) -> u8 {
     let log: Arc<dyn LogSink> = Arc::new(TerminalLog);
-    let store = LocalStore::new(&args.state_dir);
+    let state = match State::open(&args.state_dir, args.store.as_deref()).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INFRA;
+        }
+    };
+    let store = state.local().clone();
     let inst = Instance {
         logical_date: args.logical_date.as_deref(),
         run_id: args.run_id.as_deref(),
@@ -200,6 +217,10 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
         Err(e) => return usage(&e),
     };
     let run_id = tctx.run_id.clone();
+    if let Err(e) = state.pull_run(&wf.workflow_id, &run_id).await {
+        eprintln!("error: cannot read the run's state: {e}");
+        return exit::INFRA;
+    }
     let task_dir = store.task_dir(&wf.workflow_id, &run_id, &task.task_id, args.map_index);
     let mut record = Record {
         path: task_dir.join("record.json"),
@@ -253,7 +274,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
                 try_number
             )),
         );
-        if let Err(e) = record.save() {
+        if let Err(e) = save_record(&record, &state).await {
             eprintln!("error: {e}");
             return exit::INFRA;
         }
@@ -269,7 +290,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
 
         // Render and build afresh for every try: `ti.try_number` is in the context.
         tctx.try_number = try_number;
-        let prepared = prepare(args, wf, task, &tctx, info);
+        let prepared = prepare(args, &store, wf, task, &tctx, info);
         let (end, invalid) = match prepared {
             Err(msg) => (TryEnd::Failed(TaskError::fatal(msg)), true),
             Ok(mut op) => {
@@ -315,7 +336,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
                             TryEnd::Failed(TaskError::fatal(format!(
                                 "the task's XCom values are {size} bytes; MWAA Serverless allows at most {MAX_XCOM_BYTES} bytes (200 KB) per task instance. Pass large data through S3 and push its key instead."
                             )))
-                        } else if let Err(e) = write_xcoms(
+                        } else if let Err(e) = match write_xcoms(
                             &store,
                             &wf.workflow_id,
                             &run_id,
@@ -323,10 +344,13 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
                             args.map_index,
                             &values,
                         ) {
+                            Ok(files) => state.push_xcoms(&files).await,
+                            Err(e) => Err(e),
+                        } {
                             eprintln!("error: {e}");
                             record.set("status", json!("FAILED"));
                             record.set("error", json!(e));
-                            let _ = record.save();
+                            let _ = save_record(&record, &state).await;
                             return exit::INFRA;
                         } else {
                             TryEnd::Done(Outcome::Success(value))
@@ -392,7 +416,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
             "airtask",
             &format!("Attempt {try_number} ended {status}{detail}"),
         );
-        if let Err(e) = record.save() {
+        if let Err(e) = save_record(&record, &state).await {
             eprintln!("error: {e}");
             return exit::INFRA;
         }
@@ -417,7 +441,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
             _ = stop.wait_for(|s| *s) => {
                 record.set("status", json!("STOPPED"));
                 record.set("error", json!("stopped by a signal while waiting to retry"));
-                let _ = record.save();
+                let _ = save_record(&record, &state).await;
                 log.line(Level::Error, "airtask", "Stopped while waiting to retry.");
                 if args.output == Format::Json {
                     outln!("{}", serde_json::Value::Object(record.body.clone()));
@@ -432,6 +456,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
 /// Renders the template fields and builds the operator for one try.
 fn prepare(
     args: &RunTaskArgs,
+    store: &LocalStore,
     wf: &Workflow,
     task: &Task,
     tctx: &airtask_template::TaskContext,
@@ -439,7 +464,7 @@ fn prepare(
 ) -> Result<Box<dyn airtask_core::Operator>, String> {
     let renderer = Renderer::new(
         tctx,
-        xcom_source(Vec::new(), &args.state_dir, wf, &tctx.run_id),
+        xcom_source(Vec::new(), store.root(), wf, &tctx.run_id),
     )
     .map_err(|e| format!("--logical-date is out of range: {e}"))?;
     let rendered = render_template_fields(task, &renderer).map_err(|e| e.to_string())?;
@@ -453,8 +478,7 @@ fn prepare(
     }
     params.extend(rendered);
     if task.mapping.is_some() {
-        let store = LocalStore::new(&args.state_dir);
-        let values = crate::mapping::expanded_values(task, wf, &tctx.run_id, &store)?;
+        let values = crate::mapping::expanded_values(task, wf, &tctx.run_id, store)?;
         let count = crate::mapping::instance_count(&values);
         let index = usize::try_from(args.map_index)
             .ok()

@@ -14,8 +14,10 @@
 //! ```
 
 mod s3;
+mod store;
 
 pub use s3::{S3Location, S3ReadError, read_object};
+pub use store::S3Store;
 
 /// Loads the SDK configuration from the environment: the default credential chain
 /// (environment, profile, web identity, ECS/EKS container credentials, instance metadata), the

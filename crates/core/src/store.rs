@@ -59,6 +59,24 @@ impl LocalStore {
         &self.root
     }
 
+    /// `path` relative to the root, with `/` separators (the key of the same file in the S3
+    /// store).
+    pub fn relative(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        Some(parts.join("/"))
+    }
+
+    /// The directory of one run.
+    pub fn run_dir(&self, workflow_id: &str, run_id: &str) -> PathBuf {
+        self.root
+            .join(component(workflow_id))
+            .join(component(run_id))
+    }
+
     /// The directory of one task instance.
     pub fn task_dir(
         &self,
@@ -67,9 +85,7 @@ impl LocalStore {
         task_id: &str,
         map_index: i64,
     ) -> PathBuf {
-        self.root
-            .join(component(workflow_id))
-            .join(component(run_id))
+        self.run_dir(workflow_id, run_id)
             .join(component(task_id))
             .join(map_index.to_string())
     }
