@@ -102,12 +102,14 @@ pub(crate) struct TasksArgs {
     pub(crate) source: SourceArgs,
 }
 
+/// Which task instance, and where its definition and state are: shared by `render` and
+/// `run-task`.
 #[derive(Debug, Args)]
-pub(crate) struct RenderArgs {
+pub(crate) struct InstanceArgs {
     /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
     #[arg(value_name = "WORKFLOW")]
     pub(crate) file: String,
-    /// The task whose template fields to render.
+    /// The task.
     #[arg(value_name = "TASK_ID")]
     pub(crate) task_id: String,
     /// The run's logical date: ISO 8601 (`2025-03-09T06:30:00Z`, `2025-03-09T06:30:00+02:00`)
@@ -123,14 +125,7 @@ pub(crate) struct RenderArgs {
     /// Run parameters (a JSON object) laid over the workflow's and the task's params.
     #[arg(long, value_name = "JSON")]
     pub(crate) params: Option<String>,
-    /// An upstream XCom value: TASK_ID=JSON or TASK_ID:KEY=JSON (key defaults to
-    /// return_value). Repeatable.
-    #[arg(long = "xcom", value_name = "TASK_ID[:KEY]=JSON")]
-    pub(crate) xcoms: Vec<String>,
-    /// The try number.
-    #[arg(long = "try", value_name = "N", default_value_t = 1)]
-    pub(crate) try_number: u32,
-    /// The state directory upstream XComs are read from (when not given with --xcom).
+    /// The state directory: XCom values and task records.
     #[arg(long, value_name = "DIR", default_value = ".airtask")]
     pub(crate) state_dir: std::path::PathBuf,
     /// A state store URL (`s3://bucket/prefix`): XComs and records go there instead of the
@@ -142,44 +137,32 @@ pub(crate) struct RenderArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    #[command(flatten)]
+    pub(crate) instance: InstanceArgs,
+    /// An upstream XCom value: TASK_ID=JSON or TASK_ID:KEY=JSON (key defaults to
+    /// return_value). Repeatable. Values not given come from the state.
+    #[arg(long = "xcom", value_name = "TASK_ID[:KEY]=JSON")]
+    pub(crate) xcoms: Vec<String>,
+    /// The try number.
+    #[arg(long = "try", value_name = "N", default_value_t = 1)]
+    pub(crate) try_number: u32,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct RunTaskArgs {
-    /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
-    #[arg(value_name = "WORKFLOW")]
-    pub(crate) file: String,
-    /// The task to run.
-    #[arg(value_name = "TASK_ID")]
-    pub(crate) task_id: String,
-    /// The run's logical date (ISO 8601 or a date). Default: now.
-    #[arg(long, value_name = "TS")]
-    pub(crate) logical_date: Option<String>,
-    /// The run id. Default: manual__<logical date in ISO 8601>.
-    #[arg(long, value_name = "ID")]
-    pub(crate) run_id: Option<String>,
-    /// The map index of a mapped task instance.
-    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
-    pub(crate) map_index: i64,
-    /// Run parameters (a JSON object) laid over the workflow's and the task's params.
-    #[arg(long, value_name = "JSON")]
-    pub(crate) params: Option<String>,
+    #[command(flatten)]
+    pub(crate) instance: InstanceArgs,
     /// Run exactly this try (for orchestrators that start one process per try); without it,
     /// all tries run in this process.
     #[arg(long = "try", value_name = "N")]
     pub(crate) try_number: Option<u32>,
-    /// The state directory: XCom values and task records.
-    #[arg(long, value_name = "DIR", default_value = ".airtask")]
-    pub(crate) state_dir: std::path::PathBuf,
-    /// A state store URL (`s3://bucket/prefix`): XComs and records go there instead of the
-    /// state directory.
-    #[arg(long, value_name = "URL")]
-    pub(crate) store: Option<String>,
     /// Print the task record as JSON on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
     /// Refuse to run unless the definition's workflow id is this one.
     #[arg(long = "workflow-id", value_name = "ID")]
     pub(crate) expected_workflow_id: Option<String>,
-    #[command(flatten)]
-    pub(crate) source: SourceArgs,
 }
 
 #[derive(Debug, Args)]

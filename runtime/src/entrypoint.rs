@@ -1,7 +1,7 @@
 //! The container entrypoint: `airtask` with no subcommand runs one task instance whose inputs
 //! come from `AIRTASK_*` environment variables (see the README's table).
 
-use crate::cli::{Format, RunTaskArgs, SourceArgs};
+use crate::cli::{Format, InstanceArgs, RunTaskArgs, SourceArgs};
 
 /// The variables, for error messages and the README.
 pub(crate) const VARIABLES: &[(&str, bool, &str)] = &[
@@ -115,21 +115,23 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
         }
     };
     Ok(RunTaskArgs {
-        file: get("AIRTASK_WORKFLOW").unwrap_or_default(),
-        task_id: get("AIRTASK_TASK_ID").unwrap_or_default(),
-        logical_date: get("AIRTASK_LOGICAL_DATE"),
-        run_id: get("AIRTASK_RUN_ID"),
-        map_index: int("AIRTASK_MAP_INDEX")?.unwrap_or(-1),
-        params: get("AIRTASK_PARAMS"),
+        instance: InstanceArgs {
+            file: get("AIRTASK_WORKFLOW").unwrap_or_default(),
+            task_id: get("AIRTASK_TASK_ID").unwrap_or_default(),
+            logical_date: get("AIRTASK_LOGICAL_DATE"),
+            run_id: get("AIRTASK_RUN_ID"),
+            map_index: int("AIRTASK_MAP_INDEX")?.unwrap_or(-1),
+            params: get("AIRTASK_PARAMS"),
+            state_dir: get("AIRTASK_STATE_DIR")
+                .unwrap_or_else(|| ".airtask".into())
+                .into(),
+            store: get("AIRTASK_STORE").filter(|s| !s.is_empty()),
+            source: SourceArgs {
+                version_id: get("AIRTASK_WORKFLOW_VERSION"),
+            },
+        },
         try_number,
-        state_dir: get("AIRTASK_STATE_DIR")
-            .unwrap_or_else(|| ".airtask".into())
-            .into(),
-        store: get("AIRTASK_STORE").filter(|s| !s.is_empty()),
         output,
         expected_workflow_id: get("AIRTASK_WORKFLOW_ID"),
-        source: SourceArgs {
-            version_id: get("AIRTASK_WORKFLOW_VERSION"),
-        },
     })
 }

@@ -213,12 +213,15 @@ pub(crate) fn xcom_source(
 
 /// `airtask render`.
 pub(crate) fn render(args: &RenderArgs) -> u8 {
-    let (source, wf) = match load_valid(&args.file, args.source.version_id.as_deref(), EXIT_INVALID)
-    {
+    let (source, wf) = match load_valid(
+        &args.instance.file,
+        args.instance.source.version_id.as_deref(),
+        EXIT_INVALID,
+    ) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let task = match find_task(&wf, &args.task_id) {
+    let task = match find_task(&wf, &args.instance.task_id) {
         Ok(t) => t,
         Err(e) => return usage(&e),
     };
@@ -230,11 +233,11 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         }
     }
     let inst = Instance {
-        logical_date: args.logical_date.as_deref(),
-        run_id: args.run_id.as_deref(),
-        map_index: args.map_index,
+        logical_date: args.instance.logical_date.as_deref(),
+        run_id: args.instance.run_id.as_deref(),
+        map_index: args.instance.map_index,
         try_number: args.try_number,
-        params: args.params.as_deref(),
+        params: args.instance.params.as_deref(),
     };
     let ctx = match template_context(&wf, task, &inst) {
         Ok(c) => c,
@@ -249,7 +252,9 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
     };
     let state = match rt.block_on(async {
-        let state = crate::state::State::open(&args.state_dir, args.store.as_deref()).await?;
+        let state =
+            crate::state::State::open(&args.instance.state_dir, args.instance.store.as_deref())
+                .await?;
         state.pull_run(&wf.workflow_id, &ctx.run_id).await?;
         Ok::<_, String>(state)
     }) {

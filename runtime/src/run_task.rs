@@ -147,21 +147,24 @@ enum TryEnd {
 
 /// `airtask run-task`.
 pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
-    let (_source, wf) =
-        match load_valid(&args.file, args.source.version_id.as_deref(), exit::INVALID) {
-            Ok(x) => x,
-            Err(code) => return code,
-        };
+    let (_source, wf) = match load_valid(
+        &args.instance.file,
+        args.instance.source.version_id.as_deref(),
+        exit::INVALID,
+    ) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
     if let Some(expected) = &args.expected_workflow_id
         && *expected != wf.workflow_id
     {
         return usage(&format!(
             "the definition {} holds workflow '{}', not '{expected}' (AIRTASK_WORKFLOW_ID / \
              --workflow-id)",
-            args.file, wf.workflow_id
+            args.instance.file, wf.workflow_id
         ));
     }
-    let task = match find_task(&wf, &args.task_id) {
+    let task = match find_task(&wf, &args.instance.task_id) {
         Ok(t) => t,
         Err(e) => return usage(&e),
     };
@@ -197,7 +200,7 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
 
 async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u32) -> u8 {
     let log: Arc<dyn LogSink> = Arc::new(TerminalLog);
-    let state = match State::open(&args.state_dir, args.store.as_deref()).await {
+    let state = match State::open(&args.instance.state_dir, args.instance.store.as_deref()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -206,11 +209,11 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
     };
     let store = state.local().clone();
     let inst = Instance {
-        logical_date: args.logical_date.as_deref(),
-        run_id: args.run_id.as_deref(),
-        map_index: args.map_index,
+        logical_date: args.instance.logical_date.as_deref(),
+        run_id: args.instance.run_id.as_deref(),
+        map_index: args.instance.map_index,
         try_number: first,
-        params: args.params.as_deref(),
+        params: args.instance.params.as_deref(),
     };
     let mut tctx = match template_context(wf, task, &inst) {
         Ok(c) => c,
@@ -221,7 +224,12 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
         eprintln!("error: cannot read the run's state: {e}");
         return exit::INFRA;
     }
-    let task_dir = store.task_dir(&wf.workflow_id, &run_id, &task.task_id, args.map_index);
+    let task_dir = store.task_dir(
+        &wf.workflow_id,
+        &run_id,
+        &task.task_id,
+        args.instance.map_index,
+    );
     let mut record = Record {
         path: task_dir.join("record.json"),
         body: serde_json::Map::new(),
@@ -230,7 +238,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
         ("workflow_id", json!(wf.workflow_id)),
         ("run_id", json!(run_id)),
         ("task_id", json!(task.task_id)),
-        ("map_index", json!(args.map_index)),
+        ("map_index", json!(args.instance.map_index)),
         ("operator", json!(task.implementation)),
     ] {
         record.set(k, v);
@@ -270,7 +278,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
                 &wf.workflow_id,
                 &run_id,
                 &task.task_id,
-                args.map_index,
+                args.instance.map_index,
                 try_number
             )),
         );
@@ -341,7 +349,7 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
                             &wf.workflow_id,
                             &run_id,
                             &task.task_id,
-                            args.map_index,
+                            args.instance.map_index,
                             &values,
                         ) {
                             Ok(files) => state.push_xcoms(&files).await,
@@ -480,7 +488,7 @@ fn prepare(
     if task.mapping.is_some() {
         let values = crate::mapping::expanded_values(task, wf, &tctx.run_id, store)?;
         let count = crate::mapping::instance_count(&values);
-        let index = usize::try_from(args.map_index)
+        let index = usize::try_from(args.instance.map_index)
             .ok()
             .filter(|i| *i < count)
             .ok_or_else(|| {

@@ -311,38 +311,9 @@ impl Fields {
 // Small Python helpers
 // ---------------------------------------------------------------------------------------------
 
-/// Python's `repr()` of a `str`: single quotes unless the text holds `'` and no `"`.
-pub fn py_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => {
-                let code = u32::from(c);
-                if code < 0x100 {
-                    let _ = write!(out, "\\x{code:02x}");
-                } else {
-                    let _ = write!(out, "\\u{code:04x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+/// Python's `repr()` of a `str` (one implementation, in `pyfmt`).
+fn py_str_repr(s: &str) -> String {
+    crate::pyfmt::str_repr(s)
 }
 
 /// Python's `int(text)` for the short digit runs `strptime` hands it.
