@@ -60,29 +60,6 @@ impl Object for EnumMember {
     }
 }
 
-/// An object with fixed attributes and a fixed `str()` (dag, task, dag_run).
-#[derive(Debug)]
-struct Record {
-    type_name: &'static str,
-    repr: String,
-    attrs: Vec<(&'static str, Value)>,
-}
-
-impl Object for Record {
-    fn type_name(&self) -> &str {
-        self.type_name
-    }
-    fn get_attr(&self, name: &str) -> Option<Value> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-    }
-    fn py_str(&self) -> String {
-        self.repr.clone()
-    }
-}
-
 /// A UUID from `macros.uuid.uuid4()`.
 #[derive(Debug)]
 struct Uuid([u8; 16]);
@@ -655,7 +632,8 @@ pub(crate) fn build(
         member: ctx.run_type.to_uppercase(),
         value: ctx.run_type.clone(),
     }));
-    let dag_run = Value::Object(Rc::new(Record {
+    let dag_run = Value::Object(Rc::new(Module {
+        call: None,
         type_name: "DagRun",
         repr: format!(
             "dag_id='{}' run_id='{}' logical_date={} run_type=<DagRunType.{}: '{}'>",
@@ -675,7 +653,8 @@ pub(crate) fn build(
             ("conf", Value::dict(Vec::new())),
         ],
     }));
-    let dag = Value::Object(Rc::new(Record {
+    let dag = Value::Object(Rc::new(Module {
+        call: None,
         type_name: "DAG",
         repr: format!("<DAG: {}>", ctx.dag_id),
         attrs: vec![
@@ -683,7 +662,8 @@ pub(crate) fn build(
             ("owner", Value::from(ctx.owner.as_str())),
         ],
     }));
-    let task = Value::Object(Rc::new(Record {
+    let task = Value::Object(Rc::new(Module {
+        call: None,
         type_name: "BaseOperator",
         repr: format!("<Task({}): {}>", ctx.operator_name, ctx.task_id),
         attrs: vec![
