@@ -205,3 +205,37 @@ fn the_hello_world_example_runs() {
         "{flaky}"
     );
 }
+
+#[test]
+fn a_mapped_task_runs_once_per_item_of_an_upstream_list() {
+    // `dirs` is itself mapped, so its return value is the list of its instances' values; `each`
+    // expands over that list, as `.expand(cwd=dirs.output)` does in Airflow.
+    let dir = TempDir::new("run-mapped-upstream");
+    let wf = dir.write(
+        "wf.yaml",
+        "chain:\n  tasks:\n    dirs:\n      operator: airflow.operators.bash.BashOperator\n      expand:\n        bash_command: [\"echo /\", \"echo /tmp\", \"echo /usr\"]\n    each:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: pwd\n      expand: {cwd: dirs.output}\n",
+    );
+    let state = dir.path().join("state");
+    let stdout = airtask_expect(
+        &[
+            "run",
+            &wf,
+            "--run-id",
+            "r1",
+            "--state-dir",
+            &state.to_string_lossy(),
+        ],
+        0,
+    );
+    assert!(
+        stdout.contains("each                         running (3 mapped instances)"),
+        "{stdout}"
+    );
+    for (i, expected) in ["/", "/tmp", "/usr"].iter().enumerate() {
+        let v = std::fs::read_to_string(
+            state.join(format!("chain/r1/each/{i}/xcom/return_value.json")),
+        )
+        .unwrap();
+        assert_eq!(v, format!("\"{expected}\""));
+    }
+}

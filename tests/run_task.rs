@@ -347,3 +347,66 @@ fn the_container_entrypoint_takes_its_inputs_from_the_environment() {
         );
     }
 }
+
+/// Runs airtask with the AWS config and credentials files pointing at a FIFO: loading AWS
+/// configuration blocks on opening it. Returns the exit code, or None if the process was still
+/// blocked after `seconds`.
+fn run_with_blocking_aws_config(e: &Env, args: &[&str], seconds: u64) -> Option<i32> {
+    let fifo = e.dir.path().join("aws-config.fifo");
+    if !fifo.exists() {
+        assert!(
+            Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    let mut child = Command::new(airtask_bin())
+        .args(args)
+        .env("AWS_CONFIG_FILE", &fifo)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &fifo)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..seconds * 20 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn a_task_without_aws_calls_never_loads_aws_configuration() {
+    let e = env("rt-no-aws");
+    let code = run_with_blocking_aws_config(
+        &e,
+        &[
+            "run-task",
+            &e.wf,
+            "produce",
+            "--state-dir",
+            &e.state,
+            "--run-id",
+            "r1",
+        ],
+        20,
+    );
+    assert_eq!(
+        code,
+        Some(0),
+        "run-task of a local workflow touched the AWS configuration"
+    );
+    // Control: a command that does load AWS configuration blocks on the FIFO.
+    let code =
+        run_with_blocking_aws_config(&e, &["validate", "s3://airtask-e2e-no-bucket/wf.yaml"], 2);
+    assert_eq!(
+        code, None,
+        "the FIFO trick no longer detects loading AWS configuration"
+    );
+}
