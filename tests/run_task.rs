@@ -358,7 +358,7 @@ fn run_with_blocking_aws_config(e: &Env, args: &[&str], seconds: u64) -> Option<
             Command::new("mkfifo")
                 .arg(&fifo)
                 .status()
-                .unwrap()
+                .expect("mkfifo")
                 .success()
         );
     }
@@ -369,9 +369,9 @@ fn run_with_blocking_aws_config(e: &Env, args: &[&str], seconds: u64) -> Option<
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .expect("spawn airtask");
     for _ in 0..seconds * 20 {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().expect("wait") {
             return status.code();
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
