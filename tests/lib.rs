@@ -18,7 +18,10 @@ pub fn airtask_bin() -> &'static Path {
             .expect("target/<profile> directory")
             .to_path_buf();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let mut build = Command::new(env!("CARGO"));
+        // Prefer what cargo sets when it runs the tests: a test binary can outlive the checkout
+        // it was built from when target directories are shared.
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+        let mut build = Command::new(cargo);
         build
             .args(["build", "--quiet", "-p", "airtask", "--bin", "airtask"])
             .current_dir(workspace_root());
@@ -37,10 +40,10 @@ pub fn airtask_bin() -> &'static Path {
 
 /// The workspace root (where Cargo.toml and examples/ are).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir.parent().expect("workspace root").to_path_buf()
 }
 
 /// `../shared/corpus`, beside the project.

@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod identity;
 mod malformed;
 mod render;
 mod run;

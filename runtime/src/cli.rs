@@ -65,6 +65,16 @@ Examples:
   airtask run examples/hello_world.yaml
   airtask run wf.yaml --logical-date 2025-03-09 --params '{\"env\": \"dev\"}' --parallelism 8")]
     Run(RunArgs),
+    /// Show the caller identity of each layer a task runs with: base credentials, the
+    /// execution role, the task's own role (task_iam_role_arn).
+    #[command(after_help = "\
+Exit codes: 0 every layer was assumed, 1 an assumption or GetCallerIdentity failed (the message
+names the role and STS's reason), 2 usage error.
+
+Examples:
+  airtask whoami wf.yaml load
+  airtask whoami wf.yaml load --execution-role-arn arn:aws:iam::123456789012:role/wf-exec")]
+    Whoami(WhoamiArgs),
 }
 
 /// Where a definition comes from, shared by every command that reads one.
@@ -189,6 +199,30 @@ pub(crate) struct RunArgs {
     /// state directory.
     #[arg(long, value_name = "URL")]
     pub(crate) store: Option<String>,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WhoamiArgs {
+    /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
+    #[arg(value_name = "WORKFLOW")]
+    pub(crate) file: String,
+    /// The task.
+    #[arg(value_name = "TASK_ID")]
+    pub(crate) task_id: String,
+    /// The workflow's execution role (default: AIRTASK_EXECUTION_ROLE_ARN).
+    #[arg(long, value_name = "ARN")]
+    pub(crate) execution_role_arn: Option<String>,
+    /// The external id the execution role's trust policy requires.
+    #[arg(long, value_name = "ID")]
+    pub(crate) external_id: Option<String>,
+    /// The try whose session name to use.
+    #[arg(long = "try", value_name = "N", default_value_t = 1)]
+    pub(crate) try_number: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
 }

@@ -23,6 +23,7 @@ mod render;
 mod run;
 mod run_task;
 mod state;
+mod whoami;
 
 use std::process::ExitCode;
 
@@ -47,5 +48,6 @@ fn run(command: cli::Command) -> u8 {
         cli::Command::Render(args) => render::render(&args),
         cli::Command::RunTask(args) => run_task::run_task(&args),
         cli::Command::Run(args) => run::run(&args),
+        cli::Command::Whoami(args) => whoami::whoami(&args),
     }
 }

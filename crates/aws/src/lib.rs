@@ -13,6 +13,7 @@
 //! assert_eq!(loc.version_id.as_deref(), Some("3sL4kqtJlcpXroDTDmJ"));
 //! ```
 
+pub mod identity;
 mod s3;
 mod store;
 
