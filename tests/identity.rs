@@ -54,3 +54,26 @@ async fn whoami_shows_each_layer_with_a_session_name_that_names_the_task() {
     let v = airtask_json(&["whoami", &wf, "plain", "--format", "json"]);
     assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
 }
+
+#[test]
+fn run_task_refuses_a_task_role_it_cannot_take_on_yet() {
+    let dir = TempDir::new("whoami-refuse");
+    let wf = dir.write(
+        "wf.yaml",
+        "etl:\n  tasks:\n    load:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: echo should-not-run\n      task_iam_role_arn: arn:aws:iam::123456789012:role/narrow\n",
+    );
+    let state = dir.path().join("state");
+    let out = airtask_tests::airtask(&[
+        "run-task",
+        &wf,
+        "load",
+        "--state-dir",
+        &state.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("should-not-run"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("refusing to run it with broader credentials")
+    );
+}

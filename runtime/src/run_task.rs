@@ -168,6 +168,13 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
         Ok(t) => t,
         Err(e) => return usage(&e),
     };
+    if let Some(role) = &task.role_arn {
+        return usage(&format!(
+            "task '{}' sets task_iam_role_arn {role}, but run-task does not assume task roles yet; \
+             refusing to run it with broader credentials (`airtask whoami` shows the role chain)",
+            task.task_id
+        ));
+    }
     if task.implementation.is_none() {
         return usage(&format!(
             "the operator {} is not implemented",
