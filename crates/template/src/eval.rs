@@ -286,13 +286,7 @@ impl<'a> State<'a> {
             }
             Expr::Call { func, args, kwargs } => {
                 let f = self.eval(func)?;
-                let args = Args {
-                    args: self.eval_all(args)?,
-                    kwargs: kwargs
-                        .iter()
-                        .map(|(k, v)| Ok((k.clone(), self.eval(v)?)))
-                        .collect::<Result<_, Error>>()?,
-                };
+                let args = self.eval_args(args, kwargs)?;
                 self.call(&f, args)?
             }
             Expr::Filter {
@@ -302,13 +296,7 @@ impl<'a> State<'a> {
                 kwargs,
             } => {
                 let v = self.eval(value)?;
-                let args = Args {
-                    args: self.eval_all(args)?,
-                    kwargs: kwargs
-                        .iter()
-                        .map(|(k, v)| Ok((k.clone(), self.eval(v)?)))
-                        .collect::<Result<_, Error>>()?,
-                };
+                let args = self.eval_args(args, kwargs)?;
                 filters::apply(self, name, v, args)?
             }
             Expr::Test {
@@ -390,6 +378,17 @@ impl<'a> State<'a> {
 
     fn eval_all(&mut self, items: &[Expr]) -> Result<Vec<Value>, Error> {
         items.iter().map(|e| self.eval(e)).collect()
+    }
+
+    /// The arguments of a call or filter, evaluated left to right.
+    fn eval_args(&mut self, args: &[Expr], kwargs: &[(String, Expr)]) -> Result<Args, Error> {
+        Ok(Args {
+            args: self.eval_all(args)?,
+            kwargs: kwargs
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), self.eval(v)?)))
+                .collect::<Result<_, Error>>()?,
+        })
     }
 
     /// Calls a callable value.
