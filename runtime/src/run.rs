@@ -395,9 +395,6 @@ impl Runner<'_> {
 
     /// A run-task exit code 0 means success or skipped: the record says which.
     fn record_status(&self, task: usize, map_index: i64) -> Option<State> {
-        self.rt
-            .block_on(self.state.pull_run(&self.wf.workflow_id, &self.run_id))
-            .ok()?;
         let path = self
             .store
             .task_dir(
@@ -407,6 +404,7 @@ impl Runner<'_> {
                 map_index,
             )
             .join("record.json");
+        self.rt.block_on(self.state.pull_file(&path)).ok()?;
         let record: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         (record["status"] == "SKIPPED").then_some(State::Skipped)
     }

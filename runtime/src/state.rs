@@ -60,6 +60,13 @@ impl State {
             .map(|_| ())
     }
 
+    /// Brings one file (a task record) from S3 into the working directory.
+    pub(crate) async fn pull_file(&self, path: &Path) -> Result<(), String> {
+        let Some(s3) = &self.s3 else { return Ok(()) };
+        let rel = self.local.relative(path).ok_or("bad path")?;
+        s3.download(&rel, self.local.root()).await.map(|_| ())
+    }
+
     /// Uploads a task instance's XCom files (`keys`); on a failure, removes those already
     /// uploaded, so that readers see all of them or none.
     pub(crate) async fn push_xcoms(&self, files: &[PathBuf]) -> Result<(), String> {
