@@ -125,7 +125,77 @@ enum Frame {
 }
 
 /// Parses one YAML document. An empty document (only comments or whitespace) gives `Ok(None)`.
+///
+/// PyYAML accepts lines inside a flow collection (`[...]`, `{...}`) that are indented less than
+/// the block they belong to, as people write them by hand (`deps: [\n  a,\n]`); yaml-rust2
+/// follows the spec and refuses them. When that is the only problem, those lines are indented
+/// past their block and parsed again: inside a flow collection, leading whitespace of a line
+/// carries no meaning, so the result is what PyYAML reads.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, YamlError> {
+    match parse_strict(text) {
+        Err(e) if e.message.starts_with("invalid indentation") => {
+            let lenient = reindent_flow_lines(text);
+            if lenient == text {
+                return Err(e);
+            }
+            parse_strict(&lenient).map_err(|_| e)
+        }
+        other => other,
+    }
+}
+
+/// Indents every line that starts inside a flow collection two columns past the line that
+/// opened the collection. Quotes and comments are followed so brackets inside them do not count.
+fn reindent_flow_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut depth = 0usize;
+    let mut base = 0usize;
+    let mut quote: Option<char> = None;
+    for line in text.split_inclusive('\n') {
+        let leading = line.len() - line.trim_start_matches(' ').len();
+        if depth > 0 && quote.is_none() && leading <= base && !line.trim().is_empty() {
+            out.push_str(&" ".repeat(base + 2 - leading));
+        } else if depth == 0 {
+            base = leading;
+        }
+        out.push_str(line);
+        let mut prev = ' ';
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match quote {
+                Some('\'') => {
+                    if c == '\'' {
+                        if chars.peek() == Some(&'\'') {
+                            chars.next();
+                        } else {
+                            quote = None;
+                        }
+                    }
+                }
+                Some(_) => {
+                    if c == '\\' {
+                        chars.next();
+                    } else if c == '"' {
+                        quote = None;
+                    }
+                }
+                None => match c {
+                    '#' if prev == ' ' || prev == '\t' => break,
+                    '\'' | '"' if depth > 0 || matches!(prev, ' ' | ':' | '[' | '{' | ',') => {
+                        quote = Some(c)
+                    }
+                    '[' | '{' => depth += 1,
+                    ']' | '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+    }
+    out
+}
+
+fn parse_strict(text: &str) -> Result<Option<Node>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
@@ -773,6 +843,24 @@ mod tests {
         let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert!(e.message.contains("'a' appears twice"), "{}", e.message);
         assert_eq!(e.pos.unwrap().line, 3);
+    }
+
+    #[test]
+    fn flow_lines_indented_less_than_their_block_are_read_as_pyyaml_does() {
+        let root = parse("a:\n  b: [\n    x,\n  ]\n  c: {k: 1,\nj: 2}\n  d: '[not a list'\n")
+            .unwrap()
+            .unwrap();
+        let Yaml::Map(m) = root.value else { panic!() };
+        let Yaml::Map(a) = &m[0].1.value else {
+            panic!()
+        };
+        assert!(matches!(&a[0].1.value, Yaml::Seq(items) if items.len() == 1));
+        assert!(matches!(&a[1].1.value, Yaml::Map(kv) if kv.len() == 2));
+        assert_eq!(a[2].1.value, Yaml::Str("[not a list".into()));
+        // Line numbers are kept.
+        assert_eq!(a[2].0.pos.line, 7);
+        // Other indentation errors stay errors.
+        assert!(parse("a:\n  b: 1\n c: 2\n").is_err());
     }
 
     #[test]
