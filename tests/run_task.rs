@@ -44,6 +44,10 @@ rt:
     bad_template:
       operator: airflow.operators.bash.BashOperator
       bash_command: "echo {{ next_ds }}"
+    ctx_env:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo $AIRFLOW_CTX_DAG_ID/$AIRFLOW_CTX_TASK_ID/$AIRFLOW_CTX_TRY_NUMBER/$AIRFLOW_CTX_LOGICAL_DATE/$AIRFLOW_CTX_DAG_RUN_ID/$AIRFLOW_CTX_DAG_OWNER/${ONLY_THIS:-unset}/${HOME:-nohome}"
+      env: {ONLY_THIS: set}
 "#;
 
 struct Env {
@@ -124,6 +128,20 @@ fn success_pushes_the_last_line_and_downstream_pulls_it() {
     assert!(
         stdout.contains("INFO    - got hello 2025-03-09 try 1"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn bash_sees_airflow_context_variables_and_only_its_env() {
+    let e = env("rt-ctx-env");
+    let (code, stdout, _) = e.run("ctx_env", &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let xcom =
+        std::fs::read_to_string(e.task_dir("ctx_env").join("xcom/return_value.json")).unwrap();
+    // `env` without append_env replaces the environment (no HOME); AIRFLOW_CTX_* come on top.
+    assert_eq!(
+        xcom,
+        "\"rt/ctx_env/1/2025-03-09T00:00:00+00:00/r1/airflow/set/nohome\""
     );
 }
 

@@ -4,6 +4,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -227,6 +228,9 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
         Err(e) => return usage(&e),
     };
     let run_id = tctx.run_id.clone();
+    let logical_iso = Renderer::new(&tctx, Rc::new(airtask_template::NoXcoms))
+        .and_then(|r| r.render_str("{{ ts }}"))
+        .unwrap_or_default();
     if let Err(e) = state.pull_run(&wf.workflow_id, &run_id).await {
         eprintln!("error: cannot read the run's state: {e}");
         return exit::INFRA;
@@ -314,6 +318,14 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
                     pushed: Arc::new(Mutex::new(Vec::new())),
                     task_id: task.task_id.clone(),
                     try_number,
+                    airflow_ctx_env: vec![
+                        ("AIRFLOW_CTX_DAG_OWNER".into(), tctx.owner.clone()),
+                        ("AIRFLOW_CTX_DAG_ID".into(), wf.workflow_id.clone()),
+                        ("AIRFLOW_CTX_TASK_ID".into(), task.task_id.clone()),
+                        ("AIRFLOW_CTX_LOGICAL_DATE".into(), logical_iso.clone()),
+                        ("AIRFLOW_CTX_TRY_NUMBER".into(), try_number.to_string()),
+                        ("AIRFLOW_CTX_DAG_RUN_ID".into(), run_id.clone()),
+                    ],
                 };
                 let mut stop = stop_rx.clone();
                 let end = {

@@ -83,6 +83,9 @@ pub struct TaskContext {
     pub task_id: String,
     /// The try number, from 1.
     pub try_number: u32,
+    /// Airflow's `AIRFLOW_CTX_*` variables for this task instance, which operators that start
+    /// processes (BashOperator) add to their environment.
+    pub airflow_ctx_env: Vec<(String, String)>,
 }
 
 impl TaskContext {

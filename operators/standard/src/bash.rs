@@ -155,6 +155,12 @@ impl BashOperator {
             }
             cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
+        // As Airflow's BashOperator: the task instance's AIRFLOW_CTX_* variables on top.
+        cmd.envs(
+            ctx.airflow_ctx_env
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         let tmp;
         match &self.cwd {
             Some(cwd) => {
