@@ -102,3 +102,58 @@ fn converter_task_groups_params_and_defaults_come_through() {
     assert_eq!(v["workflow_id"], "simple_empty_dag");
     assert_eq!(v["tasks"].as_array().map(Vec::len), Some(1));
 }
+
+/// Accepts every operator, to reach every task's parameters.
+struct AnyOperator;
+
+impl airtask_workflow::OperatorCatalog for AnyOperator {
+    fn resolve(&self, class_path: &str) -> Option<&str> {
+        Some(class_path).filter(|p| !p.is_empty()).map(|_| "any")
+    }
+    fn implemented(&self) -> Vec<&str> {
+        vec!["any"]
+    }
+}
+
+fn templates_in(v: &airtask_workflow::Value, out: &mut Vec<String>) {
+    match v {
+        airtask_workflow::Value::Str(s) if s.contains("{{") || s.contains("{%") => {
+            out.push(s.clone())
+        }
+        airtask_workflow::Value::List(items) => items.iter().for_each(|i| templates_in(i, out)),
+        airtask_workflow::Value::Map(m) => m.iter().for_each(|(_, i)| templates_in(i, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_template_in_the_corpus_parses() {
+    let env = |_: &str| None;
+    let opts = airtask_workflow::LoadOptions {
+        env: &env,
+        now: jiff::Timestamp::UNIX_EPOCH,
+        for_create: false,
+        catalog: &AnyOperator,
+    };
+    let mut templates = Vec::new();
+    for sub in ["aws-samples", "aws-docs", "converter-upstream"] {
+        for entry in std::fs::read_dir(corpus_dir().join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            let report = airtask_workflow::load(&std::fs::read(&path).unwrap(), &opts);
+            let wf = report
+                .workflow
+                .unwrap_or_else(|| panic!("{}: {:?}", path.display(), report.diagnostics));
+            for task in &wf.tasks {
+                for p in &task.parameters {
+                    templates_in(&p.value, &mut templates);
+                }
+            }
+        }
+    }
+    assert!(templates.len() >= 80, "found {} templates", templates.len());
+    for t in &templates {
+        if let Err(e) = airtask_template::Template::parse(t) {
+            panic!("{t:?} does not parse: {e}");
+        }
+    }
+}
