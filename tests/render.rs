@@ -198,3 +198,28 @@ fn upstream_values_come_from_the_state_directory() {
         "{stderr}"
     );
 }
+
+#[test]
+fn xcom_pull_reads_mapped_instances_by_map_indexes() {
+    let dir = TempDir::new("render-map-indexes");
+    let path = dir.write(
+        "wf.yaml",
+        "wf:\n  tasks:\n    t:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: \"{{ ti.xcom_pull(task_ids='m', map_indexes=[0, 2]) }}|{{ ti.xcom_pull(task_ids='m', map_indexes=1) }}|{{ ti.xcom_pull(task_ids='m') }}|{{ ti.xcom_pull(task_ids='m', map_indexes=7, default='none') }}\"\n",
+    );
+    for i in 0..3 {
+        let x = dir.path().join(format!("state/wf/r/m/{i}/xcom"));
+        std::fs::create_dir_all(&x).unwrap();
+        std::fs::write(x.join("return_value.json"), format!("\"v{i}\"")).unwrap();
+    }
+    let state = dir.path().join("state");
+    let v = airtask_json(&[
+        "render",
+        &path,
+        "t",
+        "--run-id",
+        "r",
+        "--state-dir",
+        &state.to_string_lossy(),
+    ]);
+    assert_eq!(v["bash_command"], "['v0', 'v2']|v1|['v0', 'v1', 'v2']|none");
+}

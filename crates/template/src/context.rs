@@ -447,19 +447,36 @@ impl TaskInstance {
             .filter(|v| !matches!(v, Value::None))
             .cloned();
         let default = args.get(99, "default").cloned().unwrap_or(Value::None);
-        let pull_one = |task: &str| -> Result<Option<Value>, Error> {
-            let map_index = match &map_indexes {
-                Some(m) => Some(
-                    m.as_int()
-                        .ok_or_else(|| Error::type_error("map_indexes must be an int"))?,
-                ),
-                None => None,
-            };
+        let pull_at = |task: &str, map_index: Option<i64>| -> Result<Option<Value>, Error> {
             Ok(self
                 .xcoms
                 .pull(task, &key, map_index)
                 .map_err(|e| Error::new("XComError", e))?
                 .map(|j| Value::from_json(&j)))
+        };
+        // `map_indexes` is one index or a list of them (then the values of those instances).
+        let pull_one = |task: &str| -> Result<Option<Value>, Error> {
+            match &map_indexes {
+                None => pull_at(task, None),
+                Some(m @ (Value::List(_) | Value::Tuple(_))) => {
+                    let mut values = Vec::new();
+                    for i in m.iterate()? {
+                        let i = i
+                            .as_int()
+                            .ok_or_else(|| Error::type_error("map_indexes must hold integers"))?;
+                        if let Some(v) = pull_at(task, Some(i))? {
+                            values.push(v);
+                        }
+                    }
+                    Ok((!values.is_empty()).then(|| Value::list(values)))
+                }
+                Some(m) => {
+                    let i = m.as_int().ok_or_else(|| {
+                        Error::type_error("map_indexes must be an int or a list of ints")
+                    })?;
+                    pull_at(task, Some(i))
+                }
+            }
         };
         match args.get(0, "task_ids") {
             None | Some(Value::None) => Ok(pull_one(&self.task_id)?.unwrap_or(Value::None)),
