@@ -1,10 +1,10 @@
 //! `validate` and `tasks`.
 
-use airtask_workflow::{Diagnostic, Report, Task, Workflow};
+use airtask_workflow::{Task, Workflow};
 use serde_json::json;
 
 use crate::cli::{Format, TasksArgs, ValidateArgs};
-use crate::definition::{self, ReadError};
+use crate::definition::{Checked, check, load_valid};
 
 /// Exit code: success.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -12,35 +12,6 @@ pub(crate) const EXIT_OK: u8 = 0;
 pub(crate) const EXIT_INVALID: u8 = 1;
 /// Exit code: usage error.
 pub(crate) const EXIT_USAGE: u8 = 2;
-
-/// One definition, read and loaded (or not).
-pub(crate) struct Checked {
-    pub(crate) source: String,
-    pub(crate) report: Report,
-}
-
-pub(crate) fn check(
-    source: &str,
-    version_id: Option<&str>,
-    for_create: bool,
-) -> Result<Checked, ReadError> {
-    let report = match definition::read(source, version_id) {
-        Ok(bytes) => definition::load(&bytes, for_create),
-        Err(ReadError::Usage(msg)) => return Err(ReadError::Usage(msg)),
-        Err(ReadError::TooLarge(d)) => Report {
-            workflow: None,
-            diagnostics: vec![d],
-        },
-        Err(e) => Report {
-            workflow: None,
-            diagnostics: vec![Diagnostic::error(e.to_string())],
-        },
-    };
-    Ok(Checked {
-        source: source.to_owned(),
-        report,
-    })
-}
 
 pub(crate) fn usage(msg: &str) -> u8 {
     eprintln!("error: {msg}");
@@ -128,24 +99,15 @@ fn plural_suffix(sep: &str, n: usize, word: &str) -> String {
 
 /// `airtask tasks`.
 pub(crate) fn tasks(args: &TasksArgs) -> u8 {
-    let c = match check(&args.file, args.source.version_id.as_deref(), false) {
-        Ok(c) => c,
-        Err(e) => return usage(&e.to_string()),
+    let (_, wf) = match load_valid(&args.file, args.source.version_id.as_deref(), EXIT_INVALID) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let Some(wf) = &c.report.workflow else {
-        for d in &c.report.diagnostics {
-            eprintln!("{}", d.display_for(&c.source));
-        }
-        return EXIT_INVALID;
-    };
-    for d in &c.report.diagnostics {
-        eprintln!("{}", d.display_for(&c.source));
-    }
     match args.format {
-        Format::Json => outln!("{}", tasks_json(wf)),
+        Format::Json => outln!("{}", tasks_json(&wf)),
         Format::Text => {
             use std::io::Write as _;
-            let _ = write!(std::io::stdout(), "{}", tasks_table(wf));
+            let _ = write!(std::io::stdout(), "{}", tasks_table(&wf));
         }
     }
     EXIT_OK

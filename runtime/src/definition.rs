@@ -4,10 +4,11 @@ use std::io::Read as _;
 
 use airtask_aws::{S3Location, S3ReadError};
 use airtask_workflow::{
-    Diagnostic, LoadOptions, Report, rules::MAX_DEFINITION_BYTES, size_diagnostic,
+    Diagnostic, LoadOptions, Report, Task, Workflow, rules::MAX_DEFINITION_BYTES, size_diagnostic,
 };
 
 use crate::clock;
+use crate::commands::usage;
 use crate::registry::registry;
 
 /// Why a definition could not be loaded before validation even started.
@@ -92,4 +93,68 @@ pub(crate) fn load(bytes: &[u8], for_create: bool) -> Report {
         catalog: &registry,
     };
     airtask_workflow::load(bytes, &opts)
+}
+
+/// One definition, read and loaded (or not).
+pub(crate) struct Checked {
+    pub(crate) source: String,
+    pub(crate) report: Report,
+}
+
+/// Reads and loads one definition. A definition that cannot be read is reported like an
+/// invalid one; only usage mistakes (a malformed URL, `--version-id` misuse) are errors.
+pub(crate) fn check(
+    source: &str,
+    version_id: Option<&str>,
+    for_create: bool,
+) -> Result<Checked, ReadError> {
+    let report = match read(source, version_id) {
+        Ok(bytes) => load(&bytes, for_create),
+        Err(ReadError::Usage(msg)) => return Err(ReadError::Usage(msg)),
+        Err(ReadError::TooLarge(d)) => Report {
+            workflow: None,
+            diagnostics: vec![d],
+        },
+        Err(e) => Report {
+            workflow: None,
+            diagnostics: vec![Diagnostic::error(e.to_string())],
+        },
+    };
+    Ok(Checked {
+        source: source.to_owned(),
+        report,
+    })
+}
+
+/// Loads a definition for a command that needs a valid workflow: on failure, prints the
+/// diagnostics (or the usage error) and gives the exit code to return.
+pub(crate) fn load_valid(
+    file: &str,
+    version_id: Option<&str>,
+    invalid_code: u8,
+) -> Result<(String, Workflow), u8> {
+    let c = match check(file, version_id, false) {
+        Ok(c) => c,
+        Err(e) => return Err(usage(&e.to_string())),
+    };
+    for d in &c.report.diagnostics {
+        eprintln!("{}", d.display_for(&c.source));
+    }
+    c.report
+        .workflow
+        .map(|wf| (c.source, wf))
+        .ok_or(invalid_code)
+}
+
+/// The task `task_id` of `wf`, or the usage error naming the tasks there are.
+pub(crate) fn find_task<'w>(wf: &'w Workflow, task_id: &str) -> Result<&'w Task, String> {
+    wf.task(task_id).ok_or_else(|| {
+        let ids: Vec<&str> = wf.tasks.iter().map(|t| t.task_id.as_str()).collect();
+        format!(
+            "workflow '{}' has no task '{}'; its tasks are {}",
+            wf.workflow_id,
+            task_id,
+            ids.join(", ")
+        )
+    })
 }

@@ -9,7 +9,8 @@ use jiff::Timestamp;
 
 use crate::cli::RenderArgs;
 use crate::clock;
-use crate::commands::{EXIT_INVALID, EXIT_OK, check, usage};
+use crate::commands::{EXIT_INVALID, EXIT_OK, usage};
+use crate::definition::{find_task, load_valid};
 use crate::registry::registry;
 
 /// Parses `--logical-date`: an ISO 8601 instant, a naive date-time (UTC) or a date.
@@ -98,46 +99,6 @@ fn merged_params(
 fn class_name(task: &Task) -> &str {
     let path = task.implementation.as_deref().unwrap_or(&task.operator);
     path.rsplit('.').next().unwrap_or(path)
-}
-
-/// Loads a definition for a command that needs a valid workflow: on failure, prints the
-/// diagnostics (or the usage error) and gives the exit code to return.
-pub(crate) fn load_valid(
-    file: &str,
-    version_id: Option<&str>,
-    invalid_code: u8,
-) -> Result<(String, Workflow), u8> {
-    let c = match check(file, version_id, false) {
-        Ok(c) => c,
-        Err(e) => return Err(usage(&e.to_string())),
-    };
-    match c.report.workflow {
-        Some(wf) => {
-            for d in &c.report.diagnostics {
-                eprintln!("{}", d.display_for(&c.source));
-            }
-            Ok((c.source, wf))
-        }
-        None => {
-            for d in &c.report.diagnostics {
-                eprintln!("{}", d.display_for(&c.source));
-            }
-            Err(invalid_code)
-        }
-    }
-}
-
-/// The task `task_id` of `wf`, or the usage error naming the tasks there are.
-pub(crate) fn find_task<'w>(wf: &'w Workflow, task_id: &str) -> Result<&'w Task, String> {
-    wf.task(task_id).ok_or_else(|| {
-        let ids: Vec<&str> = wf.tasks.iter().map(|t| t.task_id.as_str()).collect();
-        format!(
-            "workflow '{}' has no task '{}'; its tasks are {}",
-            wf.workflow_id,
-            task_id,
-            ids.join(", ")
-        )
-    })
 }
 
 /// Which task instance: the inputs shared by `render` and `run-task`.

@@ -11,7 +11,8 @@ use airtask_workflow::{Task, TriggerRule, Workflow};
 use crate::cli::RunArgs;
 use crate::clock;
 use crate::commands::usage;
-use crate::render::{load_valid, parse_logical_date};
+use crate::definition::load_valid;
+use crate::render::parse_logical_date;
 
 /// A task's state in the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,10 +332,7 @@ impl Runner<'_> {
                 && self.states.iter().all(|s| *s != State::Running)
                 && self.pending.iter().all(Vec::is_empty)
             {
-                if self.states.iter().all(|s| s.done()) {
-                    break;
-                }
-                // Nothing runs and nothing can: should not happen with an acyclic workflow.
+                // Everything is decided (the workflow is acyclic, so nothing can wait forever).
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));

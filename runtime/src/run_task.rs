@@ -19,10 +19,9 @@ use tokio::sync::watch;
 use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
 use crate::commands::usage;
+use crate::definition::{find_task, load_valid};
 use crate::registry::registry;
-use crate::render::{
-    Instance, find_task, load_valid, render_template_fields, template_context, xcom_source,
-};
+use crate::render::{Instance, render_template_fields, template_context, xcom_source};
 use crate::state::State;
 
 /// Exit codes of `run-task` (documented in the README).

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::cli::{Format, WhoamiArgs};
 use crate::commands::usage;
-use crate::render::{find_task, load_valid};
+use crate::definition::{find_task, load_valid};
 
 /// STS's shortest session, and the longest a chained session may be.
 const MIN_SESSION: u64 = 900;

@@ -76,19 +76,6 @@ pub struct RoleSpec {
     pub duration: Duration,
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
-        }
-        source = s.source();
-    }
-    text
-}
-
 /// Assumes `spec.role_arn` with the credentials of `from` and returns a configuration whose
 /// credentials refresh themselves. The first credentials are fetched at once, so that a role
 /// that cannot be assumed fails here, before anything runs with it.
@@ -110,7 +97,7 @@ pub async fn assume(from: &SdkConfig, spec: &RoleSpec) -> Result<SdkConfig, Iden
         .map_err(|e| IdentityError::AssumeRole {
             role_arn: spec.role_arn.clone(),
             session_name: spec.session_name.clone(),
-            reason: chain(&e),
+            reason: crate::error_chain(&e),
         })?;
     Ok(from
         .to_builder()
@@ -130,7 +117,7 @@ pub async fn caller_arn(config: &SdkConfig, layer: &str) -> Result<String, Ident
             .await
             .map_err(|e| IdentityError::CallerIdentity {
                 layer: layer.to_owned(),
-                reason: chain(&e),
+                reason: crate::error_chain(&e),
             })?;
     Ok(out.arn().unwrap_or_default().to_owned())
 }

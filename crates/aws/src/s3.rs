@@ -187,19 +187,7 @@ where
         | "SignatureDoesNotMatch"
         | "ExpiredToken" => S3ReadError::AccessDenied { location, code },
         _ => {
-            let message = match (err.message(), code.is_empty()) {
-                (Some(m), false) => format!("{code}: {m}"),
-                (None, false) => code,
-                _ => {
-                    let mut text = err.to_string();
-                    let mut source = std::error::Error::source(err);
-                    while let Some(s) = source {
-                        text = format!("{text}: {s}");
-                        source = s.source();
-                    }
-                    text
-                }
-            };
+            let message = crate::sdk_error_text(err);
             S3ReadError::Other { location, message }
         }
     }

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::s3::client;
+use crate::sdk_error_text;
 
 /// An `s3://bucket/prefix` state store.
 #[derive(Debug, Clone)]
@@ -70,7 +70,13 @@ impl S3Store {
                 .set_continuation_token(token.take())
                 .send()
                 .await
-                .map_err(|e| format!("cannot list {}: {}", self.url(rel_prefix), describe(&e)))?;
+                .map_err(|e| {
+                    format!(
+                        "cannot list {}: {}",
+                        self.url(rel_prefix),
+                        sdk_error_text(&e)
+                    )
+                })?;
             for obj in page.contents() {
                 let Some(key) = obj.key() else { continue };
                 let rel = if self.prefix.is_empty() {
@@ -91,7 +97,11 @@ impl S3Store {
                     .send()
                     .await
                     .map_err(|e| {
-                        format!("cannot read s3://{}/{key}: {}", self.bucket, describe(&e))
+                        format!(
+                            "cannot read s3://{}/{key}: {}",
+                            self.bucket,
+                            sdk_error_text(&e)
+                        )
                     })?;
                 let bytes = out
                     .body
@@ -131,7 +141,7 @@ impl S3Store {
             .content_type("application/json")
             .send()
             .await
-            .map_err(|e| format!("cannot write {}: {}", self.url(rel), describe(&e)))?;
+            .map_err(|e| format!("cannot write {}: {}", self.url(rel), sdk_error_text(&e)))?;
         Ok(())
     }
 
@@ -146,28 +156,7 @@ impl S3Store {
             .key(self.key(rel))
             .send()
             .await
-            .map_err(|e| format!("cannot delete {}: {}", self.url(rel), describe(&e)))?;
+            .map_err(|e| format!("cannot delete {}: {}", self.url(rel), sdk_error_text(&e)))?;
         Ok(())
-    }
-}
-
-fn describe<
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
->(
-    e: &aws_sdk_s3::error::SdkError<E, R>,
-) -> String {
-    match (e.code(), e.message()) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
-        (Some(c), None) => c.to_owned(),
-        _ => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                text = format!("{text}: {s}");
-                source = s.source();
-            }
-            text
-        }
     }
 }
