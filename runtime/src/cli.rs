@@ -47,9 +47,10 @@ Examples:
     /// Run one task instance: its tries (retries, retry_delay, execution_timeout), with the
     /// task log on the terminal, XCom values and the task record in the state directory.
     #[command(after_help = "\
-Exit codes: 0 success or skipped, 1 failed, 2 invalid input (arguments, definition, templates,
-operator parameters), 3 timed out, 4 stopped (SIGTERM/SIGINT), 5 infrastructure failure (cannot
-write XCom or the task record).
+Exit codes: 0 success or skipped, 1 failed (a task role that cannot be assumed included), 2
+invalid input (arguments, definition, templates, operator parameters), 3 timed out, 4 stopped
+(SIGTERM/SIGINT), 5 infrastructure failure (the execution role cannot be assumed, or XCom or the
+task record cannot be read or written).
 
 Examples:
   airtask run-task examples/hello_airtask.yaml greet --logical-date 2025-03-09
@@ -146,6 +147,25 @@ pub(crate) struct InstanceArgs {
     pub(crate) source: SourceArgs,
 }
 
+/// The roles a task runs with (see the README's "Identity").
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct RoleArgs {
+    /// The workflow's execution role, assumed from the base credentials: it reads the
+    /// definition and the state, and is the role operators run as unless the task names its
+    /// own (default: AIRTASK_EXECUTION_ROLE_ARN).
+    #[arg(long, value_name = "ARN")]
+    pub(crate) execution_role_arn: Option<String>,
+    /// The external id the execution role's trust policy requires (default:
+    /// AIRTASK_EXTERNAL_ID).
+    #[arg(long, value_name = "ID")]
+    pub(crate) external_id: Option<String>,
+    /// The length of each role session, in seconds; credentials are refreshed before they
+    /// expire (default: AIRTASK_SESSION_DURATION, else 3600 for the execution role and the
+    /// task's execution_timeout within 900..3600 for a task role).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) session_duration: Option<u64>,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct RenderArgs {
     #[command(flatten)]
@@ -173,6 +193,8 @@ pub(crate) struct RunTaskArgs {
     /// Refuse to run unless the definition's workflow id is this one.
     #[arg(long = "workflow-id", value_name = "ID")]
     pub(crate) expected_workflow_id: Option<String>,
+    #[command(flatten)]
+    pub(crate) roles: RoleArgs,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +223,8 @@ pub(crate) struct RunArgs {
     pub(crate) store: Option<String>,
     #[command(flatten)]
     pub(crate) source: SourceArgs,
+    #[command(flatten)]
+    pub(crate) roles: RoleArgs,
 }
 
 #[derive(Debug, Args)]
@@ -211,12 +235,8 @@ pub(crate) struct WhoamiArgs {
     /// The task.
     #[arg(value_name = "TASK_ID")]
     pub(crate) task_id: String,
-    /// The workflow's execution role (default: AIRTASK_EXECUTION_ROLE_ARN).
-    #[arg(long, value_name = "ARN")]
-    pub(crate) execution_role_arn: Option<String>,
-    /// The external id the execution role's trust policy requires.
-    #[arg(long, value_name = "ID")]
-    pub(crate) external_id: Option<String>,
+    #[command(flatten)]
+    pub(crate) roles: RoleArgs,
     /// The try whose session name to use.
     #[arg(long = "try", value_name = "N", default_value_t = 1)]
     pub(crate) try_number: u32,

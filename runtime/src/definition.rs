@@ -32,35 +32,62 @@ pub(crate) enum ReadError {
 }
 
 /// Reads the bytes of a definition from a local path or an `s3://` URL (with `version_id`
-/// pinning a version). Oversized definitions are refused before their content is read.
+/// pinning a version), with the default AWS configuration for S3. Oversized definitions are
+/// refused before their content is read.
 pub(crate) fn read(source: &str, version_id: Option<&str>) -> Result<Vec<u8>, ReadError> {
-    let limit = MAX_DEFINITION_BYTES as u64;
-    if source.starts_with("s3://") {
-        let mut location = S3Location::parse(source).map_err(ReadError::Usage)?;
-        if let Some(v) = version_id {
-            if location.version_id.as_deref().is_some_and(|u| u != v) {
-                return Err(ReadError::Usage(format!(
-                    "{source} pins a version and --version-id gives another ({v}); give one"
-                )));
-            }
-            location.version_id = Some(v.to_owned());
-        }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| ReadError::Usage(format!("cannot start the async runtime: {e}")))?;
-        return rt
-            .block_on(async {
-                let config = airtask_aws::sdk_config().await;
-                airtask_aws::read_object(&config, &location, limit).await
-            })
-            .map_err(|e| match e {
-                S3ReadError::TooLarge { size, .. } => {
-                    size_diagnostic(size).map_or_else(|| ReadError::S3(e), ReadError::TooLarge)
-                }
-                other => ReadError::S3(other),
-            });
+    if !source.starts_with("s3://") {
+        return read_local(source, version_id);
     }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ReadError::Usage(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async {
+        let config = airtask_aws::sdk_config().await;
+        read_s3(source, version_id, &config).await
+    })
+}
+
+/// Reads the bytes of a definition like [`read`], inside an async runtime, with `config`
+/// (the execution role's, when one is given) for S3.
+pub(crate) async fn read_with(
+    source: &str,
+    version_id: Option<&str>,
+    config: &airtask_aws::SdkConfig,
+) -> Result<Vec<u8>, ReadError> {
+    if source.starts_with("s3://") {
+        read_s3(source, version_id, config).await
+    } else {
+        read_local(source, version_id)
+    }
+}
+
+async fn read_s3(
+    source: &str,
+    version_id: Option<&str>,
+    config: &airtask_aws::SdkConfig,
+) -> Result<Vec<u8>, ReadError> {
+    let mut location = S3Location::parse(source).map_err(ReadError::Usage)?;
+    if let Some(v) = version_id {
+        if location.version_id.as_deref().is_some_and(|u| u != v) {
+            return Err(ReadError::Usage(format!(
+                "{source} pins a version and --version-id gives another ({v}); give one"
+            )));
+        }
+        location.version_id = Some(v.to_owned());
+    }
+    airtask_aws::read_object(config, &location, MAX_DEFINITION_BYTES as u64)
+        .await
+        .map_err(|e| match e {
+            S3ReadError::TooLarge { size, .. } => {
+                size_diagnostic(size).map_or_else(|| ReadError::S3(e), ReadError::TooLarge)
+            }
+            other => ReadError::S3(other),
+        })
+}
+
+fn read_local(source: &str, version_id: Option<&str>) -> Result<Vec<u8>, ReadError> {
+    let limit = MAX_DEFINITION_BYTES as u64;
     if version_id.is_some() {
         return Err(ReadError::Usage(format!(
             "--version-id applies to s3:// definitions only, not to the local file {source}"
@@ -108,7 +135,15 @@ pub(crate) fn check(
     version_id: Option<&str>,
     for_create: bool,
 ) -> Result<Checked, ReadError> {
-    let report = match read(source, version_id) {
+    checked(source, read(source, version_id), for_create)
+}
+
+fn checked(
+    source: &str,
+    bytes: Result<Vec<u8>, ReadError>,
+    for_create: bool,
+) -> Result<Checked, ReadError> {
+    let report = match bytes {
         Ok(bytes) => load(&bytes, for_create),
         Err(ReadError::Usage(msg)) => return Err(ReadError::Usage(msg)),
         Err(ReadError::TooLarge(d)) => Report {
@@ -133,7 +168,22 @@ pub(crate) fn load_valid(
     version_id: Option<&str>,
     invalid_code: u8,
 ) -> Result<(String, Workflow), u8> {
-    let c = match check(file, version_id, false) {
+    valid(check(file, version_id, false), invalid_code)
+}
+
+/// [`load_valid`] inside an async runtime, reading S3 with `config`.
+pub(crate) async fn load_valid_with(
+    file: &str,
+    version_id: Option<&str>,
+    invalid_code: u8,
+    config: &airtask_aws::SdkConfig,
+) -> Result<(String, Workflow), u8> {
+    let bytes = read_with(file, version_id, config).await;
+    valid(checked(file, bytes, false), invalid_code)
+}
+
+fn valid(c: Result<Checked, ReadError>, invalid_code: u8) -> Result<(String, Workflow), u8> {
+    let c = match c {
         Ok(c) => c,
         Err(e) => return Err(usage(&e.to_string())),
     };

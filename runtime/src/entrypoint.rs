@@ -1,7 +1,7 @@
 //! The container entrypoint: `airtask` with no subcommand runs one task instance whose inputs
 //! come from `AIRTASK_*` environment variables (see the README's table).
 
-use crate::cli::{Format, InstanceArgs, RunTaskArgs, SourceArgs};
+use crate::cli::{Format, InstanceArgs, RoleArgs, RunTaskArgs, SourceArgs};
 
 /// The variables, for error messages and the README.
 pub(crate) const VARIABLES: &[(&str, bool, &str)] = &[
@@ -52,15 +52,31 @@ pub(crate) const VARIABLES: &[(&str, bool, &str)] = &[
         false,
         "text (default) or json: print the task record at the end",
     ),
+    (
+        "AIRTASK_STORE",
+        false,
+        "a state store URL, s3://bucket/prefix, instead of the state directory",
+    ),
+    (
+        "AIRTASK_EXECUTION_ROLE_ARN",
+        false,
+        "the workflow's execution role, assumed from the base credentials",
+    ),
+    (
+        "AIRTASK_EXTERNAL_ID",
+        false,
+        "the external id the execution role's trust policy requires",
+    ),
+    (
+        "AIRTASK_SESSION_DURATION",
+        false,
+        "seconds per role session (default 3600, a task role: its execution_timeout within 900..3600)",
+    ),
 ];
 
 /// Variables of later features: refused rather than ignored, so a task never runs with
 /// broader credentials or elsewhere than configured.
-const NOT_YET: &[&str] = &[
-    "AIRTASK_EXECUTION_ROLE_ARN",
-    "AIRTASK_STORE",
-    "AIRTASK_LOG_GROUP",
-];
+const NOT_YET: &[&str] = &["AIRTASK_LOG_GROUP"];
 
 /// Reads the run-task arguments from the environment.
 pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunTaskArgs, String> {
@@ -133,5 +149,8 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
         try_number,
         output,
         expected_workflow_id: get("AIRTASK_WORKFLOW_ID"),
+        // Roles::resolve reads AIRTASK_EXECUTION_ROLE_ARN, AIRTASK_EXTERNAL_ID and
+        // AIRTASK_SESSION_DURATION.
+        roles: RoleArgs::default(),
     })
 }

@@ -17,6 +17,7 @@ mod clock;
 mod commands;
 mod definition;
 mod entrypoint;
+mod identity;
 mod mapping;
 mod registry;
 mod render;

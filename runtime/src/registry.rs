@@ -10,6 +10,10 @@ pub(crate) fn registry() -> Registry {
     for info in airtask_standard::OPERATORS {
         builder = builder.register(*info);
     }
+    #[cfg(feature = "op-s3")]
+    for info in airtask_s3::OPERATORS {
+        builder = builder.register(*info);
+    }
     builder.build()
 }
 

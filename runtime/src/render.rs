@@ -212,10 +212,20 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         Ok(rt) => rt,
         Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
     };
+    // An S3 store is read as the execution role when AIRTASK_EXECUTION_ROLE_ARN is set.
+    let identity = match crate::identity::Roles::resolve(&crate::cli::RoleArgs::default()) {
+        Ok(r) => crate::identity::Identity::new(r),
+        Err(e) => return usage(&e),
+    };
+    let session = airtask_aws::identity::session_name(&wf.workflow_id, &task.task_id, inst.try_number);
     let state = match rt.block_on(async {
-        let state =
-            crate::state::State::open(&args.instance.state_dir, args.instance.store.as_deref())
-                .await?;
+        let state = crate::state::State::open(
+            &args.instance.state_dir,
+            args.instance.store.as_deref(),
+            &identity,
+            &session,
+        )
+        .await?;
         state.pull_run(&wf.workflow_id, &ctx.run_id).await?;
         Ok::<_, String>(state)
     }) {

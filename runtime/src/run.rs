@@ -231,6 +231,16 @@ impl Runner<'_> {
         if let Some(p) = &self.args.params {
             cmd.args(["--params", p]);
         }
+        let roles = &self.args.roles;
+        if let Some(r) = &roles.execution_role_arn {
+            cmd.args(["--execution-role-arn", r]);
+        }
+        if let Some(id) = &roles.external_id {
+            cmd.args(["--external-id", id]);
+        }
+        if let Some(d) = roles.session_duration {
+            cmd.args(["--session-duration", &d.to_string()]);
+        }
         cmd.spawn()
             .map_err(|e| format!("cannot start run-task for '{}': {e}", task.task_id))
     }
@@ -477,9 +487,17 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
         Ok(rt) => rt,
         Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
     };
+    let roles = match crate::identity::Roles::resolve(&args.roles) {
+        Ok(r) => r,
+        Err(e) => return usage(&e),
+    };
+    let identity = crate::identity::Identity::new(roles);
+    let session = airtask_aws::identity::run_session_name(&wf.workflow_id);
     let state = match rt.block_on(crate::state::State::open(
         &args.state_dir,
         args.store.as_deref(),
+        &identity,
+        &session,
     )) {
         Ok(s) => s,
         Err(e) => {

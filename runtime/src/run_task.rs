@@ -2,12 +2,14 @@
 //! execution_timeout), stop on SIGTERM/SIGINT, XCom written only when a try succeeds, and the
 //! task record.
 
+use std::any::Any;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use airtask_aws::identity::{TaskIdentity, session_name};
 use airtask_core::store::LocalStore;
 use airtask_core::{Level, LogSink, Outcome, TaskContext as OpContext, TaskError};
 use airtask_template::Renderer;
@@ -19,7 +21,8 @@ use tokio::sync::watch;
 use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
 use crate::commands::usage;
-use crate::definition::{find_task, load_valid};
+use crate::definition::{find_task, load_valid, load_valid_with};
+use crate::identity::{Identity, Layer, Roles};
 use crate::registry::registry;
 use crate::render::{Instance, render_template_fields, template_context, xcom_source};
 use crate::state::State;
@@ -43,11 +46,32 @@ pub(crate) mod exit {
 /// MWAA Serverless's quota on the XCom values of one task instance.
 const MAX_XCOM_BYTES: usize = 200 * 1024;
 
-/// The task log on the terminal: `[timestamp] LEVEL - message`.
-struct TerminalLog;
+/// The task log on the terminal: `[timestamp] LEVEL - message`, with the secret parts of the
+/// credentials this process handed out masked.
+#[derive(Default)]
+struct TerminalLog {
+    secrets: Mutex<Vec<String>>,
+}
+
+impl TerminalLog {
+    /// Masks `secrets` (as `***`) in every later line.
+    fn mask(&self, secrets: Vec<String>) {
+        if let Ok(mut s) = self.secrets.lock() {
+            s.extend(secrets.into_iter().filter(|x| !x.is_empty()));
+        }
+    }
+}
 
 impl LogSink for TerminalLog {
     fn line(&self, level: Level, _logger: &str, message: &str) {
+        let mut message = std::borrow::Cow::Borrowed(message);
+        if let Ok(secrets) = self.secrets.lock() {
+            for secret in secrets.iter() {
+                if message.contains(secret.as_str()) {
+                    message = message.replace(secret.as_str(), "***").into();
+                }
+            }
+        }
         let ts = clock::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
@@ -147,11 +171,53 @@ enum TryEnd {
 
 /// `airtask run-task`.
 pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
-    let (_source, wf) = match load_valid(
-        &args.instance.file,
-        args.instance.source.version_id.as_deref(),
-        exit::INVALID,
-    ) {
+    let roles = match Roles::resolve(&args.roles) {
+        Ok(r) => r,
+        Err(e) => return usage(&e),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INFRA;
+        }
+    };
+    rt.block_on(start(args, Identity::new(roles)))
+}
+
+/// Loads the definition (from S3 with the execution role), checks the arguments, takes on
+/// the execution role, and runs the tries.
+async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
+    let file = &args.instance.file;
+    let version = args.instance.source.version_id.as_deref();
+    let loaded = if file.starts_with("s3://") {
+        // The workflow id is not known before the definition is read: the session name uses
+        // the expected one, else the object's name.
+        let hint = args.expected_workflow_id.clone().unwrap_or_else(|| {
+            let name = file.rsplit('/').next().unwrap_or(file);
+            let name = name.split('?').next().unwrap_or(name);
+            name.rsplit_once('.').map_or(name, |(stem, _)| stem).to_owned()
+        });
+        let session = session_name(
+            &hint,
+            &args.instance.task_id,
+            args.try_number.unwrap_or(1),
+        );
+        let layer = match identity.execution(&session).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: {e}; the definition {file} was not read");
+                return exit::INFRA;
+            }
+        };
+        load_valid_with(file, version, exit::INVALID, &layer.config).await
+    } else {
+        load_valid(file, version, exit::INVALID)
+    };
+    let (_source, wf) = match loaded {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -168,13 +234,6 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
         Ok(t) => t,
         Err(e) => return usage(&e),
     };
-    if let Some(role) = &task.role_arn {
-        return usage(&format!(
-            "task '{}' sets task_iam_role_arn {role}, but run-task does not assume task roles yet; \
-             refusing to run it with broader credentials (`airtask whoami` shows the role chain)",
-            task.task_id
-        ));
-    }
     if task.implementation.is_none() {
         return usage(&format!(
             "the operator {} is not implemented",
@@ -192,22 +251,73 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
         Some(n) => (n, n),
         None => (1, max_try),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    // The execution role is taken on before anything runs, so that a role that cannot be
+    // assumed stops the task here rather than halfway.
+    if identity.has_execution_role()
+        && let Err(e) = identity
+            .execution(&session_name(&wf.workflow_id, &task.task_id, first))
+            .await
     {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::INFRA;
-        }
-    };
-    rt.block_on(run(args, &wf, task, first, last))
+        eprintln!("error: {e}; task '{}' did not run", task.task_id);
+        return exit::INFRA;
+    }
+    run(args, &wf, task, first, last, &identity).await
 }
 
-async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u32) -> u8 {
-    let log: Arc<dyn LogSink> = Arc::new(TerminalLog);
-    let state = match State::open(&args.instance.state_dir, args.instance.store.as_deref()).await {
+/// The identity the operator of one try runs as: the task's own role, assumed afresh with a
+/// session name that names the try, else the execution role, else (for an operator that calls
+/// AWS) the base credentials; `None` for an operator that calls no AWS service when no role is
+/// configured. A role that cannot be assumed fails the try.
+async fn try_identity(
+    identity: &Identity,
+    wf: &Workflow,
+    task: &Task,
+    info: Option<&airtask_core::OperatorInfo>,
+    try_number: u32,
+    log: &TerminalLog,
+) -> Result<Option<Layer>, TaskError> {
+    let calls_aws = info.is_some_and(|i| i.aws);
+    if !calls_aws && task.role_arn.is_none() && !identity.has_execution_role() {
+        return Ok(None);
+    }
+    let session = session_name(&wf.workflow_id, &task.task_id, try_number);
+    let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
+    let layer = identity
+        .task(task.role_arn.as_deref(), &session, timeout)
+        .await
+        .map_err(|e| TaskError {
+            message: format!("{e}; the operator did not run"),
+            retryable: e.retryable(),
+        })?;
+    log.mask(layer.secrets());
+    if let Some(role) = &layer.role_arn {
+        log.line(
+            Level::Info,
+            "airtask",
+            &format!("Running as {role} (session {session})"),
+        );
+    }
+    Ok(Some(layer))
+}
+
+async fn run(
+    args: &RunTaskArgs,
+    wf: &Workflow,
+    task: &Task,
+    first: u32,
+    last: u32,
+    identity: &Identity,
+) -> u8 {
+    let terminal = Arc::new(TerminalLog::default());
+    let log: Arc<dyn LogSink> = terminal.clone();
+    let state = match State::open(
+        &args.instance.state_dir,
+        args.instance.store.as_deref(),
+        identity,
+        &session_name(&wf.workflow_id, &task.task_id, first),
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -308,23 +418,36 @@ async fn run(args: &RunTaskArgs, wf: &Workflow, task: &Task, first: u32, last: u
 
         // Render and build afresh for every try: `ti.try_number` is in the context.
         tctx.try_number = try_number;
-        let prepared = prepare(args, &store, wf, task, &tctx, info);
+        let prepared = match try_identity(identity, wf, task, info, try_number, &terminal).await {
+            Err(e) => Err((e, false)),
+            Ok(layer) => prepare(args, &store, wf, task, &tctx, info)
+                .map(|op| (op, layer))
+                .map_err(|msg| (TaskError::fatal(msg), true)),
+        };
         let (end, invalid) = match prepared {
-            Err(msg) => (TryEnd::Failed(TaskError::fatal(msg)), true),
-            Ok(mut op) => {
+            Err((e, invalid)) => (TryEnd::Failed(e), invalid),
+            Ok((mut op, layer)) => {
+                let mut process_env: Vec<(String, Option<String>)> = [
+                    ("AIRFLOW_CTX_DAG_OWNER", tctx.owner.clone()),
+                    ("AIRFLOW_CTX_DAG_ID", wf.workflow_id.clone()),
+                    ("AIRFLOW_CTX_TASK_ID", task.task_id.clone()),
+                    ("AIRFLOW_CTX_LOGICAL_DATE", logical_iso.clone()),
+                    ("AIRFLOW_CTX_TRY_NUMBER", try_number.to_string()),
+                    ("AIRFLOW_CTX_DAG_RUN_ID", run_id.clone()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), Some(v)))
+                .collect();
+                process_env.extend(layer.as_ref().map(Layer::process_env).unwrap_or_default());
                 let ctx = OpContext {
                     log: log.clone(),
                     pushed: Arc::new(Mutex::new(Vec::new())),
                     task_id: task.task_id.clone(),
                     try_number,
-                    airflow_ctx_env: vec![
-                        ("AIRFLOW_CTX_DAG_OWNER".into(), tctx.owner.clone()),
-                        ("AIRFLOW_CTX_DAG_ID".into(), wf.workflow_id.clone()),
-                        ("AIRFLOW_CTX_TASK_ID".into(), task.task_id.clone()),
-                        ("AIRFLOW_CTX_LOGICAL_DATE".into(), logical_iso.clone()),
-                        ("AIRFLOW_CTX_TRY_NUMBER".into(), try_number.to_string()),
-                        ("AIRFLOW_CTX_DAG_RUN_ID".into(), run_id.clone()),
-                    ],
+                    process_env,
+                    aws: layer.map(|l| {
+                        Arc::new(TaskIdentity { config: l.config }) as Arc<dyn Any + Send + Sync>
+                    }),
                 };
                 let mut stop = stop_rx.clone();
                 let end = {

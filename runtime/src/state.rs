@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use airtask_aws::S3Store;
 use airtask_core::store::LocalStore;
 
+use crate::identity::Identity;
+
 /// The state of a command.
 pub(crate) struct State {
     local: LocalStore,
@@ -16,8 +18,14 @@ pub(crate) struct State {
 
 impl State {
     /// Opens the state: `store` (an `s3://` URL) when given, else the local `state_dir`. Only an
-    /// S3 store loads AWS configuration.
-    pub(crate) async fn open(state_dir: &Path, store: Option<&str>) -> Result<State, String> {
+    /// S3 store takes on an AWS identity: the execution layer of `identity` (assumed with
+    /// `session_name` if it has not been yet).
+    pub(crate) async fn open(
+        state_dir: &Path,
+        store: Option<&str>,
+        identity: &Identity,
+        session_name: &str,
+    ) -> Result<State, String> {
         let Some(url) = store else {
             return Ok(State {
                 local: LocalStore::new(state_dir),
@@ -30,8 +38,11 @@ impl State {
                 s3: None,
             });
         }
-        let config = airtask_aws::sdk_config().await;
-        let s3 = S3Store::new(&config, url)?;
+        let layer = identity
+            .execution(session_name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let s3 = S3Store::new(&layer.config, url)?;
         let work: PathBuf = std::env::temp_dir().join(format!(
             "airtask-state-{}-{}",
             std::process::id(),

@@ -3,16 +3,13 @@
 
 use std::time::Duration;
 
-use airtask_aws::identity::{RoleSpec, assume, caller_arn, session_name};
+use airtask_aws::identity::{caller_arn, session_name};
 use serde_json::json;
 
 use crate::cli::{Format, WhoamiArgs};
 use crate::commands::usage;
 use crate::definition::{find_task, load_valid};
-
-/// STS's shortest session, and the longest a chained session may be.
-const MIN_SESSION: u64 = 900;
-const MAX_CHAINED_SESSION: u64 = 3600;
+use crate::identity::{Identity, Roles};
 
 /// `airtask whoami`.
 pub(crate) fn whoami(args: &WhoamiArgs) -> u8 {
@@ -24,14 +21,13 @@ pub(crate) fn whoami(args: &WhoamiArgs) -> u8 {
         Ok(t) => t,
         Err(e) => return usage(&e),
     };
-    let execution_role = args.execution_role_arn.clone().or_else(|| {
-        std::env::var("AIRTASK_EXECUTION_ROLE_ARN")
-            .ok()
-            .filter(|s| !s.is_empty())
-    });
+    let roles = match Roles::resolve(&args.roles) {
+        Ok(r) => r,
+        Err(e) => return usage(&e),
+    };
+    let identity = Identity::new(roles);
     let session = session_name(&wf.workflow_id, &task.task_id, args.try_number);
-    let secs = (task.execution_timeout.as_secs_f64().ceil() as u64)
-        .clamp(MIN_SESSION, MAX_CHAINED_SESSION);
+    let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -40,31 +36,22 @@ pub(crate) fn whoami(args: &WhoamiArgs) -> u8 {
         Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
     };
     let result = rt.block_on(async {
-        let base = airtask_aws::sdk_config().await;
-        let mut layers = vec![("base", caller_arn(&base, "base credentials").await?)];
-        let mut current = base;
-        if let Some(role) = &execution_role {
-            let spec = RoleSpec {
-                role_arn: role.clone(),
-                session_name: session.clone(),
-                external_id: args.external_id.clone(),
-                duration: Duration::from_secs(secs),
-            };
-            current = assume(&current, &spec).await?;
+        let mut layers = vec![(
+            "base",
+            caller_arn(identity.base().await, "base credentials").await?,
+        )];
+        let execution = identity.execution(&session).await?;
+        if identity.has_execution_role() {
             layers.push((
                 "execution role",
-                caller_arn(&current, "execution role").await?,
+                caller_arn(&execution.config, "execution role").await?,
             ));
         }
-        if let Some(role) = &task.role_arn {
-            let spec = RoleSpec {
-                role_arn: role.clone(),
-                session_name: session.clone(),
-                external_id: None,
-                duration: Duration::from_secs(secs),
-            };
-            let task_config = assume(&current, &spec).await?;
-            layers.push(("task role", caller_arn(&task_config, "task role").await?));
+        if task.role_arn.is_some() {
+            let layer = identity
+                .task(task.role_arn.as_deref(), &session, timeout)
+                .await?;
+            layers.push(("task role", caller_arn(&layer.config, "task role").await?));
         }
         Ok::<_, airtask_aws::identity::IdentityError>(layers)
     });

@@ -3,11 +3,16 @@
 //! CloudTrail. An assumption that fails is an error; nothing falls back to the credentials it
 //! was assumed from.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
+use airtask_core::{TaskContext, TaskError};
 use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 
 /// The longest role session name STS accepts.
 pub const MAX_SESSION_NAME: usize = 64;
@@ -15,8 +20,8 @@ pub const MAX_SESSION_NAME: usize = 64;
 /// Why an identity could not be taken on.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    /// AssumeRole failed: the role does not exist, its trust policy refuses the caller, or the
-    /// caller may not call sts:AssumeRole on it.
+    /// AssumeRole failed: the role does not exist, its trust policy refuses the caller, the
+    /// caller may not call sts:AssumeRole on it, or STS could not be reached.
     #[error("cannot assume the role {role_arn} (session {session_name}): {reason}")]
     AssumeRole {
         /// The role.
@@ -25,6 +30,10 @@ pub enum IdentityError {
         session_name: String,
         /// What STS answered.
         reason: String,
+        /// False when STS refused (AccessDenied and the like): asking again cannot help.
+        /// True for throttling, STS's own failures and network errors, which the SDK already
+        /// retried with backoff before giving up.
+        retryable: bool,
     },
     /// GetCallerIdentity failed.
     #[error("cannot get the caller identity ({layer}): {reason}")]
@@ -34,6 +43,16 @@ pub enum IdentityError {
         /// What STS answered.
         reason: String,
     },
+}
+
+impl IdentityError {
+    /// Whether another try may succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            IdentityError::AssumeRole { retryable, .. } => *retryable,
+            IdentityError::CallerIdentity { .. } => true,
+        }
+    }
 }
 
 /// A role session name that identifies the task try in CloudTrail:
@@ -63,6 +82,14 @@ pub fn session_name(workflow_id: &str, task_id: &str, try_number: u32) -> String
     format!("{body}{suffix}")
 }
 
+/// The session name of `airtask run` itself (reading and writing a run's state):
+/// `airtask.<workflow>.run`, within STS's rules.
+pub fn run_session_name(workflow_id: &str) -> String {
+    let mut name = session_name(workflow_id, "run", 0);
+    name.truncate(name.len() - ".try0".len());
+    name
+}
+
 /// What to assume.
 #[derive(Debug, Clone)]
 pub struct RoleSpec {
@@ -76,33 +103,111 @@ pub struct RoleSpec {
     pub duration: Duration,
 }
 
-/// Assumes `spec.role_arn` with the credentials of `from` and returns a configuration whose
-/// credentials refresh themselves. The first credentials are fetched at once, so that a role
-/// that cannot be assumed fails here, before anything runs with it.
+/// A role taken on: a configuration whose credentials refresh themselves (AssumeRole again
+/// before they expire), and the first credentials.
+#[derive(Debug, Clone)]
+pub struct Assumed {
+    /// The configuration to build clients from.
+    pub config: SdkConfig,
+    /// The credentials fetched when the role was assumed (for a child process's environment).
+    /// Their `Debug` form hides the secret parts.
+    pub credentials: Credentials,
+}
+
+/// How many times an STS call is attempted before an assumption fails (throttling, STS's own
+/// failures and network errors are retried with the SDK's jittered exponential backoff).
+const STS_ATTEMPTS: u32 = 5;
+
+/// Assumes `spec.role_arn` with the credentials of `from`. The first credentials are fetched
+/// at once, so that a role that cannot be assumed fails here, before anything runs with it;
+/// later ones are fetched by the SDK's credential cache shortly before they expire.
 ///
 /// # Errors
-/// [`IdentityError::AssumeRole`] with STS's reason (AccessDenied, NoSuchEntity, ...).
-pub async fn assume(from: &SdkConfig, spec: &RoleSpec) -> Result<SdkConfig, IdentityError> {
+/// [`IdentityError::AssumeRole`] with STS's reason (AccessDenied, NoSuchEntity, ...) and
+/// whether asking again may help.
+pub async fn assume(from: &SdkConfig, spec: &RoleSpec) -> Result<Assumed, IdentityError> {
+    let sts_config = from
+        .to_builder()
+        .retry_config(RetryConfig::standard().with_max_attempts(STS_ATTEMPTS))
+        .build();
     let mut builder = AssumeRoleProvider::builder(spec.role_arn.clone())
         .session_name(spec.session_name.clone())
         .session_length(spec.duration)
-        .configure(from);
+        .configure(&sts_config);
     if let Some(id) = &spec.external_id {
         builder = builder.external_id(id.clone());
     }
     let provider = builder.build().await;
-    provider
+    let credentials = provider
         .provide_credentials()
         .await
         .map_err(|e| IdentityError::AssumeRole {
             role_arn: spec.role_arn.clone(),
             session_name: spec.session_name.clone(),
             reason: crate::error_chain(&e),
+            retryable: retryable(&e),
         })?;
-    Ok(from
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(provider))
-        .build())
+    let first = Prefetched {
+        first: Mutex::new(Some(credentials.clone())),
+        then: provider,
+    };
+    Ok(Assumed {
+        config: from
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(first))
+            .build(),
+        credentials,
+    })
+}
+
+/// Whether a failed assumption may succeed when asked again: not when STS answered with a
+/// refusal (AccessDenied, a malformed policy, an unknown or disabled region, a bad token).
+fn retryable(e: &CredentialsError) -> bool {
+    use aws_sdk_sts::error::ProvideErrorMetadata as _;
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    if matches!(e, CredentialsError::InvalidConfiguration(_)) {
+        return false;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(sdk) = s.downcast_ref::<aws_sdk_sts::error::SdkError<AssumeRoleError>>() {
+            return match sdk {
+                aws_sdk_sts::error::SdkError::ServiceError(ctx) => {
+                    let status = ctx.raw().status().as_u16();
+                    let throttled = matches!(
+                        sdk.code(),
+                        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded")
+                    );
+                    throttled || status >= 500
+                }
+                _ => true,
+            };
+        }
+        source = s.source();
+    }
+    // No STS answer at all (a network failure, a timeout): asking again may help.
+    true
+}
+
+/// Hands out the credentials fetched at assumption time first, then asks the role provider,
+/// so that assuming a role costs one AssumeRole call, not two.
+#[derive(Debug)]
+struct Prefetched {
+    first: Mutex<Option<Credentials>>,
+    then: AssumeRoleProvider,
+}
+
+impl ProvideCredentials for Prefetched {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let first = self.first.lock().ok().and_then(|mut f| f.take());
+        match first {
+            Some(c) => future::ProvideCredentials::ready(Ok(c)),
+            None => self.then.provide_credentials(),
+        }
+    }
 }
 
 /// The ARN STS reports for the credentials of `config` (GetCallerIdentity).
@@ -120,6 +225,34 @@ pub async fn caller_arn(config: &SdkConfig, layer: &str) -> Result<String, Ident
                 reason: crate::error_chain(&e),
             })?;
     Ok(out.arn().unwrap_or_default().to_owned())
+}
+
+/// The AWS identity the runtime gives an operator for one try, in
+/// [`airtask_core::TaskContext::aws`]: the task's role when it names one, else the execution
+/// role, else the base credentials.
+#[derive(Debug, Clone)]
+pub struct TaskIdentity {
+    /// The configuration the operator builds its clients from.
+    pub config: SdkConfig,
+}
+
+/// The AWS configuration of the task's identity, for an operator's clients.
+///
+/// # Errors
+/// A fatal [`TaskError`] when the runtime gave the operator no identity (an operator
+/// registered without `aws: true`): a programming error, reported rather than falling back
+/// to other credentials.
+pub fn task_config(ctx: &TaskContext) -> Result<&SdkConfig, TaskError> {
+    ctx.aws
+        .as_deref()
+        .and_then(|a| a.downcast_ref::<TaskIdentity>())
+        .map(|t| &t.config)
+        .ok_or_else(|| {
+            TaskError::fatal(
+                "this operator was given no AWS identity (it is registered without `aws: true`); \
+                 refusing to fall back to other credentials",
+            )
+        })
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ pub mod identity;
 mod s3;
 mod store;
 
-pub use s3::{S3Location, S3ReadError, read_object};
+pub use aws_config::SdkConfig;
+pub use aws_credential_types::Credentials;
+pub use s3::{S3Location, S3ReadError, client as s3_client, read_object};
 pub use store::S3Store;
 
 /// Loads the SDK configuration from the environment: the default credential chain
@@ -43,9 +45,9 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// What an SDK call's error says: the service's code and message when it answered, else the
+/// What an SDK call's error says (any service's; the error types are shared): the service's code and message when it answered, else the
 /// whole error chain (a network failure, a timeout).
-pub(crate) fn sdk_error_text<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String
+pub fn sdk_error_text<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,

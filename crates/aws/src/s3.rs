@@ -120,7 +120,7 @@ pub enum S3ReadError {
 
 /// Builds an S3 client. With an endpoint override (a local endpoint), path-style addressing
 /// is forced: virtual-host style would need DNS for `bucket.127.0.0.1`.
-pub(crate) fn client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+pub fn client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     let mut builder = aws_sdk_s3::config::Builder::from(config);
     if config.endpoint_url().is_some() {
         builder = builder.force_path_style(true);

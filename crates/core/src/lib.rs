@@ -10,6 +10,7 @@
 //!     class_path: "airflow.providers.standard.operators.empty.EmptyOperator",
 //!     aliases: &["airflow.operators.empty.EmptyOperator"],
 //!     template_fields: &[],
+//!     aws: false,
 //!     build: |_| Err("not runnable".into()),
 //! };
 //! let registry = Registry::builder().register(EMPTY).build();
@@ -20,10 +21,13 @@
 //! ```
 
 mod operator;
+pub mod params;
 mod registry;
+pub mod sensor;
 pub mod store;
 
 pub use operator::{
     BoxFuture, BuildFn, Level, LogSink, Operator, Outcome, Params, TaskContext, TaskError,
 };
+pub use params::ParamReader;
 pub use registry::{OperatorInfo, Registry, RegistryBuilder};

@@ -1,5 +1,6 @@
 //! The `Operator` seam: what every operator implements, and what it gets to work with.
 
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -83,9 +84,16 @@ pub struct TaskContext {
     pub task_id: String,
     /// The try number, from 1.
     pub try_number: u32,
-    /// Airflow's `AIRFLOW_CTX_*` variables for this task instance, which operators that start
-    /// processes (BashOperator) add to their environment.
-    pub airflow_ctx_env: Vec<(String, String)>,
+    /// Changes to the environment of processes the operator starts (BashOperator): a value to
+    /// set, or `None` to remove the variable. Airflow's `AIRFLOW_CTX_*` variables for this task
+    /// instance, and, when a role is in effect, the AWS credentials of the task's identity (so
+    /// that an `aws` command in the process runs as the task's role, never as the container's
+    /// broader credentials).
+    pub process_env: Vec<(String, Option<String>)>,
+    /// The task's AWS identity, for operators that call AWS (an `airtask_aws::TaskIdentity`,
+    /// kept opaque here so that this crate does not depend on the AWS SDK). `None` for
+    /// operators that do not call AWS.
+    pub aws: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl TaskContext {

@@ -15,6 +15,9 @@ pub struct OperatorInfo {
     /// The parameters Airflow renders as Jinja templates for this operator
     /// (`template_fields`), in Airflow's order.
     pub template_fields: &'static [&'static str],
+    /// Whether the operator calls AWS: the runtime then gives it the task's AWS identity
+    /// ([`crate::TaskContext::aws`]).
+    pub aws: bool,
     /// Builds the operator from its rendered parameters.
     pub build: crate::BuildFn,
 }
@@ -93,6 +96,7 @@ mod tests {
         class_path: "pkg.new.A",
         aliases: &["pkg.old.A"],
         template_fields: &[],
+        aws: false,
         build: |_| Err("test".into()),
     };
 

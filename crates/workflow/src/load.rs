@@ -1329,6 +1329,7 @@ impl Loader<'_> {
                 }
             }
 
+            self.task_role_from_role_arn(&mut s, id, &operator);
             let mut task_deps = self.dependency_list(e, Some(id), &format!("task '{id}'"));
             let mapping = self.mapping(id, e, &mut task_deps);
             deps.push(task_deps);
@@ -1351,6 +1352,47 @@ impl Loader<'_> {
         }
         self.link(&defs, groups, &deps, &mut tasks);
         self.sort(tasks)
+    }
+
+    /// `role_arn` names the task's own role (like `task_iam_role_arn`), except for operators
+    /// that take a `role_arn` argument of their own, which keep it as a parameter.
+    fn task_role_from_role_arn(&mut self, s: &mut Settings, id: &str, operator: &str) {
+        let class = operator.rsplit('.').next().unwrap_or(operator);
+        if rules::OPERATORS_WITH_OWN_ROLE_ARN.contains(&class) {
+            return;
+        }
+        let Some(i) = s.parameters.iter().position(|p| p.name == "role_arn") else {
+            return;
+        };
+        let p = s.parameters.remove(i);
+        let problem = match &p.value {
+            Value::Null => None,
+            Value::Str(arn) => match check_role_arn(arn) {
+                Err(why) => Some(why),
+                Ok(()) => match &s.role_arn {
+                    Some(other) if other != arn => Some(format!(
+                        "role_arn {arn} and task_iam_role_arn {other} name different roles; give \
+                         one of them (both name the role the task's operator runs as)"
+                    )),
+                    _ => {
+                        s.role_arn = Some(arn.clone());
+                        None
+                    }
+                },
+            },
+            other => Some(format!(
+                "role_arn must be an IAM role ARN string, found {}",
+                other.kind()
+            )),
+        };
+        if let Some(msg) = problem {
+            self.push(
+                Diagnostic::error(msg)
+                    .task(id)
+                    .key("role_arn")
+                    .at(p.pos),
+            );
+        }
     }
 
     fn operator(&mut self, id: &str, def: &TaskDef) -> (String, Option<String>) {

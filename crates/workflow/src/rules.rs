@@ -19,6 +19,14 @@ pub const DEFAULT_MAX_ACTIVE_RUNS: u32 = 16;
 /// The longest task or workflow id Airflow accepts.
 pub const MAX_ID_LEN: usize = 250;
 
+/// Operators (by class name) whose own `role_arn` argument is not the task's role: for every
+/// other operator, a task's `role_arn` names the role the operator runs as.
+pub const OPERATORS_WITH_OWN_ROLE_ARN: &[&str] = &[
+    "SageMakerNotebookOperator",
+    "BedrockCustomizeModelOperator",
+    "BedrockCreateKnowledgeBaseOperator",
+];
+
 /// Airflow's default of an ignored parameter: setting it to this (or to null) changes nothing,
 /// so it earns no warning. The converter writes many defaults out in full on every task.
 #[derive(Debug, Clone, Copy)]

@@ -155,12 +155,14 @@ impl BashOperator {
             }
             cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
-        // As Airflow's BashOperator: the task instance's AIRFLOW_CTX_* variables on top.
-        cmd.envs(
-            ctx.airflow_ctx_env
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
+        // As Airflow's BashOperator: the task instance's AIRFLOW_CTX_* variables on top (and
+        // the credentials of the task's role when one is in effect).
+        for (k, v) in &ctx.process_env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
         let tmp;
         match &self.cwd {
             Some(cwd) => {

@@ -33,6 +33,7 @@ pub const EMPTY: OperatorInfo = OperatorInfo {
         "airflow.operators.dummy_operator.DummyOperator",
     ],
     template_fields: &[],
+    aws: false,
     build: build_empty,
 };
 
@@ -44,6 +45,7 @@ pub const BASH: OperatorInfo = OperatorInfo {
         "airflow.operators.bash_operator.BashOperator",
     ],
     template_fields: &["bash_command", "env", "cwd"],
+    aws: false,
     build: bash::build,
 };
 

@@ -1,0 +1,168 @@
+//! `S3CreateObjectOperator`: writes `data` to a key. With `replace: false` (the default) an
+//! existing key fails the task.
+
+use std::io::Write as _;
+
+use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption};
+
+use crate::common::{bucket_key, call_failed, client, status};
+
+const LOGGER: &str =
+    "airflow.task.operators.airflow.providers.amazon.aws.operators.s3.S3CreateObjectOperator";
+
+/// A configured `S3CreateObjectOperator`.
+#[derive(Debug)]
+pub(crate) struct CreateObject {
+    bucket: String,
+    key: String,
+    data: Vec<u8>,
+    replace: bool,
+    encrypt: bool,
+    acl: Option<ObjectCannedAcl>,
+}
+
+/// Builds it from its rendered parameters.
+pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
+    let mut r = ParamReader::new("S3CreateObjectOperator", p);
+    let bucket = r.str("s3_bucket")?;
+    let key = r.required_str(
+        "s3_key",
+        "the key to write (relative to s3_bucket, or a full s3:// URL)",
+    )?;
+    let data = r.required_str("data", "the content to write")?;
+    let replace = r.bool("replace", false)?;
+    let encrypt = r.bool("encrypt", false)?;
+    let acl = r.str("acl_policy")?;
+    let encoding = r.str("encoding")?;
+    let compression = r.str("compression")?;
+    r.finish()?;
+    let (bucket, key) = bucket_key(bucket.as_deref(), &key, "dest_bucket", "dest_key")?;
+    let mut data = encode(&data, encoding.as_deref())?;
+    match compression.as_deref() {
+        None => {}
+        Some("gzip") => {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(&data)
+                .and_then(|()| gz.finish())
+                .map(|out| data = out)
+                .map_err(|e| format!("cannot gzip the data: {e}"))?;
+        }
+        Some(other) => {
+            return Err(format!(
+                "compression '{other}' is not supported; the only one is gzip (as in Airflow)"
+            ));
+        }
+    }
+    let acl = acl.map(|a| {
+        if ObjectCannedAcl::values().contains(&a.as_str()) {
+            Ok(ObjectCannedAcl::from(a.as_str()))
+        } else {
+            Err(format!(
+                "acl_policy '{a}' is not a canned ACL; use one of {}",
+                ObjectCannedAcl::values().join(", ")
+            ))
+        }
+    });
+    Ok(Box::new(CreateObject {
+        bucket,
+        key,
+        data,
+        replace,
+        encrypt,
+        acl: acl.transpose()?,
+    }))
+}
+
+/// Encodes `data` as Python's `str.encode(encoding)` does, for the encodings that matter.
+fn encode(data: &str, encoding: Option<&str>) -> Result<Vec<u8>, String> {
+    let name = encoding.unwrap_or("utf-8").to_ascii_lowercase().replace('_', "-");
+    match name.as_str() {
+        "utf-8" | "utf8" => Ok(data.as_bytes().to_vec()),
+        "ascii" | "us-ascii" => data
+            .is_ascii()
+            .then(|| data.as_bytes().to_vec())
+            .ok_or_else(|| "data has characters that 'ascii' cannot encode".to_owned()),
+        "latin-1" | "latin1" | "iso-8859-1" => data
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).ok())
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(|| "data has characters that 'latin-1' cannot encode".to_owned()),
+        other => Err(format!(
+            "encoding '{other}' is not supported; use utf-8 (the default), ascii or latin-1"
+        )),
+    }
+}
+
+impl Operator for CreateObject {
+    fn execute<'a>(
+        &'a mut self,
+        ctx: &'a TaskContext,
+    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+        Box::pin(async move {
+            let s3 = client(ctx)?;
+            let url = format!("s3://{}/{}", self.bucket, self.key);
+            if !self.replace {
+                match s3
+                    .head_object()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .send()
+                    .await
+                {
+                    Ok(_) => {
+                        return Err(TaskError::fatal(format!(
+                            "The key {} already exists. ({url}; set replace: true to overwrite it)",
+                            self.key
+                        )));
+                    }
+                    Err(e) if status(&e) == Some(404) => {}
+                    Err(e) => return Err(call_failed(&format!("HeadObject {url}"), &e)),
+                }
+            }
+            let mut put = s3
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .body(ByteStream::from(self.data.clone()))
+                .set_acl(self.acl.clone());
+            if self.encrypt {
+                put = put.server_side_encryption(ServerSideEncryption::Aes256);
+            }
+            put.send()
+                .await
+                .map_err(|e| call_failed(&format!("PutObject {url}"), &e))?;
+            ctx.info(LOGGER, &format!("Wrote {} bytes to {url}", self.data.len()));
+            Ok(Outcome::Success(None))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings() {
+        assert_eq!(encode("é", None).unwrap(), vec![0xc3, 0xa9]);
+        assert_eq!(encode("é", Some("latin-1")).unwrap(), vec![0xe9]);
+        assert!(encode("é", Some("ascii")).is_err());
+        assert!(encode("x", Some("utf-16")).unwrap_err().contains("not supported"));
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        let p = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        let e = build(&p(serde_json::json!({"s3_key": "k", "data": "x"}))).unwrap_err();
+        assert!(e.starts_with("Please provide a bucket name"), "{e}");
+        let e = build(&p(serde_json::json!({"s3_key": "s3://b/k", "data": "x", "compression": "bz2"})))
+            .unwrap_err();
+        assert!(e.contains("only one is gzip"), "{e}");
+        let e = build(&p(serde_json::json!({"s3_key": "s3://b/k", "data": "x", "acl_policy": "nope"})))
+            .unwrap_err();
+        assert!(e.contains("not a canned ACL"), "{e}");
+        assert!(build(&p(serde_json::json!({"s3_key": "s3://b/k", "data": "x", "bucket": "b"}))).is_err());
+        assert!(build(&p(serde_json::json!({"s3_key": "s3://b/k", "data": "x", "compression": "gzip"}))).is_ok());
+    }
+}

@@ -1,0 +1,118 @@
+//! `S3KeySensor`: waits until every key of `bucket_key` exists (a glob with
+//! `wildcard_match`, a regular expression with `use_regex`).
+
+use airtask_core::sensor::{Poke, SensorSettings};
+use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
+
+use crate::common::{HOOK_LOGGER, bucket_key, call_failed, client, fnmatch, list_objects, status};
+
+/// A configured `S3KeySensor`.
+#[derive(Debug)]
+pub(crate) struct KeySensor {
+    settings: SensorSettings,
+    /// (bucket, key or pattern), checked in order.
+    keys: Vec<(String, String)>,
+    wildcard_match: bool,
+    regex: Vec<Option<regex_lite::Regex>>,
+}
+
+/// Builds it from its rendered parameters.
+pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
+    let mut r = ParamReader::new("S3KeySensor", p);
+    let settings = SensorSettings::read(&mut r, 60.0)?;
+    let keys = r
+        .str_or_list("bucket_key")?
+        .ok_or("S3KeySensor needs `bucket_key`: the key (or list of keys) to wait for")?;
+    let bucket = r.str("bucket_name")?;
+    let wildcard_match = r.bool("wildcard_match", false)?;
+    let use_regex = r.bool("use_regex", false)?;
+    if r.value("check_fn").is_some() {
+        return Err(
+            "check_fn is a Python callable, which a YAML workflow cannot run here; remove it \
+             (the sensor then waits for the keys to exist)"
+                .into(),
+        );
+    }
+    // metadata_keys only feed check_fn; deferrable runs as a plain sensor.
+    r.accept("metadata_keys");
+    r.accept("deferrable");
+    r.finish()?;
+    let keys = keys
+        .iter()
+        .map(|k| bucket_key(bucket.as_deref(), k, "bucket_name", "bucket_key"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let regex = keys
+        .iter()
+        .map(|(_, k)| {
+            (use_regex && !wildcard_match)
+                .then(|| {
+                    regex_lite::Regex::new(&format!("^(?:{k})"))
+                        .map_err(|e| format!("bucket_key '{k}' is not a regular expression: {e}"))
+                })
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Box::new(KeySensor {
+        settings,
+        keys,
+        wildcard_match,
+        regex,
+    }))
+}
+
+impl KeySensor {
+    async fn check(
+        &self,
+        ctx: &TaskContext,
+        s3: &aws_sdk_s3::Client,
+        i: usize,
+    ) -> Result<bool, TaskError> {
+        let (bucket, key) = &self.keys[i];
+        ctx.info(HOOK_LOGGER, &format!("Poking for key : s3://{bucket}/{key}"));
+        if self.wildcard_match {
+            let cut = key.find(['[', '*', '?']).unwrap_or(key.len());
+            let objects = list_objects(s3, bucket, &key[..cut], None).await?;
+            return Ok(objects
+                .iter()
+                .any(|o| o.key().is_some_and(|k| fnmatch(k, key))));
+        }
+        if let Some(re) = &self.regex[i] {
+            let objects = list_objects(s3, bucket, "", None).await?;
+            return Ok(objects
+                .iter()
+                .any(|o| o.key().is_some_and(|k| re.is_match(k))));
+        }
+        match s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if status(&e) == Some(404) => Ok(false),
+            Err(e) => Err(call_failed(&format!("HeadObject s3://{bucket}/{key}"), &e)),
+        }
+    }
+}
+
+impl Poke for KeySensor {
+    fn poke<'a>(&'a mut self, ctx: &'a TaskContext) -> BoxFuture<'a, Result<bool, TaskError>> {
+        Box::pin(async move {
+            let s3 = client(ctx)?;
+            // Every key must exist; the first missing one ends the poke (as Airflow's all()).
+            for i in 0..self.keys.len() {
+                if !self.check(ctx, &s3, i).await? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+    }
+}
+
+impl Operator for KeySensor {
+    fn execute<'a>(
+        &'a mut self,
+        ctx: &'a TaskContext,
+    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+        Box::pin(async move {
+            let settings = self.settings.clone();
+            airtask_core::sensor::run(&settings, ctx, self).await
+        })
+    }
+}
