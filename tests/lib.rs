@@ -146,3 +146,69 @@ pub fn airtask_json(args: &[&str]) -> serde_json::Value {
     let stdout = airtask_expect(args, 0);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{stdout}"))
 }
+
+/// A local AWS endpoint of a test's own (for settings that must not leak into other tests,
+/// such as IAM auth mode), started with `scripts/aws-endpoint.sh` and stopped on drop.
+pub struct OwnEndpoint {
+    dir: TempDir,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl OwnEndpoint {
+    /// Starts an endpoint with `env` set for the server (e.g. `INITIAL_NO_AUTH_ACTION_COUNT`).
+    ///
+    /// # Panics
+    /// When it cannot start: the venv is installed by the test command, so this is a broken
+    /// set-up, never a reason to skip.
+    pub fn start(name: &str, env: &[(&str, &str)]) -> OwnEndpoint {
+        let dir = TempDir::new(&format!("endpoint-{name}"));
+        let out = Command::new(workspace_root().join("scripts/aws-endpoint.sh"))
+            .arg("start")
+            .arg(dir.path())
+            .envs(env.iter().copied())
+            .output()
+            .expect("run scripts/aws-endpoint.sh");
+        assert!(
+            out.status.success(),
+            "cannot start a local AWS endpoint: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        OwnEndpoint { dir, url }
+    }
+
+    /// moto's dump of its state (`/moto-api/data.json`).
+    pub fn data(&self) -> serde_json::Value {
+        let body = http_get(&format!("{}/moto-api/data.json", self.url));
+        serde_json::from_str(&body).expect("data.json is JSON")
+    }
+}
+
+impl Drop for OwnEndpoint {
+    fn drop(&mut self) {
+        let _ = Command::new(workspace_root().join("scripts/aws-endpoint.sh"))
+            .arg("stop")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+/// A plain HTTP GET of `url` (`http://host:port/path`), returning the body.
+pub fn http_get(url: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut conn = std::net::TcpStream::connect(host).expect("connect to the endpoint");
+    write!(
+        conn,
+        "GET /{path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut response = String::new();
+    conn.read_to_string(&mut response)
+        .expect("read the response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.contains(" 200 "), "GET {url}: {head}");
+    body.to_owned()
+}

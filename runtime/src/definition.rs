@@ -108,11 +108,29 @@ fn read_local(source: &str, version_id: Option<&str>) -> Result<Vec<u8>, ReadErr
     Ok(bytes)
 }
 
+/// Environment variables that hold credentials.
+pub(crate) const CREDENTIAL_VARIABLES: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+];
+
 /// Loads and validates definition bytes with this build's operators and the process's
 /// environment and clock.
 pub(crate) fn load(bytes: &[u8], for_create: bool) -> Report {
     let registry = registry();
-    let env = |name: &str| std::env::var(name).ok();
+    // Credentials are never expanded into a definition: a definition could otherwise carry
+    // the container's credentials into a log or an object, around the task's role. `$NAME`
+    // stays as written (a shell then sees the task's own credentials).
+    let env = |name: &str| {
+        if CREDENTIAL_VARIABLES.contains(&name) {
+            None
+        } else {
+            std::env::var(name).ok()
+        }
+    };
     let opts = LoadOptions {
         env: &env,
         now: clock::now(),

@@ -44,16 +44,21 @@ impl Roles {
                 .transpose()?,
         };
         if duration == Some(0) {
-            return Err("the session duration must be at least 1 second (STS accepts 900 to \
+            return Err(
+                "the session duration must be at least 1 second (STS accepts 900 to \
                         43200; a chained role at most 3600)"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         Ok(Roles {
             execution_role_arn: args
                 .execution_role_arn
                 .clone()
                 .or_else(|| env("AIRTASK_EXECUTION_ROLE_ARN")),
-            external_id: args.external_id.clone().or_else(|| env("AIRTASK_EXTERNAL_ID")),
+            external_id: args
+                .external_id
+                .clone()
+                .or_else(|| env("AIRTASK_EXTERNAL_ID")),
             session_duration: duration.map(Duration::from_secs),
         })
     }
@@ -80,7 +85,10 @@ impl Layer {
             return Vec::new();
         };
         let mut env = vec![
-            ("AWS_ACCESS_KEY_ID".to_owned(), Some(c.access_key_id().to_owned())),
+            (
+                "AWS_ACCESS_KEY_ID".to_owned(),
+                Some(c.access_key_id().to_owned()),
+            ),
             (
                 "AWS_SECRET_ACCESS_KEY".to_owned(),
                 Some(c.secret_access_key().to_owned()),

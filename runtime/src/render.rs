@@ -217,7 +217,8 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         Ok(r) => crate::identity::Identity::new(r),
         Err(e) => return usage(&e),
     };
-    let session = airtask_aws::identity::session_name(&wf.workflow_id, &task.task_id, inst.try_number);
+    let session =
+        airtask_aws::identity::session_name(&wf.workflow_id, &task.task_id, inst.try_number);
     let state = match rt.block_on(async {
         let state = crate::state::State::open(
             &args.instance.state_dir,

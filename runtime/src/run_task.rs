@@ -199,13 +199,11 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
         let hint = args.expected_workflow_id.clone().unwrap_or_else(|| {
             let name = file.rsplit('/').next().unwrap_or(file);
             let name = name.split('?').next().unwrap_or(name);
-            name.rsplit_once('.').map_or(name, |(stem, _)| stem).to_owned()
+            name.rsplit_once('.')
+                .map_or(name, |(stem, _)| stem)
+                .to_owned()
         });
-        let session = session_name(
-            &hint,
-            &args.instance.task_id,
-            args.try_number.unwrap_or(1),
-        );
+        let session = session_name(&hint, &args.instance.task_id, args.try_number.unwrap_or(1));
         let layer = match identity.execution(&session).await {
             Ok(l) => l,
             Err(e) => {
@@ -309,6 +307,17 @@ async fn run(
     identity: &Identity,
 ) -> u8 {
     let terminal = Arc::new(TerminalLog::default());
+    // The base credentials' secrets, should a command print its environment.
+    terminal.mask(
+        [
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+        ]
+        .iter()
+        .filter_map(|n| std::env::var(n).ok())
+        .collect(),
+    );
     let log: Arc<dyn LogSink> = terminal.clone();
     let state = match State::open(
         &args.instance.state_dir,

@@ -138,15 +138,15 @@ pub async fn assume(from: &SdkConfig, spec: &RoleSpec) -> Result<Assumed, Identi
         builder = builder.external_id(id.clone());
     }
     let provider = builder.build().await;
-    let credentials = provider
-        .provide_credentials()
-        .await
-        .map_err(|e| IdentityError::AssumeRole {
+    let credentials = provider.provide_credentials().await.map_err(|e| {
+        let (reason, retryable) = failure(&e);
+        IdentityError::AssumeRole {
             role_arn: spec.role_arn.clone(),
             session_name: spec.session_name.clone(),
-            reason: crate::error_chain(&e),
-            retryable: retryable(&e),
-        })?;
+            reason,
+            retryable,
+        }
+    })?;
     let first = Prefetched {
         first: Mutex::new(Some(credentials.clone())),
         then: provider,
@@ -160,33 +160,51 @@ pub async fn assume(from: &SdkConfig, spec: &RoleSpec) -> Result<Assumed, Identi
     })
 }
 
-/// Whether a failed assumption may succeed when asked again: not when STS answered with a
-/// refusal (AccessDenied, a malformed policy, an unknown or disabled region, a bad token).
-fn retryable(e: &CredentialsError) -> bool {
-    use aws_sdk_sts::error::ProvideErrorMetadata as _;
+/// What STS answered to a failed assumption, and whether asking again may help: not when
+/// STS refused (AccessDenied, a malformed policy, an unknown or disabled region, a bad token);
+/// yes for throttling, STS's own failures and no answer at all (a network failure, a timeout).
+fn failure(e: &CredentialsError) -> (String, bool) {
+    use aws_sdk_sts::error::{ProvideErrorMetadata as _, SdkError};
     use aws_sdk_sts::operation::assume_role::AssumeRoleError;
-    if matches!(e, CredentialsError::InvalidConfiguration(_)) {
-        return false;
-    }
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        if let Some(sdk) = s.downcast_ref::<aws_sdk_sts::error::SdkError<AssumeRoleError>>() {
-            return match sdk {
-                aws_sdk_sts::error::SdkError::ServiceError(ctx) => {
-                    let status = ctx.raw().status().as_u16();
-                    let throttled = matches!(
-                        sdk.code(),
-                        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded")
-                    );
-                    throttled || status >= 500
+        if let Some(sdk) = s.downcast_ref::<SdkError<AssumeRoleError>>() {
+            let reason = match (sdk.code(), sdk.message(), sdk.raw_response()) {
+                (Some(c), Some(m), _) => format!("{c}: {m}"),
+                (Some(c), None, _) => c.to_owned(),
+                // An answer the SDK could not parse: its status, and the code and message of
+                // an XML error body when there is one.
+                (None, _, Some(raw)) => {
+                    let body = raw.body().bytes().map(String::from_utf8_lossy);
+                    let tag = |t: &str| {
+                        let body = body.as_deref()?;
+                        let start = body.find(&format!("<{t}>"))? + t.len() + 2;
+                        let end = body[start..].find(&format!("</{t}>"))? + start;
+                        Some(body[start..end].trim().to_owned())
+                    };
+                    match (tag("Code"), tag("Message")) {
+                        (Some(c), Some(m)) => format!("{c}: {m}"),
+                        (Some(c), None) => c,
+                        _ => format!("HTTP {}", raw.status().as_u16()),
+                    }
+                }
+                _ => crate::error_chain(sdk),
+            };
+            let retryable = match sdk {
+                SdkError::ServiceError(ctx) => {
+                    let throttled = ["Throttling", "ThrottlingException", "RequestLimitExceeded"]
+                        .iter()
+                        .any(|t| reason.starts_with(t));
+                    throttled || ctx.raw().status().as_u16() >= 500
                 }
                 _ => true,
             };
+            return (reason, retryable);
         }
         source = s.source();
     }
-    // No STS answer at all (a network failure, a timeout): asking again may help.
-    true
+    let retryable = !matches!(e, CredentialsError::InvalidConfiguration(_));
+    (crate::error_chain(e), retryable)
 }
 
 /// Hands out the credentials fetched at assumption time first, then asks the role provider,

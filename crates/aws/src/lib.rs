@@ -45,17 +45,24 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// What an SDK call's error says (any service's; the error types are shared): the service's code and message when it answered, else the
-/// whole error chain (a network failure, a timeout).
-pub fn sdk_error_text<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String
+/// What an SDK call's error says (any service's; the error types are shared): the service's
+/// code and message when it answered with them, its HTTP status when it answered without a body
+/// (HEAD requests), else the whole error chain (a network failure, a timeout).
+pub fn sdk_error_text<E>(
+    e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> String
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     use aws_sdk_s3::error::ProvideErrorMetadata as _;
     match (e.code(), e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.to_owned(),
-        _ => error_chain(e),
+        _ => match e.raw_response().map(|r| r.status().as_u16()) {
+            Some(403) => "HTTP 403 Forbidden: access denied".to_owned(),
+            Some(404) => "HTTP 404 Not Found".to_owned(),
+            Some(status) => format!("HTTP {status}: {}", error_chain(e)),
+            None => error_chain(e),
+        },
     }
 }

@@ -167,10 +167,12 @@ pub async fn read_object(
     Ok(bytes.to_vec())
 }
 
-fn classify<E, R>(location: &S3Location, err: &SdkError<E, R>) -> S3ReadError
+fn classify<E>(
+    location: &S3Location,
+    err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> S3ReadError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug + Send + Sync + 'static,
 {
     let location = location.clone();
     let code = err.code().unwrap_or_default().to_owned();

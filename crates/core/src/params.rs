@@ -166,7 +166,10 @@ pub fn describe(v: &Value) -> String {
     };
     let mut text = v.to_string();
     if text.len() > 60 {
-        let cut = (0..=57).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        let cut = (0..=57)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
         text.truncate(cut);
         text.push_str("...");
     }
@@ -193,7 +196,10 @@ mod tests {
         assert_eq!(r.str_or_list("d").unwrap(), Some(vec!["k".to_owned()]));
         assert_eq!(r.str_or_list("e").unwrap(), Some(vec!["k2".to_owned()]));
         let err = r.finish().unwrap_err();
-        assert!(err.starts_with("Op has no parameter `zz`; it takes a, b, c, d, e"), "{err}");
+        assert!(
+            err.starts_with("Op has no parameter `zz`; it takes a, b, c, d, e"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -205,7 +211,15 @@ mod tests {
             "Op parameter `b` must be true or false, not a string (\"yes\")"
         );
         assert!(r.seconds("c", 0.0).unwrap_err().contains("0 or more"));
-        assert!(r.str("s").unwrap_err().contains("must be a string, not a number (3)"));
-        assert!(r.required_str("absent", "what it is").unwrap_err().contains("needs `absent`"));
+        assert!(
+            r.str("s")
+                .unwrap_err()
+                .contains("must be a string, not a number (3)")
+        );
+        assert!(
+            r.required_str("absent", "what it is")
+                .unwrap_err()
+                .contains("needs `absent`")
+        );
     }
 }

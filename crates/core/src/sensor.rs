@@ -46,9 +46,7 @@ impl SensorSettings {
             None | Some("poke") => false,
             Some("reschedule") => true,
             Some(other) => {
-                return Err(format!(
-                    "mode must be poke or reschedule, not '{other}'"
-                ));
+                return Err(format!("mode must be poke or reschedule, not '{other}'"));
             }
         };
         let s = SensorSettings {
@@ -62,7 +60,9 @@ impl SensorSettings {
             reschedule,
         };
         if s.soft_fail && s.never_fail {
-            return Err("soft_fail and never_fail cannot both be true (Airflow refuses it too)".into());
+            return Err(
+                "soft_fail and never_fail cannot both be true (Airflow refuses it too)".into(),
+            );
         }
         Ok(s)
     }
@@ -135,7 +135,9 @@ pub async fn run(
         if met {
             ctx.info(
                 LOGGER,
-                &format!("Success criteria met after {elapsed:.1} s ({poke_count} pokes). Exiting."),
+                &format!(
+                    "Success criteria met after {elapsed:.1} s ({poke_count} pokes). Exiting."
+                ),
             );
             return Ok(Outcome::Success(None));
         }
@@ -218,8 +220,14 @@ mod tests {
         assert_eq!(sensor.1, 3);
         assert_eq!(t0.elapsed(), Duration::from_secs(10));
         let lines = lines.0.lock().unwrap();
-        assert_eq!(lines[0], "Poke 1: criteria not met after 0.0 s; next poke in 5.0 s");
-        assert_eq!(lines[1], "Poke 2: criteria not met after 5.0 s; next poke in 5.0 s");
+        assert_eq!(
+            lines[0],
+            "Poke 1: criteria not met after 0.0 s; next poke in 5.0 s"
+        );
+        assert_eq!(
+            lines[1],
+            "Poke 2: criteria not met after 5.0 s; next poke in 5.0 s"
+        );
         assert!(lines[2].starts_with("Success criteria met after 10.0 s (3 pokes)"));
     }
 
@@ -229,7 +237,11 @@ mod tests {
         let s = settings(serde_json::json!({"poke_interval": 4, "timeout": 10}));
         let e = run(&s, &ctx, &mut MetOn(None, 0)).await.unwrap_err();
         assert!(!e.retryable);
-        assert!(e.message.starts_with("Sensor has timed out; run duration of 12"), "{e}");
+        assert!(
+            e.message
+                .starts_with("Sensor has timed out; run duration of 12"),
+            "{e}"
+        );
         let s = settings(serde_json::json!({"poke_interval": 4, "timeout": 10, "soft_fail": true}));
         assert!(matches!(
             run(&s, &ctx, &mut MetOn(None, 0)).await,
@@ -239,13 +251,17 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let s = settings(serde_json::json!({"poke_interval": 10, "exponential_backoff": true, "max_wait": 50}));
+        let s = settings(
+            serde_json::json!({"poke_interval": 10, "exponential_backoff": true, "max_wait": 50}),
+        );
         let first = s.next_interval("t", 1, 0.0);
         assert!((5.0..10.0).contains(&first), "{first}");
         let third = s.next_interval("t", 3, 30.0);
         assert!((20.0..40.0).contains(&third), "{third}");
         assert_eq!(s.next_interval("t", 8, 100.0), 50.0);
-        let s = settings(serde_json::json!({"poke_interval": 10, "exponential_backoff": true, "timeout": 100}));
+        let s = settings(
+            serde_json::json!({"poke_interval": 10, "exponential_backoff": true, "timeout": 100}),
+        );
         assert_eq!(s.next_interval("t", 8, 97.5), 3.0);
     }
 

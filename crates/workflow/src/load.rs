@@ -1386,12 +1386,7 @@ impl Loader<'_> {
             )),
         };
         if let Some(msg) = problem {
-            self.push(
-                Diagnostic::error(msg)
-                    .task(id)
-                    .key("role_arn")
-                    .at(p.pos),
-            );
+            self.push(Diagnostic::error(msg).task(id).key("role_arn").at(p.pos));
         }
     }
 

@@ -6,7 +6,8 @@ use airtask_core::{TaskContext, TaskError};
 use aws_sdk_s3::Client;
 
 /// The logger of the S3 hook's lines.
-pub(crate) const HOOK_LOGGER: &str = "airflow.task.hooks.airflow.providers.amazon.aws.hooks.s3.S3Hook";
+pub(crate) const HOOK_LOGGER: &str =
+    "airflow.task.hooks.airflow.providers.amazon.aws.hooks.s3.S3Hook";
 
 /// An S3 client with the task's identity.
 pub(crate) fn client(ctx: &TaskContext) -> Result<Client, TaskError> {
@@ -15,13 +16,12 @@ pub(crate) fn client(ctx: &TaskContext) -> Result<Client, TaskError> {
 
 /// A failed S3 call: what was asked, and what S3 answered. Another try may help (Airflow
 /// retries any failed call).
-pub(crate) fn call_failed<E, R>(
+pub(crate) fn call_failed<E>(
     what: &str,
-    e: &aws_sdk_s3::error::SdkError<E, R>,
+    e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
 ) -> TaskError
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     TaskError::retryable(format!("{what} failed: {}", airtask_aws::sdk_error_text(e)))
 }
@@ -111,7 +111,8 @@ pub(crate) async fn list_objects(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| call_failed(&format!("ListObjectsV2 s3://{bucket}/{prefix}"), &e))?;
+        let page =
+            page.map_err(|e| call_failed(&format!("ListObjectsV2 s3://{bucket}/{prefix}"), &e))?;
         out.extend(page.contents.unwrap_or_default());
     }
     Ok(out)

@@ -77,7 +77,10 @@ pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
 
 /// Encodes `data` as Python's `str.encode(encoding)` does, for the encodings that matter.
 fn encode(data: &str, encoding: Option<&str>) -> Result<Vec<u8>, String> {
-    let name = encoding.unwrap_or("utf-8").to_ascii_lowercase().replace('_', "-");
+    let name = encoding
+        .unwrap_or("utf-8")
+        .to_ascii_lowercase()
+        .replace('_', "-");
     match name.as_str() {
         "utf-8" | "utf8" => Ok(data.as_bytes().to_vec()),
         "ascii" | "us-ascii" => data
@@ -148,21 +151,40 @@ mod tests {
         assert_eq!(encode("é", None).unwrap(), vec![0xc3, 0xa9]);
         assert_eq!(encode("é", Some("latin-1")).unwrap(), vec![0xe9]);
         assert!(encode("é", Some("ascii")).is_err());
-        assert!(encode("x", Some("utf-16")).unwrap_err().contains("not supported"));
+        assert!(
+            encode("x", Some("utf-16"))
+                .unwrap_err()
+                .contains("not supported")
+        );
     }
 
     #[test]
     fn parameters_are_checked() {
         let p = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        let build = |p: &Params| build(p).map(|_| ());
         let e = build(&p(serde_json::json!({"s3_key": "k", "data": "x"}))).unwrap_err();
         assert!(e.starts_with("Please provide a bucket name"), "{e}");
-        let e = build(&p(serde_json::json!({"s3_key": "s3://b/k", "data": "x", "compression": "bz2"})))
-            .unwrap_err();
+        let e = build(&p(
+            serde_json::json!({"s3_key": "s3://b/k", "data": "x", "compression": "bz2"}),
+        ))
+        .unwrap_err();
         assert!(e.contains("only one is gzip"), "{e}");
-        let e = build(&p(serde_json::json!({"s3_key": "s3://b/k", "data": "x", "acl_policy": "nope"})))
-            .unwrap_err();
+        let e = build(&p(
+            serde_json::json!({"s3_key": "s3://b/k", "data": "x", "acl_policy": "nope"}),
+        ))
+        .unwrap_err();
         assert!(e.contains("not a canned ACL"), "{e}");
-        assert!(build(&p(serde_json::json!({"s3_key": "s3://b/k", "data": "x", "bucket": "b"}))).is_err());
-        assert!(build(&p(serde_json::json!({"s3_key": "s3://b/k", "data": "x", "compression": "gzip"}))).is_ok());
+        assert!(
+            build(&p(
+                serde_json::json!({"s3_key": "s3://b/k", "data": "x", "bucket": "b"})
+            ))
+            .is_err()
+        );
+        assert!(
+            build(&p(
+                serde_json::json!({"s3_key": "s3://b/k", "data": "x", "compression": "gzip"})
+            ))
+            .is_ok()
+        );
     }
 }

@@ -68,7 +68,10 @@ impl KeySensor {
         i: usize,
     ) -> Result<bool, TaskError> {
         let (bucket, key) = &self.keys[i];
-        ctx.info(HOOK_LOGGER, &format!("Poking for key : s3://{bucket}/{key}"));
+        ctx.info(
+            HOOK_LOGGER,
+            &format!("Poking for key : s3://{bucket}/{key}"),
+        );
         if self.wildcard_match {
             let cut = key.find(['[', '*', '?']).unwrap_or(key.len());
             let objects = list_objects(s3, bucket, &key[..cut], None).await?;

@@ -12,7 +12,14 @@ use airtask_core::OperatorInfo;
 pub const CREATE_OBJECT: OperatorInfo = OperatorInfo {
     class_path: "airflow.providers.amazon.aws.operators.s3.S3CreateObjectOperator",
     aliases: &[],
-    template_fields: &["s3_bucket", "s3_key", "data", "aws_conn_id", "region_name", "verify"],
+    template_fields: &[
+        "s3_bucket",
+        "s3_key",
+        "data",
+        "aws_conn_id",
+        "region_name",
+        "verify",
+    ],
     aws: true,
     build: create_object::build,
 };
@@ -21,7 +28,13 @@ pub const CREATE_OBJECT: OperatorInfo = OperatorInfo {
 pub const KEY_SENSOR: OperatorInfo = OperatorInfo {
     class_path: "airflow.providers.amazon.aws.sensors.s3.S3KeySensor",
     aliases: &["airflow.sensors.s3_key_sensor.S3KeySensor"],
-    template_fields: &["bucket_key", "bucket_name", "aws_conn_id", "region_name", "verify"],
+    template_fields: &[
+        "bucket_key",
+        "bucket_name",
+        "aws_conn_id",
+        "region_name",
+        "verify",
+    ],
     aws: true,
     build: key_sensor::build,
 };
