@@ -533,6 +533,24 @@ fn cases() -> Vec<Case> {
             Some(6),
         ),
         case(
+            "malformed role_arn",
+            task_with("      role_arn: arn:aws:iam::123:role/x\n"),
+            "is not an IAM role ARN",
+            t,
+            Some("role_arn"),
+            Some(6),
+        ),
+        case(
+            "role_arn and task_iam_role_arn disagree",
+            task_with(
+                "      task_iam_role_arn: arn:aws:iam::123456789012:role/a\n      role_arn: arn:aws:iam::123456789012:role/b\n",
+            ),
+            "name different roles",
+            t,
+            Some("role_arn"),
+            Some(7),
+        ),
+        case(
             "duplicate key in a task",
             task_with("      retries: 1\n      retries: 2\n"),
             "'retries' appears twice",

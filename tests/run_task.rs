@@ -345,15 +345,17 @@ fn the_container_entrypoint_takes_its_inputs_from_the_environment() {
         vec![
             ("AIRTASK_WORKFLOW", e.wf.as_str()),
             ("AIRTASK_TASK_ID", "produce"),
-            (
-                "AIRTASK_EXECUTION_ROLE_ARN",
-                "arn:aws:iam::123456789012:role/x",
-            ),
+            ("AIRTASK_LOG_GROUP", "/custom"),
         ],
         vec![
             ("AIRTASK_WORKFLOW", e.wf.as_str()),
             ("AIRTASK_TASK_ID", "produce"),
             ("AIRTASK_MAP_INDEX", "x"),
+        ],
+        vec![
+            ("AIRTASK_WORKFLOW", e.wf.as_str()),
+            ("AIRTASK_TASK_ID", "produce"),
+            ("AIRTASK_SESSION_DURATION", "an hour"),
         ],
     ] {
         let out = run(&vars);

@@ -1329,7 +1329,9 @@ impl Loader<'_> {
                 }
             }
 
-            self.task_role_from_role_arn(&mut s, id, &operator);
+            if implementation.is_some() {
+                self.task_role_from_role_arn(&mut s, id, &operator);
+            }
             let mut task_deps = self.dependency_list(e, Some(id), &format!("task '{id}'"));
             let mapping = self.mapping(id, e, &mut task_deps);
             deps.push(task_deps);

@@ -20,8 +20,10 @@ pub const DEFAULT_MAX_ACTIVE_RUNS: u32 = 16;
 pub const MAX_ID_LEN: usize = 250;
 
 /// Operators (by class name) whose own `role_arn` argument is not the task's role: for every
-/// other operator, a task's `role_arn` names the role the operator runs as.
+/// other implemented operator, a task's `role_arn` names the role the operator runs as (an
+/// operator this runtime does not implement keeps its `role_arn` as a parameter).
 pub const OPERATORS_WITH_OWN_ROLE_ARN: &[&str] = &[
+    "SageMakerCreateNotebookOperator",
     "SageMakerNotebookOperator",
     "BedrockCustomizeModelOperator",
     "BedrockCreateKnowledgeBaseOperator",
