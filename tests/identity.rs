@@ -84,7 +84,13 @@ async fn set_up_iam() -> Iam {
             .build(),
     );
     let (bucket_a, bucket_b) = ("confined-a".to_owned(), "confined-b".to_owned());
-    for b in [&bucket_a, &bucket_b] {
+    for b in [
+        &bucket_a,
+        &bucket_b,
+        "confined-state",
+        "confined-defs",
+        "confined-defs-denied",
+    ] {
         s3.create_bucket()
             .bucket(b)
             .send()
@@ -154,12 +160,15 @@ async fn set_up_iam() -> Iam {
             &[format!("arn:aws:s3:::{b}"), format!("arn:aws:s3:::{b}/*")],
         )
     };
-    let exec_role = role(
-        "wf-exec",
-        trust(&user_arn),
-        allow("sts:AssumeRole", &["*".to_owned()]),
-    )
-    .await;
+    // The execution role may assume roles, read definitions from one bucket and keep state in
+    // another; nothing else.
+    let exec_policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::confined-defs/*"},
+        {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::confined-state", "arn:aws:s3:::confined-state/*"]}
+    ]})
+    .to_string();
+    let exec_role = role("wf-exec", trust(&user_arn), exec_policy).await;
     let role_a = role("writes-a", trust("*"), bucket_policy(&bucket_a)).await;
     let role_b = role("writes-b", trust("*"), bucket_policy(&bucket_b)).await;
     let untrusted = role(
@@ -400,6 +409,71 @@ async fn each_task_runs_as_its_own_role_and_nothing_broader() {
     assert_eq!(
         xcom,
         "\"arn:aws:sts::123456789012:assumed-role/writes-a/airtask.confined.print_credentials.try1\""
+    );
+
+    // The definition and the state are read and written as the execution role (its session
+    // names the task): a definition only the base user may read is refused.
+    let s3 = iam.s3().await;
+    let definition = std::fs::read(&wf).expect("the definition");
+    for b in ["confined-defs", "confined-defs-denied"] {
+        s3.put_object()
+            .bucket(b)
+            .key("confined.yaml")
+            .body(definition.clone().into())
+            .send()
+            .await
+            .expect("upload the definition");
+    }
+    let out = iam
+        .command(&[
+            "run-task",
+            "s3://confined-defs/confined.yaml",
+            "b_writes_b",
+            "--store",
+            "s3://confined-state/runs",
+            "--run-id",
+            "r2",
+        ])
+        .output()
+        .expect("run airtask");
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    seen.borrow_mut().push_str(&output_text(&out));
+    let record = s3
+        .get_object()
+        .bucket("confined-state")
+        .key("runs/confined/r2/b_writes_b/-1/record.json")
+        .send()
+        .await
+        .expect("the record in the S3 store");
+    let record = record.body.collect().await.expect("body").into_bytes();
+    let record: serde_json::Value = serde_json::from_slice(&record).expect("record JSON");
+    // b_writes_b.txt exists from before, and replace is false.
+    assert_eq!(record["status"], "FAILED", "{record}");
+    assert!(
+        record["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("The key b_writes_b.txt already exists.")),
+        "{record}"
+    );
+    assert!(
+        iam.sessions(&iam.exec_role)
+            .contains(&"airtask.confined.b_writes_b.try1".to_owned())
+    );
+    let out = iam
+        .command(&[
+            "run-task",
+            "s3://confined-defs-denied/confined.yaml",
+            "a_writes_a",
+            "--state-dir",
+            &state,
+        ])
+        .output()
+        .expect("run airtask");
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("was denied (AccessDenied)"),
+        "{}",
+        output_text(&out)
     );
 
     // The late key appears; the sensor sees it with refreshed credentials.
