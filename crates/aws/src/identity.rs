@@ -277,6 +277,60 @@ pub fn task_config(ctx: &TaskContext) -> Result<&SdkConfig, TaskError> {
 mod tests {
     use super::*;
 
+    /// A CredentialsError as AssumeRoleProvider makes it from STS's answer.
+    fn sts_error(status: u16, code: &str, body: &str) -> CredentialsError {
+        use aws_sdk_sts::config::http::HttpResponse;
+        use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+        use aws_smithy_runtime_api::http::StatusCode;
+        let meta = aws_smithy_types::error::ErrorMetadata::builder();
+        let meta = if code.is_empty() {
+            meta
+        } else {
+            meta.code(code).message("refused")
+        };
+        let raw = HttpResponse::new(
+            StatusCode::try_from(status).unwrap(),
+            aws_smithy_types::body::SdkBody::from(body),
+        );
+        let e = aws_sdk_sts::error::SdkError::service_error(
+            AssumeRoleError::generic(meta.build()),
+            raw,
+        );
+        CredentialsError::provider_error(e)
+    }
+
+    #[test]
+    fn refusals_are_final_and_throttling_or_outages_are_not() {
+        assert_eq!(
+            failure(&sts_error(403, "AccessDenied", "")),
+            ("AccessDenied: refused".to_owned(), false)
+        );
+        assert!(!failure(&sts_error(400, "ValidationError", "")).1);
+        assert!(failure(&sts_error(400, "Throttling", "")).1);
+        assert!(failure(&sts_error(503, "ServiceUnavailable", "")).1);
+        // An answer the SDK could not parse: its XML code, else the status.
+        assert_eq!(
+            failure(&sts_error(
+                403,
+                "",
+                "<Error><Code>AccessDenied</Code><Message>no</Message></Error>"
+            )),
+            ("AccessDenied: no".to_owned(), false)
+        );
+        assert_eq!(
+            failure(&sts_error(502, "", "")),
+            ("HTTP 502".to_owned(), true)
+        );
+        // No answer at all.
+        assert!(
+            failure(&CredentialsError::provider_timed_out(Duration::from_secs(
+                5
+            )))
+            .1
+        );
+        assert!(!failure(&CredentialsError::invalid_configuration("bad")).1);
+    }
+
     #[test]
     fn session_names_fit_sts_rules_and_keep_the_try() {
         assert_eq!(session_name("etl", "load", 2), "airtask.etl.load.try2");
