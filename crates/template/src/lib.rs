@@ -39,6 +39,18 @@ use jiff::Timestamp;
 
 pub use error::Error;
 
+/// What Python's `str()` gives for a JSON value (`['a', 'b']`, `{'k': 1}`, `True`, `None`),
+/// for operator arguments Airflow renders as text: a lone `xcom_pull` renders natively here, and
+/// such an argument still gets the text Airflow would give it.
+pub fn python_str(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => value::Value::from_json(other)
+            .py_str()
+            .unwrap_or_else(|_| other.to_string()),
+    }
+}
+
 use crate::ast::{Expr, Node};
 use crate::value::Value;
 

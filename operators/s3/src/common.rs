@@ -2,7 +2,7 @@
 //! bucket and key arguments (`S3Hook.get_s3_bucket_key`, `parse_s3_url`), listing with
 //! pagination, and errors.
 
-use airtask_core::{TaskContext, TaskError};
+use airtask_core::{ParamReader, TaskContext, TaskError};
 use aws_sdk_s3::Client;
 
 /// The logger of the S3 hook's lines.
@@ -116,6 +116,70 @@ pub(crate) async fn list_objects(
         out.extend(page.contents.unwrap_or_default());
     }
     Ok(out)
+}
+
+/// A text argument: a string as is, any other value as Python's `str()` of it (what Airflow
+/// renders for a lone `xcom_pull` that airtask renders natively).
+pub(crate) fn text(r: &mut ParamReader<'_>, name: &'static str) -> Option<String> {
+    r.value(name).map(airtask_template::python_str)
+}
+
+/// Whether `bucket` exists (HeadBucket). A 403 is an error, not "missing": the bucket exists
+/// and this identity may not see it, or it belongs to another account.
+pub(crate) async fn bucket_exists(s3: &Client, bucket: &str) -> Result<bool, TaskError> {
+    match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if status(&e) == Some(404) => Ok(false),
+        Err(e) if status(&e) == Some(403) => Err(TaskError::fatal(format!(
+            "HeadBucket s3://{bucket} failed: HTTP 403 Forbidden: the bucket exists but the \
+             task's role may not access it, or it belongs to another account"
+        ))),
+        Err(e) => Err(call_failed(&format!("HeadBucket s3://{bucket}"), &e)),
+    }
+}
+
+/// Deletes `keys` (with a version id each, or none) in chunks of 1,000, as the S3 hook does;
+/// per-key errors fail the task and name the keys.
+pub(crate) async fn delete_keys(
+    s3: &Client,
+    bucket: &str,
+    keys: &[(String, Option<String>)],
+    ctx: &TaskContext,
+) -> Result<(), TaskError> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    for chunk in keys.chunks(1000) {
+        let objects = chunk
+            .iter()
+            .map(|(k, v)| {
+                ObjectIdentifier::builder()
+                    .key(k)
+                    .set_version_id(v.clone())
+                    .build()
+                    .map_err(|e| TaskError::fatal(format!("key {k}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| TaskError::fatal(e.to_string()))?;
+        let out = s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| call_failed(&format!("DeleteObjects s3://{bucket}"), &e))?;
+        let failed: Vec<&str> = out.errors().iter().filter_map(|e| e.key()).collect();
+        if !failed.is_empty() {
+            return Err(TaskError::retryable(format!(
+                "Errors when deleting: {failed:?} (bucket {bucket})"
+            )));
+        }
+        let names: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+        ctx.info(HOOK_LOGGER, &format!("Deleted: {names:?}"));
+    }
+    Ok(())
 }
 
 /// Python's `fnmatch.fnmatchcase`: `*` (any run, `/` included), `?`, `[seq]`, `[!seq]`.

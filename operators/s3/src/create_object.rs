@@ -7,7 +7,7 @@ use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContex
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption};
 
-use crate::common::{bucket_key, call_failed, client, status};
+use crate::common::{bucket_key, call_failed, client, status, text};
 
 const LOGGER: &str =
     "airflow.task.operators.airflow.providers.amazon.aws.operators.s3.S3CreateObjectOperator";
@@ -31,7 +31,9 @@ pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
         "s3_key",
         "the key to write (relative to s3_bucket, or a full s3:// URL)",
     )?;
-    let data = r.required_str("data", "the content to write")?;
+    // A lone xcom_pull renders natively here; the data is still the text Airflow writes.
+    let data =
+        text(&mut r, "data").ok_or("S3CreateObjectOperator needs `data`: the content to write")?;
     let replace = r.bool("replace", false)?;
     let encrypt = r.bool("encrypt", false)?;
     let acl = r.str("acl_policy")?;

@@ -1,0 +1,301 @@
+//! Object operators: `S3CopyObjectOperator` and `S3DeleteObjectsOperator`.
+
+use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
+use aws_sdk_s3::types::{MetadataDirective, ObjectCannedAcl, ServerSideEncryption};
+use jiff::Timestamp;
+
+use crate::common::{bucket_key, call_failed, client, delete_keys, list_objects};
+
+const LOGGER: &str = "airflow.task.operators.airflow.providers.amazon.aws.operators.s3";
+
+/// A configured `S3CopyObjectOperator`.
+#[derive(Debug)]
+pub(crate) struct CopyObject {
+    source: (String, String),
+    dest: (String, String),
+    version_id: Option<String>,
+    acl: Option<ObjectCannedAcl>,
+    metadata_directive: Option<MetadataDirective>,
+    kms: Option<(String, ServerSideEncryption)>,
+}
+
+/// Builds `S3CopyObjectOperator`.
+pub(crate) fn build_copy(p: &Params) -> Result<Box<dyn Operator>, String> {
+    let mut r = ParamReader::new("S3CopyObjectOperator", p);
+    let source_key = r.required_str(
+        "source_bucket_key",
+        "the key to copy (relative to source_bucket_name, or a full s3:// URL)",
+    )?;
+    let dest_key = r.required_str(
+        "dest_bucket_key",
+        "the key to write (relative to dest_bucket_name, or a full s3:// URL)",
+    )?;
+    let source_bucket = r.str("source_bucket_name")?;
+    let dest_bucket = r.str("dest_bucket_name")?;
+    let version_id = r.str("source_version_id")?;
+    let acl = r.str("acl_policy")?;
+    let directive = r.str("meta_data_directive")?;
+    let kms_key_id = r.str("kms_key_id")?;
+    let kms_type = r.str("kms_encryption_type")?;
+    r.finish()?;
+    let source = bucket_key(
+        source_bucket.as_deref(),
+        &source_key,
+        "source_bucket_name",
+        "source_bucket_key",
+    )?;
+    let dest = bucket_key(
+        dest_bucket.as_deref(),
+        &dest_key,
+        "dest_bucket_name",
+        "dest_bucket_key",
+    )?;
+    // As the provider: ACL private unless the sentinel "no-acl" asks for none.
+    let acl = match acl.as_deref().unwrap_or("private") {
+        "no-acl" => None,
+        a if ObjectCannedAcl::values().contains(&a) => Some(ObjectCannedAcl::from(a)),
+        a => {
+            return Err(format!(
+                "acl_policy '{a}' is not a canned ACL; use one of {} (or no-acl)",
+                ObjectCannedAcl::values().join(", ")
+            ));
+        }
+    };
+    let metadata_directive = match directive.as_deref() {
+        None => None,
+        Some(d @ ("COPY" | "REPLACE")) => Some(MetadataDirective::from(d)),
+        Some(d) => {
+            return Err(format!(
+                "meta_data_directive must be COPY or REPLACE, not '{d}'"
+            ));
+        }
+    };
+    let kms = match (kms_key_id, kms_type) {
+        (None, None) => None,
+        (Some(id), Some(t)) if t == "aws:kms" || t == "aws:kms:dsse" => {
+            Some((id, ServerSideEncryption::from(t.as_str())))
+        }
+        (Some(_), Some(t)) => {
+            return Err(format!(
+                "kms_encryption_type must be aws:kms or aws:kms:dsse, not '{t}'"
+            ));
+        }
+        _ => {
+            return Err(
+                "kms_key_id and kms_encryption_type must both be specified. Only one was provided."
+                    .into(),
+            );
+        }
+    };
+    Ok(Box::new(CopyObject {
+        source,
+        dest,
+        version_id,
+        acl,
+        metadata_directive,
+        kms,
+    }))
+}
+
+/// The `CopySource` of a copy: `bucket/key` with the key percent-encoded (`/` kept), and the
+/// version when one is given.
+fn copy_source(bucket: &str, key: &str, version: Option<&str>) -> String {
+    let mut out = format!("{bucket}/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if let Some(v) = version {
+        out.push_str("?versionId=");
+        out.push_str(v);
+    }
+    out
+}
+
+impl Operator for CopyObject {
+    fn execute<'a>(
+        &'a mut self,
+        ctx: &'a TaskContext,
+    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+        Box::pin(async move {
+            let s3 = client(ctx)?;
+            let (sb, sk) = &self.source;
+            let (db, dk) = &self.dest;
+            let mut copy = s3
+                .copy_object()
+                .bucket(db)
+                .key(dk)
+                .copy_source(copy_source(sb, sk, self.version_id.as_deref()))
+                .set_acl(self.acl.clone())
+                .set_metadata_directive(self.metadata_directive.clone());
+            if let Some((id, kind)) = &self.kms {
+                copy = copy.ssekms_key_id(id).server_side_encryption(kind.clone());
+            }
+            copy.send().await.map_err(|e| {
+                call_failed(&format!("CopyObject s3://{sb}/{sk} to s3://{db}/{dk}"), &e)
+            })?;
+            ctx.info(LOGGER, &format!("Copied s3://{sb}/{sk} to s3://{db}/{dk}"));
+            Ok(Outcome::Success(None))
+        })
+    }
+}
+
+/// A configured `S3DeleteObjectsOperator`.
+#[derive(Debug)]
+pub(crate) struct DeleteObjects {
+    bucket: String,
+    keys: Option<Vec<String>>,
+    prefix: Option<String>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+}
+
+/// A date argument: ISO 8601 with an offset (converted to UTC), or naive (taken as UTC), or a
+/// date (midnight UTC).
+fn timestamp(name: &str, text: &str) -> Result<Timestamp, String> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    if let Ok(dt) = t.replace(' ', "T").parse::<jiff::civil::DateTime>() {
+        return jiff::tz::TimeZone::UTC
+            .to_timestamp(dt)
+            .map_err(|e| e.to_string());
+    }
+    if let Ok(d) = t.parse::<jiff::civil::Date>() {
+        return jiff::tz::TimeZone::UTC
+            .to_timestamp(d.at(0, 0, 0, 0))
+            .map_err(|e| e.to_string());
+    }
+    Err(format!(
+        "{name} '{text}' is not a date; write ISO 8601, e.g. 2025-03-09T06:30:00Z or 2025-03-09"
+    ))
+}
+
+/// Builds `S3DeleteObjectsOperator`: `keys`, or a listing by `prefix` and a modification time
+/// window `from_datetime < LastModified <= to_datetime`.
+pub(crate) fn build_delete(p: &Params) -> Result<Box<dyn Operator>, String> {
+    let mut r = ParamReader::new("S3DeleteObjectsOperator", p);
+    let bucket = r.required_str("bucket", "the bucket to delete from")?;
+    let keys = r.str_or_list("keys")?;
+    let prefix = r.str("prefix")?;
+    let from = r.str("from_datetime")?;
+    let to = r.str("to_datetime")?;
+    r.finish()?;
+    let listing = prefix.is_some() || from.is_some() || to.is_some();
+    if keys.is_some() == listing {
+        return Err(
+            "Either keys or at least one of prefix, from_datetime, to_datetime should be set."
+                .into(),
+        );
+    }
+    if prefix.as_deref() == Some("") && from.is_none() && to.is_none() {
+        return Err(format!(
+            "prefix is empty, which would delete every object of bucket {bucket}; airtask \
+             refuses it (Airflow would do it silently). Give the keys, a non-empty prefix or a \
+             date window, or use S3DeleteBucketOperator with force_delete to empty the bucket."
+        ));
+    }
+    Ok(Box::new(DeleteObjects {
+        bucket,
+        keys,
+        prefix,
+        from: from.map(|f| timestamp("from_datetime", &f)).transpose()?,
+        to: to.map(|t| timestamp("to_datetime", &t)).transpose()?,
+    }))
+}
+
+impl Operator for DeleteObjects {
+    fn execute<'a>(
+        &'a mut self,
+        ctx: &'a TaskContext,
+    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+        Box::pin(async move {
+            let s3 = client(ctx)?;
+            let keys: Vec<String> = match &self.keys {
+                Some(k) => k.iter().filter(|k| !k.is_empty()).cloned().collect(),
+                None => {
+                    let prefix = self.prefix.clone().unwrap_or_default();
+                    list_objects(&s3, &self.bucket, &prefix, None)
+                        .await?
+                        .iter()
+                        .filter(|o| {
+                            let modified = o.last_modified().and_then(|t| {
+                                Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok()
+                            });
+                            let after = self.from.is_none_or(|f| modified.is_some_and(|m| m > f));
+                            let before = self.to.is_none_or(|t| modified.is_some_and(|m| m <= t));
+                            after && before
+                        })
+                        .filter_map(|o| o.key().map(str::to_owned))
+                        .collect()
+                }
+            };
+            if keys.is_empty() {
+                ctx.info(LOGGER, "No keys to delete.");
+                return Ok(Outcome::Success(None));
+            }
+            let keys: Vec<(String, Option<String>)> = keys.into_iter().map(|k| (k, None)).collect();
+            delete_keys(&s3, &self.bucket, &keys, ctx).await?;
+            Ok(Outcome::Success(None))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_sources_are_encoded() {
+        assert_eq!(
+            copy_source("b", "a b/ü+.csv", None),
+            "b/a%20b/%C3%BC%2B.csv"
+        );
+        assert_eq!(copy_source("b", "k", Some("v1")), "b/k?versionId=v1");
+    }
+
+    #[test]
+    fn dates_convert_offsets_to_utc() {
+        assert_eq!(
+            timestamp("f", "2025-03-09T06:30:00+02:00")
+                .unwrap()
+                .to_string(),
+            "2025-03-09T04:30:00Z"
+        );
+        assert_eq!(
+            timestamp("f", "2025-03-09 06:30").unwrap().to_string(),
+            "2025-03-09T06:30:00Z"
+        );
+        assert_eq!(
+            timestamp("f", "2025-03-09").unwrap().to_string(),
+            "2025-03-09T00:00:00Z"
+        );
+        assert!(timestamp("f", "yesterday").is_err());
+    }
+
+    #[test]
+    fn delete_needs_keys_or_a_listing_and_never_an_empty_prefix_alone() {
+        let p = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        let b = |v| build_delete(&p(v)).map(|_| ());
+        assert!(
+            b(serde_json::json!({"bucket": "b"}))
+                .unwrap_err()
+                .starts_with("Either keys")
+        );
+        assert!(b(serde_json::json!({"bucket": "b", "keys": ["k"], "prefix": "p"})).is_err());
+        assert!(
+            b(serde_json::json!({"bucket": "b", "prefix": ""}))
+                .unwrap_err()
+                .contains("every object")
+        );
+        assert!(
+            b(serde_json::json!({"bucket": "b", "prefix": "", "to_datetime": "2025-01-01"}))
+                .is_ok()
+        );
+        assert!(b(serde_json::json!({"bucket": "b", "keys": []})).is_ok());
+    }
+}

@@ -1,0 +1,219 @@
+//! `S3FileTransformOperator`: downloads a key, runs a transform executable on it
+//! (`script SOURCE DEST ARGS...`, no shell), and uploads the result to another key.
+
+use std::process::Stdio;
+
+use airtask_core::{
+    BoxFuture, Level, Operator, Outcome, ParamReader, Params, TaskContext, TaskError,
+};
+use aws_sdk_s3::primitives::ByteStream;
+use tokio::io::AsyncBufReadExt as _;
+
+use crate::common::{bucket_key, call_failed, client, status};
+
+const LOGGER: &str =
+    "airflow.task.operators.airflow.providers.amazon.aws.operators.s3.S3FileTransformOperator";
+
+/// A configured `S3FileTransformOperator`.
+#[derive(Debug)]
+pub(crate) struct FileTransform {
+    source: (String, String),
+    dest: (String, String),
+    script: String,
+    args: Vec<String>,
+    replace: bool,
+}
+
+/// Builds it from its rendered parameters.
+pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
+    let mut r = ParamReader::new("S3FileTransformOperator", p);
+    let source = r.required_str("source_s3_key", "the key to read, a full s3:// URL")?;
+    let dest = r.required_str("dest_s3_key", "the key to write, a full s3:// URL")?;
+    let script = r.str("transform_script")?;
+    let select = r.str("select_expression")?;
+    r.accept("select_expr_serialization_config");
+    let args = r.str_or_list("script_args")?.unwrap_or_default();
+    let replace = r.bool("replace", false)?;
+    // One identity per task here: the source and destination connections are that identity.
+    for conn in ["source_aws_conn_id", "dest_aws_conn_id"] {
+        if let Some(c) = r.str(conn)?
+            && c != "aws_default"
+        {
+            return Err(format!(
+                "{conn} '{c}' is not supported: there are no Airflow connections here; the task \
+                 reads and writes with its own role (role_arn)"
+            ));
+        }
+    }
+    r.accept("source_verify");
+    r.accept("dest_verify");
+    r.finish()?;
+    if select.is_some() {
+        return Err(
+            "select_expression (S3 Select) is not implemented by airtask yet; use a \
+             transform_script"
+                .into(),
+        );
+    }
+    let script = script.ok_or("Either transform_script or select_expression must be specified")?;
+    Ok(Box::new(FileTransform {
+        source: bucket_key(None, &source, "source_s3_key", "source_s3_key")?,
+        dest: bucket_key(None, &dest, "dest_s3_key", "dest_s3_key")?,
+        script,
+        args,
+        replace,
+    }))
+}
+
+impl FileTransform {
+    async fn run(&self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        let s3 = client(ctx)?;
+        let (sb, sk) = &self.source;
+        let (db, dk) = &self.dest;
+        // The destination is checked before the script runs (Airflow checks after).
+        if !self.replace {
+            match s3.head_object().bucket(db).key(dk).send().await {
+                Ok(_) => {
+                    return Err(TaskError::fatal(format!(
+                        "The key {dk} already exists. (s3://{db}/{dk}; set replace: true to \
+                         overwrite it)"
+                    )));
+                }
+                Err(e) if status(&e) == Some(404) => {}
+                Err(e) => return Err(call_failed(&format!("HeadObject s3://{db}/{dk}"), &e)),
+            }
+        }
+        ctx.info(
+            LOGGER,
+            &format!("Downloading source S3 file s3://{sb}/{sk}"),
+        );
+        let object = match s3.get_object().bucket(sb).key(sk).send().await {
+            Ok(o) => o,
+            Err(e) if status(&e) == Some(404) => {
+                return Err(TaskError::fatal(format!(
+                    "The source key s3://{sb}/{sk} does not exist"
+                )));
+            }
+            Err(e) => return Err(call_failed(&format!("GetObject s3://{sb}/{sk}"), &e)),
+        };
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| TaskError::retryable(format!("reading s3://{sb}/{sk}: {e}")))?
+            .into_bytes();
+        let dir = std::env::temp_dir().join(format!(
+            "airtask-transform-{}-{}",
+            std::process::id(),
+            ctx.try_number
+        ));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| TaskError::retryable(format!("cannot create {}: {e}", dir.display())))?;
+        let (src, dst) = (dir.join("source"), dir.join("dest"));
+        let result = async {
+            std::fs::write(&src, &bytes)
+                .and_then(|()| std::fs::write(&dst, b""))
+                .map_err(|e| {
+                    TaskError::retryable(format!("cannot write {}: {e}", dir.display()))
+                })?;
+            self.transform(ctx, &src, &dst).await?;
+            let body = ByteStream::from_path(&dst)
+                .await
+                .map_err(|e| TaskError::retryable(format!("cannot read {}: {e}", dst.display())))?;
+            s3.put_object()
+                .bucket(db)
+                .key(dk)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| call_failed(&format!("PutObject s3://{db}/{dk}"), &e))?;
+            ctx.info(LOGGER, "Upload successful");
+            Ok(Outcome::Success(None))
+        }
+        .await;
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+
+    /// Runs the script on the files, its output (stdout and stderr) logged line by line. The
+    /// process is killed if the try is cancelled.
+    async fn transform(
+        &self,
+        ctx: &TaskContext,
+        src: &std::path::Path,
+        dst: &std::path::Path,
+    ) -> Result<(), TaskError> {
+        let mut cmd = tokio::process::Command::new(&self.script);
+        cmd.arg(src)
+            .arg(dst)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in &ctx.process_env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let mut child = cmd.spawn().map_err(|e| {
+            TaskError::fatal(format!(
+                "cannot run the transform script {}: {e}",
+                self.script
+            ))
+        })?;
+        ctx.info(LOGGER, "Output:");
+        let out = child
+            .stdout
+            .take()
+            .map(|o| tokio::io::BufReader::new(o).lines());
+        let err = child
+            .stderr
+            .take()
+            .map(|e| tokio::io::BufReader::new(e).lines());
+        let log = |line: String| ctx.log.line(Level::Info, LOGGER, line.trim_end());
+        let pump = async {
+            if let Some(mut out) = out {
+                while let Ok(Some(line)) = out.next_line().await {
+                    log(line);
+                }
+            }
+        };
+        let pump_err = async {
+            if let Some(mut err) = err {
+                while let Ok(Some(line)) = err.next_line().await {
+                    log(line);
+                }
+            }
+        };
+        let ((), ()) = tokio::join!(pump, pump_err);
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| TaskError::retryable(format!("waiting for the transform script: {e}")))?;
+        if !status.success() {
+            return Err(TaskError::retryable(format!(
+                "Transform script failed: {}",
+                status.code().unwrap_or(-1)
+            )));
+        }
+        ctx.info(
+            LOGGER,
+            &format!(
+                "Transform script successful. Output temporarily located at {}",
+                dst.display()
+            ),
+        );
+        Ok(())
+    }
+}
+
+impl Operator for FileTransform {
+    fn execute<'a>(
+        &'a mut self,
+        ctx: &'a TaskContext,
+    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+        Box::pin(self.run(ctx))
+    }
+}
