@@ -8,4 +8,5 @@ mod render;
 mod run;
 mod run_task;
 mod s3;
+mod s3_operators;
 mod templates;
