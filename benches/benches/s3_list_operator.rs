@@ -19,7 +19,7 @@ use nix::sys::resource::{UsageWho, getrusage};
 
 const BUCKET: &str = "bench-list-10k";
 const KEYS: usize = 10_000;
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 15;
 
 fn cpu(who: UsageWho) -> Duration {
     let u = getrusage(who).expect("getrusage");
