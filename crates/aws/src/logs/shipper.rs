@@ -943,6 +943,34 @@ mod tests {
         assert!(!spill.exists());
     }
 
+    #[test]
+    fn the_handle_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<ShipperHandle>();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dropping_the_handle_leaves_the_events_in_the_spill_file() {
+        let fake = Fake::default();
+        fake.state().always = Some(SinkError::Retryable("down".into()));
+        let opts = options("dropped");
+        let spill = opts.spill_path.clone();
+        let h = Shipper::start_with_sink(fake.clone(), opts);
+        for i in 0..100 {
+            h.send(ev(i));
+        }
+        drop(h);
+        // The file appears whole (it is renamed into place) once the shipper has stopped.
+        for _ in 0..1000 {
+            if spill.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(read_spill(&spill), (0..100).map(ev).collect::<Vec<_>>());
+        std::fs::remove_file(spill).unwrap();
+    }
+
     #[tokio::test(start_paused = true)]
     async fn long_messages_are_split_and_counted() {
         let fake = Fake::default();
