@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod identity;
+mod logs;
 mod malformed;
 mod render;
 mod run;

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod identity;
+pub mod logs;
 mod s3;
 mod store;
 
