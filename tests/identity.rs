@@ -160,10 +160,11 @@ async fn set_up_iam() -> Iam {
             &[format!("arn:aws:s3:::{b}"), format!("arn:aws:s3:::{b}/*")],
         )
     };
-    // The execution role may assume roles, read definitions from one bucket and keep state in
-    // another; nothing else.
+    // The execution role may assume roles, ship logs, read definitions from one bucket and keep
+    // state in another; nothing else.
     let exec_policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"},
+        {"Effect": "Allow", "Action": "logs:*", "Resource": "*"},
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::confined-defs/*"},
         {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::confined-state", "arn:aws:s3:::confined-state/*"]}
     ]})

@@ -148,7 +148,7 @@ fn assert_accounted(r: &DeliveryReport) {
 }
 
 /// A TCP proxy in front of the endpoint that can be switched off.
-struct Proxy {
+pub(crate) struct Proxy {
     addr: SocketAddr,
     down: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
@@ -157,7 +157,7 @@ struct Proxy {
 }
 
 impl Proxy {
-    fn start(upstream: SocketAddr) -> Proxy {
+    pub(crate) fn start(upstream: SocketAddr) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
         let down = Arc::new(AtomicBool::new(false));
@@ -196,12 +196,12 @@ impl Proxy {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Off: open connections are cut and new ones closed at once. On: forwarded again.
-    fn set_down(&self, down: bool) {
+    pub(crate) fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
         if down {
             for s in self.open.lock().expect("lock").drain(..) {
@@ -234,7 +234,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream) {
     });
 }
 
-fn upstream() -> SocketAddr {
+pub(crate) fn upstream() -> SocketAddr {
     let url = endpoint();
     let hostport = url
         .strip_prefix("http://")

@@ -386,6 +386,11 @@ fn run_with_blocking_aws_config(e: &Env, args: &[&str], seconds: u64) -> Option<
         .args(args)
         .env("AWS_CONFIG_FILE", &fifo)
         .env("AWS_SHARED_CREDENTIALS_FILE", &fifo)
+        // A laptop with no AWS in its environment (no endpoint, no keys): nothing to ship logs
+        // to, so nothing may touch the configuration.
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

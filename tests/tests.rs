@@ -10,4 +10,5 @@ mod run;
 mod run_task;
 mod s3;
 mod s3_operators;
+mod task_logs;
 mod templates;

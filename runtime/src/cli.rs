@@ -76,6 +76,52 @@ Examples:
   airtask whoami wf.yaml load
   airtask whoami wf.yaml load --execution-role-arn arn:aws:iam::123456789012:role/wf-exec")]
     Whoami(WhoamiArgs),
+    /// Read a task attempt's log back from CloudWatch Logs (MWAA Serverless's stream layout).
+    #[command(after_help = "\
+Without --try, the try of the task's record in the state (else 1). With --follow, polls until
+the record says the attempt ended, then reads once more.
+Exit codes: 0 read, 1 the stream cannot be read (missing, access denied), 2 usage error.
+
+Examples:
+  airtask logs --workflow-id etl --run-id manual__2025-03-09T00:00:00+00:00 --task-id load
+  airtask logs --workflow-id etl --run-id r1 --task-id fan_out --map-index 2 --try 1 --follow")]
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// The workflow id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) workflow_id: String,
+    /// The run id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) run_id: String,
+    /// The task id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) task_id: String,
+    /// The map index of a mapped task instance.
+    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+    pub(crate) map_index: i64,
+    /// The try (attempt) to read.
+    #[arg(long = "try", value_name = "N")]
+    pub(crate) try_number: Option<u32>,
+    /// Keep reading until the attempt has ended.
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// The log group (default: /aws/mwaa-serverless/<workflow_id>/).
+    #[arg(long, value_name = "GROUP")]
+    pub(crate) log_group: Option<String>,
+    /// The state directory with the task record (for --follow and the default try).
+    #[arg(long, value_name = "DIR", default_value = ".airtask")]
+    pub(crate) state_dir: std::path::PathBuf,
+    /// A state store URL (`s3://bucket/prefix`) with the task record instead.
+    #[arg(long, value_name = "URL")]
+    pub(crate) store: Option<String>,
+    /// text: one readable line per log line; json: the lines as stored.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    #[command(flatten)]
+    pub(crate) roles: RoleArgs,
 }
 
 /// Where a definition comes from, shared by every command that reads one.
@@ -195,6 +241,36 @@ pub(crate) struct RunTaskArgs {
     pub(crate) expected_workflow_id: Option<String>,
     #[command(flatten)]
     pub(crate) roles: RoleArgs,
+    #[command(flatten)]
+    pub(crate) logs: LogArgs,
+    /// Ship the log to CloudWatch unless switched off (the container entrypoint).
+    #[arg(skip)]
+    pub(crate) cloudwatch_by_default: bool,
+}
+
+/// Where the task log goes (see the README's "Task logs").
+#[derive(Debug, Args, Clone)]
+pub(crate) struct LogArgs {
+    /// The CloudWatch log group (default: /aws/mwaa-serverless/<workflow_id>/).
+    #[arg(long, value_name = "GROUP")]
+    pub(crate) log_group: Option<String>,
+    /// Do not ship the log to CloudWatch (the terminal and the local file still get it).
+    #[arg(long)]
+    pub(crate) no_cloudwatch: bool,
+    /// How long, at the end of an attempt, to go on delivering its log to CloudWatch before
+    /// keeping the rest in the spill file. Keep it under the container's stop grace period.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
+    pub(crate) log_flush_timeout: f64,
+}
+
+impl Default for LogArgs {
+    fn default() -> LogArgs {
+        LogArgs {
+            log_group: None,
+            no_cloudwatch: false,
+            log_flush_timeout: 20.0,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +301,8 @@ pub(crate) struct RunArgs {
     pub(crate) source: SourceArgs,
     #[command(flatten)]
     pub(crate) roles: RoleArgs,
+    #[command(flatten)]
+    pub(crate) logs: LogArgs,
 }
 
 #[derive(Debug, Args)]

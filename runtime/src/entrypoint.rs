@@ -1,7 +1,7 @@
 //! The container entrypoint: `airtask` with no subcommand runs one task instance whose inputs
 //! come from `AIRTASK_*` environment variables (see the README's table).
 
-use crate::cli::{Format, InstanceArgs, RoleArgs, RunTaskArgs, SourceArgs};
+use crate::cli::{Format, InstanceArgs, LogArgs, RoleArgs, RunTaskArgs, SourceArgs};
 
 /// The variables, for error messages and the README.
 pub(crate) const VARIABLES: &[(&str, bool, &str)] = &[
@@ -68,15 +68,26 @@ pub(crate) const VARIABLES: &[(&str, bool, &str)] = &[
         "the external id the execution role's trust policy requires",
     ),
     (
+        "AIRTASK_LOG_GROUP",
+        false,
+        "the CloudWatch log group (default /aws/mwaa-serverless/<workflow_id>/)",
+    ),
+    (
+        "AIRTASK_CLOUDWATCH",
+        false,
+        "on (default) or off: ship the task log to CloudWatch",
+    ),
+    (
+        "AIRTASK_LOG_FLUSH_TIMEOUT",
+        false,
+        "seconds to go on delivering an attempt's log at its end (default 20)",
+    ),
+    (
         "AIRTASK_SESSION_DURATION",
         false,
         "seconds per role session (default 3600, a task role: its execution_timeout within 900..3600)",
     ),
 ];
-
-/// Variables of later features: refused rather than ignored, so a task never runs with
-/// broader credentials or elsewhere than configured.
-const NOT_YET: &[&str] = &["AIRTASK_LOG_GROUP"];
 
 /// Reads the run-task arguments from the environment.
 pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunTaskArgs, String> {
@@ -100,12 +111,6 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
                 .join(" and ")
         ));
     }
-    if let Some(name) = NOT_YET.iter().find(|n| get(n).is_some()) {
-        return Err(format!(
-            "{name} is set, but this build of airtask does not support it yet; refusing to run \
-             rather than ignore it"
-        ));
-    }
     let int = |name: &str| -> Result<Option<i64>, String> {
         get(name)
             .map(|v| {
@@ -120,6 +125,24 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
         Some(n) => {
             Some(u32::try_from(n).map_err(|_| format!("AIRTASK_TRY must be 1 or more, not {n}"))?)
         }
+    };
+    let cloudwatch_off = match get("AIRTASK_CLOUDWATCH").as_deref() {
+        None | Some("" | "on") => false,
+        Some("off") => true,
+        Some(other) => {
+            return Err(format!(
+                "AIRTASK_CLOUDWATCH must be on or off, not '{other}'"
+            ));
+        }
+    };
+    let log_flush_timeout = match get("AIRTASK_LOG_FLUSH_TIMEOUT") {
+        None => 20.0,
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| *s >= 0.0)
+            .ok_or_else(|| format!("AIRTASK_LOG_FLUSH_TIMEOUT must be seconds, not '{v}'"))?,
     };
     let output = match get("AIRTASK_OUTPUT").as_deref() {
         None | Some("" | "text") => Format::Text,
@@ -152,5 +175,11 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
         // Roles::resolve reads AIRTASK_EXECUTION_ROLE_ARN, AIRTASK_EXTERNAL_ID and
         // AIRTASK_SESSION_DURATION.
         roles: RoleArgs::default(),
+        logs: LogArgs {
+            log_group: get("AIRTASK_LOG_GROUP").filter(|g| !g.is_empty()),
+            no_cloudwatch: cloudwatch_off,
+            log_flush_timeout,
+        },
+        cloudwatch_by_default: true,
     })
 }

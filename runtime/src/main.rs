@@ -18,12 +18,14 @@ mod commands;
 mod definition;
 mod entrypoint;
 mod identity;
+mod logs;
 mod mapping;
 mod registry;
 mod render;
 mod run;
 mod run_task;
 mod state;
+mod tasklog;
 mod whoami;
 
 use std::process::ExitCode;
@@ -50,5 +52,6 @@ fn run(command: cli::Command) -> u8 {
         cli::Command::RunTask(args) => run_task::run_task(&args),
         cli::Command::Run(args) => run::run(&args),
         cli::Command::Whoami(args) => whoami::whoami(&args),
+        cli::Command::Logs(args) => logs::logs(&args),
     }
 }

@@ -241,6 +241,14 @@ impl Runner<'_> {
         if let Some(d) = roles.session_duration {
             cmd.args(["--session-duration", &d.to_string()]);
         }
+        let logs = &self.args.logs;
+        if let Some(g) = &logs.log_group {
+            cmd.args(["--log-group", g]);
+        }
+        if logs.no_cloudwatch {
+            cmd.arg("--no-cloudwatch");
+        }
+        cmd.args(["--log-flush-timeout", &logs.log_flush_timeout.to_string()]);
         cmd.spawn()
             .map_err(|e| format!("cannot start run-task for '{}': {e}", task.task_id))
     }

@@ -3,7 +3,6 @@
 //! task record.
 
 use std::any::Any;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -26,6 +25,7 @@ use crate::identity::{Identity, Layer, Roles};
 use crate::registry::registry;
 use crate::render::{Instance, render_template_fields, template_context, xcom_source};
 use crate::state::State;
+use crate::tasklog::{Destination, TaskLog, delivery_json};
 
 /// Exit codes of `run-task` (documented in the README).
 pub(crate) mod exit {
@@ -39,49 +39,16 @@ pub(crate) mod exit {
     pub(crate) const TIMEOUT: u8 = 3;
     /// Stopped by SIGTERM or SIGINT.
     pub(crate) const STOPPED: u8 = 4;
-    /// Infrastructure failure: the XCom value or the task record could not be written.
+    /// Infrastructure failure: the execution role could not be assumed, or the state could not
+    /// be read or written.
     pub(crate) const INFRA: u8 = 5;
+    /// The task succeeded (or was skipped), but log lines could not be delivered to CloudWatch
+    /// (they are in the spill file the record names).
+    pub(crate) const LOGS_UNDELIVERED: u8 = 6;
 }
 
 /// MWAA Serverless's quota on the XCom values of one task instance.
 const MAX_XCOM_BYTES: usize = 200 * 1024;
-
-/// The task log on the terminal: `[timestamp] LEVEL - message`, with the secret parts of the
-/// credentials this process handed out masked.
-#[derive(Default)]
-struct TerminalLog {
-    secrets: Mutex<Vec<String>>,
-}
-
-impl TerminalLog {
-    /// Masks `secrets` (as `***`) in every later line.
-    fn mask(&self, secrets: Vec<String>) {
-        if let Ok(mut s) = self.secrets.lock() {
-            s.extend(secrets.into_iter().filter(|x| !x.is_empty()));
-        }
-    }
-}
-
-impl LogSink for TerminalLog {
-    fn line(&self, level: Level, _logger: &str, message: &str) {
-        let mut message = std::borrow::Cow::Borrowed(message);
-        if let Ok(secrets) = self.secrets.lock() {
-            for secret in secrets.iter() {
-                if message.contains(secret.as_str()) {
-                    message = message.replace(secret.as_str(), "***").into();
-                }
-            }
-        }
-        let ts = clock::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "[{ts}] {:<7} - {message}",
-            level.as_str().to_uppercase()
-        );
-        let _ = out.flush();
-    }
-}
 
 /// The task instance record, written to the store after every state change.
 struct Record {
@@ -112,18 +79,6 @@ impl Record {
 
 fn iso(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
-}
-
-/// The log stream MWAA Serverless uses for a try, as GetTaskInstance shows it.
-fn log_stream(wf: &str, run_id: &str, task_id: &str, map_index: i64, try_number: u32) -> String {
-    let mapped = if map_index >= 0 {
-        format!("map_index={map_index}/")
-    } else {
-        String::new()
-    };
-    format!(
-        "//aws/mwaa-serverless/{wf}//workflow_id={wf}/run_id={run_id}/task_id={task_id}/{mapped}attempt={try_number}.log"
-    )
 }
 
 /// Writes the XCom values of a successful try: all or nothing (a temporary directory renamed
@@ -262,6 +217,31 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
     run(args, &wf, task, first, last, &identity).await
 }
 
+/// Whether the task log goes to CloudWatch: not with `--no-cloudwatch`; always from the
+/// container entrypoint, with a log group or with an execution role; otherwise when the
+/// environment names an endpoint or credentials (never by probing the credential chain, which
+/// can take seconds on a laptop).
+fn cloudwatch_on(args: &RunTaskArgs, identity: &Identity) -> bool {
+    if args.logs.no_cloudwatch {
+        return false;
+    }
+    if args.cloudwatch_by_default || args.logs.log_group.is_some() || identity.has_execution_role()
+    {
+        return true;
+    }
+    [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]
+    .iter()
+    .any(|n| std::env::var_os(n).is_some_and(|v| !v.is_empty()))
+}
+
 /// The identity the operator of one try runs as: the task's own role, assumed afresh with a
 /// session name that names the try, else the execution role, else (for an operator that calls
 /// AWS) the base credentials; `None` for an operator that calls no AWS service when no role is
@@ -272,7 +252,7 @@ async fn try_identity(
     task: &Task,
     info: Option<&airtask_core::OperatorInfo>,
     try_number: u32,
-    log: &TerminalLog,
+    log: &TaskLog,
 ) -> Result<Option<Layer>, TaskError> {
     let calls_aws = info.is_some_and(|i| i.aws);
     if !calls_aws && task.role_arn.is_none() && !identity.has_execution_role() {
@@ -306,7 +286,26 @@ async fn run(
     last: u32,
     identity: &Identity,
 ) -> u8 {
-    let terminal = Arc::new(TerminalLog::default());
+    let terminal = Arc::new(TaskLog::default());
+    let log_group = airtask_aws::logs::log_group(&wf.workflow_id, args.logs.log_group.as_deref());
+    let flush_timeout = Duration::from_secs_f64(args.logs.log_flush_timeout);
+    let mut logs_incomplete = false;
+    // CloudWatch shipping uses the execution layer (the execution role, or the base
+    // credentials).
+    let ship_config = if cloudwatch_on(args, identity) {
+        match identity
+            .execution(&session_name(&wf.workflow_id, &task.task_id, first))
+            .await
+        {
+            Ok(layer) => Some(layer.config.clone()),
+            Err(e) => {
+                eprintln!("error: {e}; cannot ship the task log");
+                return exit::INFRA;
+            }
+        }
+    } else {
+        None
+    };
     // The base credentials' secrets, should a command print its environment.
     terminal.mask(
         [
@@ -401,16 +400,22 @@ async fn run(
         record.set("completed_at", serde_json::Value::Null);
         record.set("duration_seconds", serde_json::Value::Null);
         record.set("error", serde_json::Value::Null);
-        record.set(
-            "log_stream",
-            json!(log_stream(
-                &wf.workflow_id,
-                &run_id,
-                &task.task_id,
-                args.instance.map_index,
-                try_number
-            )),
+        let dest = Destination::new(
+            &args.instance.state_dir,
+            &log_group,
+            &wf.workflow_id,
+            &run_id,
+            &task.task_id,
+            args.instance.map_index,
+            try_number,
         );
+        record.set("log_stream", json!(dest.display()));
+        record.set("log_file", json!(dest.file.display().to_string()));
+        record.set("log_delivery", serde_json::Value::Null);
+        if let Err(e) = terminal.start_attempt(&dest, ship_config.as_ref()) {
+            eprintln!("error: {e}");
+            return exit::INFRA;
+        }
         if let Err(e) = save_record(&record, &state).await {
             eprintln!("error: {e}");
             return exit::INFRA;
@@ -508,6 +513,9 @@ async fn run(
                             eprintln!("error: {e}");
                             record.set("status", json!("FAILED"));
                             record.set("error", json!(e));
+                            if let Some(report) = terminal.end_attempt(flush_timeout).await {
+                                record.set("log_delivery", delivery_json(&report));
+                            }
                             let _ = save_record(&record, &state).await;
                             return exit::INFRA;
                         } else {
@@ -574,6 +582,35 @@ async fn run(
             "airtask",
             &format!("Attempt {try_number} ended {status}{detail}"),
         );
+        if retry {
+            log.line(
+                Level::Info,
+                "airtask",
+                &format!(
+                    "Waiting {} s (retry_delay) before attempt {}",
+                    retry_delay.as_secs_f64(),
+                    try_number + 1
+                ),
+            );
+        }
+        // The attempt's stream is complete: what could not be delivered within the flush
+        // timeout is in the spill file, and the record says so.
+        if let Some(report) = terminal.end_attempt(flush_timeout).await {
+            if !report.complete() {
+                logs_incomplete = true;
+                eprintln!(
+                    "warning: {} log lines of attempt {try_number} were not delivered to \
+                     CloudWatch{}",
+                    report.undelivered + report.lost,
+                    report
+                        .spill_path
+                        .as_ref()
+                        .map(|p| format!("; they are kept in {}", p.display()))
+                        .unwrap_or_default()
+                );
+            }
+            record.set("log_delivery", delivery_json(&report));
+        }
         if let Err(e) = save_record(&record, &state).await {
             eprintln!("error: {e}");
             return exit::INFRA;
@@ -582,17 +619,12 @@ async fn run(
             if args.output == Format::Json {
                 outln!("{}", serde_json::Value::Object(record.body.clone()));
             }
-            return code;
+            return if code == exit::OK && logs_incomplete {
+                exit::LOGS_UNDELIVERED
+            } else {
+                code
+            };
         }
-        log.line(
-            Level::Info,
-            "airtask",
-            &format!(
-                "Waiting {} s (retry_delay) before attempt {}",
-                retry_delay.as_secs_f64(),
-                try_number + 1
-            ),
-        );
         let mut stop = stop_rx.clone();
         tokio::select! {
             () = tokio::time::sleep(retry_delay) => {}

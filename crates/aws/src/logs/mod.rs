@@ -49,10 +49,12 @@
 pub mod batch;
 mod buffer;
 mod names;
+mod read;
 mod shipper;
 mod sink;
 
 pub use names::{MAX_NAME_LEN, log_group, log_stream};
+pub use read::{Page, ReadError, read_stream};
 pub use shipper::{DeliveryReport, Shipper, ShipperHandle, ShipperOptions};
 pub use sink::{LogSink, PutOutcome, SinkError};
 

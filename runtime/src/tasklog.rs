@@ -1,0 +1,195 @@
+//! The task log of `run-task`: every line of every try goes, masked, to the terminal (readable),
+//! to a local file that mirrors the CloudWatch stream (JSON lines, like Airflow 3's task logs),
+//! and, when shipping is on, to CloudWatch Logs in MWAA Serverless's stream layout.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use airtask_aws::logs::{DeliveryReport, LogEvent, Shipper, ShipperHandle, ShipperOptions};
+use airtask_core::{Level, LogSink};
+use serde_json::json;
+
+use crate::clock;
+
+/// Where one attempt's lines go besides the terminal.
+struct Attempt {
+    /// The local mirror of the stream.
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    /// The CloudWatch shipper, when shipping is on.
+    shipper: Option<ShipperHandle>,
+    /// The per-stream sequence number of the next line.
+    seq: u64,
+}
+
+/// The task log.
+#[derive(Default)]
+pub(crate) struct TaskLog {
+    secrets: Mutex<Vec<String>>,
+    attempt: Mutex<Option<Attempt>>,
+}
+
+/// Where an attempt's log goes: the group and stream names, and the local mirror.
+pub(crate) struct Destination {
+    /// The CloudWatch log group.
+    pub(crate) group: String,
+    /// The CloudWatch log stream.
+    pub(crate) stream: String,
+    /// The local file that mirrors the stream.
+    pub(crate) file: PathBuf,
+}
+
+impl Destination {
+    /// The destination of an attempt: MWAA Serverless's group and stream, mirrored under
+    /// `<state_dir>/logs/` in the same layout.
+    pub(crate) fn new(
+        state_dir: &Path,
+        group: &str,
+        wf: &str,
+        run_id: &str,
+        task_id: &str,
+        map_index: i64,
+        try_number: u32,
+    ) -> Destination {
+        let stream = airtask_aws::logs::log_stream(wf, run_id, task_id, map_index, try_number);
+        let file = state_dir.join("logs").join(&stream);
+        Destination {
+            group: group.to_owned(),
+            stream,
+            file,
+        }
+    }
+
+    /// As MWAA's GetTaskInstance shows it: `/` + group + `/` + stream.
+    pub(crate) fn display(&self) -> String {
+        format!("/{}/{}", self.group, self.stream)
+    }
+
+    /// The spill file of the stream's shipper.
+    pub(crate) fn spill_file(&self) -> PathBuf {
+        let mut name = self.file.clone().into_os_string();
+        name.push(".spill");
+        PathBuf::from(name)
+    }
+}
+
+impl TaskLog {
+    /// Masks `secrets` (as `***`) in every later line.
+    pub(crate) fn mask(&self, secrets: Vec<String>) {
+        if let Ok(mut s) = self.secrets.lock() {
+            s.extend(secrets.into_iter().filter(|x| !x.is_empty()));
+        }
+    }
+
+    /// Starts an attempt's stream: the local mirror is created (appended to when the same try
+    /// runs again), and lines are shipped to CloudWatch with `config` when it is given.
+    pub(crate) fn start_attempt(
+        &self,
+        dest: &Destination,
+        config: Option<&airtask_aws::SdkConfig>,
+    ) -> Result<(), String> {
+        if let Some(dir) = dest.file.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&dest.file)
+            .map_err(|e| format!("cannot open the log file {}: {e}", dest.file.display()))?;
+        let shipper = config.map(|c| {
+            Shipper::start(
+                c,
+                &dest.group,
+                &dest.stream,
+                ShipperOptions::new(dest.spill_file()),
+            )
+        });
+        if let Ok(mut a) = self.attempt.lock() {
+            *a = Some(Attempt {
+                file: Some(std::io::BufWriter::new(file)),
+                shipper,
+                seq: 0,
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends the current attempt: the local file is flushed, and the shipper sends what is left
+    /// within `deadline` and reports what became of every line.
+    pub(crate) async fn end_attempt(&self, deadline: Duration) -> Option<DeliveryReport> {
+        let attempt = self.attempt.lock().ok().and_then(|mut a| a.take())?;
+        if let Some(mut f) = attempt.file {
+            let _ = f.flush();
+        }
+        match attempt.shipper {
+            Some(s) => Some(s.finish(deadline).await),
+            None => None,
+        }
+    }
+
+    fn masked<'a>(&self, message: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut message = std::borrow::Cow::Borrowed(message);
+        if let Ok(secrets) = self.secrets.lock() {
+            for secret in secrets.iter() {
+                if message.contains(secret.as_str()) {
+                    message = message.replace(secret.as_str(), "***").into();
+                }
+            }
+        }
+        message
+    }
+}
+
+impl LogSink for TaskLog {
+    fn line(&self, level: Level, logger: &str, message: &str) {
+        let message = self.masked(message);
+        let now = clock::now();
+        {
+            let ts = now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "[{ts}] {:<7} - {message}",
+                level.as_str().to_uppercase()
+            );
+            let _ = out.flush();
+        }
+        let Ok(mut guard) = self.attempt.lock() else {
+            return;
+        };
+        let Some(attempt) = guard.as_mut() else {
+            return;
+        };
+        let line = json!({
+            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            "level": level.as_str(),
+            "event": message,
+            "logger": logger,
+            "seq": attempt.seq,
+        })
+        .to_string();
+        attempt.seq += 1;
+        if let Some(f) = attempt.file.as_mut() {
+            let _ = writeln!(f, "{line}");
+        }
+        if let Some(s) = &attempt.shipper {
+            s.send(LogEvent {
+                timestamp_ms: now.as_millisecond(),
+                message: line,
+            });
+        }
+    }
+}
+
+/// What the task record says of an attempt's log delivery.
+pub(crate) fn delivery_json(report: &DeliveryReport) -> serde_json::Value {
+    json!({
+        "delivered": report.delivered,
+        "rejected": report.rejected,
+        "undelivered": report.undelivered + report.lost,
+        "spill_file": report.spill_path.as_ref().map(|p| p.display().to_string()),
+        "error": report.error,
+    })
+}
