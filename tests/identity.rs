@@ -340,7 +340,6 @@ async fn each_task_runs_as_its_own_role_and_nothing_broader() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start the sensor");
-    let sensor_started = tokio::time::Instant::now();
 
     // Each task writes its own bucket...
     for (t, bucket) in [("a_writes_a", &iam.bucket_a), ("b_writes_b", &iam.bucket_b)] {
@@ -477,9 +476,28 @@ async fn each_task_runs_as_its_own_role_and_nothing_broader() {
         output_text(&out)
     );
 
-    // The late key appears; the sensor sees it with refreshed credentials.
-    let wait = std::time::Duration::from_secs(8).saturating_sub(sensor_started.elapsed());
-    tokio::time::sleep(wait).await;
+    // The sensor's credentials are renewed while it waits (a second AssumeRole for its
+    // session, well within its 60 s timeout); then the late key appears, and the sensor finds it
+    // with the renewed credentials.
+    let sensor_sessions = || {
+        iam.sessions(&iam.role_a)
+            .iter()
+            .filter(|s| *s == "airtask.confined.wait_for_late_key.try1")
+            .count()
+    };
+    let mut refreshed = false;
+    for _ in 0..300 {
+        if sensor_sessions() >= 2 {
+            refreshed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        refreshed,
+        "the sensor's credentials were not renewed within 30 s: {:?}",
+        iam.sessions(&iam.role_a)
+    );
     iam.s3()
         .await
         .put_object()
@@ -491,15 +509,7 @@ async fn each_task_runs_as_its_own_role_and_nothing_broader() {
         .expect("put the late key");
     let out = sensor.wait_with_output().expect("sensor output");
     assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    let sessions = iam.sessions(&iam.role_a);
-    let sensor_sessions = sessions
-        .iter()
-        .filter(|s| *s == "airtask.confined.wait_for_late_key.try1")
-        .count();
-    assert!(
-        sensor_sessions >= 2,
-        "the sensor's credentials were never refreshed: {sessions:?}"
-    );
+    assert!(output_text(&out).contains("Success criteria met"));
 
     // No secret the endpoint handed out (or the base user's) reached any output or record.
     let data = iam.endpoint.data();

@@ -48,6 +48,10 @@ rt:
       operator: airflow.operators.bash.BashOperator
       bash_command: "echo $AIRFLOW_CTX_DAG_ID/$AIRFLOW_CTX_TASK_ID/$AIRFLOW_CTX_TRY_NUMBER/$AIRFLOW_CTX_LOGICAL_DATE/$AIRFLOW_CTX_DAG_RUN_ID/$AIRFLOW_CTX_DAG_OWNER/${ONLY_THIS:-unset}/${HOME:-nohome}"
       env: {ONLY_THIS: set}
+    secret_env:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo password is $DB_PASSWORD; echo token=$SHORT_TOKEN"
+      env: {DB_PASSWORD: hunter2-long, SHORT_TOKEN: abc}
 "#;
 
 struct Env {
@@ -143,6 +147,19 @@ fn bash_sees_airflow_context_variables_and_only_its_env() {
         xcom,
         "\"rt/ctx_env/1/2025-03-09T00:00:00+00:00/r1/airflow/set/nohome\""
     );
+}
+
+#[test]
+fn values_of_secret_looking_parameters_are_masked_in_every_log() {
+    let e = env("rt-secret");
+    let (code, stdout, record) = e.run("secret_env", &[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("INFO    - password is ***"), "{stdout}");
+    assert!(!stdout.contains("hunter2-long"), "{stdout}");
+    // Too short to mask (Airflow's minimum length is 5).
+    assert!(stdout.contains("token=abc"), "{stdout}");
+    let mirror = std::fs::read_to_string(record["log_file"].as_str().unwrap()).unwrap();
+    assert!(mirror.contains("password is ***") && !mirror.contains("hunter2-long"));
 }
 
 #[test]
@@ -345,7 +362,7 @@ fn the_container_entrypoint_takes_its_inputs_from_the_environment() {
         vec![
             ("AIRTASK_WORKFLOW", e.wf.as_str()),
             ("AIRTASK_TASK_ID", "produce"),
-            ("AIRTASK_LOG_GROUP", "/custom"),
+            ("AIRTASK_CLOUDWATCH", "maybe"),
         ],
         vec![
             ("AIRTASK_WORKFLOW", e.wf.as_str()),

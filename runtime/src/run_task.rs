@@ -434,7 +434,7 @@ async fn run(
         tctx.try_number = try_number;
         let prepared = match try_identity(identity, wf, task, info, try_number, &terminal).await {
             Err(e) => Err((e, false)),
-            Ok(layer) => prepare(args, &store, wf, task, &tctx, info)
+            Ok(layer) => prepare(args, &store, wf, task, &tctx, info, &terminal)
                 .map(|op| (op, layer))
                 .map_err(|msg| (TaskError::fatal(msg), true)),
         };
@@ -651,6 +651,7 @@ fn prepare(
     task: &Task,
     tctx: &airtask_template::TaskContext,
     info: Option<&airtask_core::OperatorInfo>,
+    log: &TaskLog,
 ) -> Result<Box<dyn airtask_core::Operator>, String> {
     let renderer = Renderer::new(
         tctx,
@@ -683,5 +684,7 @@ fn prepare(
         params.extend(crate::mapping::arguments_of(&values, index));
     }
     let info = info.ok_or_else(|| format!("the operator {} is not implemented", task.operator))?;
+    // Values of parameters whose names look secret are masked from here on.
+    log.mask(crate::tasklog::sensitive_values(&params));
     (info.build)(&params).map_err(|e| format!("task '{}': {e}", task.task_id))
 }

@@ -193,3 +193,73 @@ pub(crate) fn delivery_json(report: &DeliveryReport) -> serde_json::Value {
         "error": report.error,
     })
 }
+
+/// Parameter names whose values are secrets, as Airflow's secrets masker has them
+/// (`DEFAULT_SENSITIVE_FIELDS`): a name containing one of these, in any case.
+const SENSITIVE_NAMES: &[&str] = &[
+    "access_token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "passphrase",
+    "passwd",
+    "password",
+    "private_key",
+    "secret",
+    "token",
+    "keyfile_dict",
+    "service_account",
+];
+
+/// Shorter values are not masked (Airflow's `min_length_masked_secret`): masking `1` or `yes`
+/// everywhere would garble the log and hide nothing.
+const MIN_MASKED_LEN: usize = 5;
+
+/// The values, at any depth, of parameters whose names look secret: every string under such
+/// a key (in an `env` mapping too).
+pub(crate) fn sensitive_values(params: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) if s.len() >= MIN_MASKED_LEN => out.push(s.clone()),
+            serde_json::Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+            serde_json::Value::Object(m) => m.values().for_each(|i| strings(i, out)),
+            _ => {}
+        }
+    }
+    fn walk(m: &serde_json::Map<String, serde_json::Value>, out: &mut Vec<String>) {
+        for (k, v) in m {
+            let k = k.to_ascii_lowercase();
+            if SENSITIVE_NAMES.iter().any(|n| k.contains(n)) {
+                strings(v, out);
+            } else if let serde_json::Value::Object(inner) = v {
+                walk(inner, out);
+            } else if let serde_json::Value::Array(items) = v {
+                for i in items {
+                    if let serde_json::Value::Object(inner) = i {
+                        walk(inner, out);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(params, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn values_under_secret_looking_names_are_found_at_any_depth() {
+        let p = serde_json::json!({
+            "bash_command": "echo $DB_PASSWORD",
+            "env": {"DB_PASSWORD": "hunter2-long", "HOME": "/root", "API_KEY": "abc"},
+            "conf": [{"client_secret": ["s3cr3t-value"]}],
+        });
+        let found = super::sensitive_values(p.as_object().unwrap());
+        assert_eq!(
+            found,
+            vec!["hunter2-long".to_owned(), "s3cr3t-value".to_owned()]
+        );
+    }
+}
