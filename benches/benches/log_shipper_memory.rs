@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use airtask_aws::logs::{LogEvent, LogSink, PutOutcome, Shipper, ShipperOptions, SinkError};
-use nix::sys::resource::{UsageWho, getrusage};
 
 const LINES: usize = 2_000_000;
 
@@ -30,10 +29,18 @@ impl LogSink for Down {
     }
 }
 
+/// The peak resident set of this process (VmHWM: unlike getrusage's maxrss, it is not
+/// inherited from the process that started this one).
 fn peak_rss_mb() -> f64 {
-    getrusage(UsageWho::RUSAGE_SELF)
-        .map(|u| u.max_rss() as f64 / 1024.0)
-        .unwrap_or(0.0)
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn main() {
