@@ -36,3 +36,23 @@ pub fn synthetic_definition(target_bytes: usize) -> String {
     }
     out
 }
+
+/// The release `airtask` binary beside the running bench (`target/release/airtask`). It is not
+/// built from here: building would count cargo's own memory and time.
+///
+/// # Panics
+/// When it is missing: build it first (`cargo build --release -p airtask`).
+pub fn airtask_release() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("bench path");
+    let bin = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>")
+        .join("airtask");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --release -p airtask` before this bench",
+        bin.display()
+    );
+    bin
+}

@@ -73,16 +73,9 @@ struct Iam {
 async fn set_up_iam() -> Iam {
     // Set-up calls are free; after 40 calls of any kind, moto checks signatures and policies.
     let endpoint = OwnEndpoint::start("iam", &[("INITIAL_NO_AUTH_ACTION_COUNT", "40")]);
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint.url)
-        .load()
-        .await;
+    let config = airtask_tests::aws_config_for(&endpoint.url, None).await;
     let iam = aws_sdk_iam::Client::new(&config);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = airtask_tests::s3_client(&config);
     let (bucket_a, bucket_b) = ("confined-a".to_owned(), "confined-b".to_owned());
     for b in [
         &bucket_a,
@@ -214,22 +207,9 @@ impl Iam {
 
     /// An S3 client with the base user's credentials (allowed everything).
     async fn s3(&self) -> aws_sdk_s3::Client {
-        let creds = aws_sdk_s3::config::Credentials::new(
-            &self.access_key,
-            &self.secret_key,
-            None,
-            None,
-            "test",
-        );
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint.url)
-            .credentials_provider(creds)
-            .load()
-            .await;
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
+        let creds = (self.access_key.as_str(), self.secret_key.as_str());
+        airtask_tests::s3_client(
+            &airtask_tests::aws_config_for(&self.endpoint.url, Some(creds)).await,
         )
     }
 

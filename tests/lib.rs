@@ -212,3 +212,24 @@ pub fn http_get(url: &str) -> String {
     assert!(head.contains(" 200 "), "GET {url}: {head}");
     body.to_owned()
 }
+
+/// An SDK configuration for the endpoint at `url`, with `credentials` (access key id, secret)
+/// or, without them, the test command's dummy ones from the environment.
+pub async fn aws_config_for(url: &str, credentials: Option<(&str, &str)>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(url);
+    if let Some((id, secret)) = credentials {
+        loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+            id, secret, None, None, "test",
+        ));
+    }
+    loader.load().await
+}
+
+/// An S3 client of `config`, path-style (the local endpoint has no DNS for buckets).
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}

@@ -7,14 +7,7 @@ use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 const EMPTY_OP: &str = "airflow.providers.standard.operators.empty.EmptyOperator";
 
 async fn client() -> aws_sdk_s3::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .load()
-        .await;
-    let s3 = aws_sdk_s3::config::Builder::from(&config)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(s3)
+    airtask_tests::s3_client(&airtask_tests::aws_config_for(&endpoint(), None).await)
 }
 
 fn definition(tasks: &[&str]) -> String {

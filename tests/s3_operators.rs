@@ -7,15 +7,7 @@ use airtask_tests::{TempDir, airtask, corpus_dir, endpoint};
 const B: &str = "s3ops-main";
 
 async fn client() -> aws_sdk_s3::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .load()
-        .await;
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    )
+    airtask_tests::s3_client(&airtask_tests::aws_config_for(&endpoint(), None).await)
 }
 
 async fn body(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {

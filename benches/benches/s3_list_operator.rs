@@ -11,7 +11,6 @@
 // A benchmark measures wall time; the clock module is the runtime's, not this harness's.
 #![allow(clippy::disallowed_methods)]
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,21 +26,6 @@ fn cpu(who: UsageWho) -> Duration {
         Duration::from_secs(tv.tv_sec() as u64) + Duration::from_micros(tv.tv_usec() as u64)
     };
     t(u.user_time()) + t(u.system_time())
-}
-
-fn airtask_release() -> PathBuf {
-    let exe = std::env::current_exe().expect("bench path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .join("airtask");
-    assert!(
-        bin.exists(),
-        "{} is missing: run scripts/bench-s3-list.sh (it builds the release binary)",
-        bin.display()
-    );
-    bin
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -120,7 +104,7 @@ fn main() {
     }
     std::env::var("AWS_ENDPOINT_URL")
         .expect("AWS_ENDPOINT_URL is not set: run scripts/bench-s3-list.sh");
-    let bin = airtask_release();
+    let bin = airtask_benches::airtask_release();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -6,30 +6,12 @@
 // criterion_group! generates undocumented public functions.
 #![allow(missing_docs)]
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-/// The release binary next to this bench. It is not built from here: building would count
-/// cargo's own memory in the children's peak RSS. Run `cargo build --release -p airtask` first.
-fn airtask_release() -> PathBuf {
-    let exe = std::env::current_exe().expect("bench path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .join("airtask");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --release -p airtask` before this bench",
-        bin.display()
-    );
-    bin
-}
-
 fn bench(c: &mut Criterion) {
-    let bin = airtask_release();
+    let bin = airtask_benches::airtask_release();
     let dir = std::env::temp_dir().join(format!("airtask-startup-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let wf = dir.join("wf.yaml");

@@ -217,3 +217,12 @@ fn tasks_table(wf: &Workflow) -> String {
     }
     out
 }
+
+/// The async runtime of a command: one thread, with time and I/O. AWS clients are used on the
+/// runtime that made them, so a command makes one.
+pub(crate) fn async_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}

@@ -38,10 +38,7 @@ pub(crate) fn read(source: &str, version_id: Option<&str>) -> Result<Vec<u8>, Re
     if !source.starts_with("s3://") {
         return read_local(source, version_id);
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ReadError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::commands::async_runtime().map_err(ReadError::Usage)?;
     rt.block_on(async {
         let config = airtask_aws::sdk_config().await;
         read_s3(source, version_id, &config).await

@@ -21,12 +21,9 @@ pub(crate) fn logs(args: &LogsArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage(&e),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::commands::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
+        Err(e) => return usage(&e),
     };
     rt.block_on(read(args, Identity::new(roles)))
 }

@@ -205,12 +205,9 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         Err(e) => return usage(&e),
     };
     // With an S3 store, the run's XComs are brought into a private working directory first.
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::commands::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
+        Err(e) => return usage(&e),
     };
     // An S3 store is read as the execution role when AIRTASK_EXECUTION_ROLE_ARN is set.
     let identity = match crate::identity::Roles::resolve(&crate::cli::RoleArgs::default()) {

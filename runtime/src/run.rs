@@ -488,12 +488,9 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
     };
     let ctx = airtask_template::TaskContext::new(&wf.workflow_id, "", logical);
     let n = wf.tasks.len();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::commands::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
+        Err(e) => return usage(&e),
     };
     let roles = match crate::identity::Roles::resolve(&args.roles) {
         Ok(r) => r,

@@ -130,13 +130,10 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage(&e),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::commands::async_runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eprintln!("error: {e}");
             return exit::INFRA;
         }
     };

@@ -28,12 +28,9 @@ pub(crate) fn whoami(args: &WhoamiArgs) -> u8 {
     let identity = Identity::new(roles);
     let session = session_name(&wf.workflow_id, &task.task_id, args.try_number);
     let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::commands::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
+        Err(e) => return usage(&e),
     };
     let result = rt.block_on(async {
         let mut layers = vec![(
