@@ -131,6 +131,8 @@ fn main() {
             .arg("run-task")
             .arg(&wf)
             .args(["list", "--run-id", "bench", "--logical-date", "2025-03-09"])
+            // The operator alone: its log is not shipped (the endpoint would count it).
+            .arg("--no-cloudwatch")
             .arg("--state-dir")
             .arg(&state)
             .stdout(Stdio::null())
