@@ -12,7 +12,7 @@ use crate::logs::{Proxy, upstream};
 fn workflow(dir: &TempDir) -> String {
     dir.write(
         "tl.yaml",
-        "tl:\n  tasks:\n    many:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: seq 1 100000\n    slow:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'for i in $(seq 1 240); do echo line $i; sleep 0.125; done'\n    heavy:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'i=0; while true; do echo heavy $i; i=$((i+1)); done'\n    quick:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: echo hi\n",
+        "tl:\n  tasks:\n    many:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: seq 1 100000\n    slow:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'for i in $(seq 1 240); do echo line $i; sleep 0.125; done'\n    heavy:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'i=0; while true; do echo heavy $i; i=$((i+1)); done'\n    quick:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: echo hi\n    ticking:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'for i in $(seq 1 20); do echo tick $i; sleep 0.1; done'\n",
     )
 }
 
@@ -255,5 +255,61 @@ fn sigterm_during_heavy_logging_keeps_every_undelivered_line_in_the_spill_file()
     assert!(
         rec["log_delivery"]["undelivered"].as_u64() > Some(0),
         "{rec}"
+    );
+}
+
+#[test]
+fn logs_follow_reads_until_the_attempt_ends() {
+    let dir = TempDir::new("tl-follow");
+    let wf = workflow(&dir);
+    let state = dir.path().join("state").to_string_lossy().into_owned();
+    let mut task = command(
+        &dir,
+        &airtask_tests::endpoint(),
+        &run_task_args(&wf, "ticking", &state, "r1"),
+        "ticking.out",
+    )
+    .spawn()
+    .expect("run-task");
+    // Follow from before the stream exists until the record says the attempt ended.
+    let follow = Command::new(airtask_bin())
+        .args([
+            "logs",
+            "--workflow-id",
+            "tl",
+            "--run-id",
+            "r1",
+            "--task-id",
+            "ticking",
+            "--try",
+            "1",
+            "--state-dir",
+            &state,
+            "--follow",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("airtask logs --follow");
+    assert_eq!(task.wait().expect("wait").code(), Some(0));
+    let out = follow.wait_with_output().expect("follow output");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ticks: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once(" - ").map(|(_, m)| m))
+        .filter(|m| m.starts_with("tick "))
+        .collect();
+    let expected: Vec<String> = (1..=20).map(|i| format!("tick {i}")).collect();
+    assert_eq!(ticks, expected, "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("INFO    - Attempt 1 ended SUCCESS"),
+        "{text}"
     );
 }
