@@ -203,6 +203,14 @@ fn cases() -> Vec<Case> {
             Some(4),
         ),
         case(
+            "implemented class under an unknown module path",
+            "wf:\n  tasks:\n    t:\n      operator: airflow.operators.empty_operator.EmptyOperator\n",
+            "(airtask knows EmptyOperator as airflow.providers.standard.operators.empty.EmptyOperator)",
+            t,
+            Some("operator"),
+            Some(4),
+        ),
+        case(
             "decorator task",
             "wf:\n  tasks:\n    t:\n      decorator: airflow.sdk.task\n      python_callable: m.f\n",
             "TaskFlow",

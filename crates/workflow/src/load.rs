@@ -1415,13 +1415,25 @@ impl Loader<'_> {
                         (op, Some(imp))
                     }
                     None => {
-                        let mut known = self.opts.catalog.implemented();
-                        known.sort_unstable();
+                        let known = self.opts.catalog.implemented();
+                        let class = op.rsplit('.').next().unwrap_or(&op);
+                        // The same class under another module path: say which one works.
+                        let hint = known
+                            .iter()
+                            .find(|p| p.rsplit('.').next() == Some(class))
+                            .map(|p| format!(" (airtask knows {class} as {p})"))
+                            .unwrap_or_default();
+                        let mut classes: Vec<&str> = known
+                            .iter()
+                            .map(|p| p.rsplit('.').next().unwrap_or(p))
+                            .collect();
+                        classes.sort_unstable();
+                        classes.dedup();
                         self.push(
                             Diagnostic::error(format!(
-                                "the operator {op} is not implemented by this runtime yet; the \
-                                 implemented operators are {}",
-                                known.join(", ")
+                                "the operator {op} is not implemented by this runtime yet{hint}; \
+                                 the implemented operators are {}",
+                                classes.join(", ")
                             ))
                             .task(id)
                             .key("operator")
