@@ -239,3 +239,40 @@ fn a_mapped_task_runs_once_per_item_of_an_upstream_list() {
         assert_eq!(v, format!("\"{expected}\""));
     }
 }
+
+#[test]
+fn one_success_starts_before_its_slow_upstream_ends() {
+    let dir = TempDir::new("run-early");
+    let wf = dir.write(
+        "early.yaml",
+        "early:\n  tasks:\n    fast:\n      operator: airflow.providers.standard.operators.empty.EmptyOperator\n    slow:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: sleep 3\n    first_result:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: echo go\n      trigger_rule: one_success\n      dependencies: [fast, slow]\n",
+    );
+    let state = dir.path().join("state");
+    airtask_expect(
+        &[
+            "run",
+            &wf,
+            "--state-dir",
+            &state.to_string_lossy(),
+            "--run-id",
+            "r1",
+            "--no-cloudwatch",
+        ],
+        0,
+    );
+    let record = |task: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(state.join(format!("early/r1/{task}/-1/record.json")))
+            .expect("record");
+        serde_json::from_str(&text).expect("record JSON")
+    };
+    let started = record("first_result")["completed_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let slow_done = record("slow")["completed_at"].as_str().unwrap().to_owned();
+    // Both are UTC ISO timestamps of the same format: they compare as strings.
+    assert!(
+        started < slow_done,
+        "first_result ended at {started}, slow at {slow_done}"
+    );
+}

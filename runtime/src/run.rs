@@ -62,11 +62,39 @@ impl State {
     }
 }
 
-/// What a trigger rule decides once every upstream task is done.
+/// What a trigger rule decides.
+#[derive(Debug, PartialEq, Eq)]
 enum Decision {
     Run,
     Skip,
     UpstreamFailed,
+}
+
+/// Airflow's trigger rules: a decision as soon as the upstream states settle it, as the
+/// scheduler does (`one_success` runs at the first success while other upstream tasks still
+/// run; `all_success` is upstream_failed at the first failure), else `None` until every
+/// upstream task is done.
+fn decide_early(rule: TriggerRule, upstream: &[State]) -> Option<Decision> {
+    if upstream.iter().all(|s| s.done()) {
+        return Some(decide(rule, upstream));
+    }
+    let success = upstream.iter().filter(|s| **s == State::Success).count();
+    let skipped = upstream.iter().filter(|s| **s == State::Skipped).count();
+    let failed = upstream.iter().filter(|s| s.failed()).count();
+    match rule {
+        TriggerRule::OneSuccess if success > 0 => Some(Decision::Run),
+        TriggerRule::OneFailed if failed > 0 => Some(Decision::Run),
+        TriggerRule::OneDone if success + failed > 0 => Some(Decision::Run),
+        TriggerRule::AllSuccess if failed > 0 => Some(Decision::UpstreamFailed),
+        TriggerRule::AllSuccess if skipped > 0 => Some(Decision::Skip),
+        TriggerRule::NoneFailed | TriggerRule::NoneFailedMinOneSuccess if failed > 0 => {
+            Some(Decision::UpstreamFailed)
+        }
+        TriggerRule::AllFailed if success + skipped > 0 => Some(Decision::Skip),
+        TriggerRule::NoneSkipped if skipped > 0 => Some(Decision::Skip),
+        TriggerRule::AllSkipped if success + failed > 0 => Some(Decision::Skip),
+        _ => None,
+    }
 }
 
 /// Airflow's trigger rules, evaluated when all upstream tasks are done.
@@ -253,7 +281,7 @@ impl Runner<'_> {
             .map_err(|e| format!("cannot start run-task for '{}': {e}", task.task_id))
     }
 
-    /// Decides every waiting task whose upstream tasks are all done.
+    /// Decides every waiting task whose upstream states settle its trigger rule.
     fn schedule(&mut self) {
         for i in 0..self.wf.tasks.len() {
             if self.states[i] != State::Waiting || !self.pending[i].is_empty() {
@@ -266,10 +294,10 @@ impl Runner<'_> {
                 .filter_map(|u| self.index(u))
                 .map(|j| self.states[j])
                 .collect();
-            if ups.iter().any(|s| !s.done()) {
+            let Some(decision) = decide_early(task.trigger_rule, &ups) else {
                 continue;
-            }
-            match decide(task.trigger_rule, &ups) {
+            };
+            match decision {
                 Decision::Skip => self.set(i, State::Skipped, ""),
                 Decision::UpstreamFailed => self.set(i, State::UpstreamFailed, ""),
                 Decision::Run => {
@@ -527,4 +555,42 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
         started: clock::now(),
     };
     runner.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_decide_as_soon_as_the_upstream_states_settle_them() {
+        use State::{Failed, Running, Skipped, Success, Waiting};
+        let early = |rule, ups: &[State]| decide_early(rule, ups);
+        assert_eq!(
+            early(TriggerRule::OneSuccess, &[Success, Running]),
+            Some(Decision::Run)
+        );
+        assert_eq!(early(TriggerRule::OneSuccess, &[Failed, Running]), None);
+        assert_eq!(
+            early(TriggerRule::OneFailed, &[Running, Failed]),
+            Some(Decision::Run)
+        );
+        assert_eq!(
+            early(TriggerRule::AllSuccess, &[Failed, Waiting]),
+            Some(Decision::UpstreamFailed)
+        );
+        assert_eq!(
+            early(TriggerRule::AllSuccess, &[Skipped, Running]),
+            Some(Decision::Skip)
+        );
+        assert_eq!(early(TriggerRule::AllSuccess, &[Success, Running]), None);
+        assert_eq!(early(TriggerRule::AllDone, &[Success, Running]), None);
+        assert_eq!(
+            early(TriggerRule::AllSkipped, &[Success, Running]),
+            Some(Decision::Skip)
+        );
+        assert_eq!(
+            early(TriggerRule::AllDone, &[Success, Failed]),
+            Some(Decision::Run)
+        );
+    }
 }
