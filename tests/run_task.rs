@@ -213,6 +213,47 @@ fn a_try_past_its_timeout_is_killed_with_its_process_group() {
     );
 }
 
+/// As a container's init (PID 1, in a PID namespace of its own), run-task reaps the orphans of
+/// a killed command, so the group ends at SIGTERM instead of lingering as zombies until SIGKILL.
+#[test]
+fn as_pid_1_the_killed_group_is_reaped_without_waiting_for_sigkill() {
+    let e = env("rt-pid1");
+    let out = Command::new("unshare")
+        .args([
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+        ])
+        .arg(airtask_bin())
+        .args([
+            "run-task",
+            &e.wf,
+            "slow",
+            "--state-dir",
+            &e.state,
+            "--run-id",
+            "r1",
+            "--no-cloudwatch",
+        ])
+        .output()
+        .expect("unshare (util-linux) runs the binary as PID 1 of a new namespace");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Sending SIGTERM signal to process group"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ended after SIGTERM"), "{stdout}");
+    assert!(!stdout.contains("sending SIGKILL"), "{stdout}");
+}
+
 #[test]
 fn sigterm_stops_the_task_runs_on_kill_and_flushes_the_record() {
     let e = env("rt-sigterm");

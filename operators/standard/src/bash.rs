@@ -16,7 +16,6 @@ const LOGGER: &str =
     "airflow.task.hooks.airflow.providers.standard.hooks.subprocess.SubprocessHook";
 
 /// A configured `BashOperator`.
-#[derive(Debug)]
 pub struct BashOperator {
     bash_command: String,
     env: Option<Vec<(String, String)>>,
@@ -25,6 +24,18 @@ pub struct BashOperator {
     skip_on_exit_code: Vec<i32>,
     /// The process group of the running command, for `on_kill`.
     pgid: Arc<Mutex<Option<i32>>>,
+    /// The task log, for on_kill's lines.
+    log: Option<Arc<dyn airtask_core::LogSink>>,
+}
+
+impl std::fmt::Debug for BashOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BashOperator")
+            .field("bash_command", &self.bash_command)
+            .field("cwd", &self.cwd)
+            .field("skip_on_exit_code", &self.skip_on_exit_code)
+            .finish_non_exhaustive()
+    }
 }
 
 fn param_str(p: &Params, name: &str) -> Result<Option<String>, String> {
@@ -122,6 +133,7 @@ pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
         cwd: param_str(p, "cwd")?,
         skip_on_exit_code,
         pgid: Arc::new(Mutex::new(None)),
+        log: None,
     }))
 }
 
@@ -245,6 +257,7 @@ impl Operator for BashOperator {
         &'a mut self,
         ctx: &'a TaskContext,
     ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
+        self.log = Some(ctx.log.clone());
         Box::pin(self.run(ctx))
     }
 
@@ -254,18 +267,38 @@ impl Operator for BashOperator {
         let pgid = self.pgid.lock().ok().and_then(|mut g| g.take());
         let Some(pgid) = pgid else { return };
         let group = Pid::from_raw(pgid);
+        let say = |message: &str| {
+            if let Some(log) = &self.log {
+                log.line(airtask_core::Level::Info, LOGGER, message);
+            }
+        };
+        say(&format!("Sending SIGTERM signal to process group {pgid}"));
         if killpg(group, Signal::SIGTERM).is_err() {
             return;
         }
+        // As the container's init (PID 1), this process inherits the command's orphans and
+        // must reap them, or their zombies keep the group alive.
+        let init = std::process::id() == 1;
         for _ in 0..40 {
             std::thread::sleep(std::time::Duration::from_millis(50));
             // Reap bash itself (our child), then probe the group with signal 0: it is gone when
             // no process of it is left.
             let _ = waitpid(group, Some(WaitPidFlag::WNOHANG));
+            if init {
+                while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                    if status == nix::sys::wait::WaitStatus::StillAlive {
+                        break;
+                    }
+                }
+            }
             if killpg(group, None).is_err() {
+                say(&format!("Process group {pgid} ended after SIGTERM"));
                 return;
             }
         }
+        say(&format!(
+            "Process group {pgid} still running 2 s after SIGTERM; sending SIGKILL"
+        ));
         let _ = killpg(group, Signal::SIGKILL);
     }
 }
