@@ -25,9 +25,13 @@ rt:
       operator: airflow.operators.bash.BashOperator
       bash_command: "sleep 37.25 & sleep 37.25; echo never"
       execution_timeout: 1
+    slow_in_namespace:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "sleep 38.75 & sleep 38.75; echo never"
+      execution_timeout: 1
     long:
       operator: airflow.operators.bash.BashOperator
-      bash_command: "echo started; sleep 41.5; echo never"
+      bash_command: "trap 'echo stopping cleanly; exit 143' TERM; echo started; sleep 41.5 & wait; echo never"
     big:
       operator: airflow.operators.bash.BashOperator
       bash_command: "head -c 210000 /dev/zero | tr '\\0' x; echo"
@@ -230,7 +234,7 @@ fn as_pid_1_the_killed_group_is_reaped_without_waiting_for_sigkill() {
         .args([
             "run-task",
             &e.wf,
-            "slow",
+            "slow_in_namespace",
             "--state-dir",
             &e.state,
             "--run-id",
@@ -293,6 +297,11 @@ fn sigterm_stops_the_task_runs_on_kill_and_flushes_the_record() {
         log.contains("Killing the task's work (on_kill)") && log.contains("ended STOPPED"),
         "{log}"
     );
+    // What the command printed as it stopped is in the log, before the attempt's end.
+    let last_words = log
+        .find("- stopping cleanly")
+        .expect("the trap's line is logged");
+    assert!(last_words < log.find("ended STOPPED").unwrap(), "{log}");
     assert_eq!(processes_matching("sleep 41.5"), 0);
     let record: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(e.task_dir("long").join("record.json")).unwrap(),

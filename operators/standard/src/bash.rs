@@ -10,7 +10,7 @@ use airtask_core::{BoxFuture, Operator, Outcome, Params, TaskContext, TaskError}
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 
 const LOGGER: &str =
     "airflow.task.hooks.airflow.providers.standard.hooks.subprocess.SubprocessHook";
@@ -26,6 +26,8 @@ pub struct BashOperator {
     pgid: Arc<Mutex<Option<i32>>>,
     /// The task log, for on_kill's lines.
     log: Option<Arc<dyn airtask_core::LogSink>>,
+    /// Signalled when the output thread has read the command's output to its end.
+    output_done: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 impl std::fmt::Debug for BashOperator {
@@ -134,6 +136,7 @@ pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
         skip_on_exit_code,
         pgid: Arc::new(Mutex::new(None)),
         log: None,
+        output_done: None,
     }))
 }
 
@@ -206,7 +209,14 @@ impl BashOperator {
             *g = i32::try_from(pid).ok();
         }
         ctx.info(LOGGER, "Output:");
-        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        // The output is logged by a thread of its own, until EOF: when the try is cancelled, it
+        // goes on logging what the command prints as it stops (a trap handler's last words),
+        // and on_kill waits for it.
+        let last = Arc::new(Mutex::new(String::new()));
+        let (eof_tx, eof_rx) = oneshot::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        self.output_done = Some(done_rx);
+        let (log, last_seen) = (ctx.log.clone(), last.clone());
         std::thread::spawn(move || {
             let mut r = std::io::BufReader::new(reader);
             let mut buf = Vec::new();
@@ -216,19 +226,20 @@ impl BashOperator {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
                         let line = String::from_utf8_lossy(&buf);
-                        let line = line.trim_end_matches(['\n', '\r']).to_owned();
-                        if tx.send(line).is_err() {
-                            break;
+                        let line = line.trim_end_matches(['\n', '\r']);
+                        log.line(airtask_core::Level::Info, LOGGER, line);
+                        if let Ok(mut l) = last_seen.lock() {
+                            line.clone_into(&mut l);
                         }
                     }
                 }
             }
+            let _ = eof_tx.send(());
+            let _ = done_tx.send(());
         });
-        let mut last_line = String::new();
-        while let Some(line) = rx.recv().await {
-            ctx.info(LOGGER, &line);
-            last_line = line;
-        }
+        let _ = eof_rx.await;
+        self.output_done = None;
+        let last_line = last.lock().map(|l| l.clone()).unwrap_or_default();
         let status = child
             .wait()
             .await
@@ -249,6 +260,16 @@ impl BashOperator {
             )));
         }
         Ok(Outcome::Success(Some(serde_json::Value::String(last_line))))
+    }
+}
+
+impl BashOperator {
+    /// Waits (at most a second) for the output thread to log the last lines of a command that
+    /// was stopped.
+    fn drain_output(&mut self) {
+        if let Some(done) = self.output_done.take() {
+            let _ = done.recv_timeout(std::time::Duration::from_secs(1));
+        }
     }
 }
 
@@ -293,6 +314,7 @@ impl Operator for BashOperator {
             }
             if killpg(group, None).is_err() {
                 say(&format!("Process group {pgid} ended after SIGTERM"));
+                self.drain_output();
                 return;
             }
         }
@@ -300,5 +322,6 @@ impl Operator for BashOperator {
             "Process group {pgid} still running 2 s after SIGTERM; sending SIGKILL"
         ));
         let _ = killpg(group, Signal::SIGKILL);
+        self.drain_output();
     }
 }
