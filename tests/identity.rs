@@ -523,3 +523,43 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// STS out of reach: the assumption is retried with backoff (5 attempts, each a new connection
+/// the proxy cuts), then run-task stops before anything runs, with exit 5 and the reason.
+#[test]
+fn an_unreachable_sts_is_retried_then_fails_closed() {
+    let proxy = crate::logs::Proxy::start(crate::logs::upstream());
+    proxy.set_down(true);
+    let dir = TempDir::new("sts-down");
+    let wf = dir.write(
+        "wf.yaml",
+        "etl:\n  tasks:\n    load:\n      operator: airflow.operators.bash.BashOperator\n      bash_command: echo should-not-run\n",
+    );
+    let out = std::process::Command::new(airtask_tests::airtask_bin())
+        .args([
+            "run-task",
+            &wf,
+            "load",
+            "--state-dir",
+            &dir.path().join("state").to_string_lossy(),
+            "--execution-role-arn",
+            "arn:aws:iam::123456789012:role/wf-exec",
+            "--no-cloudwatch",
+        ])
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .output()
+        .expect("run airtask");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("cannot assume the role arn:aws:iam::123456789012:role/wf-exec")
+            && stderr.contains("task 'load' did not run"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("should-not-run"));
+    assert!(
+        proxy.refused() >= 5,
+        "STS was tried {} times, not 5",
+        proxy.refused()
+    );
+}

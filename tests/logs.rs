@@ -210,7 +210,7 @@ impl Proxy {
         }
     }
 
-    fn refused(&self) -> u64 {
+    pub(crate) fn refused(&self) -> u64 {
         self.refused.load(Ordering::SeqCst)
     }
 }
