@@ -21,7 +21,9 @@ pub enum ReadError {
 }
 
 /// Reads `group`/`stream` from `token` (the head when `None`) until the stream has no more
-/// events for now: CloudWatch signals the end by giving back the token it was given.
+/// events for now: CloudWatch signals the end by giving back the token it was given. A page
+/// can be empty before the end (a sparse stream), so only three empty pages in a row also end
+/// the read.
 ///
 /// # Errors
 /// [`ReadError::NotFound`] for a missing group or stream, else [`ReadError::Other`].
@@ -37,6 +39,7 @@ pub async fn read_stream(
         events: Vec::new(),
         next_token: token,
     };
+    let mut empty = 0;
     loop {
         let out = client
             .get_log_events()
@@ -68,7 +71,8 @@ pub async fn read_stream(
         let next = out.next_forward_token().map(str::to_owned);
         let same = next.is_none() || next == page.next_token;
         page.next_token = next.or(page.next_token);
-        if same || got == 0 {
+        empty = if got == 0 { empty + 1 } else { 0 };
+        if same || empty >= 3 {
             return Ok(page);
         }
     }
