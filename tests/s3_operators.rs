@@ -154,6 +154,20 @@ fn workflow(script_ok: &str, script_fail: &str) -> String {
             ),
         ),
         (
+            "select",
+            format!("{s3}.S3FileTransformOperator"),
+            format!(
+                "source_s3_key: s3://{B}/data/a.csv\ndest_s3_key: s3://{B}/selected/a.csv\nselect_expression: SELECT * FROM S3Object\nselect_expr_serialization_config: {{input_serialization: {{CSV: {{FileHeaderInfo: NONE}}}}, output_serialization: {{CSV: {{}}}}}}"
+            ),
+        ),
+        (
+            "select_bad_config",
+            format!("{s3}.S3FileTransformOperator"),
+            format!(
+                "source_s3_key: s3://{B}/data/a.csv\ndest_s3_key: s3://{B}/selected/b.csv\nselect_expression: SELECT * FROM S3Object\nselect_expr_serialization_config: {{input_serialization: {{CSV: {{FileHeaderInfo: SOMETIMES}}}}}}"
+            ),
+        ),
+        (
             "transform_missing_source",
             format!("{s3}.S3FileTransformOperator"),
             format!(
@@ -448,6 +462,15 @@ async fn every_s3_operator_against_the_endpoint() {
         "the script ran: {}",
         r.log
     );
+    // S3 Select: the selected records are uploaded (no script).
+    let r = expect("select", 0);
+    assert!(r.log.contains("Selecting from source S3 file"), "{}", r.log);
+    assert_eq!(
+        body(&s3, B, "selected/a.csv").await.as_deref(),
+        Some(&b"a,2025-03-09\n"[..])
+    );
+    let r = expect("select_bad_config", 2);
+    assert!(r.log.contains("USE, IGNORE or NONE"), "{}", r.log);
     let r = expect("transform_missing_source", 1);
     assert!(error_of(&r).contains("does not exist"), "{}", r.log);
 

@@ -9,6 +9,7 @@ mod key_sensor;
 mod keys_unchanged;
 mod list;
 mod objects;
+mod select;
 mod transform;
 
 use airtask_core::OperatorInfo;

@@ -10,6 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncBufReadExt as _;
 
 use crate::common::{bucket_key, call_failed, client, status};
+use crate::select::{Serialization, select};
 
 const LOGGER: &str =
     "airflow.task.operators.airflow.providers.amazon.aws.operators.s3.S3FileTransformOperator";
@@ -19,7 +20,10 @@ const LOGGER: &str =
 pub(crate) struct FileTransform {
     source: (String, String),
     dest: (String, String),
-    script: String,
+    /// The transform script; without one the (selected) source is uploaded as is.
+    script: Option<String>,
+    /// An S3 Select expression whose records are the source, and its serialization settings.
+    select: Option<(String, Serialization)>,
     args: Vec<String>,
     replace: bool,
 }
@@ -31,7 +35,7 @@ pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
     let dest = r.required_str("dest_s3_key", "the key to write, a full s3:// URL")?;
     let script = r.str("transform_script")?;
     let select = r.str("select_expression")?;
-    r.accept("select_expr_serialization_config");
+    let serialization = Serialization::read(r.value("select_expr_serialization_config"))?;
     let args = r.str_or_list("script_args")?.unwrap_or_default();
     let replace = r.bool("replace", false)?;
     // One identity per task here: the source and destination connections are that identity.
@@ -48,18 +52,14 @@ pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
     r.accept("source_verify");
     r.accept("dest_verify");
     r.finish()?;
-    if select.is_some() {
-        return Err(
-            "select_expression (S3 Select) is not implemented by airtask yet; use a \
-             transform_script"
-                .into(),
-        );
+    if script.is_none() && select.is_none() {
+        return Err("Either transform_script or select_expression must be specified".into());
     }
-    let script = script.ok_or("Either transform_script or select_expression must be specified")?;
     Ok(Box::new(FileTransform {
         source: bucket_key(None, &source, "source_s3_key", "source_s3_key")?,
         dest: bucket_key(None, &dest, "dest_s3_key", "dest_s3_key")?,
         script,
+        select: select.map(|e| (e, serialization)),
         args,
         replace,
     }))
@@ -83,25 +83,44 @@ impl FileTransform {
                 Err(e) => return Err(call_failed(&format!("HeadObject s3://{db}/{dk}"), &e)),
             }
         }
-        ctx.info(
-            LOGGER,
-            &format!("Downloading source S3 file s3://{sb}/{sk}"),
-        );
-        let object = match s3.get_object().bucket(sb).key(sk).send().await {
-            Ok(o) => o,
+        match s3.head_object().bucket(sb).key(sk).send().await {
+            Ok(_) => {}
             Err(e) if status(&e) == Some(404) => {
                 return Err(TaskError::fatal(format!(
                     "The source key s3://{sb}/{sk} does not exist"
                 )));
             }
-            Err(e) => return Err(call_failed(&format!("GetObject s3://{sb}/{sk}"), &e)),
+            Err(e) => return Err(call_failed(&format!("HeadObject s3://{sb}/{sk}"), &e)),
+        }
+        let bytes = match &self.select {
+            Some((expression, serialization)) => {
+                ctx.info(
+                    LOGGER,
+                    &format!("Selecting from source S3 file s3://{sb}/{sk}: {expression}"),
+                );
+                select(&s3, sb, sk, expression, serialization).await?
+            }
+            None => {
+                ctx.info(
+                    LOGGER,
+                    &format!("Downloading source S3 file s3://{sb}/{sk}"),
+                );
+                let object = s3
+                    .get_object()
+                    .bucket(sb)
+                    .key(sk)
+                    .send()
+                    .await
+                    .map_err(|e| call_failed(&format!("GetObject s3://{sb}/{sk}"), &e))?;
+                object
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| TaskError::retryable(format!("reading s3://{sb}/{sk}: {e}")))?
+                    .into_bytes()
+                    .to_vec()
+            }
         };
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| TaskError::retryable(format!("reading s3://{sb}/{sk}: {e}")))?
-            .into_bytes();
         let dir = std::env::temp_dir().join(format!(
             "airtask-transform-{}-{}",
             std::process::id(),
@@ -116,10 +135,16 @@ impl FileTransform {
                 .map_err(|e| {
                     TaskError::retryable(format!("cannot write {}: {e}", dir.display()))
                 })?;
-            self.transform(ctx, &src, &dst).await?;
-            let body = ByteStream::from_path(&dst)
-                .await
-                .map_err(|e| TaskError::retryable(format!("cannot read {}: {e}", dst.display())))?;
+            let upload = match &self.script {
+                Some(script) => {
+                    self.transform(ctx, script, &src, &dst).await?;
+                    &dst
+                }
+                None => &src,
+            };
+            let body = ByteStream::from_path(upload).await.map_err(|e| {
+                TaskError::retryable(format!("cannot read {}: {e}", upload.display()))
+            })?;
             s3.put_object()
                 .bucket(db)
                 .key(dk)
@@ -140,10 +165,11 @@ impl FileTransform {
     async fn transform(
         &self,
         ctx: &TaskContext,
+        script: &str,
         src: &std::path::Path,
         dst: &std::path::Path,
     ) -> Result<(), TaskError> {
-        let mut cmd = tokio::process::Command::new(&self.script);
+        let mut cmd = tokio::process::Command::new(script);
         cmd.arg(src)
             .arg(dst)
             .args(&self.args)
@@ -158,10 +184,7 @@ impl FileTransform {
             };
         }
         let mut child = cmd.spawn().map_err(|e| {
-            TaskError::fatal(format!(
-                "cannot run the transform script {}: {e}",
-                self.script
-            ))
+            TaskError::fatal(format!("cannot run the transform script {script}: {e}"))
         })?;
         ctx.info(LOGGER, "Output:");
         let out = child
