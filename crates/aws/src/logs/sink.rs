@@ -35,12 +35,24 @@ pub trait LogSink: Send + 'static {
     fn requests(&self) -> u64;
 }
 
-/// What CloudWatch did with a batch that it answered with success.
+/// What CloudWatch did with a batch that it answered with success: it stored every event but
+/// those it refused for their timestamp (`rejectedLogEventsInfo`). A batch is in chronological
+/// order, so those are a run at the head (too old) and a run at the tail (too new).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PutOutcome {
-    /// Events CloudWatch refused for their timestamp (too old, too new, older than the group's
-    /// retention) while storing the rest. They are gone: resending them as they are fails again.
-    pub rejected: usize,
+    /// How many events at the head of the batch were refused as more than 14 days old or older
+    /// than the group's retention (expired): `events[..too_old]`.
+    pub too_old: usize,
+    /// How many events at the tail of the batch were refused as more than 2 hours in the
+    /// future: `events[len - too_new..]`. Never overlaps `too_old`.
+    pub too_new: usize,
+}
+
+impl PutOutcome {
+    /// How many events were refused for their timestamp, in all.
+    pub fn rejected(&self) -> usize {
+        self.too_old + self.too_new
+    }
 }
 
 /// Why a sink call failed, classified by what the shipper should do about it.
@@ -54,8 +66,14 @@ pub enum SinkError {
     /// send again.
     #[error("{0}")]
     NotFound(String),
-    /// Anything else (AccessDenied, InvalidParameter, bad credentials): sending the same
-    /// request again would fail the same way.
+    /// `InvalidParameterException`: the request broke a rule (an empty or oversized message,
+    /// events out of order, a batch too large or spanning 24 hours...). Sending it again as it
+    /// is fails the same way, but the fault may lie with one event of a batch: the shipper
+    /// repairs and bisects the batch instead of giving it up.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// Anything else (AccessDenied, bad credentials): sending the same request again would
+    /// fail the same way.
     #[error("{0}")]
     Fatal(String),
 }
@@ -64,6 +82,7 @@ pub enum SinkError {
 pub(crate) fn classify_code(code: Option<&str>, status: Option<u16>, text: String) -> SinkError {
     match code {
         Some("ResourceNotFoundException") => SinkError::NotFound(text),
+        Some("InvalidParameterException") => SinkError::InvalidParameter(text),
         Some(
             "ThrottlingException"
             | "Throttling"
@@ -103,22 +122,39 @@ where
     }
 }
 
-/// How many events of an `n`-event batch `rejectedLogEventsInfo` names. AWS documents
-/// `tooOldLogEventEndIndex` as exclusive and `tooNewLogEventStartIndex` as inclusive;
-/// `expiredLogEventEndIndex` is undocumented and read as exclusive like the too-old one. The
-/// too-old and expired ranges both start at the head, so they overlap.
-pub(crate) fn rejected_count(
+/// Which events of an `n`-event batch `rejectedLogEventsInfo` names, with the AWS semantics of
+/// its indices ([PutLogEvents], `RejectedLogEventsInfo` in the service model):
+/// - `tooNewLogEventStartIndex` is the index of the first event that is too new, **inclusive**:
+///   events `start..n` are refused;
+/// - `tooOldLogEventEndIndex` is the index of the last event that is too old, **exclusive**:
+///   events `0..end` are refused;
+/// - `expiredLogEventEndIndex` is undocumented and read as exclusive like the too-old one.
+///
+/// The too-old and expired ranges both start at the head, so they overlap; the too-new range
+/// never reaches into them. Indices out of range are clamped.
+///
+/// moto (5.2.5, the local endpoint of the end-to-end tests) differs: it sets
+/// `tooOldLogEventEndIndex` to the index of the last too-old event (inclusive) and
+/// `tooNewLogEventStartIndex` to the index of the *last* too-new event. Read with the AWS
+/// semantics, moto's answers name one too-old event fewer than it refused, and only the last
+/// too-new one. The end-to-end tests do not depend on rejections.
+///
+/// [PutLogEvents]: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html
+pub(crate) fn rejected_ranges(
     n: usize,
     too_new_start: Option<i32>,
     too_old_end: Option<i32>,
     expired_end: Option<i32>,
-) -> usize {
+) -> PutOutcome {
     let idx = |i: Option<i32>| i.map(|i| usize::try_from(i).unwrap_or(0).min(n));
     let head = idx(too_old_end)
         .unwrap_or(0)
         .max(idx(expired_end).unwrap_or(0));
     let tail_start = idx(too_new_start).unwrap_or(n).max(head);
-    head + (n - tail_start)
+    PutOutcome {
+        too_old: head,
+        too_new: n - tail_start,
+    }
 }
 
 /// The CloudWatch Logs sink of one log stream.
@@ -225,17 +261,16 @@ impl LogSink for CloudWatchSink {
             .send()
             .await
         {
-            Ok(out) => {
-                let rejected = out.rejected_log_events_info().map_or(0, |r| {
-                    rejected_count(
+            Ok(out) => Ok(out
+                .rejected_log_events_info()
+                .map_or_else(PutOutcome::default, |r| {
+                    rejected_ranges(
                         events.len(),
                         r.too_new_log_event_start_index(),
                         r.too_old_log_event_end_index(),
                         r.expired_log_event_end_index(),
                     )
-                });
-                Ok(PutOutcome { rejected })
-            }
+                })),
             // Documented as never returned any more; if it is, the events are stored.
             Err(e) if e.code() == Some("DataAlreadyAcceptedException") => Ok(PutOutcome::default()),
             Err(e) => Err(classify(&e)),
@@ -255,6 +290,7 @@ mod tests {
         match classify_code(Some(code), Some(status), String::new()) {
             SinkError::Retryable(_) => "retry",
             SinkError::NotFound(_) => "create",
+            SinkError::InvalidParameter(_) => "invalid",
             SinkError::Fatal(_) => "fatal",
         }
     }
@@ -268,7 +304,7 @@ mod tests {
         assert_eq!(kind("SomethingNew", 429), "retry");
         assert_eq!(kind("ResourceNotFoundException", 400), "create");
         assert_eq!(kind("AccessDeniedException", 400), "fatal");
-        assert_eq!(kind("InvalidParameterException", 400), "fatal");
+        assert_eq!(kind("InvalidParameterException", 400), "invalid");
         assert_eq!(kind("UnrecognizedClientException", 400), "fatal");
         assert!(matches!(
             classify_code(None, None, "x".into()),
@@ -276,19 +312,39 @@ mod tests {
         ));
     }
 
+    /// (too old, too new) for an `n`-event batch.
+    fn ranges(
+        n: usize,
+        too_new_start: Option<i32>,
+        too_old_end: Option<i32>,
+        expired_end: Option<i32>,
+    ) -> (usize, usize) {
+        let o = rejected_ranges(n, too_new_start, too_old_end, expired_end);
+        assert!(o.rejected() <= n);
+        (o.too_old, o.too_new)
+    }
+
     #[test]
-    fn rejected_ranges() {
-        assert_eq!(rejected_count(10, None, None, None), 0);
-        // Too old: indices 0..3 (end exclusive).
-        assert_eq!(rejected_count(10, None, Some(3), None), 3);
-        // Too new: indices 7..10 (start inclusive).
-        assert_eq!(rejected_count(10, Some(7), None, None), 3);
+    fn rejected_ranges_follow_the_aws_index_semantics() {
+        assert_eq!(ranges(10, None, None, None), (0, 0));
+        // Too old: tooOldLogEventEndIndex 3 is exclusive, events 0, 1 and 2.
+        assert_eq!(ranges(10, None, Some(3), None), (3, 0));
+        // An end index of 0 names no event (exclusive), 1 names the first one.
+        assert_eq!(ranges(10, None, Some(0), None), (0, 0));
+        assert_eq!(ranges(10, None, Some(1), None), (1, 0));
+        // Expired: also exclusive, from the head.
+        assert_eq!(ranges(10, None, None, Some(2)), (2, 0));
+        // Too new: tooNewLogEventStartIndex 7 is inclusive, events 7, 8 and 9.
+        assert_eq!(ranges(10, Some(7), None, None), (0, 3));
+        // The last event alone, and every event.
+        assert_eq!(ranges(10, Some(9), None, None), (0, 1));
+        assert_eq!(ranges(10, Some(0), None, None), (0, 10));
         // Expired and too old overlap at the head.
-        assert_eq!(rejected_count(10, None, Some(2), Some(4)), 4);
-        assert_eq!(rejected_count(10, Some(8), Some(2), Some(4)), 6);
-        // Everything rejected, and nonsense indices clamped.
-        assert_eq!(rejected_count(10, Some(0), None, None), 10);
-        assert_eq!(rejected_count(10, Some(3), Some(5), None), 10);
-        assert_eq!(rejected_count(10, Some(-1), Some(99), None), 10);
+        assert_eq!(ranges(10, None, Some(2), Some(4)), (4, 0));
+        assert_eq!(ranges(10, Some(8), Some(2), Some(4)), (4, 2));
+        // Ranges that would overlap, and nonsense indices, are clamped.
+        assert_eq!(ranges(10, Some(3), Some(5), None), (5, 5));
+        assert_eq!(ranges(10, Some(-1), Some(99), None), (10, 0));
+        assert_eq!(ranges(10, Some(99), None, None), (0, 0));
     }
 }
