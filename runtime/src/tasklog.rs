@@ -188,6 +188,7 @@ pub(crate) fn delivery_json(report: &DeliveryReport) -> serde_json::Value {
     json!({
         "delivered": report.delivered,
         "rejected": report.rejected,
+        "restamped": report.restamped,
         "undelivered": report.undelivered + report.lost,
         "spill_file": report.spill_path.as_ref().map(|p| p.display().to_string()),
         "error": report.error,
