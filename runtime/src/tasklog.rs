@@ -53,7 +53,17 @@ impl Destination {
         try_number: u32,
     ) -> Destination {
         let stream = airtask_aws::logs::log_stream(wf, run_id, task_id, map_index, try_number);
-        let file = state_dir.join("logs").join(&stream);
+        // The stream's layout, each id one path component (a `/` or `..` in an id stays in it).
+        use airtask_core::store::component;
+        let mut file = state_dir
+            .join("logs")
+            .join(format!("workflow_id={}", component(wf)))
+            .join(format!("run_id={}", component(run_id)))
+            .join(format!("task_id={}", component(task_id)));
+        if map_index >= 0 {
+            file.push(format!("map_index={map_index}"));
+        }
+        file.push(format!("attempt={try_number}.log"));
         Destination {
             group: group.to_owned(),
             stream,
@@ -250,6 +260,45 @@ pub(crate) fn sensitive_values(params: &serde_json::Map<String, serde_json::Valu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_local_mirror_follows_the_stream_layout_and_stays_in_the_state_directory() {
+        let d = super::Destination::new(
+            std::path::Path::new("/state"),
+            "/aws/mwaa-serverless/wf/",
+            "wf",
+            "manual__2025-03-09T00:00:00+00:00",
+            "load",
+            2,
+            1,
+        );
+        assert_eq!(
+            d.file,
+            std::path::Path::new(
+                "/state/logs/workflow_id=wf/run_id=manual__2025-03-09T00:00:00+00:00/task_id=load/map_index=2/attempt=1.log"
+            )
+        );
+        assert_eq!(
+            d.display(),
+            format!("//aws/mwaa-serverless/wf//{}", d.stream)
+        );
+        let d = super::Destination::new(
+            std::path::Path::new("/state"),
+            "g",
+            "wf",
+            "../../../etc",
+            "t",
+            -1,
+            1,
+        );
+        assert!(
+            d.file
+                .components()
+                .all(|c| c != std::path::Component::ParentDir),
+            "{}",
+            d.file.display()
+        );
+    }
+
     #[test]
     fn values_under_secret_looking_names_are_found_at_any_depth() {
         let p = serde_json::json!({

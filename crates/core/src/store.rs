@@ -26,8 +26,9 @@ pub enum StoreError {
 }
 
 /// Characters that cannot appear in a path component are percent-encoded, so every id maps to
-/// one directory name and back (`/` in a run id, for instance).
-fn component(s: &str) -> String {
+/// one directory name and back (`/` in a run id, for instance); `.` and `..` are encoded too, so
+/// no id can climb out of the directory it names a part of.
+pub fn component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.+:=@".contains(&b) {
