@@ -12,8 +12,9 @@ example=examples/hello_world.yaml
 echo "\$ airtask validate $example"
 "$bin" validate "$example"
 echo
-echo "\$ airtask run $example"
-"$bin" run "$example"
+# --no-cloudwatch: the demo never ships logs, even when the environment has AWS credentials.
+echo "\$ airtask run $example --no-cloudwatch"
+"$bin" run "$example" --no-cloudwatch
 echo
 run_dir=$(ls -td .airtask/hello_world/*/ | head -n 1)
 echo "Task records, XCom values and each task's output are under $run_dir, e.g.:"
