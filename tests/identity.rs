@@ -455,6 +455,40 @@ async fn each_task_runs_as_its_own_role_and_nothing_broader() {
         "{}",
         output_text(&out)
     );
+    // `run` and `render` read it as the execution role too.
+    let runs: [(&[&str], i32); 2] = [
+        (
+            &[
+                "run",
+                "s3://confined-defs-denied/confined.yaml",
+                "--state-dir",
+                &state,
+            ],
+            2,
+        ),
+        (
+            &[
+                "render",
+                "s3://confined-defs-denied/confined.yaml",
+                "a_writes_a",
+            ],
+            1,
+        ),
+    ];
+    for (args, code) in runs {
+        let out = iam.command(args).output().expect("run airtask");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            output_text(&out)
+        );
+        assert!(
+            output_text(&out).contains("was denied (AccessDenied)"),
+            "{args:?}: {}",
+            output_text(&out)
+        );
+    }
 
     // The sensor's credentials are renewed while it waits (a second AssumeRole for its
     // session, well within its 60 s timeout); then the late key appears, and the sensor finds it

@@ -186,6 +186,40 @@ pub(crate) fn load_valid(
     valid(check(file, version_id, false), invalid_code)
 }
 
+/// [`load_valid`] for a command with an identity: an `s3://` definition is read as the execution
+/// layer of `identity` (the execution role when one is configured, assumed with `session`), so
+/// that nothing reads with broader credentials than configured. When that role cannot be
+/// assumed, the error is printed and `role_failure_code` returned.
+pub(crate) async fn load_valid_as(
+    file: &str,
+    version_id: Option<&str>,
+    invalid_code: u8,
+    identity: &crate::identity::Identity,
+    session: &str,
+    role_failure_code: u8,
+) -> Result<(String, Workflow), u8> {
+    if !file.starts_with("s3://") {
+        return load_valid(file, version_id, invalid_code);
+    }
+    match identity.execution(session).await {
+        Ok(layer) => load_valid_with(file, version_id, invalid_code, &layer.config).await,
+        Err(e) => {
+            eprintln!("error: {e}; the definition {file} was not read");
+            Err(role_failure_code)
+        }
+    }
+}
+
+/// The name of a definition's file without its extension: the workflow id by convention, for
+/// session names before the definition is read.
+pub(crate) fn stem(file: &str) -> String {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let name = name.split('?').next().unwrap_or(name);
+    name.rsplit_once('.')
+        .map_or(name, |(stem, _)| stem)
+        .to_owned()
+}
+
 /// [`load_valid`] inside an async runtime, reading S3 with `config`.
 pub(crate) async fn load_valid_with(
     file: &str,

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use crate::cli::RenderArgs;
 use crate::clock;
 use crate::commands::{EXIT_INVALID, EXIT_OK, usage};
-use crate::definition::{find_task, load_valid};
+use crate::definition::find_task;
 use crate::registry::registry;
 
 /// Parses `--logical-date`: an ISO 8601 instant, a naive date-time (UTC) or a date.
@@ -174,11 +174,29 @@ pub(crate) fn xcom_source(
 
 /// `airtask render`.
 pub(crate) fn render(args: &RenderArgs) -> u8 {
-    let (source, wf) = match load_valid(
+    let rt = match crate::commands::async_runtime() {
+        Ok(rt) => rt,
+        Err(e) => return usage(&e),
+    };
+    // An s3:// definition and an S3 store are read as the execution role when
+    // AIRTASK_EXECUTION_ROLE_ARN is set.
+    let identity = match crate::identity::Roles::resolve(&crate::cli::RoleArgs::default()) {
+        Ok(r) => crate::identity::Identity::new(r),
+        Err(e) => return usage(&e),
+    };
+    let session = airtask_aws::identity::session_name(
+        &crate::definition::stem(&args.instance.file),
+        &args.instance.task_id,
+        args.try_number,
+    );
+    let (source, wf) = match rt.block_on(crate::definition::load_valid_as(
         &args.instance.file,
         args.instance.source.version_id.as_deref(),
         EXIT_INVALID,
-    ) {
+        &identity,
+        &session,
+        EXIT_INVALID,
+    )) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -205,15 +223,6 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         Err(e) => return usage(&e),
     };
     // With an S3 store, the run's XComs are brought into a private working directory first.
-    let rt = match crate::commands::async_runtime() {
-        Ok(rt) => rt,
-        Err(e) => return usage(&e),
-    };
-    // An S3 store is read as the execution role when AIRTASK_EXECUTION_ROLE_ARN is set.
-    let identity = match crate::identity::Roles::resolve(&crate::cli::RoleArgs::default()) {
-        Ok(r) => crate::identity::Identity::new(r),
-        Err(e) => return usage(&e),
-    };
     let session =
         airtask_aws::identity::session_name(&wf.workflow_id, &task.task_id, inst.try_number);
     let state = match rt.block_on(async {

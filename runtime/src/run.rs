@@ -11,7 +11,6 @@ use airtask_workflow::{Task, TriggerRule, Workflow};
 use crate::cli::RunArgs;
 use crate::clock;
 use crate::commands::usage;
-use crate::definition::load_valid;
 use crate::render::parse_logical_date;
 
 /// A task's state in the run.
@@ -501,7 +500,24 @@ impl Runner<'_> {
 
 /// `airtask run`.
 pub(crate) fn run(args: &RunArgs) -> u8 {
-    let (_, wf) = match load_valid(&args.file, args.source.version_id.as_deref(), 2) {
+    let rt = match crate::commands::async_runtime() {
+        Ok(rt) => rt,
+        Err(e) => return usage(&e),
+    };
+    let roles = match crate::identity::Roles::resolve(&args.roles) {
+        Ok(r) => r,
+        Err(e) => return usage(&e),
+    };
+    let identity = crate::identity::Identity::new(roles);
+    let session = airtask_aws::identity::run_session_name(&crate::definition::stem(&args.file));
+    let (_, wf) = match rt.block_on(crate::definition::load_valid_as(
+        &args.file,
+        args.source.version_id.as_deref(),
+        2,
+        &identity,
+        &session,
+        1,
+    )) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -516,15 +532,8 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
     };
     let ctx = airtask_template::TaskContext::new(&wf.workflow_id, "", logical);
     let n = wf.tasks.len();
-    let rt = match crate::commands::async_runtime() {
-        Ok(rt) => rt,
-        Err(e) => return usage(&e),
-    };
-    let roles = match crate::identity::Roles::resolve(&args.roles) {
-        Ok(r) => r,
-        Err(e) => return usage(&e),
-    };
-    let identity = crate::identity::Identity::new(roles);
+    // The run's own session names the workflow (unless an s3:// definition was already read
+    // as the execution role, under the object's name).
     let session = airtask_aws::identity::run_session_name(&wf.workflow_id);
     let state = match rt.block_on(crate::state::State::open(
         &args.state_dir,

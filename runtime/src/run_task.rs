@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
 use crate::commands::usage;
-use crate::definition::{find_task, load_valid, load_valid_with};
+use crate::definition::{find_task, load_valid_as};
 use crate::identity::{Identity, Layer, Roles};
 use crate::registry::registry;
 use crate::render::{Instance, render_template_fields, template_context, xcom_source};
@@ -145,28 +145,22 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
 async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
     let file = &args.instance.file;
     let version = args.instance.source.version_id.as_deref();
-    let loaded = if file.starts_with("s3://") {
-        // The workflow id is not known before the definition is read: the session name uses
-        // the expected one, else the object's name.
-        let hint = args.expected_workflow_id.clone().unwrap_or_else(|| {
-            let name = file.rsplit('/').next().unwrap_or(file);
-            let name = name.split('?').next().unwrap_or(name);
-            name.rsplit_once('.')
-                .map_or(name, |(stem, _)| stem)
-                .to_owned()
-        });
-        let session = session_name(&hint, &args.instance.task_id, args.try_number.unwrap_or(1));
-        let layer = match identity.execution(&session).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: {e}; the definition {file} was not read");
-                return exit::INFRA;
-            }
-        };
-        load_valid_with(file, version, exit::INVALID, &layer.config).await
-    } else {
-        load_valid(file, version, exit::INVALID)
-    };
+    // The workflow id is not known before the definition is read: the session name uses the
+    // expected one, else the object's name.
+    let hint = args
+        .expected_workflow_id
+        .clone()
+        .unwrap_or_else(|| crate::definition::stem(file));
+    let session = session_name(&hint, &args.instance.task_id, args.try_number.unwrap_or(1));
+    let loaded = load_valid_as(
+        file,
+        version,
+        exit::INVALID,
+        &identity,
+        &session,
+        exit::INFRA,
+    )
+    .await;
     let (_source, wf) = match loaded {
         Ok(x) => x,
         Err(code) => return code,
