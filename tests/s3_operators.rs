@@ -204,6 +204,13 @@ fn workflow(script_ok: &str, script_fail: &str) -> String {
             ),
         ),
         (
+            "sense_soft_fail_budget",
+            format!("{sensors}.S3KeySensor"),
+            format!(
+                "bucket_name: {B}\nbucket_key: data/missing.csv\npoke_interval: 0.2\ntimeout: 600\nsoft_fail: true\nexecution_timeout: 1"
+            ),
+        ),
+        (
             "sense_no_bucket",
             format!("{sensors}.S3KeySensor"),
             "bucket_key: data/a.csv".into(),
@@ -495,6 +502,15 @@ async fn every_s3_operator_against_the_endpoint() {
         r.log
     );
     assert_eq!(r.record["try"], 1, "a sensor timeout is not retried");
+    // With soft_fail, the try's execution_timeout running out skips the task (Airflow's
+    // AirflowTaskTimeout under soft_fail), rather than timing it out.
+    let r = expect("sense_soft_fail_budget", 0);
+    assert_eq!(r.record["status"], "SKIPPED", "{}", r.log);
+    assert!(
+        error_of(&r).contains("execution_timeout of 1 s ran out"),
+        "{}",
+        r.log
+    );
     let r = expect("sense_no_bucket", 2);
     assert!(r.log.contains("Please provide a bucket name"), "{}", r.log);
 

@@ -450,6 +450,7 @@ async fn run(
                     task_id: task.task_id.clone(),
                     try_number,
                     process_env,
+                    time_budget: Some(timeout),
                     aws: layer.map(|l| {
                         Arc::new(TaskIdentity { config: l.config }) as Arc<dyn Any + Send + Sync>
                     }),

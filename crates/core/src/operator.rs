@@ -94,6 +94,9 @@ pub struct TaskContext {
     /// kept opaque here so that this crate does not depend on the AWS SDK). `None` for
     /// operators that do not call AWS.
     pub aws: Option<Arc<dyn Any + Send + Sync>>,
+    /// The try's `execution_timeout`, measured from when `execute` is called (the runtime
+    /// cancels the try when it runs out); `None` when there is none.
+    pub time_budget: Option<std::time::Duration>,
 }
 
 impl TaskContext {

@@ -11,6 +11,9 @@ use crate::{BoxFuture, Level, Outcome, ParamReader, TaskContext, TaskError};
 /// Airflow's default sensor timeout (`[sensors] default_timeout`): seven days.
 pub const DEFAULT_TIMEOUT_SECS: f64 = 604_800.0;
 
+/// How long before the try's execution_timeout a soft_fail sensor gives up (see [`run`]).
+const BUDGET_MARGIN: Duration = Duration::from_millis(100);
+
 /// The logger of sensor lines.
 const LOGGER: &str = "airflow.task.operators.airflow.sdk.bases.sensor.BaseSensorOperator";
 
@@ -105,6 +108,13 @@ pub async fn run(
     sensor: &mut dyn Poke,
 ) -> Result<Outcome, TaskError> {
     let started = tokio::time::Instant::now();
+    // With soft_fail, a try's execution_timeout that runs out while the sensor waits skips the
+    // task, as Airflow's AirflowTaskTimeout does with soft_fail: the sensor ends just before the
+    // runtime would cancel the try. Without soft_fail the runtime's timeout applies (retried).
+    let budget = ctx
+        .time_budget
+        .filter(|b| settings.soft_fail && b.as_secs_f64() < settings.timeout)
+        .map(|b| b.saturating_sub(BUDGET_MARGIN));
     if settings.reschedule {
         ctx.info(
             LOGGER,
@@ -153,7 +163,18 @@ pub async fn run(
                 Err(TaskError::fatal(msg))
             };
         }
-        let wait = settings.next_interval(&ctx.task_id, poke_count, elapsed);
+        let mut wait = settings.next_interval(&ctx.task_id, poke_count, elapsed);
+        if let Some(budget) = budget {
+            let left = budget.as_secs_f64() - elapsed;
+            if left <= 0.0 {
+                return Ok(Outcome::Skipped(format!(
+                    "the try's execution_timeout of {} s ran out while the sensor waited \
+                     ({poke_count} pokes) and soft_fail is set",
+                    (budget + BUDGET_MARGIN).as_secs_f64()
+                )));
+            }
+            wait = wait.min(left);
+        }
         ctx.info(
             LOGGER,
             &format!(
@@ -188,6 +209,7 @@ mod tests {
             try_number: 1,
             process_env: Vec::new(),
             aws: None,
+            time_budget: None,
         };
         (ctx, lines)
     }
@@ -247,6 +269,24 @@ mod tests {
             run(&s, &ctx, &mut MetOn(None, 0)).await,
             Ok(Outcome::Skipped(m)) if m.contains("timed out")
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_soft_fail_the_try_budget_skips_before_the_runtime_timeout() {
+        let (mut ctx, _) = ctx();
+        ctx.time_budget = Some(Duration::from_secs(3));
+        let s = settings(serde_json::json!({"poke_interval": 1, "timeout": 60, "soft_fail": true}));
+        let t0 = tokio::time::Instant::now();
+        let r = run(&s, &ctx, &mut MetOn(None, 0)).await;
+        assert!(
+            matches!(&r, Ok(Outcome::Skipped(m)) if m.contains("execution_timeout of 3 s")),
+            "{r:?}"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(3));
+        // Without soft_fail the budget is the runtime's business: the sensor goes on.
+        let s = settings(serde_json::json!({"poke_interval": 1, "timeout": 2}));
+        let e = run(&s, &ctx, &mut MetOn(None, 0)).await.unwrap_err();
+        assert!(e.message.starts_with("Sensor has timed out"), "{e}");
     }
 
     #[test]
