@@ -424,6 +424,11 @@ fn the_container_entrypoint_takes_its_inputs_from_the_environment() {
             ("AIRTASK_TASK_ID", "produce"),
             ("AIRTASK_SESSION_DURATION", "an hour"),
         ],
+        vec![
+            ("AIRTASK_WORKFLOW", e.wf.as_str()),
+            ("AIRTASK_TASK_ID", "produce"),
+            ("AIRTASK_EXECUTION_ROLE_ARN", "wf-exec"),
+        ],
     ] {
         let out = run(&vars);
         assert_eq!(

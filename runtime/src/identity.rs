@@ -50,11 +50,19 @@ impl Roles {
                     .to_owned(),
             );
         }
+        let execution_role_arn = args
+            .execution_role_arn
+            .clone()
+            .or_else(|| env("AIRTASK_EXECUTION_ROLE_ARN"));
+        if let Some(arn) = &execution_role_arn {
+            airtask_workflow::check_role_arn(arn).map_err(|e| {
+                format!(
+                    "the execution role (--execution-role-arn / AIRTASK_EXECUTION_ROLE_ARN): {e}"
+                )
+            })?;
+        }
         Ok(Roles {
-            execution_role_arn: args
-                .execution_role_arn
-                .clone()
-                .or_else(|| env("AIRTASK_EXECUTION_ROLE_ARN")),
+            execution_role_arn,
             external_id: args
                 .external_id
                 .clone()

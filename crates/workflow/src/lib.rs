@@ -51,7 +51,7 @@ mod yaml;
 pub use cron::Schedule;
 pub use diag::{Diagnostic, Pos, Severity};
 pub use env::expand_vars;
-pub use load::{LoadOptions, Report, load, size_diagnostic};
+pub use load::{LoadOptions, Report, check_role_arn, load, size_diagnostic};
 pub use model::{
     MapSource, Mapping, OperatorCatalog, Origin, Parameter, Task, TriggerRule, Workflow,
 };

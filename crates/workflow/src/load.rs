@@ -257,7 +257,12 @@ const STRUCTURE_KEYS: &[&str] = &[
     "partial",
 ];
 
-fn check_role_arn(arn: &str) -> Result<(), String> {
+/// Checks that `arn` is a well-formed IAM role ARN (`arn:aws:iam::<12 digits>:role/<name>`, any
+/// partition, with a path); the error says what to write.
+///
+/// # Errors
+/// When it is not one.
+pub fn check_role_arn(arn: &str) -> Result<(), String> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let ok = parts.len() == 6
         && parts[0] == "arn"
