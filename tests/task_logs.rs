@@ -12,7 +12,7 @@ use crate::logs::{Proxy, upstream};
 fn workflow(dir: &TempDir) -> String {
     dir.write(
         "tl.yaml",
-        "tl:\n  tasks:\n    many:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: seq 1 100000\n    slow:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'for i in $(seq 1 240); do echo line $i; sleep 0.125; done'\n    heavy:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'i=0; while true; do echo heavy $i; i=$((i+1)); done'\n    quick:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: echo hi\n    ticking:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'for i in $(seq 1 20); do echo tick $i; sleep 0.1; done'\n",
+        "tl:\n  tasks:\n    many:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: seq 1 100000\n    slow:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'for i in $(seq 0 99); do seq -f \"line %.0f\" $((i*1000+1)) $((i*1000+1000)); sleep 0.3; done'\n    heavy:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'i=0; while true; do echo heavy $i; i=$((i+1)); done'\n    quick:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: echo hi\n    ticking:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      bash_command: 'for i in $(seq 1 20); do echo tick $i; sleep 0.1; done'\n",
     )
 }
 
@@ -160,7 +160,8 @@ fn twenty_seconds_without_the_endpoint_lose_no_line_and_change_no_outcome() {
     let wf = workflow(&dir);
     let state = dir.path().join("state").to_string_lossy().into_owned();
     let proxy = Proxy::start(upstream());
-    // The task prints a line every 125 ms for 30 s; the endpoint is away from 4 s to 24 s.
+    // The task prints 100,000 lines, 1,000 every 0.3 s for about 30 s; the endpoint is away from
+    // 4 s to 24 s.
     let mut child = command(
         &dir,
         &proxy.url(),
@@ -186,8 +187,12 @@ fn twenty_seconds_without_the_endpoint_lose_no_line_and_change_no_outcome() {
         .into_iter()
         .filter(|e| e.starts_with("line ") && seen.insert(e.clone()))
         .collect();
-    let expected: Vec<String> = (1..=240).map(|i| format!("line {i}")).collect();
-    assert_eq!(first, expected);
+    let expected: Vec<String> = (1..=100_000).map(|i| format!("line {i}")).collect();
+    assert!(
+        first == expected,
+        "{} distinct lines in order of first appearance, not line 1..=100000",
+        first.len()
+    );
 }
 
 #[test]
