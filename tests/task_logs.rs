@@ -248,6 +248,42 @@ fn sigterm_during_heavy_logging_keeps_every_undelivered_line_in_the_spill_file()
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("were not delivered to CloudWatch"));
 
+    // With CloudWatch reachable, SIGTERM during heavy logging delivers every line written
+    // before the signal within the grace period: the stream equals the local mirror.
+    let child = command(
+        &dir,
+        &airtask_tests::endpoint(),
+        &run_task_args(&wf, "heavy", &state, "r2"),
+        "heavy2.out",
+    )
+    .spawn()
+    .expect("run-task");
+    std::thread::sleep(Duration::from_secs(2));
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rec = record(&dir, "heavy2.out");
+    assert_eq!(rec["log_delivery"]["undelivered"], 0, "{rec}");
+    let lines = read_back(&state, "r2", "heavy");
+    let mirror =
+        std::fs::read_to_string(rec["log_file"].as_str().expect("log_file")).expect("mirror");
+    let mirror: Vec<serde_json::Value> = mirror
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert!(mirror.len() > 1000, "{} lines", mirror.len());
+    assert_eq!(rec["log_delivery"]["delivered"], mirror.len(), "{rec}");
+    assert!(lines == mirror, "the stream differs from the local mirror");
+
     // A task that succeeds but cannot deliver its log exits 6, and its record says so.
     let mut args = run_task_args(&wf, "quick", &state, "r1");
     args.extend(["--log-flush-timeout", "0.5"]);
