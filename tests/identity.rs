@@ -297,8 +297,8 @@ async fn each_task_runs_as_its_own_role_and_nothing_broader() {
     };
     let record = |out: &std::process::Output| -> serde_json::Value {
         let stdout = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(stdout.lines().last().unwrap_or_default())
-            .unwrap_or_else(|e| panic!("no record ({e}):\n{}", output_text(out)))
+        airtask_tests::last_json_line(&stdout)
+            .unwrap_or_else(|| panic!("no record:\n{}", output_text(out)))
     };
 
     // A try longer than its credentials: the sensor's sessions last 16 s and are refreshed

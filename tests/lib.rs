@@ -233,3 +233,20 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+/// Sends SIGTERM to `child` (as an orchestrator stopping a container does).
+///
+/// # Panics
+/// When `kill` cannot signal it.
+pub fn terminate(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -TERM {} failed", child.id());
+}
+
+/// The last line of `text` parsed as JSON: the task record `--output json` prints at the end.
+pub fn last_json_line(text: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(text.lines().last()?).ok()
+}

@@ -284,11 +284,7 @@ fn sigterm_stops_the_task_runs_on_kill_and_flushes_the_record() {
             break;
         }
     }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    airtask_tests::terminate(&child);
     seen.extend(lines.map(Result::unwrap));
     let code = child.wait().unwrap().code();
     let log = seen.join("\n");

@@ -316,11 +316,7 @@ async fn every_s3_operator_against_the_endpoint() {
         ]);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let log = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-        let record = stdout
-            .lines()
-            .last()
-            .and_then(|l| serde_json::from_str(l).ok())
-            .unwrap_or(serde_json::Value::Null);
+        let record = airtask_tests::last_json_line(&stdout).unwrap_or(serde_json::Value::Null);
         let xcom = std::fs::read_to_string(
             state.join(format!("s3ops/r1/{task}/-1/xcom/return_value.json")),
         )

@@ -43,8 +43,7 @@ fn run_task_args<'a>(wf: &'a str, task: &'a str, state: &'a str, run: &'a str) -
 
 fn record(dir: &TempDir, out: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.path().join(out)).expect("output");
-    serde_json::from_str(text.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("no record at the end of the output ({e})"))
+    airtask_tests::last_json_line(&text).expect("a record at the end of the output")
 }
 
 /// The stream of an attempt, read back with `airtask logs --format json` (on the endpoint
@@ -208,12 +207,7 @@ fn sigterm_during_heavy_logging_keeps_every_undelivered_line_in_the_spill_file()
         .spawn()
         .expect("run-task");
     std::thread::sleep(Duration::from_secs(2));
-    let pid = child.id().to_string();
-    let kill = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    airtask_tests::terminate(&child);
     let out = child.wait_with_output().expect("wait");
     assert_eq!(
         out.status.code(),
@@ -259,11 +253,7 @@ fn sigterm_during_heavy_logging_keeps_every_undelivered_line_in_the_spill_file()
     .spawn()
     .expect("run-task");
     std::thread::sleep(Duration::from_secs(2));
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    airtask_tests::terminate(&child);
     let out = child.wait_with_output().expect("wait");
     assert_eq!(
         out.status.code(),

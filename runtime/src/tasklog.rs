@@ -16,10 +16,20 @@ use crate::clock;
 /// Where one attempt's lines go besides the terminal.
 struct Attempt {
     /// The local mirror of the stream.
-    file: Option<std::io::BufWriter<std::fs::File>>,
+    file: std::io::BufWriter<std::fs::File>,
     /// The CloudWatch shipper, when shipping is on.
     shipper: Option<ShipperHandle>,
     /// The per-stream sequence number of the next line.
+    seq: u64,
+}
+
+/// One line of the stream and the local file, keys in the order of Airflow 3's task logs.
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    timestamp: &'a str,
+    level: &'a str,
+    event: &'a str,
+    logger: &'a str,
     seq: u64,
 }
 
@@ -118,7 +128,7 @@ impl TaskLog {
         });
         if let Ok(mut a) = self.attempt.lock() {
             *a = Some(Attempt {
-                file: Some(std::io::BufWriter::new(file)),
+                file: std::io::BufWriter::new(file),
                 shipper,
                 seq: 0,
             });
@@ -129,10 +139,8 @@ impl TaskLog {
     /// Ends the current attempt: the local file is flushed, and the shipper sends what is left
     /// within `deadline` and reports what became of every line.
     pub(crate) async fn end_attempt(&self, deadline: Duration) -> Option<DeliveryReport> {
-        let attempt = self.attempt.lock().ok().and_then(|mut a| a.take())?;
-        if let Some(mut f) = attempt.file {
-            let _ = f.flush();
-        }
+        let mut attempt = self.attempt.lock().ok().and_then(|mut a| a.take())?;
+        let _ = attempt.file.flush();
         match attempt.shipper {
             Some(s) => Some(s.finish(deadline).await),
             None => None,
@@ -172,18 +180,17 @@ impl LogSink for TaskLog {
         let Some(attempt) = guard.as_mut() else {
             return;
         };
-        let line = json!({
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-            "level": level.as_str(),
-            "event": message,
-            "logger": logger,
-            "seq": attempt.seq,
+        // Serialized straight from borrowed fields: this runs for every line of output.
+        let line = serde_json::to_string(&Line {
+            timestamp: &now.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            level: level.as_str(),
+            event: &message,
+            logger,
+            seq: attempt.seq,
         })
-        .to_string();
+        .unwrap_or_default();
         attempt.seq += 1;
-        if let Some(f) = attempt.file.as_mut() {
-            let _ = writeln!(f, "{line}");
-        }
+        let _ = writeln!(attempt.file, "{line}");
         if let Some(s) = &attempt.shipper {
             s.send(LogEvent {
                 timestamp_ms: now.as_millisecond(),

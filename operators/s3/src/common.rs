@@ -95,14 +95,23 @@ pub(crate) fn bucket_key(
     }
 }
 
-/// Every key (and size) under `prefix`, following continuation tokens.
-pub(crate) async fn list_objects(
+/// What a listing found: the objects, and the common prefixes (with a delimiter).
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    /// The objects (`Contents`).
+    pub(crate) objects: Vec<aws_sdk_s3::types::Object>,
+    /// The common prefixes (`CommonPrefixes`), each ending with the delimiter.
+    pub(crate) prefixes: Vec<String>,
+}
+
+/// Everything under `prefix` (split at `delimiter` when given), every page.
+pub(crate) async fn list(
     s3: &Client,
     bucket: &str,
     prefix: &str,
     delimiter: Option<&str>,
-) -> Result<Vec<aws_sdk_s3::types::Object>, TaskError> {
-    let mut out = Vec::new();
+) -> Result<Listing, TaskError> {
+    let mut out = Listing::default();
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
@@ -113,9 +122,24 @@ pub(crate) async fn list_objects(
     while let Some(page) = pages.next().await {
         let page =
             page.map_err(|e| call_failed(&format!("ListObjectsV2 s3://{bucket}/{prefix}"), &e))?;
-        out.extend(page.contents.unwrap_or_default());
+        out.prefixes.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_owned)),
+        );
+        out.objects.extend(page.contents.unwrap_or_default());
     }
     Ok(out)
+}
+
+/// Every object under `prefix`, every page.
+pub(crate) async fn list_objects(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+) -> Result<Vec<aws_sdk_s3::types::Object>, TaskError> {
+    Ok(list(s3, bucket, prefix, delimiter).await?.objects)
 }
 
 /// A text argument: a string as is, any other value as Python's `str()` of it (what Airflow

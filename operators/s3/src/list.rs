@@ -3,7 +3,7 @@
 
 use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
 
-use crate::common::{call_failed, client, fnmatch, list_objects};
+use crate::common::{client, fnmatch, list, list_objects};
 
 const LIST_LOGGER: &str =
     "airflow.task.operators.airflow.providers.amazon.aws.operators.s3.S3ListOperator";
@@ -105,28 +105,13 @@ impl Operator for ListPrefixes {
                     self.bucket, self.prefix, self.delimiter
                 ),
             );
-            let mut prefixes = Vec::new();
-            let mut pages = s3
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(&self.prefix)
-                .delimiter(&self.delimiter)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| {
-                    call_failed(
-                        &format!("ListObjectsV2 s3://{}/{}", self.bucket, self.prefix),
-                        &e,
-                    )
-                })?;
-                prefixes.extend(
-                    page.common_prefixes()
-                        .iter()
-                        .filter_map(|p| p.prefix())
-                        .map(|p| serde_json::Value::String(p.to_owned())),
-                );
-            }
+            let prefixes: Vec<serde_json::Value> =
+                list(&s3, &self.bucket, &self.prefix, Some(&self.delimiter))
+                    .await?
+                    .prefixes
+                    .into_iter()
+                    .map(serde_json::Value::String)
+                    .collect();
             Ok(Outcome::Success(Some(serde_json::Value::Array(prefixes))))
         })
     }

@@ -50,11 +50,7 @@ pub async fn read_stream(
             .send()
             .await
             .map_err(|e| {
-                let text = match (e.code(), e.message()) {
-                    (Some(c), Some(m)) => format!("{c}: {m}"),
-                    (Some(c), None) => c.to_owned(),
-                    _ => crate::error_chain(&e),
-                };
+                let text = crate::sdk_error_text(&e);
                 if e.code() == Some("ResourceNotFoundException") {
                     ReadError::NotFound(format!("{group} {stream}: {text}"))
                 } else {
