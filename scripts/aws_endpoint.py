@@ -8,9 +8,13 @@ This is a test fixture of the project; it is never part of airtask itself.
 import argparse
 import os
 import signal
+import sys
 import threading
 
 from moto.server import ThreadedMotoServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moto_patches  # noqa: E402  (the project's patches of moto, applied before serving)
 
 
 def main() -> None:
@@ -18,6 +22,7 @@ def main() -> None:
     parser.add_argument("--port-file", required=True)
     args = parser.parse_args()
 
+    moto_patches.apply_all()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
