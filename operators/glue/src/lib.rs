@@ -1,0 +1,1 @@
+//! The Amazon provider's Glue operators and sensors (work in progress: the family lands with the operator seam v2).
