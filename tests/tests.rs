@@ -5,6 +5,7 @@ mod corpus;
 mod identity;
 mod logs;
 mod malformed;
+mod real_world;
 mod render;
 mod run;
 mod run_task;

@@ -103,14 +103,25 @@ pub(crate) fn tasks(args: &TasksArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let next_runs = wf.next_runs(crate::clock::now(), NEXT_RUNS);
     match args.format {
-        Format::Json => outln!("{}", tasks_json(&wf)),
+        Format::Json => outln!("{}", tasks_json(&wf, &next_runs)),
         Format::Text => {
             use std::io::Write as _;
-            let _ = write!(std::io::stdout(), "{}", tasks_table(&wf));
+            let _ = write!(std::io::stdout(), "{}", tasks_table(&wf, &next_runs));
         }
     }
     EXIT_OK
+}
+
+/// How many upcoming run times `tasks` shows.
+const NEXT_RUNS: usize = 5;
+
+/// The upcoming run times as shown: ISO 8601 in UTC, to the second.
+fn run_times(runs: &[jiff::Timestamp]) -> Vec<String> {
+    runs.iter()
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .collect()
 }
 
 fn secs(d: jiff::SignedDuration) -> serde_json::Value {
@@ -136,10 +147,11 @@ fn task_json(t: &Task) -> serde_json::Value {
     })
 }
 
-fn tasks_json(wf: &Workflow) -> serde_json::Value {
+fn tasks_json(wf: &Workflow, next_runs: &[jiff::Timestamp]) -> serde_json::Value {
     json!({
         "workflow_id": wf.workflow_id,
         "schedule": wf.schedule.as_ref().map(schedule_text),
+        "next_runs": run_times(next_runs),
         "start_date": wf.start_date.map(|t| t.to_string()),
         "end_date": wf.end_date.map(|t| t.to_string()),
         "tasks": wf.tasks.iter().map(task_json).collect::<Vec<_>>(),
@@ -147,10 +159,7 @@ fn tasks_json(wf: &Workflow) -> serde_json::Value {
 }
 
 fn schedule_text(s: &airtask_workflow::Schedule) -> String {
-    match s {
-        airtask_workflow::Schedule::Preset { name, .. } => name.clone(),
-        airtask_workflow::Schedule::Cron(c) => c.clone(),
-    }
+    s.text()
 }
 
 fn short_class(path: &str) -> &str {
@@ -166,7 +175,7 @@ fn duration_text(d: jiff::SignedDuration) -> String {
     }
 }
 
-fn tasks_table(wf: &Workflow) -> String {
+fn tasks_table(wf: &Workflow, next_runs: &[jiff::Timestamp]) -> String {
     let header = [
         "TASK",
         "OPERATOR",
@@ -206,6 +215,13 @@ fn tasks_table(wf: &Workflow) -> String {
             .as_ref()
             .map_or_else(|| "None".to_owned(), schedule_text)
     );
+    out.push_str("next runs: ");
+    if next_runs.is_empty() {
+        out.push_str("none");
+    } else {
+        out.push_str(&run_times(next_runs).join(", "));
+    }
+    out.push_str(" (UTC)\n");
     for r in rows {
         let line: Vec<String> = r
             .iter()

@@ -17,6 +17,18 @@
 //!
 //! Croniter's day-of-week "last weekday of the month" is written `L5` (the letter
 //! first); `5L` is rejected by croniter, and here with a message that suggests `L5`.
+//!
+//! MWAA Serverless schedules through EventBridge Scheduler, and the AWS converter writes its
+//! expressions (`'0 0 * * ? *'`), so [`parse_schedule`] also takes EventBridge's forms: six
+//! fields, bare or as `cron(...)`, `rate(N unit)` and `at(yyyy-mm-ddThh:mm:ss)` (see
+//! `aws_cron`). [`Schedule::next_runs`] gives the times each form fires.
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::aws_cron;
+use crate::runs::{self, DomSpecial, DowSpecial, Spec};
 
 /// What a valid schedule string means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +43,81 @@ pub enum Schedule {
     },
     /// A five-field cron expression, whitespace-normalised to single spaces.
     Cron(String),
+    /// An EventBridge cron expression (six fields, bare or in `cron(...)`): the fields,
+    /// whitespace-normalised to single spaces. Evaluated in UTC, with EventBridge's meaning.
+    AwsCron(String),
+    /// An EventBridge rate expression, `rate(5 minutes)`.
+    Rate {
+        /// The interval.
+        every: SignedDuration,
+        /// The expression, lowercased and normalised: `rate(5 minutes)`.
+        text: String,
+    },
+    /// An EventBridge one-time schedule, `at(2030-01-31T06:00:00)`, in UTC.
+    At(DateTime),
+}
+
+impl Schedule {
+    /// The schedule as a user writes it: the preset, the five fields, `cron(...)`,
+    /// `rate(...)` or `at(...)`.
+    pub fn text(&self) -> String {
+        match self {
+            Schedule::Preset { name, .. } => name.clone(),
+            Schedule::Cron(c) => c.clone(),
+            Schedule::AwsCron(c) => format!("cron({c})"),
+            Schedule::Rate { text, .. } => text.clone(),
+            Schedule::At(dt) => format!("at({})", dt.strftime("%Y-%m-%dT%H:%M:%S")),
+        }
+    }
+
+    /// Up to `count` times this schedule fires after `now`, not before `start` and not after
+    /// `end`.
+    ///
+    /// Five-field cron expressions and presets follow Airflow 3's `CronTriggerTimetable`: the
+    /// cron times in `tz` (the workflow's time zone). EventBridge's forms follow EventBridge
+    /// Scheduler in UTC: cron times, `rate` intervals counted from `start` (from `now` when
+    /// there is no start date, as a rate schedule starts when it is created), the `at` time
+    /// once. `@once` fires at `start` (when that is after `now`); `@continuous` has no times.
+    pub fn next_runs(
+        &self,
+        now: Timestamp,
+        start: Option<Timestamp>,
+        end: Option<Timestamp>,
+        tz: &TimeZone,
+        count: usize,
+    ) -> Vec<Timestamp> {
+        let after_now = now
+            .checked_add(SignedDuration::from_nanos(1))
+            .unwrap_or(now);
+        let from = start.map_or(after_now, |s| s.max(after_now));
+        match self {
+            Schedule::Preset {
+                cron: None, name, ..
+            } => match start {
+                Some(s) if name == "@once" && s > now && end.is_none_or(|e| s <= e) => vec![s],
+                _ => Vec::new(),
+            },
+            Schedule::Preset { cron: Some(c), .. } => croniter_spec(c)
+                .map(|spec| spec.times(tz, from, end, count))
+                .unwrap_or_default(),
+            Schedule::Cron(c) => croniter_spec(c)
+                .map(|spec| spec.times(tz, from, end, count))
+                .unwrap_or_default(),
+            Schedule::AwsCron(c) => {
+                let fields: Vec<&str> = c.split_whitespace().collect();
+                aws_cron::spec(&fields)
+                    .map(|spec| spec.times(&TimeZone::UTC, from, end, count))
+                    .unwrap_or_default()
+            }
+            Schedule::Rate { every, .. } => {
+                runs::rate_times(start.unwrap_or(after_now), *every, from, end, count)
+            }
+            Schedule::At(dt) => match TimeZone::UTC.to_timestamp(*dt) {
+                Ok(t) if t > now && count > 0 => vec![t],
+                _ => Vec::new(),
+            },
+        }
+    }
 }
 
 /// Parses and checks a schedule string. Errors are one sentence that says what is
@@ -46,7 +133,14 @@ pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
     if s.starts_with('@') {
         return parse_preset(s);
     }
+    if let Some(aws) = aws_cron::parse_wrapped(s) {
+        return aws;
+    }
     let fields: Vec<&str> = s.split_whitespace().collect();
+    if fields.len() == 6 {
+        return aws_cron::parse_six(s)
+            .map_err(|e| format!("6 fields are read as {}: {e}", aws_cron::SIX_FIELDS));
+    }
     if fields.len() != FIELDS.len() {
         let hint = if fields.len() == 1 {
             "; a preset starts with '@', e.g. '@daily'"
@@ -55,6 +149,7 @@ pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
         };
         return Err(format!(
             "a cron expression has 5 fields (minute hour day-of-month month day-of-week), \
+             or 6 in EventBridge's form (minutes hours day-of-month month day-of-week year), \
              this one has {}{hint}",
             fields.len()
         ));
@@ -617,6 +712,105 @@ fn value(field: Field, tok: &str, item: &str) -> Result<u64, String> {
     ))
 }
 
+/// Expands a valid five-field expression with croniter's meaning: reversed ranges wrap round,
+/// `5/15` runs to the end of the field, 7 is Sunday, `L` ends the month, `n#k` and `Ln` pick
+/// weekdays of the month.
+fn croniter_spec(expr: &str) -> Option<Spec> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let [mi, ho, dom, mo, dow] = fields.as_slice() else {
+        return None;
+    };
+    let any = |t: &str| t == "*" || t == "?";
+    let mut spec = Spec {
+        minutes: croniter_values(Field::Minute, mi)?
+            .into_iter()
+            .fold(0, |a, v| a | 1 << v),
+        hours: croniter_values(Field::Hour, ho)?
+            .into_iter()
+            .fold(0, |a, v| a | 1 << v),
+        days: 0,
+        dom_special: Vec::new(),
+        dom_any: any(dom),
+        weekdays: 0,
+        dow_special: Vec::new(),
+        dow_any: any(dow),
+        months: croniter_values(Field::Month, mo)?
+            .into_iter()
+            .fold(0, |a, v| a | 1 << v),
+        years: None,
+    };
+    if !spec.dom_any {
+        for item in dom.split(',') {
+            if item.eq_ignore_ascii_case("l") {
+                spec.dom_special.push(DomSpecial::Last);
+            } else {
+                let item = item.replace(['L', 'l'], "31");
+                for v in croniter_values(Field::DayOfMonth, &item)? {
+                    spec.days |= 1 << v;
+                }
+            }
+        }
+    }
+    if !spec.dow_any {
+        for item in dow.split(',') {
+            if let Some((d, k)) = item.split_once('#') {
+                let d = value(Field::DayOfWeek, d, item).ok()? % 7;
+                spec.dow_special
+                    .push(DowSpecial::Nth(d as u8, parse_digits(k)? as u8));
+            } else if let Some(d) = item.strip_prefix(['L', 'l']) {
+                spec.dow_special
+                    .push(DowSpecial::Last((parse_digits(d)? % 7) as u8));
+            } else {
+                for v in croniter_values(Field::DayOfWeek, item)? {
+                    spec.weekdays |= 1 << (v % 7);
+                }
+            }
+        }
+    }
+    Some(spec)
+}
+
+/// The values of a croniter field (items separated by commas).
+fn croniter_values(field: Field, text: &str) -> Option<Vec<u64>> {
+    let (min, max) = (field.min(), field.max());
+    let mut out = Vec::new();
+    for item in text.split(',') {
+        let (base, step) = match item.split_once('/') {
+            None => (item, 1),
+            Some((b, s)) => (b, parse_digits(s)?.max(1)),
+        };
+        let seq: Vec<u64> = if base == "*" || base == "?" {
+            (min..=max).collect()
+        } else if let Some((a, b)) = base.split_once('-') {
+            let lo = value(field, a, item).ok()?;
+            let hi = if field == Field::DayOfWeek && b.eq_ignore_ascii_case("sun") {
+                7
+            } else {
+                value(field, b, item).ok()?
+            };
+            if field == Field::DayOfWeek && lo % 7 == hi % 7 && lo != hi {
+                (0..=6).collect()
+            } else if lo <= hi {
+                (lo..=hi).collect()
+            } else {
+                // croniter wraps a reversed range round the end of the field.
+                let top = if field == Field::DayOfWeek { 6 } else { max };
+                (lo..=top).chain(min..=hi).collect()
+            }
+        } else {
+            let v = value(field, base, item).ok()?;
+            if item.contains('/') {
+                let top = if field == Field::DayOfWeek { 6 } else { max };
+                (v..=top).collect()
+            } else {
+                vec![v]
+            }
+        };
+        out.extend(seq.into_iter().step_by(step as usize));
+    }
+    Some(out)
+}
+
 /// ASCII digits as a number, saturating at `u64::MAX` (always out of range).
 fn parse_digits(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -668,6 +862,68 @@ mod tests {
             name: name.to_owned(),
             cron,
         }
+    }
+
+    fn next(s: &str, now: &str, tz: &str, n: usize) -> Vec<String> {
+        let now: Timestamp = now.parse().expect("now");
+        let tz = TimeZone::get(tz).expect("tz");
+        ok(s)
+            .next_runs(now, None, None, &tz, n)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn next_runs_of_five_fields_follow_croniter() {
+        // Day-of-month and day-of-week both restricted: either matches (2030-01-01 is a
+        // Tuesday; the 1st, then Fridays).
+        assert_eq!(
+            next("0 6 1 * fri", "2029-12-31T12:00:00Z", "UTC", 3),
+            [
+                "2030-01-01T06:00:00Z",
+                "2030-01-04T06:00:00Z",
+                "2030-01-11T06:00:00Z"
+            ]
+        );
+        // Read in the workflow's time zone: 06:00 in New York is 11:00 UTC in January.
+        assert_eq!(
+            next("0 6 * * *", "2030-01-01T00:00:00Z", "America/New_York", 1),
+            ["2030-01-01T11:00:00Z"]
+        );
+        // A reversed range wraps; L5 is the last Friday; @daily is midnight.
+        assert_eq!(
+            next("0 23-1 * * *", "2030-01-01T00:30:00Z", "UTC", 3),
+            [
+                "2030-01-01T01:00:00Z",
+                "2030-01-01T23:00:00Z",
+                "2030-01-02T00:00:00Z"
+            ]
+        );
+        assert_eq!(
+            next("0 0 * * L5", "2030-01-01T00:00:00Z", "UTC", 1),
+            ["2030-01-25T00:00:00Z"]
+        );
+        assert_eq!(
+            next("@daily", "2030-01-01T00:00:00Z", "UTC", 1),
+            ["2030-01-02T00:00:00Z"]
+        );
+        assert!(next("@continuous", "2030-01-01T00:00:00Z", "UTC", 1).is_empty());
+    }
+
+    #[test]
+    fn next_runs_respect_start_and_end() {
+        let now: Timestamp = "2030-01-01T00:00:00Z".parse().expect("now");
+        let start: Timestamp = "2030-06-01T00:00:00Z".parse().expect("start");
+        let end: Timestamp = "2030-06-02T00:00:00Z".parse().expect("end");
+        let runs =
+            ok("cron(0 12 * * ? *)").next_runs(now, Some(start), Some(end), &TimeZone::UTC, 5);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].to_string(), "2030-06-01T12:00:00Z");
+        let once = ok("@once").next_runs(now, Some(start), None, &TimeZone::UTC, 5);
+        assert_eq!(once, vec![start]);
+        let rate = ok("rate(1 day)").next_runs(now, Some(start), None, &TimeZone::UTC, 2);
+        assert_eq!(rate[1].to_string(), "2030-06-02T00:00:00Z");
     }
 
     #[test]
@@ -789,10 +1045,12 @@ mod tests {
         err_has(
             "0 0 * *",
             &[
-                "a cron expression has 5 fields (minute hour day-of-month month day-of-week), this one has 4",
+                "a cron expression has 5 fields (minute hour day-of-month month day-of-week), or 6",
+                "this one has 4",
             ],
         );
-        err_has("0 0 * * * *", &["this one has 6"]);
+        // Six fields are EventBridge's form, which needs '?' in one day field.
+        err_has("0 0 * * * *", &["EventBridge", "'?' in one of them"]);
         err_has("0 0 * * * * 2025", &["this one has 7"]);
         err_has("daily", &["this one has 1", "'@daily'"]);
     }
@@ -934,7 +1192,10 @@ mod tests {
             "a b c d e",
             &["field 1 (minute) has 'a', which is not a number; use 0-59"],
         );
-        err_has("0 0 * * * garbage", &["this one has 6"]);
+        err_has(
+            "0 0 * * ? garbage",
+            &["EventBridge", "field 6 (year) has 'garbage'"],
+        );
         err_has("not a cron", &["this one has 3"]);
         err_has("*-5 * * * *", &["has '*' in '*-5'"]);
         err_has("+5 * * * *", &["'+5'"]);

@@ -39,12 +39,14 @@
 //! assert_eq!(wf.tasks[1].retries, 2);
 //! ```
 
+mod aws_cron;
 pub mod cron;
 mod diag;
 mod env;
 mod load;
 mod model;
 pub mod rules;
+mod runs;
 mod value;
 mod yaml;
 

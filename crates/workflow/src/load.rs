@@ -496,7 +496,7 @@ impl Loader<'_> {
             }
         }
 
-        let tz = self.timezone(m);
+        let tz = self.timezone(m, "timezone");
         let default_args = get(m, "default_args").cloned();
         if let Some(da) = &default_args
             && entries(da).is_none()
@@ -512,10 +512,21 @@ impl Loader<'_> {
             );
         }
         let da_entries = default_args.as_ref().and_then(entries);
+        // dag-factory reads a date in `default_args` in `default_args.timezone` (UTC when
+        // absent), and a workflow-level date in the workflow-level `timezone`.
+        let da_tz = match da_entries {
+            Some(da) => self.timezone(da, "default_args.timezone"),
+            None => TimeZone::UTC,
+        };
 
         let schedule = self.schedule(m);
-        let start_date = self.date_setting(m, da_entries, "start_date", &tz);
-        let end_date = self.date_setting(m, da_entries, "end_date", &tz);
+        let start_date = self.date_setting(m, da_entries, "start_date", &tz, &da_tz);
+        let end_date = self.date_setting(m, da_entries, "end_date", &tz, &da_tz);
+        // Airflow reads a cron schedule in the time zone of the start date.
+        let timezone = match (get(m, "start_date"), &start_date) {
+            (None, Some(_)) => da_tz,
+            _ => tz,
+        };
         if let (Some((s, _)), Some((e, epos))) = (start_date, end_date)
             && e < s
         {
@@ -579,13 +590,16 @@ impl Loader<'_> {
             schedule,
             start_date: start_date.map(|(t, _)| t),
             end_date: end_date.map(|(t, _)| t),
+            timezone,
             max_active_runs,
             params,
             tasks,
         })
     }
 
-    fn timezone(&mut self, m: &[(Key, Node)]) -> TimeZone {
+    /// The `timezone` of `m` (the workflow's settings or its `default_args`); UTC when absent.
+    /// `key` names it in diagnostics.
+    fn timezone(&mut self, m: &[(Key, Node)], key: &str) -> TimeZone {
         let Some(node) = get(m, "timezone") else {
             return TimeZone::UTC;
         };
@@ -598,7 +612,7 @@ impl Loader<'_> {
                             "'{name}' is not a known time zone; use an IANA name such as UTC or \
                              America/New_York"
                         ))
-                        .key("timezone")
+                        .key(key)
                         .at(node.pos),
                     );
                     TimeZone::UTC
@@ -607,10 +621,10 @@ impl Loader<'_> {
             other => {
                 self.push(
                     Diagnostic::error(format!(
-                        "`timezone` must be an IANA time zone name, found {}",
+                        "`{key}` must be an IANA time zone name, found {}",
                         other.kind()
                     ))
-                    .key("timezone")
+                    .key(key)
                     .at(node.pos),
                 );
                 TimeZone::UTC
@@ -681,10 +695,11 @@ impl Loader<'_> {
         da: Option<&[(Key, Node)]>,
         name: &str,
         tz: &TimeZone,
+        da_tz: &TimeZone,
     ) -> Option<(Timestamp, Pos)> {
-        let (node, key) = match get(m, name) {
-            Some(n) => (n, name.to_owned()),
-            None => (get(da?, name)?, format!("default_args.{name}")),
+        let (node, key, tz) = match get(m, name) {
+            Some(n) => (n, name.to_owned(), tz),
+            None => (get(da?, name)?, format!("default_args.{name}"), da_tz),
         };
         let value = self.cast(node, None, &key)?;
         if matches!(value, Value::Null) {

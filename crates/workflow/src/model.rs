@@ -1,5 +1,6 @@
 //! The validated workflow model: what the rest of airtask works from.
 
+use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
@@ -19,6 +20,10 @@ pub struct Workflow {
     pub start_date: Option<Timestamp>,
     /// The last logical date, in UTC.
     pub end_date: Option<Timestamp>,
+    /// The workflow's time zone, in which a five-field cron schedule is read: the time zone
+    /// its start date was given in (`timezone`, or `default_args.timezone` for a start date in
+    /// `default_args`), UTC by default.
+    pub timezone: TimeZone,
     /// The most runs of this workflow at once (MWAA Serverless allows at most 20).
     pub max_active_runs: u32,
     /// The workflow's params (`{{ params.x }}`), values only.
@@ -28,6 +33,14 @@ pub struct Workflow {
 }
 
 impl Workflow {
+    /// Up to `count` times the workflow's schedule fires after `now` (see
+    /// [`Schedule::next_runs`]); empty when it has no schedule.
+    pub fn next_runs(&self, now: Timestamp, count: usize) -> Vec<Timestamp> {
+        self.schedule.as_ref().map_or_else(Vec::new, |s| {
+            s.next_runs(now, self.start_date, self.end_date, &self.timezone, count)
+        })
+    }
+
     /// The task with this id.
     pub fn task(&self, task_id: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.task_id == task_id)

@@ -1,0 +1,235 @@
+//! Definitions shaped like the ones AWS and dag-factory users really write (issue 12): AWS cron
+//! and EventBridge schedules with their next run times, the MWAA Serverless user guide's flat
+//! form, empty task sets, cross-group short names, and the keys dag-factory consumes itself.
+
+use airtask_tests::{TempDir, airtask, airtask_expect, airtask_json, stdout_json};
+use serde_json::{Value, json};
+
+const EMPTY: &str = "airflow.providers.standard.operators.empty.EmptyOperator";
+
+/// A one-task workflow with `settings` (indented two spaces) at the workflow level.
+fn workflow(settings: &str) -> String {
+    format!("wf:\n{settings}  tasks:\n    only:\n      operator: {EMPTY}\n")
+}
+
+fn tasks_json(dir: &TempDir, name: &str, text: &str) -> Value {
+    let path = dir.write(name, text);
+    airtask_json(&["tasks", "--format", "json", &path])
+}
+
+fn next_runs(v: &Value) -> Vec<&str> {
+    v["next_runs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no next_runs in {v}"))
+        .iter()
+        .map(|t| t.as_str().expect("a time"))
+        .collect()
+}
+
+/// Validates `text` as JSON and returns the file's diagnostics.
+fn diagnostics(dir: &TempDir, name: &str, text: &str, code: i32) -> Vec<Value> {
+    let path = dir.write(name, text);
+    let out = airtask(&["validate", "--format", "json", &path]);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_json(&out)["files"][0]["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .clone()
+}
+
+fn find<'a>(diags: &'a [Value], severity: &str, needle: &str) -> &'a Value {
+    diags
+        .iter()
+        .find(|d| d["severity"] == severity && d["message"].as_str().unwrap_or("").contains(needle))
+        .unwrap_or_else(|| panic!("no {severity} containing {needle:?} in {diags:#?}"))
+}
+
+#[test]
+fn the_converters_aws_cron_is_eventbridge_daily_at_midnight_utc() {
+    let dir = TempDir::new("aws-cron");
+    let v = tasks_json(
+        &dir,
+        "wf.yaml",
+        &workflow("  schedule: '0 0 * * ? *'\n  start_date: '2090-01-01'\n"),
+    );
+    assert_eq!(v["schedule"], "cron(0 0 * * ? *)");
+    assert_eq!(
+        next_runs(&v),
+        [
+            "2090-01-01T00:00:00Z",
+            "2090-01-02T00:00:00Z",
+            "2090-01-03T00:00:00Z",
+            "2090-01-04T00:00:00Z",
+            "2090-01-05T00:00:00Z"
+        ]
+    );
+    // The text output has the same times on one line.
+    let path = dir.write(
+        "text.yaml",
+        workflow("  schedule: '0 0 * * ? *'\n  start_date: '2090-01-01'\n"),
+    );
+    let text = airtask_expect(&["tasks", &path], 0);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("next runs: 2090-01-01T00:00:00Z, 2090-01-02T00:00:00Z")),
+        "{text}"
+    );
+}
+
+#[test]
+fn eventbridge_cron_rate_and_at_forms_give_eventbridge_times() {
+    let dir = TempDir::new("eventbridge");
+    // Last Friday of the month, in 2091 only; day-of-week counts from SUN = 1.
+    let v = tasks_json(
+        &dir,
+        "last-friday.yaml",
+        &workflow("  schedule: cron(30 12 ? * 6L 2091)\n  start_date: '2090-01-01'\n"),
+    );
+    assert_eq!(v["schedule"], "cron(30 12 ? * 6L 2091)");
+    assert_eq!(
+        next_runs(&v),
+        [
+            "2091-01-26T12:30:00Z",
+            "2091-02-23T12:30:00Z",
+            "2091-03-30T12:30:00Z",
+            "2091-04-27T12:30:00Z",
+            "2091-05-25T12:30:00Z"
+        ]
+    );
+    // MON-FRI by name, the second Tuesday by '#', the nearest weekday by 'W'.
+    let v = tasks_json(
+        &dir,
+        "weekdays.yaml",
+        &workflow("  schedule: cron(0 8 ? * MON-FRI *)\n  start_date: '2090-01-06'\n"),
+    );
+    // 2090-01-06 is a Friday.
+    assert_eq!(
+        next_runs(&v)[..2],
+        ["2090-01-06T08:00:00Z", "2090-01-09T08:00:00Z"]
+    );
+    let v = tasks_json(
+        &dir,
+        "nth.yaml",
+        &workflow("  schedule: cron(0 8 ? * 3#2 *)\n  start_date: '2090-01-01'\n"),
+    );
+    assert_eq!(next_runs(&v)[0], "2090-01-10T08:00:00Z");
+    let v = tasks_json(
+        &dir,
+        "w.yaml",
+        &workflow("  schedule: cron(0 8 1W * ? *)\n  start_date: '2090-04-01'\n"),
+    );
+    // 2090-04-01 is a Saturday: the nearest weekday in April is Monday the 3rd.
+    assert_eq!(next_runs(&v)[0], "2090-04-03T08:00:00Z");
+
+    let v = tasks_json(
+        &dir,
+        "rate.yaml",
+        &workflow("  schedule: rate(6 hours)\n  start_date: 2090-01-01T03:00:00Z\n"),
+    );
+    assert_eq!(v["schedule"], "rate(6 hours)");
+    assert_eq!(
+        next_runs(&v)[..3],
+        [
+            "2090-01-01T03:00:00Z",
+            "2090-01-01T09:00:00Z",
+            "2090-01-01T15:00:00Z"
+        ]
+    );
+    let v = tasks_json(
+        &dir,
+        "at.yaml",
+        &workflow("  schedule: at(2095-03-01T10:00:00)\n"),
+    );
+    assert_eq!(v["schedule"], "at(2095-03-01T10:00:00)");
+    assert_eq!(next_runs(&v), ["2095-03-01T10:00:00Z"]);
+
+    // Five fields stay Airflow's cron, and an end date stops the list.
+    let v = tasks_json(
+        &dir,
+        "five.yaml",
+        &workflow(
+            "  schedule: '15 6 * * 1'\n  start_date: '2090-01-01'\n  end_date: '2090-01-20'\n",
+        ),
+    );
+    assert_eq!(v["schedule"], "15 6 * * 1");
+    assert_eq!(
+        next_runs(&v),
+        [
+            "2090-01-02T06:15:00Z",
+            "2090-01-09T06:15:00Z",
+            "2090-01-16T06:15:00Z"
+        ]
+    );
+    let v = tasks_json(&dir, "none.yaml", &workflow("  schedule: None\n"));
+    assert_eq!(v["next_runs"], json!([]));
+}
+
+#[test]
+fn malformed_eventbridge_expressions_are_one_clear_error_each() {
+    let dir = TempDir::new("aws-cron-errors");
+    for (name, schedule, needle) in [
+        ("five.yaml", "cron(0 0 * * *)", "cron(...) takes 6 fields"),
+        ("both.yaml", "'0 0 * * * *'", "needs '?' in one of them"),
+        (
+            "dow.yaml",
+            "cron(0 0 ? * 8 *)",
+            "field 5 (day-of-week) has 8",
+        ),
+        ("year.yaml", "cron(0 0 * * ? 1960)", "1970-2199"),
+        ("rate.yaml", "rate(1 hours)", "must say 'hour'"),
+        ("at.yaml", "at(2030-01-31)", "at(yyyy-mm-ddThh:mm:ss)"),
+    ] {
+        let diags = diagnostics(
+            &dir,
+            name,
+            &workflow(&format!("  schedule: {schedule}\n")),
+            1,
+        );
+        let d = find(&diags, "error", needle);
+        assert_eq!(d["key"], "schedule", "{name}: {d}");
+        assert_eq!(d["line"], 2, "{name}: {d}");
+        assert!(
+            d["message"]
+                .as_str()
+                .unwrap()
+                .contains("is not a valid schedule"),
+            "{name}: {d}"
+        );
+    }
+}
+
+#[test]
+fn default_args_timezone_applies_to_a_naive_start_date() {
+    let dir = TempDir::new("da-timezone");
+    let text = "wf:\n  schedule: '0 6 * * *'\n  default_args:\n    timezone: America/New_York\n    \
+                start_date: '2090-07-01'\n  tasks:\n    only:\n      operator: \
+                airflow.providers.standard.operators.empty.EmptyOperator\n";
+    let v = tasks_json(&dir, "wf.yaml", text);
+    // Midnight in New York in July (EDT, UTC-4) is 04:00 UTC, as dag-factory makes it.
+    assert_eq!(v["start_date"], "2090-07-01T04:00:00Z");
+    // The cron schedule is read in that time zone too, as Airflow does.
+    assert_eq!(
+        next_runs(&v)[..2],
+        ["2090-07-01T10:00:00Z", "2090-07-02T10:00:00Z"]
+    );
+    // A workflow-level start date keeps the workflow-level timezone (UTC here), as in
+    // dag-factory.
+    let text = "wf:\n  start_date: '2090-07-01'\n  default_args:\n    timezone: America/New_York\n  \
+                tasks:\n    only:\n      operator: \
+                airflow.providers.standard.operators.empty.EmptyOperator\n";
+    let v = tasks_json(&dir, "top.yaml", text);
+    assert_eq!(v["start_date"], "2090-07-01T00:00:00Z");
+    // An unknown zone is an error naming the key.
+    let text = "wf:\n  default_args:\n    timezone: Mars/Olympus\n    start_date: '2090-07-01'\n  \
+                tasks:\n    only:\n      operator: \
+                airflow.providers.standard.operators.empty.EmptyOperator\n";
+    let diags = diagnostics(&dir, "bad.yaml", text, 1);
+    let d = find(&diags, "error", "not a known time zone");
+    assert_eq!(d["key"], "default_args.timezone");
+}
