@@ -383,12 +383,12 @@ fn cases() -> Vec<Case> {
             Some(2),
         ),
         case(
-            "schedule_interval",
-            workflow_with("  schedule_interval: '@daily'\n"),
-            "`schedule_interval` was removed",
+            "schedule_interval beside schedule",
+            workflow_with("  schedule: '@daily'\n  schedule_interval: '@daily'\n"),
+            "both `schedule` and `schedule_interval` are given",
             None,
             Some("schedule_interval"),
-            Some(2),
+            Some(3),
         ),
         case(
             "params a list",

@@ -233,3 +233,114 @@ fn default_args_timezone_applies_to_a_naive_start_date() {
     let d = find(&diags, "error", "not a known time zone");
     assert_eq!(d["key"], "default_args.timezone");
 }
+
+/// The MWAA Serverless user guide's example, in its own flat shape.
+const USER_GUIDE_FLAT: &str = "\
+dag_id: guide_example
+schedule_interval: '@daily'
+start_date: '2090-01-01'
+tasks:
+  - task_id: list_files
+    operator: S3ListOperator
+    bucket: my-bucket
+    prefix: data/
+  - task_id: report
+    operator: BashOperator
+    bash_command: echo done
+    depends_on: [list_files]
+";
+
+#[test]
+fn the_user_guides_flat_form_loads_with_one_warning_per_departure() {
+    let dir = TempDir::new("flat");
+    let diags = diagnostics(&dir, "guide.yaml", USER_GUIDE_FLAT, 0);
+    let flat = find(&diags, "warning", "flat form");
+    assert_eq!(flat["key"], "dag_id");
+    assert_eq!(flat["line"], 1);
+    assert!(
+        flat["message"]
+            .as_str()
+            .unwrap()
+            .contains("`guide_example:` then"),
+        "{flat}"
+    );
+    let interval = find(&diags, "warning", "read as `schedule`");
+    assert_eq!(interval["key"], "schedule_interval");
+    assert_eq!(interval["line"], 2);
+    let bare = find(&diags, "warning", "bare class name S3ListOperator");
+    assert_eq!(bare["task"], "list_files");
+    assert!(
+        bare["message"]
+            .as_str()
+            .unwrap()
+            .contains("`operator: airflow.providers.amazon.aws.operators.s3.S3ListOperator`"),
+        "{bare}"
+    );
+    find(&diags, "warning", "bare class name BashOperator");
+    let depends = find(&diags, "warning", "`depends_on` is read as `dependencies`");
+    assert_eq!(depends["task"], "report");
+    assert_eq!(depends["line"], 12);
+    assert_eq!(diags.len(), 5, "one warning per departure: {diags:#?}");
+
+    let v = tasks_json(&dir, "guide2.yaml", USER_GUIDE_FLAT);
+    assert_eq!(v["workflow_id"], "guide_example");
+    assert_eq!(v["schedule"], "@daily");
+    assert_eq!(next_runs(&v)[0], "2090-01-01T00:00:00Z");
+    assert_eq!(v["tasks"][1]["task_id"], "report");
+    assert_eq!(v["tasks"][1]["upstream"], json!(["list_files"]));
+    assert_eq!(
+        v["tasks"][0]["operator"],
+        "airflow.providers.amazon.aws.operators.s3.S3ListOperator"
+    );
+}
+
+#[test]
+fn the_flat_form_runs() {
+    let dir = TempDir::new("flat-run");
+    let text = "\
+dag_id: flat_run
+schedule_interval: None
+tasks:
+  first:
+    operator: EmptyOperator
+  second:
+    operator: BashOperator
+    bash_command: echo flat-form-ran
+    depends_on: [first]
+";
+    let path = dir.write("flat.yaml", text);
+    let state = dir.path().join("state");
+    let out = airtask(&[
+        "run",
+        &path,
+        "--state-dir",
+        &state.to_string_lossy(),
+        "--no-cloudwatch",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record = std::fs::read_dir(state.join("flat_run"))
+        .expect("run dir")
+        .next()
+        .expect("one run")
+        .expect("entry")
+        .path()
+        .join("second/-1/record.json");
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).expect("record")).expect("json");
+    assert_eq!(record["status"], "SUCCESS");
+}
+
+#[test]
+fn a_bare_class_name_that_is_not_implemented_stays_an_error() {
+    let dir = TempDir::new("bare-unknown");
+    let text = "wf:\n  tasks:\n    t:\n      operator: GlueJobOperator\n";
+    let diags = diagnostics(&dir, "wf.yaml", text, 1);
+    let d = find(&diags, "error", "GlueJobOperator is not implemented");
+    assert_eq!(d["key"], "operator");
+}

@@ -250,6 +250,7 @@ const STRUCTURE_KEYS: &[&str] = &[
     "operator",
     "decorator",
     "dependencies",
+    "depends_on",
     "task_group_name",
     "parent_group_name",
     "task_id",
@@ -352,6 +353,11 @@ impl Loader<'_> {
             );
             return None;
         };
+        if let Some(id_node) = get(top, "dag_id")
+            && get(top, "tasks").is_some()
+        {
+            return self.flat(id_node, &root);
+        }
         let defaults = get(top, "default");
         let dags: Vec<&(Key, Node)> = top
             .iter()
@@ -399,6 +405,38 @@ impl Loader<'_> {
             None => std::borrow::Cow::Borrowed(dag_node),
         };
         self.workflow(dag_key, &dag_node)
+    }
+
+    /// The MWAA Serverless user guide's flat form: `dag_id:`, the settings and `tasks:` at the
+    /// top level. Read as the workflow `dag_id` names, with a warning that says how dag-factory
+    /// wants it written.
+    fn flat(&mut self, id_node: &Node, root: &Node) -> Option<Workflow> {
+        let Yaml::Str(id) = &id_node.value else {
+            self.push(
+                Diagnostic::error(format!(
+                    "dag_id must be the workflow id, a string, found {}",
+                    id_node.value.kind()
+                ))
+                .key("dag_id")
+                .at(id_node.pos),
+            );
+            return None;
+        };
+        self.push(
+            Diagnostic::warning(format!(
+                "the definition is in the flat form of the MWAA Serverless user guide (`dag_id`, \
+                 the settings and `tasks` at the top level); it is read as workflow '{id}'. \
+                 dag-factory expects the workflow id as the one top-level key with the settings \
+                 indented below it: `{id}:` then `  schedule: ...` and `  tasks: ...`"
+            ))
+            .key("dag_id")
+            .at(id_node.pos),
+        );
+        let key = Key {
+            text: id.clone(),
+            pos: id_node.pos,
+        };
+        self.workflow(&key, root)
     }
 
     fn cast(&mut self, node: &Node, task: Option<&str>, key: &str) -> Option<Value> {
@@ -457,14 +495,22 @@ impl Loader<'_> {
                 }
                 "params" | "default_args" | "schedule" | "start_date" | "end_date" | "timezone"
                 | "tasks" | "task_groups" | "max_active_runs" => {}
-                "schedule_interval" => self.push(
+                "schedule_interval" => self.push(if get(m, "schedule").is_some() {
                     Diagnostic::error(
-                        "`schedule_interval` was removed in Airflow 3 (dag-factory refuses it); \
-                         write `schedule:` instead",
+                        "both `schedule` and `schedule_interval` are given; Airflow 3 removed \
+                         `schedule_interval`: keep only `schedule:`",
                     )
                     .key(name)
-                    .at(k.pos),
-                ),
+                    .at(k.pos)
+                } else {
+                    Diagnostic::warning(
+                        "`schedule_interval` was removed in Airflow 3 (dag-factory 1.0 refuses \
+                         it), but the MWAA Serverless documentation still shows it; it is read \
+                         as `schedule`. Write `schedule:` instead",
+                    )
+                    .key(name)
+                    .at(k.pos)
+                }),
                 _ => {
                     if let Some((_, default)) = rules::IGNORED_WORKFLOW_KEYS
                         .iter()
@@ -633,9 +679,12 @@ impl Loader<'_> {
     }
 
     fn schedule(&mut self, m: &[(Key, Node)]) -> Option<Schedule> {
-        let node = get(m, "schedule")?;
-        let diag = |msg: String| Diagnostic::error(msg).key("schedule").at(node.pos);
-        match self.cast(node, None, "schedule")? {
+        let (node, key) = match get(m, "schedule") {
+            Some(n) => (n, "schedule"),
+            None => (get(m, "schedule_interval")?, "schedule_interval"),
+        };
+        let diag = |msg: String| Diagnostic::error(msg).key(key).at(node.pos);
+        match self.cast(node, None, key)? {
             Value::Null => None,
             Value::Str(s) if s.trim().eq_ignore_ascii_case("none") => None,
             Value::Str(s) => match cron::parse_schedule(&s) {
@@ -1104,10 +1153,44 @@ impl Loader<'_> {
         task: Option<&str>,
         what: &str,
     ) -> Vec<(String, Pos)> {
-        let Some(node) = get(e, "dependencies") else {
-            return Vec::new();
-        };
         let mut out = Vec::new();
+        // The MWAA Serverless user guide writes `depends_on`; dag-factory knows only
+        // `dependencies`.
+        let node = match (get(e, "dependencies"), get(e, "depends_on")) {
+            (Some(node), None) => node,
+            (None, None) => return out,
+            (deps, Some(depends_on)) => {
+                self.push(
+                    Diagnostic::warning(if deps.is_some() {
+                        "`depends_on` is read as more `dependencies` (the MWAA Serverless user \
+                         guide's name); dag-factory knows only `dependencies:`: write all of \
+                         them there"
+                    } else {
+                        "`depends_on` is read as `dependencies` (the MWAA Serverless user \
+                         guide's name); dag-factory knows only `dependencies:`: write that"
+                    })
+                    .task_opt(task)
+                    .key("depends_on")
+                    .at(depends_on.pos),
+                );
+                if let Some(d) = deps {
+                    self.dependency_items(d, task, what, &mut out);
+                }
+                depends_on
+            }
+        };
+        self.dependency_items(node, task, what, &mut out);
+        out
+    }
+
+    /// The dependency names of one `dependencies` (or `depends_on`) value.
+    fn dependency_items(
+        &mut self,
+        node: &Node,
+        task: Option<&str>,
+        what: &str,
+        out: &mut Vec<(String, Pos)>,
+    ) {
         match &node.value {
             Yaml::Null => {}
             Yaml::Seq(items) => {
@@ -1137,7 +1220,6 @@ impl Loader<'_> {
                 .at(node.pos),
             ),
         }
-        out
     }
 
     fn task_defs<'n>(&mut self, m: &'n [(Key, Node)], groups: &[Group]) -> Vec<TaskDef<'n>> {
@@ -1436,6 +1518,30 @@ impl Loader<'_> {
                     }
                     None => {
                         let known = self.opts.catalog.implemented();
+                        if !op.contains('.') {
+                            let mut same: Vec<&str> = known
+                                .iter()
+                                .copied()
+                                .filter(|p| p.rsplit('.').next() == Some(op.as_str()))
+                                .collect();
+                            same.sort_unstable();
+                            same.dedup();
+                            if let [only] = same.as_slice() {
+                                let only = (*only).to_owned();
+                                self.push(
+                                    Diagnostic::warning(format!(
+                                        "the operator is given by its bare class name {op}, as \
+                                         in the MWAA Serverless user guide; it is read as \
+                                         {only}. dag-factory needs the full class path: write \
+                                         `operator: {only}`"
+                                    ))
+                                    .task(id)
+                                    .key("operator")
+                                    .at(pos),
+                                );
+                                return (op, Some(only));
+                            }
+                        }
                         let class = op.rsplit('.').next().unwrap_or(&op);
                         // The same class under another module path: say which one works.
                         let hint = known
