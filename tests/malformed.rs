@@ -518,11 +518,13 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "unknown task group",
-            task_with("      task_group_name: extract\n"),
+            format!(
+                "wf:\n  task_groups:\n    load: {{}}\n  tasks:\n    t:\n      operator: {EMPTY_OP}\n      task_group_name: extract\n"
+            ),
             "task_group_name 'extract' is not a task group",
             t,
             Some("task_group_name"),
-            Some(6),
+            Some(7),
         ),
         case(
             "expand a number",

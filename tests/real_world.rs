@@ -344,3 +344,196 @@ fn a_bare_class_name_that_is_not_implemented_stays_an_error() {
     let d = find(&diags, "error", "GlueJobOperator is not implemented");
     assert_eq!(d["key"], "operator");
 }
+
+#[test]
+fn an_empty_task_set_is_valid_with_a_warning_and_its_run_succeeds_at_once() {
+    let dir = TempDir::new("empty-tasks");
+    let text = "empty_wf:\n  schedule: None\n  tasks: {}\n";
+    let diags = diagnostics(&dir, "empty.yaml", text, 0);
+    let d = find(&diags, "warning", "the workflow has no tasks");
+    assert_eq!(d["key"], "tasks");
+    assert_eq!(d["line"], 3);
+    let v = tasks_json(&dir, "empty2.yaml", text);
+    assert_eq!(v["tasks"], json!([]));
+
+    let path = dir.write("run.yaml", text);
+    let state = dir.path().join("state");
+    let out = airtask(&[
+        "run",
+        &path,
+        "--state-dir",
+        &state.to_string_lossy(),
+        "--no-cloudwatch",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `tasks:` with no value is still an error.
+    let diags = diagnostics(&dir, "null.yaml", "wf:\n  tasks:\n", 1);
+    find(&diags, "error", "`tasks` has no value");
+}
+
+#[test]
+fn a_short_dependency_name_resolves_through_its_own_group_when_unique() {
+    let dir = TempDir::new("cross-group");
+    let text = format!(
+        "wf:
+  task_groups:
+    extract_data: {{}}
+    save_data: {{}}
+  tasks:
+    get_items_data:
+      operator: {EMPTY}
+      task_group_name: extract_data
+    store_items:
+      operator: {EMPTY}
+      task_group_name: save_data
+      dependencies: [get_items_data]
+"
+    );
+    let v = tasks_json(&dir, "wf.yaml", &text);
+    assert_eq!(v["tasks"][1]["task_id"], "save_data.store_items");
+    assert_eq!(
+        v["tasks"][1]["upstream"],
+        json!(["extract_data.get_items_data"])
+    );
+
+    // Two groups with a task of that name: the error stays, naming both (the list form lets
+    // two tasks share a name).
+    let text = format!(
+        "wf:
+  task_groups:
+    a: {{}}
+    b: {{}}
+    c: {{}}
+  tasks:
+    - task_id: item
+      operator: {EMPTY}
+      task_group_name: a
+    - task_id: item
+      operator: {EMPTY}
+      task_group_name: b
+    - task_id: user
+      operator: {EMPTY}
+      task_group_name: c
+      dependencies: [item]
+"
+    );
+    let diags = diagnostics(&dir, "ambiguous.yaml", &text, 1);
+    let d = find(&diags, "error", "the dependency 'item' is not a task");
+    let msg = d["message"].as_str().unwrap();
+    assert!(msg.contains("'a.item', 'b.item'"), "{msg}");
+    assert_eq!(d["task"], "c.user");
+    assert_eq!(d["line"], 16);
+}
+
+#[test]
+fn task_group_name_without_task_groups_is_ignored_with_a_warning() {
+    let dir = TempDir::new("undeclared-group");
+    let text = format!(
+        "wf:\n  tasks:\n    first:\n      operator: {EMPTY}\n      task_group_name: etl\n    \
+         second:\n      operator: {EMPTY}\n      dependencies: [first]\n"
+    );
+    let diags = diagnostics(&dir, "wf.yaml", &text, 0);
+    let d = find(&diags, "warning", "task_group_name 'etl' is ignored");
+    assert_eq!(d["task"], "first");
+    assert_eq!(d["line"], 5);
+    let v = tasks_json(&dir, "wf2.yaml", &text);
+    assert_eq!(v["tasks"][0]["task_id"], "first");
+    assert_eq!(v["tasks"][1]["upstream"], json!(["first"]));
+
+    // With groups declared, an unknown one is still an error.
+    let text = format!(
+        "wf:\n  task_groups:\n    load: {{}}\n  tasks:\n    first:\n      operator: {EMPTY}\n      \
+         task_group_name: etl\n"
+    );
+    let diags = diagnostics(&dir, "declared.yaml", &text, 1);
+    find(&diags, "error", "the groups are load");
+}
+
+#[test]
+fn an_unknown_type_inside_an_ignored_key_is_a_warning() {
+    let dir = TempDir::new("ignored-type");
+    let text = format!(
+        "wf:\n  tasks:\n    produce:\n      operator: {EMPTY}\n      outlets:\n        - \
+         __type__: airflow.datasets.DatasetAlias\n          name: my-alias\n"
+    );
+    let diags = diagnostics(&dir, "wf.yaml", &text, 0);
+    let d = find(&diags, "warning", "`outlets` is ignored");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("airflow.datasets.DatasetAlias"),
+        "{d}"
+    );
+    assert_eq!(d["task"], "produce");
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    // In an operator parameter it is still an error.
+    let text = format!(
+        "wf:\n  tasks:\n    produce:\n      operator: {EMPTY}\n      my_param:\n        \
+         __type__: airflow.datasets.DatasetAlias\n        name: my-alias\n"
+    );
+    let diags = diagnostics(&dir, "param.yaml", &text, 1);
+    find(&diags, "error", "unknown `__type__`");
+}
+
+#[test]
+fn callbacks_by_name_and_file_are_dag_factorys_own_keys() {
+    let dir = TempDir::new("callback-files");
+    let text = format!(
+        "wf:
+  on_failure_callback_name: notify
+  on_failure_callback_file: /usr/local/airflow/dags/callbacks.py
+  default_args:
+    on_retry_callback_name: note_retry
+    on_retry_callback_file: /usr/local/airflow/dags/callbacks.py
+  tasks:
+    t:
+      operator: airflow.providers.standard.operators.bash.BashOperator
+      bash_command: echo callbacks-ignored
+      on_success_callback_name: done
+      on_success_callback_file: /usr/local/airflow/dags/callbacks.py
+"
+    );
+    let diags = diagnostics(&dir, "wf.yaml", &text, 0);
+    for d in &diags {
+        assert!(
+            !d["message"].as_str().unwrap().contains("typo"),
+            "dag-factory's own keys are not typos: {d}"
+        );
+    }
+    let wf = find(
+        &diags,
+        "warning",
+        "`on_failure_callback_name` and `on_failure_callback_file`",
+    );
+    assert_eq!(wf["line"], 2);
+    find(&diags, "warning", "`default_args.on_retry_callback_name`");
+    let task = find(&diags, "warning", "`on_success_callback_name` and");
+    assert_eq!(task["task"], "t");
+    assert_eq!(diags.len(), 3, "one warning per pair: {diags:#?}");
+
+    // The operator is not given them: the task runs.
+    let path = dir.write("run.yaml", &text);
+    let state = dir.path().join("state");
+    let out = airtask(&[
+        "run-task",
+        &path,
+        "t",
+        "--state-dir",
+        &state.to_string_lossy(),
+        "--no-cloudwatch",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

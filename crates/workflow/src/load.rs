@@ -213,6 +213,8 @@ struct Group {
 /// A task definition before validation.
 struct TaskDef<'n> {
     full_id: String,
+    /// The task's key (or `task_id`) as written, before any group prefix.
+    name: String,
     group: Option<usize>,
     node_pos: Pos,
     entries: Entries<'n>,
@@ -439,6 +441,57 @@ impl Loader<'_> {
         self.workflow(&key, root)
     }
 
+    /// Casts the value of a key that is ignored anyway. A `__type__` airtask does not know
+    /// (`airflow.datasets.DatasetAlias` in `outlets`) cannot matter there: it becomes one
+    /// warning that the key is ignored, not an error.
+    fn cast_ignored(
+        &mut self,
+        node: &Node,
+        task: Option<&str>,
+        key: &str,
+        reason: &str,
+    ) -> Option<Value> {
+        match value::cast(node) {
+            Err(d) if d.key.as_deref() == Some("__type__") => {
+                let ty = d
+                    .message
+                    .split('\'')
+                    .nth(1)
+                    .unwrap_or("an unknown type")
+                    .to_owned();
+                self.push(
+                    Diagnostic::warning(format!(
+                        "`{key}` is ignored: {reason}. Its value holds a `__type__` airtask does \
+                         not know ({ty}), which does not matter as the key is ignored"
+                    ))
+                    .task_opt(task)
+                    .key(key)
+                    .at(d.pos.unwrap_or(node.pos)),
+                );
+                None
+            }
+            _ => self.cast(node, task, key),
+        }
+    }
+
+    /// The one warning for a dag-factory callback given by name and file.
+    fn callback_pair_warning(&mut self, task: Option<&str>, key: &str, pos: Pos) {
+        // The pair earns one warning, on its `_name` key.
+        if !key.ends_with("_name") {
+            return;
+        }
+        let callback = rules::dag_factory_callback(key).unwrap_or(key);
+        self.push(
+            Diagnostic::warning(format!(
+                "`{key}` and `{callback}_file` are ignored: dag-factory makes them the \
+                 `{callback}` (a Python function), and MWAA Serverless does not run callbacks"
+            ))
+            .task_opt(task)
+            .key(key)
+            .at(pos),
+        );
+    }
+
     fn cast(&mut self, node: &Node, task: Option<&str>, key: &str) -> Option<Value> {
         match value::cast(node) {
             Ok(Cast::Value(v)) => Some(v),
@@ -511,12 +564,17 @@ impl Loader<'_> {
                     .key(name)
                     .at(k.pos)
                 }),
+                _ if rules::DAG_FACTORY_DOC_KEYS.contains(&name) => {}
+                _ if rules::dag_factory_callback(name).is_some() => {
+                    self.callback_pair_warning(None, name, k.pos)
+                }
                 _ => {
                     if let Some((_, default)) = rules::IGNORED_WORKFLOW_KEYS
                         .iter()
                         .find(|(n, _)| *n == name)
                     {
-                        if let Some(val) = self.cast(v, None, name)
+                        if let Some(val) =
+                            self.cast_ignored(v, None, name, rules::ignored_reason(name))
                             && !default.is_default(&val)
                         {
                             self.push(
@@ -852,8 +910,20 @@ impl Loader<'_> {
         }
         let report = origin != Origin::DefaultArgs;
         let full_key = format!("{key_prefix}{name}");
+        if rules::dag_factory_callback(name).is_some() {
+            if report {
+                self.callback_pair_warning(task, &full_key, key.pos);
+            }
+            return;
+        }
         let before = self.diags.len();
-        let Some(value) = self.cast(node, task, &full_key) else {
+        let ignored_key = rules::IGNORED_TASK_KEYS.iter().any(|(n, _)| *n == name);
+        let value = if ignored_key {
+            self.cast_ignored(node, task, &full_key, rules::ignored_reason(name))
+        } else {
+            self.cast(node, task, &full_key)
+        };
+        let Some(value) = value else {
             if !report {
                 self.diags.truncate(before);
             }
@@ -1286,11 +1356,27 @@ impl Loader<'_> {
             ),
         }
         if raw.is_empty() && !self.diags.iter().any(Diagnostic::is_error) {
-            self.push(
-                Diagnostic::error("the workflow has no tasks; a workflow needs at least one task")
+            // `tasks: {}` is a workflow dag-factory builds, and whose runs succeed at once;
+            // `tasks:` with no value at all makes dag-factory fail.
+            if matches!(node.value, Yaml::Null) {
+                self.push(
+                    Diagnostic::error(
+                        "`tasks` has no value; write the tasks below it, or `tasks: {}` for a \
+                         workflow with no tasks",
+                    )
                     .key("tasks")
                     .at(node.pos),
-            );
+                );
+            } else {
+                self.push(
+                    Diagnostic::warning(
+                        "the workflow has no tasks; it is valid, and each of its runs succeeds \
+                         at once without running anything",
+                    )
+                    .key("tasks")
+                    .at(node.pos),
+                );
+            }
         }
         let mut defs: Vec<TaskDef> = Vec::new();
         for (key, pos, e) in raw {
@@ -1298,6 +1384,21 @@ impl Loader<'_> {
                 None | Some((Yaml::Null, _)) => None,
                 Some((Yaml::Str(g), gpos)) => match groups.iter().position(|x| &x.name == g) {
                     Some(i) => Some(i),
+                    // dag-factory looks a group up only when the workflow declares groups.
+                    None if groups.is_empty() => {
+                        self.push(
+                            Diagnostic::warning(format!(
+                                "task_group_name '{g}' is ignored: the workflow declares no \
+                                 `task_groups`, and dag-factory then ignores the key (the task \
+                                 id stays '{key}'). Declare the group under `task_groups` to \
+                                 group the task, or remove the key"
+                            ))
+                            .task(&key)
+                            .key("task_group_name")
+                            .at(gpos),
+                        );
+                        None
+                    }
                     None => {
                         self.push(
                             Diagnostic::error(format!(
@@ -1364,6 +1465,7 @@ impl Loader<'_> {
             }
             defs.push(TaskDef {
                 full_id,
+                name: key,
                 group,
                 node_pos: pos,
                 entries: e,
@@ -1707,19 +1809,43 @@ impl Loader<'_> {
             {
                 return Some(Ok(*i));
             }
-            groups
+            if let Some(g) = groups
                 .iter()
                 .position(|g| g.name == name || g.full_id == name)
-                .map(Err)
+            {
+                return Some(Err(g));
+            }
+            // dag-factory resolves a short name through the dependency's own group (a task of
+            // group `load` may depend on `extract_items` of group `extract`); here only when
+            // exactly one task has that name, so the result cannot be a guess.
+            let mut same = defs.iter().enumerate().filter(|(_, d)| d.name == name);
+            match (same.next(), same.next()) {
+                (Some((i, d)), None) if d.group.is_some() => Some(Ok(i)),
+                _ => None,
+            }
         };
         let unknown = |name: &str| {
             let mut known: Vec<&str> = defs.iter().map(|d| d.full_id.as_str()).collect();
             known.extend(groups.iter().map(|g| g.full_id.as_str()));
-            let hint = known
+            let suffix = format!(".{name}");
+            let candidates: Vec<&str> = known
                 .iter()
-                .find(|k| k.ends_with(&format!(".{name}")) || k.eq_ignore_ascii_case(name))
-                .map(|k| format!(" (did you mean '{k}'?)"))
-                .unwrap_or_default();
+                .copied()
+                .filter(|k| k.ends_with(&suffix) || k.eq_ignore_ascii_case(name))
+                .collect();
+            let hint = match candidates.as_slice() {
+                [] => String::new(),
+                [one] => format!(" (did you mean '{one}'?)"),
+                several => format!(
+                    " (tasks in several groups have that name: {}; write the full id of the \
+                     one you mean)",
+                    several
+                        .iter()
+                        .map(|k| format!("'{k}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             format!("the dependency '{name}' is not a task or task group of this workflow{hint}")
         };
         // Task-level edges first; group roots and leaves are computed from them.

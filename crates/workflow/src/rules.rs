@@ -92,6 +92,34 @@ pub(crate) const IGNORED_WORKFLOW_KEYS: &[(&str, Default)] = &[
     ("doc_md_file_path", Default::Silent),
 ];
 
+/// The callbacks dag-factory also builds from a `<callback>_name` + `<callback>_file` pair (a
+/// function name and the Python file that defines it). It consumes both keys itself; they never
+/// reach the operator or the DAG.
+pub(crate) const DAG_FACTORY_CALLBACKS: &[&str] = &[
+    "on_execute_callback",
+    "on_success_callback",
+    "on_failure_callback",
+    "on_retry_callback",
+    "on_skipped_callback",
+    "sla_miss_callback",
+];
+
+/// The callback a dag-factory `<callback>_name` / `<callback>_file` key belongs to.
+pub(crate) fn dag_factory_callback(key: &str) -> Option<&'static str> {
+    let base = key
+        .strip_suffix("_name")
+        .or_else(|| key.strip_suffix("_file"))?;
+    DAG_FACTORY_CALLBACKS.iter().copied().find(|c| *c == base)
+}
+
+/// Workflow-level keys dag-factory itself reads to build documentation by running Python:
+/// documentation only, ignored silently, as `doc_md` is.
+pub(crate) const DAG_FACTORY_DOC_KEYS: &[&str] = &[
+    "doc_md_python_callable_name",
+    "doc_md_python_callable_file",
+    "doc_md_python_arguments",
+];
+
 /// Task-level parameters of Airflow's BaseOperator that MWAA Serverless ignores, with
 /// Airflow's defaults.
 pub(crate) const IGNORED_TASK_KEYS: &[(&str, Default)] = &[
