@@ -537,3 +537,142 @@ fn callbacks_by_name_and_file_are_dag_factorys_own_keys() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Renders `bash_command` of a one-task workflow through the binary.
+fn render_bash(dir: &TempDir, name: &str, command_yaml: &str, extra: &[&str]) -> Value {
+    let text = format!(
+        "wf:\n  tasks:\n    up:\n      operator: {EMPTY}\n    t:\n      operator: \
+         airflow.providers.standard.operators.bash.BashOperator\n      bash_command: \
+         {command_yaml}\n"
+    );
+    let path = dir.write(name, text);
+    let mut args = vec![
+        "render",
+        &path,
+        "t",
+        "--logical-date",
+        "2025-03-09T06:30:00Z",
+    ];
+    args.extend_from_slice(extra);
+    let out = airtask(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_json(&out)
+}
+
+#[test]
+fn range_prints_as_a_python_range_object_and_still_iterates() {
+    let dir = TempDir::new("tpl-range");
+    let v = render_bash(
+        &dir,
+        "range.yaml",
+        "\"{{ range(3) }}|{{ range(1, 10, 2) }}|{{ range(3) | list }}|{% for i in range(2) %}{{ i }}{% endfor %}|{{ 2 in range(3) }}|{{ range(5) | last }}|{{ range(4) | length }}|{{ range(3)[-1] }}\"",
+        &[],
+    );
+    assert_eq!(
+        v["bash_command"],
+        "range(0, 3)|range(1, 10, 2)|[0, 1, 2]|01|True|4|4|2"
+    );
+}
+
+#[test]
+fn crlf_renders_as_lf_and_one_trailing_newline_is_dropped() {
+    let dir = TempDir::new("tpl-crlf");
+    let v = render_bash(
+        &dir,
+        "crlf.yaml",
+        "\"echo a\\r\\necho {{ ds }}\\r\\n\"",
+        &[],
+    );
+    assert_eq!(v["bash_command"], "echo a\necho 2025-03-09");
+    let v = render_bash(&dir, "cr.yaml", "\"a\\rb\\r\\r\"", &[]);
+    assert_eq!(v["bash_command"], "a\nb\n");
+}
+
+#[test]
+fn xcom_pull_of_a_task_list_gives_none_for_a_task_without_a_value() {
+    let dir = TempDir::new("tpl-xcom-list");
+    let v = render_bash(
+        &dir,
+        "xcom.yaml",
+        "\"echo {{ ti.xcom_pull(task_ids=['up', 'missing']) }}\"",
+        &[
+            "--xcom",
+            "up=\"v\"",
+            "--state-dir",
+            &dir.path().join("s").to_string_lossy(),
+        ],
+    );
+    assert_eq!(v["bash_command"], "echo ['v', None]");
+}
+
+#[test]
+fn comparing_naive_and_aware_datetimes_is_pythons_type_error() {
+    let dir = TempDir::new("tpl-naive-aware");
+    let text = format!(
+        "wf:\n  tasks:\n    t:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      \
+         bash_command: \"{{{{ logical_date > macros.datetime(2020, 1, 1) }}}}\"\n"
+    );
+    let _ = EMPTY;
+    let path = dir.write("wf.yaml", text);
+    let out = airtask(&[
+        "render",
+        &path,
+        "t",
+        "--logical-date",
+        "2025-03-09T06:30:00Z",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("TypeError")
+            && err.contains("can't compare offset-naive and offset-aware datetimes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dollar_names_expand_in_every_string_like_dag_factorys_expandvars() {
+    let dir = TempDir::new("expandvars");
+    let text = format!(
+        "wf:\n  tasks:\n    t:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      \
+         bash_command: \"echo ${{AIRTASK_E2E_HOME_X}} $AIRTASK_E2E_HOME_X ${{AIRTASK_E2E_UNSET_X}} \
+         $AIRTASK_E2E_HOME_Xé ${{{{ params.p }}}}\"\n      params: {{p: 1}}\n"
+    );
+    let path = dir.write("wf.yaml", text);
+    let out = std::process::Command::new(airtask_tests::airtask_bin())
+        .args([
+            "render",
+            &path,
+            "t",
+            "--logical-date",
+            "2025-03-09T06:30:00Z",
+        ])
+        .env("AIRTASK_E2E_HOME_X", "/home/x")
+        .env_remove("AIRTASK_E2E_UNSET_X")
+        .output()
+        .expect("run airtask");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = stdout_json(&out);
+    // Braced and bare names are replaced at load time (Python's ASCII `\w` ends a bare name at
+    // 'é'); an unknown name and `${{ ... }}` stay as written.
+    assert_eq!(
+        v["bash_command"],
+        "echo /home/x /home/x ${AIRTASK_E2E_UNSET_X} /home/xé $1"
+    );
+}

@@ -487,11 +487,15 @@ impl TaskInstance {
                 None => Value::None,
             }),
             Some(list @ (Value::List(_) | Value::Tuple(_))) => {
+                // One value per task id, in order; a task with no value gives None (`default`
+                // on the map_indexes path), as Airflow 3.0.6 returns it.
                 let mut out = Vec::new();
                 for t in list.iterate()? {
-                    if let Some(v) = pull_one(&t.py_str()?)? {
-                        out.push(v);
-                    }
+                    out.push(match pull_one(&t.py_str()?)? {
+                        Some(v) => v,
+                        None if map_indexes.is_some() => default.clone(),
+                        None => Value::None,
+                    });
                 }
                 Ok(Value::list(out))
             }

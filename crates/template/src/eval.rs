@@ -896,6 +896,8 @@ pub(crate) fn contains(container: &Value, item: &Value) -> Result<bool, Error> {
         },
         Value::Dict(d) => d.borrow().get(item).is_some(),
         Value::List(_) | Value::Tuple(_) => container.iterate()?.iter().any(|v| v.py_eq(item)),
+        // A sequence object (`range`).
+        Value::Object(o) if o.len().is_some() => container.iterate()?.iter().any(|v| v.py_eq(item)),
         other => {
             return Err(Error::type_error(format!(
                 "argument of type '{}' is not iterable",

@@ -208,13 +208,51 @@ fn range(args: Args) -> Result<Value, Error> {
             "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).",
         ));
     }
-    let mut out = Vec::new();
-    let mut i = start;
-    while (step > 0 && i < stop) || (step < 0 && i > stop) {
-        out.push(Value::Int(i));
-        i += step;
+    Ok(Value::Object(Rc::new(PyRange {
+        start,
+        stop,
+        step,
+        len: len.max(0) as usize,
+    })))
+}
+
+/// Python's `range` object, which the sandbox's `range()` returns: it prints as
+/// `range(0, 3)`, and iterates, indexes and measures like the sequence it stands for.
+#[derive(Debug)]
+struct PyRange {
+    start: i64,
+    stop: i64,
+    step: i64,
+    len: usize,
+}
+
+impl Object for PyRange {
+    fn type_name(&self) -> &str {
+        "range"
     }
-    Ok(Value::list(out))
+
+    fn py_str(&self) -> String {
+        if self.step == 1 {
+            format!("range({}, {})", self.start, self.stop)
+        } else {
+            format!("range({}, {}, {})", self.start, self.stop, self.step)
+        }
+    }
+
+    fn len(&self) -> Option<usize> {
+        Some(self.len)
+    }
+
+    fn get_item(&self, key: &Value) -> Option<Value> {
+        let Value::Int(i) = key else {
+            return None;
+        };
+        let len = self.len as i64;
+        let index = if *i < 0 { len + i } else { *i };
+        (0..len)
+            .contains(&index)
+            .then(|| Value::Int(self.start + index * self.step))
+    }
 }
 
 /// The built-in global named `name`, if any.

@@ -44,11 +44,16 @@ fn syntax(msg: impl Into<String>, line: usize) -> Error {
 
 /// Splits a template into tokens.
 pub(crate) fn tokenize(source: &str) -> Result<Vec<Token>, Error> {
-    // Jinja2's default keep_trailing_newline=False drops one trailing newline.
-    let source = source
-        .strip_suffix("\r\n")
-        .or_else(|| source.strip_suffix('\n'))
-        .unwrap_or(source);
+    // Jinja2 splits the source at `\r\n`, `\r` and `\n` and joins it with `\n` (its
+    // newline_sequence), and keep_trailing_newline=False drops one trailing newline.
+    let normalized;
+    let source = if source.contains('\r') {
+        normalized = source.replace("\r\n", "\n").replace('\r', "\n");
+        normalized.as_str()
+    } else {
+        source
+    };
+    let source = source.strip_suffix('\n').unwrap_or(source);
     let mut out: Vec<Token> = Vec::new();
     let bytes = source.as_bytes();
     let mut i = 0;

@@ -2,8 +2,11 @@
 //! `os.path.expandvars` before parsing.
 
 /// Replaces `$NAME` and `${NAME}` with the value `lookup` gives; a name it does not know is left
-/// as written (so `${{ params.x }}` in a template survives). `NAME` is a run of letters, digits
-/// and underscores, as Python's `\w`.
+/// as written (so `${{ params.x }}` in a template survives). As in Python's `posixpath`
+/// (`\$(\w+|\{[^}]*\})` with `re.ASCII`), `NAME` is a run of ASCII letters, digits and
+/// underscores, a braced name is everything up to the first `}`, and text that was not replaced
+/// is skipped whole. dag-factory applies it to the whole file, so every string is expanded:
+/// `echo ${HOME}` in a `bash_command` too.
 pub fn expand_vars(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
     if !text.contains('$') {
         return text.to_owned();
@@ -20,21 +23,26 @@ pub fn expand_vars(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Strin
             }
         } else {
             let end = after
-                .char_indices()
-                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
-                .map_or(after.len(), |(j, _)| j);
+                .bytes()
+                .position(|c| !(c.is_ascii_alphanumeric() || c == b'_'))
+                .unwrap_or(after.len());
             (&after[..end], end)
         };
-        match (consumed, lookup(name)) {
-            (n, Some(value)) if n > 0 && !name.is_empty() => {
-                out.push_str(&value);
-                rest = &after[consumed..];
-            }
-            _ => {
+        if consumed == 0 {
+            // No match: `$` alone, or `${` never closed.
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        // `${}` matches too, and, like any name not found, is skipped whole.
+        match (!name.is_empty()).then(|| lookup(name)).flatten() {
+            Some(value) => out.push_str(&value),
+            None => {
                 out.push('$');
-                rest = after;
+                out.push_str(&after[..consumed]);
             }
         }
+        rest = &after[consumed..];
     }
     out.push_str(rest);
     out
@@ -65,6 +73,14 @@ mod tests {
         assert_eq!(expand_vars("cost: 5$", &env), "cost: 5$");
         assert_eq!(expand_vars("${BUCKET", &env), "${BUCKET");
         assert_eq!(expand_vars("$$BUCKET", &env), "$my-bucket");
-        assert_eq!(expand_vars("é$BUCKETé", &env), "é$BUCKETé");
+        // Python's `\w` here is ASCII (`re.ASCII`): the name ends at 'é'.
+        assert_eq!(expand_vars("é$BUCKETé", &env), "émy-bucketé");
+        // A name that is not replaced is skipped whole, braces and all.
+        assert_eq!(expand_vars("${A$BUCKET}", &env), "${A$BUCKET}");
+        assert_eq!(expand_vars("${}$BUCKET", &env), "${}my-bucket");
+        assert_eq!(
+            expand_vars("echo ${BUCKET}/$BUCKET_X", &env),
+            "echo my-bucket/$BUCKET_X"
+        );
     }
 }
