@@ -306,7 +306,8 @@ fn dom_special(item: &str) -> Result<Option<DomSpecial>, String> {
 fn dow_special(item: &str) -> Result<Option<DowSpecial>, String> {
     let up = item.to_ascii_uppercase();
     if up == "L" {
-        return Ok(Some(DowSpecial::Last(6)));
+        // `L` alone is the last day of the week, Saturday (7), every week.
+        return Ok(None);
     }
     if let Some(day) = up.strip_suffix('L') {
         let d = number(F::Dow, day, item)?;
@@ -314,10 +315,8 @@ fn dow_special(item: &str) -> Result<Option<DowSpecial>, String> {
     }
     if let Some((day, k)) = up.split_once('#') {
         let d = number(F::Dow, day, item)?;
-        return match k.parse::<u8>() {
-            Ok(k) if (1..=5).contains(&k) && k.to_string() == k_text(k, item) => {
-                Ok(Some(DowSpecial::Nth((d - 1) as u8, k)))
-            }
+        return match k.as_bytes() {
+            [b @ b'1'..=b'5'] => Ok(Some(DowSpecial::Nth((d - 1) as u8, b - b'0'))),
             _ => Err(format!(
                 "{} has '{item}'; write 'd#k' with a weekday d (1-7 or SUN-SAT) and an \
                  occurrence k of 1-5, e.g. '3#2' for the second Tuesday",
@@ -326,12 +325,6 @@ fn dow_special(item: &str) -> Result<Option<DowSpecial>, String> {
         };
     }
     Ok(None)
-}
-
-fn k_text(k: u8, item: &str) -> String {
-    item.rsplit('#')
-        .next()
-        .map_or_else(|| k.to_string(), str::to_owned)
 }
 
 /// The values of one item: `*`, `v`, `a-b`, each with an optional `/step`.
@@ -358,6 +351,8 @@ fn item_values(f: F, item: &str) -> Result<Vec<i64>, String> {
     };
     let (lo, hi) = if base == "*" {
         (min, max)
+    } else if f == F::Dow && base.eq_ignore_ascii_case("L") {
+        (7, 7)
     } else if let Some((a, b)) = base.split_once('-') {
         let (lo, hi) = (number(f, a, item)?, number(f, b, item)?);
         if lo > hi {
@@ -519,5 +514,15 @@ mod tests {
         assert!(err("at(2030-01-31 06:00)").contains("yyyy-mm-dd"));
         assert!(err("cron(0 0 ? * 2#6 *)").contains("1-5"));
         assert!(err("cron(0 0 5-1 * ? *)").contains("low to high"));
+        assert!(err("cron(0 0 ? * 2#+1 *)").contains("1-5"));
+    }
+
+    #[test]
+    fn l_alone_in_day_of_week_is_saturday() {
+        // 2030-01-05 and 2030-01-12 are Saturdays.
+        assert_eq!(
+            runs("0 0 ? * L *", "2030-01-01T00:00:00Z", 2),
+            ["2030-01-05T00:00:00Z", "2030-01-12T00:00:00Z"]
+        );
     }
 }
