@@ -485,8 +485,7 @@ fn an_unknown_type_inside_an_ignored_key_is_a_warning() {
 #[test]
 fn callbacks_by_name_and_file_are_dag_factorys_own_keys() {
     let dir = TempDir::new("callback-files");
-    let text = format!(
-        "wf:
+    let text = "wf:
   on_failure_callback_name: notify
   on_failure_callback_file: /usr/local/airflow/dags/callbacks.py
   default_args:
@@ -498,9 +497,8 @@ fn callbacks_by_name_and_file_are_dag_factorys_own_keys() {
       bash_command: echo callbacks-ignored
       on_success_callback_name: done
       on_success_callback_file: /usr/local/airflow/dags/callbacks.py
-"
-    );
-    let diags = diagnostics(&dir, "wf.yaml", &text, 0);
+";
+    let diags = diagnostics(&dir, "wf.yaml", text, 0);
     for d in &diags {
         assert!(
             !d["message"].as_str().unwrap().contains("typo"),
@@ -519,7 +517,7 @@ fn callbacks_by_name_and_file_are_dag_factorys_own_keys() {
     assert_eq!(diags.len(), 3, "one warning per pair: {diags:#?}");
 
     // The operator is not given them: the task runs.
-    let path = dir.write("run.yaml", &text);
+    let path = dir.write("run.yaml", text);
     let state = dir.path().join("state");
     let out = airtask(&[
         "run-task",
@@ -614,11 +612,9 @@ fn xcom_pull_of_a_task_list_gives_none_for_a_task_without_a_value() {
 #[test]
 fn comparing_naive_and_aware_datetimes_is_pythons_type_error() {
     let dir = TempDir::new("tpl-naive-aware");
-    let text = format!(
-        "wf:\n  tasks:\n    t:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      \
-         bash_command: \"{{{{ logical_date > macros.datetime(2020, 1, 1) }}}}\"\n"
-    );
-    let _ = EMPTY;
+    let text = "wf:\n  tasks:\n    t:\n      operator: \
+                airflow.providers.standard.operators.bash.BashOperator\n      bash_command: \
+                \"{{ logical_date > macros.datetime(2020, 1, 1) }}\"\n";
     let path = dir.write("wf.yaml", text);
     let out = airtask(&[
         "render",
@@ -644,11 +640,10 @@ fn comparing_naive_and_aware_datetimes_is_pythons_type_error() {
 #[test]
 fn dollar_names_expand_in_every_string_like_dag_factorys_expandvars() {
     let dir = TempDir::new("expandvars");
-    let text = format!(
-        "wf:\n  tasks:\n    t:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      \
-         bash_command: \"echo ${{AIRTASK_E2E_HOME_X}} $AIRTASK_E2E_HOME_X ${{AIRTASK_E2E_UNSET_X}} \
-         $AIRTASK_E2E_HOME_Xé ${{{{ params.p }}}}\"\n      params: {{p: 1}}\n"
-    );
+    let text = "wf:\n  tasks:\n    t:\n      operator: \
+                airflow.providers.standard.operators.bash.BashOperator\n      bash_command: \
+                \"echo ${AIRTASK_E2E_HOME_X} $AIRTASK_E2E_HOME_X ${AIRTASK_E2E_UNSET_X} \
+                $AIRTASK_E2E_HOME_Xé ${{ params.p }}\"\n      params: {p: 1}\n";
     let path = dir.write("wf.yaml", text);
     let out = std::process::Command::new(airtask_tests::airtask_bin())
         .args([
