@@ -452,7 +452,10 @@ impl Loader<'_> {
         reason: &str,
     ) -> Option<Value> {
         match value::cast(node) {
-            Err(d) if d.key.as_deref() == Some("__type__") => {
+            Err(d)
+                if d.key.as_deref() == Some("__type__")
+                    && d.message.starts_with("unknown `__type__`") =>
+            {
                 let ty = d
                     .message
                     .split('\'')
