@@ -213,6 +213,7 @@ fn default_args_timezone_applies_to_a_naive_start_date() {
     let v = tasks_json(&dir, "wf.yaml", text);
     // Midnight in New York in July (EDT, UTC-4) is 04:00 UTC, as dag-factory makes it.
     assert_eq!(v["start_date"], "2090-07-01T04:00:00Z");
+    assert_eq!(v["timezone"], "America/New_York");
     // The cron schedule is read in that time zone too, as Airflow does.
     assert_eq!(
         next_runs(&v)[..2],

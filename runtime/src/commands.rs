@@ -152,6 +152,7 @@ fn tasks_json(wf: &Workflow, next_runs: &[jiff::Timestamp]) -> serde_json::Value
         "workflow_id": wf.workflow_id,
         "schedule": wf.schedule.as_ref().map(schedule_text),
         "next_runs": run_times(next_runs),
+        "timezone": wf.timezone.iana_name().unwrap_or("UTC"),
         "start_date": wf.start_date.map(|t| t.to_string()),
         "end_date": wf.end_date.map(|t| t.to_string()),
         "tasks": wf.tasks.iter().map(task_json).collect::<Vec<_>>(),
