@@ -1345,9 +1345,21 @@ mod tests {
                         format!("0 0 * * {tok}"),
                         format!("@{tok}"),
                         tok.clone(),
+                        format!("{tok} 0 * * ? *"),
+                        format!("0 0 {tok} * ? *"),
+                        format!("cron(0 0 ? * {tok} *)"),
+                        format!("cron(0 0 ? {tok} MON 2030)"),
+                        format!("0 0 * * ? {tok}"),
+                        format!("rate({tok} minutes)"),
+                        format!("at(2030-01-01T{tok})"),
                     ] {
-                        if let Err(e) = parse_schedule(&s) {
-                            assert!(!e.is_empty());
+                        match parse_schedule(&s) {
+                            Err(e) => assert!(!e.is_empty()),
+                            // Whatever it parses to, its next run is computed without panic.
+                            Ok(schedule) => {
+                                let now = Timestamp::UNIX_EPOCH;
+                                let _ = schedule.next_runs(now, None, None, &TimeZone::UTC, 1);
+                            }
                         }
                     }
                 }
