@@ -920,8 +920,11 @@ impl Loader<'_> {
             return;
         }
         let before = self.diags.len();
-        let ignored_key = rules::IGNORED_TASK_KEYS.iter().any(|(n, _)| *n == name);
-        let value = if ignored_key {
+        let ignored_default = rules::IGNORED_TASK_KEYS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, d)| *d);
+        let value = if ignored_default.is_some() {
             self.cast_ignored(node, task, &full_key, rules::ignored_reason(name))
         } else {
             self.cast(node, task, &full_key)
@@ -1030,8 +1033,8 @@ impl Loader<'_> {
                     );
                 }
             }
-            _ => match rules::IGNORED_TASK_KEYS.iter().find(|(n, _)| *n == name) {
-                Some((_, default)) => {
+            _ => match ignored_default {
+                Some(default) => {
                     if !default.is_default(&value) {
                         ignored = Some(format!(
                             "`{name}` is ignored: {}",
