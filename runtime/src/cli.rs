@@ -94,16 +94,16 @@ pub(crate) struct LogsArgs {
     #[arg(long, value_name = "ID")]
     pub(crate) workflow_id: String,
     /// The run id.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::ids::run_id)]
     pub(crate) run_id: String,
     /// The task id.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::ids::task_id)]
     pub(crate) task_id: String,
     /// The map index of a mapped task instance.
-    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true, value_parser = crate::ids::map_index)]
     pub(crate) map_index: i64,
     /// The try (attempt) to read.
-    #[arg(long = "try", value_name = "N")]
+    #[arg(long = "try", value_name = "N", value_parser = crate::ids::try_number)]
     pub(crate) try_number: Option<u32>,
     /// Keep reading until the attempt has ended.
     #[arg(long)]
@@ -167,17 +167,17 @@ pub(crate) struct InstanceArgs {
     #[arg(value_name = "WORKFLOW")]
     pub(crate) file: String,
     /// The task.
-    #[arg(value_name = "TASK_ID")]
+    #[arg(value_name = "TASK_ID", value_parser = crate::ids::task_id)]
     pub(crate) task_id: String,
     /// The run's logical date: ISO 8601 (`2025-03-09T06:30:00Z`, `2025-03-09T06:30:00+02:00`)
     /// or a date (`2025-03-09`, midnight UTC). Default: now.
     #[arg(long, value_name = "TS")]
     pub(crate) logical_date: Option<String>,
     /// The run id. Default: manual__<logical date in ISO 8601>.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::ids::run_id)]
     pub(crate) run_id: Option<String>,
     /// The map index of a mapped task instance.
-    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true, value_parser = crate::ids::map_index)]
     pub(crate) map_index: i64,
     /// Run parameters (a JSON object) laid over the workflow's and the task's params.
     #[arg(long, value_name = "JSON")]
@@ -208,7 +208,7 @@ pub(crate) struct RoleArgs {
     /// The length of each role session, in seconds; credentials are refreshed before they
     /// expire (default: AIRTASK_SESSION_DURATION, else 3600 for the execution role and the
     /// task's execution_timeout within 900..3600 for a task role).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::ids::session_duration)]
     pub(crate) session_duration: Option<u64>,
 }
 
@@ -221,7 +221,7 @@ pub(crate) struct RenderArgs {
     #[arg(long = "xcom", value_name = "TASK_ID[:KEY]=JSON")]
     pub(crate) xcoms: Vec<String>,
     /// The try number.
-    #[arg(long = "try", value_name = "N", default_value_t = 1)]
+    #[arg(long = "try", value_name = "N", default_value_t = 1, value_parser = crate::ids::try_number)]
     pub(crate) try_number: u32,
 }
 
@@ -231,7 +231,7 @@ pub(crate) struct RunTaskArgs {
     pub(crate) instance: InstanceArgs,
     /// Run exactly this try (for orchestrators that start one process per try); without it,
     /// all tries run in this process.
-    #[arg(long = "try", value_name = "N")]
+    #[arg(long = "try", value_name = "N", value_parser = crate::ids::try_number)]
     pub(crate) try_number: Option<u32>,
     /// Print the task record as JSON on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -243,6 +243,10 @@ pub(crate) struct RunTaskArgs {
     pub(crate) roles: RoleArgs,
     #[command(flatten)]
     pub(crate) logs: LogArgs,
+    /// Set by `airtask run` on its children: the process id of the run, whose death stops this
+    /// task (SIGTERM through PR_SET_PDEATHSIG), so that nothing outlives a killed run.
+    #[arg(long, value_name = "PID", hide = true)]
+    pub(crate) supervisor_pid: Option<i32>,
     /// Ship the log to CloudWatch unless switched off (the container entrypoint).
     #[arg(skip)]
     pub(crate) cloudwatch_by_default: bool,
@@ -259,7 +263,7 @@ pub(crate) struct LogArgs {
     pub(crate) no_cloudwatch: bool,
     /// How long, at the end of an attempt, to go on delivering its log to CloudWatch before
     /// keeping the rest in the spill file. Keep it under the container's stop grace period.
-    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 20.0, value_parser = crate::ids::flush_timeout)]
     pub(crate) log_flush_timeout: f64,
 }
 
@@ -282,13 +286,13 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "TS")]
     pub(crate) logical_date: Option<String>,
     /// The run id. Default: manual__<logical date in ISO 8601>.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::ids::run_id)]
     pub(crate) run_id: Option<String>,
     /// Run parameters (a JSON object) laid over the workflow's and the tasks' params.
     #[arg(long, value_name = "JSON")]
     pub(crate) params: Option<String>,
     /// How many task instances run at once.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = crate::ids::parallelism)]
     pub(crate) parallelism: usize,
     /// The state directory: XCom values, task records and task output.
     #[arg(long, value_name = "DIR", default_value = ".airtask")]
@@ -311,12 +315,12 @@ pub(crate) struct WhoamiArgs {
     #[arg(value_name = "WORKFLOW")]
     pub(crate) file: String,
     /// The task.
-    #[arg(value_name = "TASK_ID")]
+    #[arg(value_name = "TASK_ID", value_parser = crate::ids::task_id)]
     pub(crate) task_id: String,
     #[command(flatten)]
     pub(crate) roles: RoleArgs,
     /// The try whose session name to use.
-    #[arg(long = "try", value_name = "N", default_value_t = 1)]
+    #[arg(long = "try", value_name = "N", default_value_t = 1, value_parser = crate::ids::try_number)]
     pub(crate) try_number: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

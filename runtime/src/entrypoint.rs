@@ -111,21 +111,22 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
                 .join(" and ")
         ));
     }
-    let int = |name: &str| -> Result<Option<i64>, String> {
-        get(name)
-            .map(|v| {
-                v.trim()
-                    .parse::<i64>()
-                    .map_err(|_| format!("{name} must be an integer, not '{v}'"))
-            })
-            .transpose()
-    };
-    let try_number = match int("AIRTASK_TRY")? {
-        None => None,
-        Some(n) => {
-            Some(u32::try_from(n).map_err(|_| format!("AIRTASK_TRY must be 1 or more, not {n}"))?)
-        }
-    };
+    // Each variable is checked as its flag is: a bad value names the variable.
+    let checked =
+        |name: &str, parse: fn(&str) -> Result<String, String>| -> Result<Option<String>, String> {
+            get(name)
+                .map(|v| parse(&v).map_err(|e| format!("{name}: {e}")))
+                .transpose()
+        };
+    let try_number = get("AIRTASK_TRY")
+        .map(|v| crate::ids::try_number(&v).map_err(|e| format!("AIRTASK_TRY: {e}")))
+        .transpose()?;
+    let map_index = get("AIRTASK_MAP_INDEX")
+        .map(|v| crate::ids::map_index(&v).map_err(|e| format!("AIRTASK_MAP_INDEX: {e}")))
+        .transpose()?
+        .unwrap_or(-1);
+    let run_id = checked("AIRTASK_RUN_ID", crate::ids::run_id)?;
+    let task_id = checked("AIRTASK_TASK_ID", crate::ids::task_id)?.unwrap_or_default();
     let cloudwatch_off = match get("AIRTASK_CLOUDWATCH").as_deref() {
         None | Some("" | "on") => false,
         Some("off") => true,
@@ -135,15 +136,12 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
             ));
         }
     };
-    let log_flush_timeout = match get("AIRTASK_LOG_FLUSH_TIMEOUT") {
-        None => 20.0,
-        Some(v) => v
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|s| *s >= 0.0)
-            .ok_or_else(|| format!("AIRTASK_LOG_FLUSH_TIMEOUT must be seconds, not '{v}'"))?,
-    };
+    let log_flush_timeout = get("AIRTASK_LOG_FLUSH_TIMEOUT")
+        .map(|v| {
+            crate::ids::flush_timeout(&v).map_err(|e| format!("AIRTASK_LOG_FLUSH_TIMEOUT: {e}"))
+        })
+        .transpose()?
+        .unwrap_or(20.0);
     let output = match get("AIRTASK_OUTPUT").as_deref() {
         None | Some("" | "text") => Format::Text,
         Some("json") => Format::Json,
@@ -156,10 +154,10 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
     Ok(RunTaskArgs {
         instance: InstanceArgs {
             file: get("AIRTASK_WORKFLOW").unwrap_or_default(),
-            task_id: get("AIRTASK_TASK_ID").unwrap_or_default(),
+            task_id,
             logical_date: get("AIRTASK_LOGICAL_DATE"),
-            run_id: get("AIRTASK_RUN_ID"),
-            map_index: int("AIRTASK_MAP_INDEX")?.unwrap_or(-1),
+            run_id,
+            map_index,
             params: get("AIRTASK_PARAMS"),
             state_dir: get("AIRTASK_STATE_DIR")
                 .unwrap_or_else(|| ".airtask".into())
@@ -180,6 +178,7 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
             no_cloudwatch: cloudwatch_off,
             log_flush_timeout,
         },
+        supervisor_pid: None,
         cloudwatch_by_default: true,
     })
 }

@@ -18,6 +18,7 @@ mod commands;
 mod definition;
 mod entrypoint;
 mod identity;
+mod ids;
 mod logs;
 mod mapping;
 mod registry;

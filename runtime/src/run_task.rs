@@ -126,6 +126,15 @@ enum TryEnd {
 
 /// `airtask run-task`.
 pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
+    if let Some(parent) = args.supervisor_pid {
+        // Stop (SIGTERM: on_kill runs, the record says STOPPED) when the run that started this
+        // process dies; should it have died already, stop now.
+        let set = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+        if set.is_err() || nix::unistd::getppid().as_raw() != parent {
+            eprintln!("error: the run that started this task (process {parent}) has ended");
+            return exit::STOPPED;
+        }
+    }
     let roles = match Roles::resolve(&args.roles) {
         Ok(r) => r,
         Err(e) => return usage(&e),

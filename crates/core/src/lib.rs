@@ -20,11 +20,13 @@
 //! );
 //! ```
 
+pub mod instance;
 mod operator;
 pub mod params;
 mod registry;
 pub mod sensor;
 pub mod store;
+pub mod trigger_rule;
 
 pub use operator::{
     BoxFuture, BuildFn, Level, LogSink, Operator, Outcome, Params, TaskContext, TaskError,

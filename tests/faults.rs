@@ -1,0 +1,381 @@
+//! The runtime under faults (issue 11): tasks that cannot start, signals to `airtask run`,
+//! hostile inputs, concurrent tries, full disks. Every test drives the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use airtask_tests::{TempDir, airtask, airtask_bin};
+
+/// Waits (up to two minutes: the machine may be loaded) until `cond` holds; panics with `what`
+/// otherwise. Not a timing assertion: only a guard against a hang.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let mut polls = 0;
+    while !cond() {
+        polls += 1;
+        assert!(polls < POLLS, "gave up waiting: {what}");
+        std::thread::sleep(POLL);
+    }
+}
+
+/// How often, and how many times, a test looks for what it waits for: two minutes in all.
+const POLL: Duration = Duration::from_millis(50);
+const POLLS: u32 = 2400;
+
+/// Waits for `child` to exit (at most two minutes), killing it on a hang.
+fn wait_output(mut child: Child, what: &str) -> Output {
+    for _ in 0..POLLS {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        std::thread::sleep(POLL);
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    panic!(
+        "{what} hung:\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn run_in_background(args: &[&str]) -> Child {
+    Command::new(airtask_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start airtask")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn record(path: &Path) -> Option<serde_json::Value> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn status_of(path: &Path) -> String {
+    record(path)
+        .and_then(|r| r["status"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// True while process `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().chars().next())
+        })
+        .flatten()
+        .is_some_and(|state| state != 'Z' && state != 'X')
+}
+
+fn summary_state(stdout: &str, task: &str) -> String {
+    stdout
+        .lines()
+        .rev()
+        .find(|l| l.split_whitespace().next() == Some(task))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+const CHAIN: &str = "\
+chain:
+  tasks:
+    first:
+      operator: airflow.providers.standard.operators.empty.EmptyOperator
+    second:
+      operator: airflow.providers.standard.operators.empty.EmptyOperator
+      dependencies: [first]
+    cleanup:
+      operator: airflow.providers.standard.operators.empty.EmptyOperator
+      trigger_rule: all_done
+      dependencies: [second]
+";
+
+#[test]
+fn run_ends_when_no_task_can_start_because_the_state_directory_is_a_file() {
+    let dir = TempDir::new("faults-state-file");
+    let wf = dir.write("chain.yaml", CHAIN);
+    let state = dir.write("state", "a regular file");
+    let child = run_in_background(&["run", &wf, "--run-id", "r1", "--state-dir", &state]);
+    let out = wait_output(child, "airtask run with a state directory that is a file");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(summary_state(&stdout, "first"), "failed", "{stdout}");
+    assert_eq!(
+        summary_state(&stdout, "second"),
+        "upstream_failed",
+        "{stdout}"
+    );
+    // all_done still runs (and cannot start either): the trigger rule was followed.
+    assert_eq!(summary_state(&stdout, "cleanup"), "failed", "{stdout}");
+    assert!(stdout.contains("Not a directory"), "{stdout}");
+}
+
+#[test]
+fn run_ends_when_the_run_id_is_too_long_for_a_file_name() {
+    let dir = TempDir::new("faults-long-run-id");
+    let wf = dir.write("chain.yaml", CHAIN);
+    let state = dir.path().join("state");
+    // 250 characters (Airflow's limit), each encoded as three in the file name.
+    let run_id = "~".repeat(250);
+    let child = run_in_background(&[
+        "run",
+        &wf,
+        "--run-id",
+        &run_id,
+        "--state-dir",
+        &state.to_string_lossy(),
+    ]);
+    let out = wait_output(child, "airtask run with a long run id");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(summary_state(&stdout, "first"), "failed", "{stdout}");
+    assert_eq!(summary_state(&stdout, "cleanup"), "failed", "{stdout}");
+}
+
+const LONG: &str = "\
+sig:
+  tasks:
+    long:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: \"echo $$ > PIDFILE; sleep 300 & wait\"
+    after:
+      operator: airflow.providers.standard.operators.empty.EmptyOperator
+      dependencies: [long]
+";
+
+struct LongRun {
+    dir: TempDir,
+    state: PathBuf,
+    pidfile: PathBuf,
+    child: Child,
+}
+
+impl LongRun {
+    fn start(name: &str) -> LongRun {
+        let dir = TempDir::new(name);
+        let pidfile = dir.path().join("bash.pid");
+        let wf = dir.write(
+            "sig.yaml",
+            LONG.replace("PIDFILE", &pidfile.to_string_lossy()),
+        );
+        let state = dir.path().join("state");
+        let child = run_in_background(&[
+            "run",
+            &wf,
+            "--run-id",
+            "r1",
+            "--state-dir",
+            &state.to_string_lossy(),
+        ]);
+        let run = LongRun {
+            dir,
+            state,
+            pidfile,
+            child,
+        };
+        wait_until("the task's command to start", || {
+            std::fs::read_to_string(&run.pidfile).is_ok_and(|s| s.trim().parse::<u32>().is_ok())
+        });
+        run
+    }
+
+    fn record(&self) -> PathBuf {
+        self.state.join("sig/r1/long/-1/record.json")
+    }
+
+    fn bash_pid(&self) -> u32 {
+        std::fs::read_to_string(&self.pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+#[test]
+fn sigterm_to_run_stops_every_task_prints_the_summary_and_exits_4() {
+    let run = LongRun::start("faults-run-sigterm");
+    let bash = run.bash_pid();
+    assert!(alive(bash));
+    airtask_tests::terminate(&run.child);
+    let out = wait_output(run.child, "airtask run after SIGTERM");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert_eq!(summary_state(&stdout, "long"), "stopped", "{stdout}");
+    assert!(stdout.contains("run r1 was stopped"), "{stdout}");
+    let path = run.state.join("sig/r1/long/-1/record.json");
+    assert_eq!(status_of(&path), "STOPPED");
+    let log = std::fs::read_to_string(run.state.join("sig/r1/long/-1/output.log")).unwrap();
+    assert!(log.contains("on_kill"), "{log}");
+    assert!(!alive(bash), "the task's command outlived the run");
+    drop(run.dir);
+}
+
+#[test]
+fn children_of_a_killed_run_stop_too() {
+    let mut run = LongRun::start("faults-run-sigkill");
+    let bash = run.bash_pid();
+    run.child.kill().expect("SIGKILL the run");
+    let _ = run.child.wait();
+    // The run-task child gets SIGTERM from the kernel (parent death signal), stops its command
+    // and writes its record.
+    let record = run.record();
+    wait_until("the orphaned task to stop", || {
+        status_of(&record) == "STOPPED"
+    });
+    wait_until("the task's command to end", || !alive(bash));
+}
+
+#[test]
+fn a_failed_mapped_task_points_at_the_log_of_the_instance_that_failed() {
+    let dir = TempDir::new("faults-mapped-pointer");
+    let wf = dir.write(
+        "m.yaml",
+        "m:\n  tasks:\n    fan:\n      operator: airflow.operators.bash.BashOperator\n      \
+         expand:\n        bash_command: [\"exit 1\", \"sleep 2\", \"sleep 4\"]\n",
+    );
+    let state = dir.path().join("state");
+    let out = airtask(&[
+        "run",
+        &wf,
+        "--run-id",
+        "r1",
+        "--state-dir",
+        &state.to_string_lossy(),
+        "--parallelism",
+        "3",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("fan ") && l.contains("failed (log:"))
+        .unwrap_or_else(|| panic!("no failure line:\n{stdout}"));
+    assert!(line.contains("/fan/0/output.log"), "{line}");
+}
+
+#[test]
+fn default_run_ids_are_unique_per_run() {
+    let dir = TempDir::new("faults-run-ids");
+    let wf = dir.write("chain.yaml", CHAIN);
+    let state = dir.path().join("state");
+    let state = state.to_string_lossy();
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let out = airtask(&[
+                "run",
+                &wf,
+                "--logical-date",
+                "2025-03-09",
+                "--state-dir",
+                &state,
+            ]);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            let line = stdout.lines().last().unwrap_or_default().to_owned();
+            line.split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(ids[0].starts_with("manual__"), "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    for id in &ids {
+        assert!(
+            dir.path()
+                .join("state/chain")
+                .join(id)
+                .join("first/-1/record.json")
+                .exists(),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn numeric_flags_and_variables_are_range_checked() {
+    let dir = TempDir::new("faults-numbers");
+    let wf = dir.write("chain.yaml", CHAIN);
+    let state = dir.path().join("state");
+    let state = state.to_string_lossy();
+    for value in ["NaN", "inf", "1e30", "-1"] {
+        let out = airtask(&[
+            "run-task",
+            &wf,
+            "first",
+            "--state-dir",
+            &state,
+            "--no-cloudwatch",
+            &format!("--log-flush-timeout={value}"),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{value}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--log-flush-timeout"),
+            "{}",
+            text(&out)
+        );
+        let out = Command::new(airtask_bin())
+            .env("AIRTASK_WORKFLOW", &wf)
+            .env("AIRTASK_TASK_ID", "first")
+            .env("AIRTASK_STATE_DIR", &*state)
+            .env("AIRTASK_CLOUDWATCH", "off")
+            .env("AIRTASK_LOG_FLUSH_TIMEOUT", value)
+            .output()
+            .expect("run airtask");
+        assert_eq!(out.status.code(), Some(2), "{value}: {}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("AIRTASK_LOG_FLUSH_TIMEOUT"),
+            "{}",
+            text(&out)
+        );
+    }
+    let out = airtask(&["run", &wf, "--state-dir", &state, "--parallelism", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--parallelism"));
+}
+
+#[test]
+fn run_ids_and_task_ids_are_validated_as_airflow_does() {
+    let dir = TempDir::new("faults-ids");
+    let wf = dir.write("chain.yaml", CHAIN);
+    let state = dir.path().join("state");
+    let state = state.to_string_lossy();
+    for run_id in ["", "a\u{7}b", "a/b", &"x".repeat(251)] {
+        for cmd in ["run-task", "render"] {
+            let out = airtask(&[cmd, &wf, "first", "--run-id", run_id, "--state-dir", &state]);
+            assert_eq!(out.status.code(), Some(2), "{run_id:?}: {}", text(&out));
+            assert!(String::from_utf8_lossy(&out.stderr).contains("run id"));
+        }
+        let out = airtask(&["run", &wf, "--run-id", run_id, "--state-dir", &state]);
+        assert_eq!(out.status.code(), Some(2), "{run_id:?}: {}", text(&out));
+    }
+    let out = airtask(&["run-task", &wf, "fir\nst", "--state-dir", &state]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("task id"));
+    let out = Command::new(airtask_bin())
+        .env("AIRTASK_WORKFLOW", &wf)
+        .env("AIRTASK_TASK_ID", "first")
+        .env("AIRTASK_RUN_ID", "bad\u{1b}[31m")
+        .env("AIRTASK_STATE_DIR", &*state)
+        .env("AIRTASK_CLOUDWATCH", "off")
+        .output()
+        .expect("run airtask");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AIRTASK_RUN_ID"));
+    // Nothing was written for any of them.
+    assert!(!Path::new(&*state).join("chain").exists());
+}
