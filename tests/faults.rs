@@ -379,3 +379,254 @@ fn run_ids_and_task_ids_are_validated_as_airflow_does() {
     // Nothing was written for any of them.
     assert!(!Path::new(&*state).join("chain").exists());
 }
+
+/// `run-task` with the local state in `state` and no CloudWatch.
+fn run_task(wf: &str, task: &str, state: &Path, extra: &[&str]) -> Output {
+    let state = state.to_string_lossy();
+    let mut args = vec![
+        "run-task",
+        wf,
+        task,
+        "--run-id",
+        "r1",
+        "--state-dir",
+        &state,
+        "--no-cloudwatch",
+    ];
+    args.extend_from_slice(extra);
+    airtask(&args)
+}
+
+#[test]
+fn concurrent_tries_of_one_task_instance_are_refused_while_one_runs() {
+    let dir = TempDir::new("faults-lock");
+    let go = dir.path().join("go");
+    let wf = dir.write(
+        "lock.yaml",
+        format!(
+            "lock:\n  tasks:\n    t:\n      operator: airflow.operators.bash.BashOperator\n      \
+             bash_command: \"while [ ! -f {} ]; do sleep 0.05; done; echo done\"\n",
+            go.display()
+        ),
+    );
+    let state = dir.path().join("state");
+    let state_s = state.to_string_lossy().into_owned();
+    let first = run_in_background(&[
+        "run-task",
+        &wf,
+        "t",
+        "--run-id",
+        "r1",
+        "--state-dir",
+        &state_s,
+        "--no-cloudwatch",
+    ]);
+    let record = state.join("lock/r1/t/-1/record.json");
+    wait_until("the first try to run", || status_of(&record) == "RUNNING");
+    // 19 more tries while the first holds the instance: each is refused, and touches nothing.
+    let others: Vec<Child> = (0..19)
+        .map(|_| {
+            run_in_background(&[
+                "run-task",
+                &wf,
+                "t",
+                "--run-id",
+                "r1",
+                "--state-dir",
+                &state_s,
+                "--no-cloudwatch",
+            ])
+        })
+        .collect();
+    for child in others {
+        let out = wait_output(child, "a refused try");
+        assert_eq!(out.status.code(), Some(7), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("another try of task 't'"), "{stderr}");
+        assert!(!stderr.contains("Directory not empty"), "{stderr}");
+    }
+    assert_eq!(status_of(&record), "RUNNING");
+    std::fs::write(&go, "").unwrap();
+    let out = wait_output(first, "the first try");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(status_of(&record), "SUCCESS");
+    let xcom = std::fs::read_to_string(state.join("lock/r1/t/-1/xcom/return_value.json"));
+    assert_eq!(xcom.ok().as_deref(), Some("\"done\""));
+    let leftovers: Vec<String> = std::fs::read_dir(state.join("lock/r1/t/-1"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".xcom.tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The next try, once the first has ended, runs.
+    let out = run_task(&wf, "t", &state, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn a_failed_rerun_clears_the_xcom_of_the_earlier_try() {
+    let dir = TempDir::new("faults-stale-xcom");
+    let flag = dir.path().join("fail-now");
+    let wf = dir.write(
+        "stale.yaml",
+        format!(
+            "stale:\n  tasks:\n    produce:\n      operator: airflow.operators.bash.BashOperator\n      \
+             bash_command: \"if [ -f {} ]; then exit 1; fi; echo fresh\"\n    consume:\n      \
+             operator: airflow.operators.bash.BashOperator\n      \
+             bash_command: \"echo got {{{{ ti.xcom_pull(task_ids='produce') }}}}\"\n      \
+             trigger_rule: all_done\n      dependencies: [produce]\n",
+            flag.display()
+        ),
+    );
+    let state = dir.path().join("state");
+    let xcom = state.join("stale/r1/produce/-1/xcom/return_value.json");
+    let out = run_task(&wf, "produce", &state, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(xcom.exists());
+    std::fs::write(&flag, "").unwrap();
+    let out = run_task(&wf, "produce", &state, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(
+        status_of(&state.join("stale/r1/produce/-1/record.json")),
+        "FAILED"
+    );
+    assert!(!xcom.exists(), "a FAILED record sits beside a stale XCom");
+    let out = run_task(&wf, "consume", &state, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("got None"), "{stdout}");
+    assert!(!stdout.contains("got fresh"), "{stdout}");
+}
+
+#[test]
+fn a_log_mirror_on_a_full_disk_ends_the_try_with_a_clear_error() {
+    let dir = TempDir::new("faults-full-disk");
+    let wf = dir.write(
+        "full.yaml",
+        "full:\n  tasks:\n    t:\n      operator: airflow.operators.bash.BashOperator\n      \
+         bash_command: \"for i in $(seq 1 2000); do echo line $i; done\"\n",
+    );
+    let state = dir.path().join("state");
+    // The attempt's mirror is on a device that is always full.
+    let mirror = state.join("logs/workflow_id=full/run_id=r1/task_id=t/attempt=1.log");
+    std::fs::create_dir_all(mirror.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("/dev/full", &mirror).unwrap();
+    let out = run_task(&wf, "t", &state, &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the task log cannot be written") && stderr.contains("No space left"),
+        "{stderr}"
+    );
+    let rec = record(&state.join("full/r1/t/-1/record.json")).expect("a record");
+    assert_eq!(rec["status"], "FAILED", "{rec}");
+    assert!(
+        rec["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("No space left"),
+        "{rec}"
+    );
+    assert!(!state.join("full/r1/t/-1/xcom").exists());
+}
+
+#[test]
+fn an_xcom_that_cannot_be_written_fails_the_try_and_leaves_nothing_behind() {
+    let dir = TempDir::new("faults-xcom-write");
+    let wf = dir.write(
+        "big.yaml",
+        "big:\n  tasks:\n    t:\n      operator: airflow.operators.bash.BashOperator\n      \
+         bash_command: \"head -c 50000 /dev/zero | tr '\\\\0' x; echo\"\n",
+    );
+    let state = dir.path().join("state");
+    // The log goes nowhere (and is never too big); any other file over 16 KB cannot be
+    // written, as on a disk that is full.
+    let mirror = state.join("logs/workflow_id=big/run_id=r1/task_id=t/attempt=1.log");
+    std::fs::create_dir_all(mirror.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("/dev/null", &mirror).unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 32; exec \"$@\"")
+        .arg("sh")
+        .arg(airtask_bin())
+        .args([
+            "run-task",
+            &wf,
+            "t",
+            "--run-id",
+            "r1",
+            "--state-dir",
+            &state.to_string_lossy(),
+            "--no-cloudwatch",
+        ])
+        .output()
+        .expect("run airtask");
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot write the XCom value return_value"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(status_of(&state.join("big/r1/t/-1/record.json")), "FAILED");
+    let names: Vec<String> = std::fs::read_dir(state.join("big/r1/t/-1"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n != "xcom" && !n.starts_with(".xcom.tmp")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn map_index_on_an_unmapped_task_and_a_corrupt_xcom_have_their_exit_codes() {
+    let dir = TempDir::new("faults-minor");
+    let wf = dir.write("chain.yaml", CHAIN);
+    let state = dir.path().join("state");
+    let out = run_task(&wf, "first", &state, &["--map-index", "3"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not mapped"));
+    assert!(!state.join("chain/r1/first/3").exists());
+
+    let wf = dir.write(
+        "pull.yaml",
+        "pull:\n  tasks:\n    up:\n      operator: airflow.providers.standard.operators.empty.EmptyOperator\n    \
+         down:\n      operator: airflow.operators.bash.BashOperator\n      \
+         bash_command: \"echo {{ ti.xcom_pull(task_ids='up', key='count') }}\"\n      \
+         dependencies: [up]\n",
+    );
+    let xcom = state.join("pull/r1/up/-1/xcom");
+    std::fs::create_dir_all(&xcom).unwrap();
+    std::fs::write(xcom.join("count.json"), "{not json").unwrap();
+    let out = run_task(&wf, "down", &state, &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("count.json is not JSON"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_path_that_is_not_utf8_is_an_error_of_its_argument() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let path = std::ffi::OsStr::from_bytes(b"/tmp/airtask-\xff.yaml");
+    for cmd in ["run-task", "render"] {
+        let out = Command::new(airtask_bin())
+            .arg(cmd)
+            .arg(path)
+            .arg("t")
+            .output()
+            .expect("run airtask");
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("<WORKFLOW>") && stderr.contains("not valid UTF-8"),
+            "{stderr}"
+        );
+    }
+}

@@ -135,7 +135,7 @@ pub(crate) struct SourceArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
     /// Workflow definitions: local paths or s3://bucket/key[?versionId=...] URLs.
-    #[arg(required = true, value_name = "FILE_OR_URL")]
+    #[arg(required = true, value_name = "FILE_OR_URL", value_parser = crate::ids::definition())]
     pub(crate) files: Vec<String>,
     /// Also apply CreateWorkflow's rules (start_date must be in the future).
     #[arg(long)]
@@ -150,7 +150,7 @@ pub(crate) struct ValidateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct TasksArgs {
     /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
-    #[arg(value_name = "FILE_OR_URL")]
+    #[arg(value_name = "FILE_OR_URL", value_parser = crate::ids::definition())]
     pub(crate) file: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -164,7 +164,7 @@ pub(crate) struct TasksArgs {
 #[derive(Debug, Args)]
 pub(crate) struct InstanceArgs {
     /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
-    #[arg(value_name = "WORKFLOW")]
+    #[arg(value_name = "WORKFLOW", value_parser = crate::ids::definition())]
     pub(crate) file: String,
     /// The task.
     #[arg(value_name = "TASK_ID", value_parser = crate::ids::task_id)]
@@ -280,7 +280,7 @@ impl Default for LogArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
-    #[arg(value_name = "WORKFLOW")]
+    #[arg(value_name = "WORKFLOW", value_parser = crate::ids::definition())]
     pub(crate) file: String,
     /// The run's logical date (ISO 8601 or a date). Default: now.
     #[arg(long, value_name = "TS")]
@@ -312,7 +312,7 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Args)]
 pub(crate) struct WhoamiArgs {
     /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
-    #[arg(value_name = "WORKFLOW")]
+    #[arg(value_name = "WORKFLOW", value_parser = crate::ids::definition())]
     pub(crate) file: String,
     /// The task.
     #[arg(value_name = "TASK_ID", value_parser = crate::ids::task_id)]

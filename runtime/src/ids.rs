@@ -107,6 +107,20 @@ pub(crate) fn try_number(s: &str) -> Result<u32, String> {
     Ok(v)
 }
 
+/// A definition argument (a path or an `s3://` URL): text, with an error that names the
+/// argument when it is not valid UTF-8 (clap's own message names none).
+pub(crate) fn definition() -> impl clap::builder::TypedValueParser<Value = String> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::OsStringValueParser::new().try_map(|s| {
+        s.into_string().map_err(|s| {
+            format!(
+                "the path {} is not valid UTF-8; airtask needs UTF-8 paths (rename the file)",
+                s.to_string_lossy()
+            )
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,8 @@ pub(crate) mod exit {
     /// The task succeeded (or was skipped), but log lines could not be delivered to CloudWatch
     /// (they are in the spill file the record names).
     pub(crate) const LOGS_UNDELIVERED: u8 = 6;
+    /// Another try of the same task instance holds its lock: this one did not start.
+    pub(crate) const BUSY: u8 = 7;
 }
 
 /// MWAA Serverless's quota on the XCom values of one task instance.
@@ -95,19 +97,105 @@ fn write_xcoms(
     let final_dir = dir.join("xcom");
     let tmp = dir.join(format!(".xcom.tmp{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-    let mut files = Vec::with_capacity(values.len());
-    for (key, value) in values {
-        let path = store.xcom_path(wf, run_id, task_id, map_index, key);
-        let name = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
-        std::fs::write(tmp.join(&name), value.to_string())
-            .map_err(|e| format!("cannot write XCom {key}: {e}"))?;
-        files.push(final_dir.join(name));
+    let written = (|| {
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        let mut files = Vec::with_capacity(values.len());
+        for (key, value) in values {
+            let path = store.xcom_path(wf, run_id, task_id, map_index, key);
+            let name = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
+            std::fs::write(tmp.join(&name), value.to_string()).map_err(|e| {
+                format!(
+                    "cannot write the XCom value {key} to {}: {e}",
+                    tmp.join(&name).display()
+                )
+            })?;
+            files.push(final_dir.join(name));
+        }
+        let _ = std::fs::remove_dir_all(&final_dir);
+        std::fs::rename(&tmp, &final_dir)
+            .map_err(|e| format!("cannot write {}: {e}", final_dir.display()))?;
+        Ok(files)
+    })();
+    if written.is_err() {
+        // Nothing half-written stays behind.
+        let _ = std::fs::remove_dir_all(&tmp);
     }
-    let _ = std::fs::remove_dir_all(&final_dir);
-    std::fs::rename(&tmp, &final_dir)
-        .map_err(|e| format!("cannot write {}: {e}", final_dir.display()))?;
-    Ok(files)
+    written
+}
+
+/// Takes the exclusive lock of one task instance (`<state_dir>/<workflow>/<run>/<task>/<map
+/// index>/.lock`): one try of a task instance runs at a time, as in Airflow. The lock is held
+/// until the returned file is dropped (the OS releases it when the process ends, however it
+/// ends).
+fn lock_instance(
+    state_dir: &Path,
+    wf: &str,
+    run_id: &str,
+    task_id: &str,
+    map_index: i64,
+) -> Result<nix::fcntl::Flock<std::fs::File>, (u8, String)> {
+    let dir = LocalStore::new(state_dir).task_dir(wf, run_id, task_id, map_index);
+    let path = dir.join(".lock");
+    let infra = |e: std::io::Error| {
+        (
+            exit::INFRA,
+            format!(
+                "cannot take the task instance's lock {}: {e}",
+                path.display()
+            ),
+        )
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| (exit::INFRA, format!("cannot create {}: {e}", dir.display())))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(infra)?;
+    match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => Ok(lock),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err((
+            exit::BUSY,
+            format!(
+                "another try of task '{task_id}'{} in run '{run_id}' is running (it holds {}); \
+                 this one was not started. One try of a task instance runs at a time: wait for \
+                 it to end, or stop it first.",
+                if map_index >= 0 {
+                    format!(" (map index {map_index})")
+                } else {
+                    String::new()
+                },
+                path.display()
+            ),
+        )),
+        Err((_, errno)) => Err(infra(std::io::Error::from(errno))),
+    }
+}
+
+/// Removes the XCom values of a task instance (and temporary directories a killed try left),
+/// locally and in an S3 store: a new try starts without them, as Airflow clears them.
+async fn clear_xcoms(store: &LocalStore, state: &State, task_dir: &Path) -> Result<(), String> {
+    let dir = task_dir.join("xcom");
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        let files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        state.delete_files(&files).await?;
+    }
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot remove {}: {e}", dir.display())),
+    }
+    if let Ok(entries) = std::fs::read_dir(task_dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".xcom.tmp") {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let _ = store;
+    Ok(())
 }
 
 /// Saves the record locally and, with an S3 store, uploads it.
@@ -122,6 +210,8 @@ enum TryEnd {
     Failed(TaskError),
     TimedOut,
     Stopped,
+    /// The state or the log could not be written (exit 5).
+    Infra(String),
 }
 
 /// `airtask run-task`.
@@ -191,6 +281,13 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
         return usage(&format!(
             "the operator {} is not implemented",
             task.operator
+        ));
+    }
+    if task.mapping.is_none() && args.instance.map_index != -1 {
+        return usage(&format!(
+            "--map-index {} was given, but task '{}' is not mapped (it has no expand); leave \
+             --map-index out for an unmapped task",
+            args.instance.map_index, task.task_id
         ));
     }
     let max_try = task.retries + 1;
@@ -348,6 +445,20 @@ async fn run(
     let logical_iso = Renderer::new(&tctx, Rc::new(airtask_template::NoXcoms))
         .and_then(|r| r.render_str("{{ ts }}"))
         .unwrap_or_default();
+    // One try of a task instance at a time (the lock is released when this function returns).
+    let _lock = match lock_instance(
+        &args.instance.state_dir,
+        &wf.workflow_id,
+        &run_id,
+        &task.task_id,
+        args.instance.map_index,
+    ) {
+        Ok(lock) => lock,
+        Err((code, e)) => {
+            eprintln!("error: {e}");
+            return code;
+        }
+    };
     if let Err(e) = state.pull_run(&wf.workflow_id, &run_id).await {
         eprintln!("error: cannot read the run's state: {e}");
         return exit::INFRA;
@@ -416,6 +527,12 @@ async fn run(
             eprintln!("error: {e}");
             return exit::INFRA;
         }
+        // XComs of an earlier try (or run) of this instance go before the record says RUNNING:
+        // a downstream task never reads a stale value, and no failed record sits beside one.
+        if let Err(e) = clear_xcoms(&store, &state, &task_dir).await {
+            eprintln!("error: cannot clear the XComs of an earlier try: {e}");
+            return exit::INFRA;
+        }
         if let Err(e) = save_record(&record, &state).await {
             eprintln!("error: {e}");
             return exit::INFRA;
@@ -433,13 +550,16 @@ async fn run(
         // Render and build afresh for every try: `ti.try_number` is in the context.
         tctx.try_number = try_number;
         let prepared = match try_identity(identity, wf, task, info, try_number, &terminal).await {
-            Err(e) => Err((e, false)),
+            Err(e) => Err((TryEnd::Failed(e), false)),
             Ok(layer) => prepare(args, &store, wf, task, &tctx, info, &terminal)
                 .map(|op| (op, layer))
-                .map_err(|msg| (TaskError::fatal(msg), true)),
+                .map_err(|p| match p {
+                    Prep::Invalid(msg) => (TryEnd::Failed(TaskError::fatal(msg)), true),
+                    Prep::Infra(msg) => (TryEnd::Infra(msg), false),
+                }),
         };
         let (end, invalid) = match prepared {
-            Err((e, invalid)) => (TryEnd::Failed(e), invalid),
+            Err((end, invalid)) => (end, invalid),
             Ok((mut op, layer)) => {
                 let mut process_env: Vec<(String, Option<String>)> = [
                     ("AIRFLOW_CTX_DAG_OWNER", tctx.owner.clone()),
@@ -474,9 +594,10 @@ async fn run(
                             Err(_) => TryEnd::TimedOut,
                         },
                         _ = stop.wait_for(|s| *s) => TryEnd::Stopped,
+                        fault = terminal.fault() => TryEnd::Infra(fault),
                     }
                 };
-                if matches!(end, TryEnd::TimedOut | TryEnd::Stopped) {
+                if matches!(end, TryEnd::TimedOut | TryEnd::Stopped | TryEnd::Infra(_)) {
                     log.line(
                         Level::Warning,
                         "airtask",
@@ -484,6 +605,12 @@ async fn run(
                     );
                     op.on_kill();
                 }
+                // A log line that could not be written fails the try before any XCom is stored.
+                terminal.flush_mirror();
+                let end = match (end, terminal.fault_message()) {
+                    (TryEnd::Done(_), Some(fault)) => TryEnd::Infra(fault),
+                    (end, _) => end,
+                };
                 // XComs of a successful try: return_value (unless do_xcom_push is false) and the
                 // pushed keys, within the quota, all or nothing.
                 let end = match end {
@@ -529,6 +656,12 @@ async fn run(
             }
         };
 
+        // A log line that could not be written ends the try as an infrastructure failure.
+        terminal.flush_mirror();
+        let end = match terminal.fault_message() {
+            Some(fault) if !matches!(end, TryEnd::Infra(_)) => TryEnd::Infra(fault),
+            _ => end,
+        };
         let completed = clock::now();
         record.set("completed_at", json!(iso(completed)));
         record.set(
@@ -565,7 +698,13 @@ async fn run(
                 Some("stopped by a signal (SIGTERM or SIGINT)".to_owned()),
                 false,
             ),
+            TryEnd::Infra(e) => ("FAILED", exit::INFRA, Some(e.clone()), false),
         };
+        if let TryEnd::Infra(e) = &end {
+            eprintln!("error: {e}");
+            // A failed try keeps no XCom (should the log have failed after they were stored).
+            let _ = clear_xcoms(&store, &state, &task_dir).await;
+        }
         let status = if retry { "UP_FOR_RETRY" } else { status };
         let retry = retry && try_number < last;
         record.set("status", json!(status));
@@ -653,13 +792,21 @@ fn prepare(
     tctx: &airtask_template::TaskContext,
     info: Option<&airtask_core::OperatorInfo>,
     log: &TaskLog,
-) -> Result<Box<dyn airtask_core::Operator>, String> {
-    let renderer = Renderer::new(
-        tctx,
-        xcom_source(Vec::new(), store.root(), wf, &tctx.run_id),
-    )
-    .map_err(|e| format!("--logical-date is out of range: {e}"))?;
-    let rendered = render_template_fields(task, &renderer).map_err(|e| e.to_string())?;
+) -> Result<Box<dyn airtask_core::Operator>, Prep> {
+    let store_error = Rc::new(std::cell::RefCell::new(None));
+    let xcoms = Rc::new(WatchedXcoms {
+        inner: xcom_source(Vec::new(), store.root(), wf, &tctx.run_id),
+        failed: store_error.clone(),
+    });
+    let renderer = Renderer::new(tctx, xcoms)
+        .map_err(|e| Prep::Invalid(format!("--logical-date is out of range: {e}")))?;
+    let rendered = render_template_fields(task, &renderer).map_err(|e| {
+        // An XCom that cannot be read is the state's failure, not the template's.
+        match store_error.borrow_mut().take() {
+            Some(store) => Prep::Infra(format!("{e} (the state cannot be read: {store})")),
+            None => Prep::Invalid(e.to_string()),
+        }
+    })?;
     let mut params = airtask_core::Params::new();
     for p in &task.parameters {
         // default_args entries apply only to operators that take them, as in Airflow.
@@ -670,22 +817,52 @@ fn prepare(
     }
     params.extend(rendered);
     if task.mapping.is_some() {
-        let values = crate::mapping::expanded_values(task, wf, &tctx.run_id, store)?;
+        let values = crate::mapping::expanded_values(task, wf, &tctx.run_id, store)
+            .map_err(Prep::Invalid)?;
         let count = crate::mapping::instance_count(&values);
         let index = usize::try_from(args.instance.map_index)
             .ok()
             .filter(|i| *i < count)
             .ok_or_else(|| {
-                format!(
+                Prep::Invalid(format!(
                     "task '{}' is mapped over {count} values; give --map-index 0 to {}",
                     task.task_id,
                     count.saturating_sub(1)
-                )
+                ))
             })?;
         params.extend(crate::mapping::arguments_of(&values, index));
     }
-    let info = info.ok_or_else(|| format!("the operator {} is not implemented", task.operator))?;
+    let info = info.ok_or_else(|| {
+        Prep::Invalid(format!("the operator {} is not implemented", task.operator))
+    })?;
     // Values of parameters whose names look secret are masked from here on.
     log.mask(crate::tasklog::sensitive_values(&params));
-    (info.build)(&params).map_err(|e| format!("task '{}': {e}", task.task_id))
+    (info.build)(&params).map_err(|e| Prep::Invalid(format!("task '{}': {e}", task.task_id)))
+}
+
+/// Why a try could not be prepared.
+enum Prep {
+    /// A template or a parameter is wrong (exit 2).
+    Invalid(String),
+    /// The state cannot be read (exit 5).
+    Infra(String),
+}
+
+/// The run's XComs, noting a read failure of the store (a corrupt or unreadable file).
+struct WatchedXcoms {
+    inner: Rc<dyn airtask_template::XcomSource>,
+    failed: Rc<std::cell::RefCell<Option<String>>>,
+}
+
+impl airtask_template::XcomSource for WatchedXcoms {
+    fn pull(
+        &self,
+        task_id: &str,
+        key: &str,
+        map_index: Option<i64>,
+    ) -> Result<Option<serde_json::Value>, String> {
+        self.inner.pull(task_id, key, map_index).inspect_err(|e| {
+            self.failed.borrow_mut().get_or_insert_with(|| e.clone());
+        })
+    }
 }

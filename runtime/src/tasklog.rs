@@ -17,6 +17,8 @@ use crate::clock;
 struct Attempt {
     /// The local mirror of the stream.
     file: std::io::BufWriter<std::fs::File>,
+    /// Its path, for errors.
+    path: PathBuf,
     /// The CloudWatch shipper, when shipping is on.
     shipper: Option<ShipperHandle>,
     /// The per-stream sequence number of the next line.
@@ -38,6 +40,10 @@ struct Line<'a> {
 pub(crate) struct TaskLog {
     secrets: Mutex<Vec<String>>,
     attempt: Mutex<Option<Attempt>>,
+    /// The first write failure of the local mirror (a full disk): it ends the try.
+    fault: Mutex<Option<String>>,
+    /// Wakes [`TaskLog::fault`] when a write fails.
+    fault_notify: tokio::sync::Notify,
 }
 
 /// Where an attempt's log goes: the group and stream names, and the local mirror.
@@ -129,6 +135,7 @@ impl TaskLog {
         if let Ok(mut a) = self.attempt.lock() {
             *a = Some(Attempt {
                 file: std::io::BufWriter::new(file),
+                path: dest.file.clone(),
                 shipper,
                 seq: 0,
             });
@@ -136,11 +143,54 @@ impl TaskLog {
         Ok(())
     }
 
+    /// Records a write failure of the local mirror (the first one is kept).
+    fn failed_write(&self, path: &Path, e: &std::io::Error) {
+        if let Ok(mut f) = self.fault.lock()
+            && f.is_none()
+        {
+            *f = Some(format!(
+                "the task log cannot be written to {}: {e}; the try was ended so that no line \
+                 is lost unnoticed (free space, or give another --state-dir)",
+                path.display()
+            ));
+            self.fault_notify.notify_one();
+        }
+    }
+
+    /// The write failure of the local mirror, if one happened.
+    pub(crate) fn fault_message(&self) -> Option<String> {
+        self.fault.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// Waits for a write failure of the local mirror, and returns its message.
+    pub(crate) async fn fault(&self) -> String {
+        loop {
+            if let Some(f) = self.fault_message() {
+                return f;
+            }
+            self.fault_notify.notified().await;
+        }
+    }
+
+    /// Writes what the local mirror buffers to its file (a failure is a fault).
+    pub(crate) fn flush_mirror(&self) {
+        let Ok(mut guard) = self.attempt.lock() else {
+            return;
+        };
+        if let Some(a) = guard.as_mut()
+            && let Err(e) = a.file.flush()
+        {
+            let path = a.path.clone();
+            drop(guard);
+            self.failed_write(&path, &e);
+        }
+    }
+
     /// Ends the current attempt: the local file is flushed, and the shipper sends what is left
     /// within `deadline` and reports what became of every line.
     pub(crate) async fn end_attempt(&self, deadline: Duration) -> Option<DeliveryReport> {
-        let mut attempt = self.attempt.lock().ok().and_then(|mut a| a.take())?;
-        let _ = attempt.file.flush();
+        self.flush_mirror();
+        let attempt = self.attempt.lock().ok().and_then(|mut a| a.take())?;
         match attempt.shipper {
             Some(s) => Some(s.finish(deadline).await),
             None => None,
@@ -190,7 +240,11 @@ impl LogSink for TaskLog {
         })
         .unwrap_or_default();
         attempt.seq += 1;
-        let _ = writeln!(attempt.file, "{line}");
+        let written = writeln!(attempt.file, "{line}");
+        if let Err(e) = &written {
+            // Kept for the try to end on; the line still goes to the terminal and CloudWatch.
+            self.failed_write(&attempt.path, e);
+        }
         if let Some(s) = &attempt.shipper {
             s.send(LogEvent {
                 timestamp_ms: now.as_millisecond(),
