@@ -630,3 +630,110 @@ fn a_path_that_is_not_utf8_is_an_error_of_its_argument() {
         );
     }
 }
+
+#[test]
+fn bash_runs_in_a_private_fresh_directory_that_is_removed_after_the_try() {
+    let dir = TempDir::new("faults-bash-cwd");
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let wf = dir.write(
+        "cwd.yaml",
+        "cwd:\n  tasks:\n    t:\n      operator: airflow.operators.bash.BashOperator\n      \
+         bash_command: \"echo $(pwd) $(stat -c %a .) $(ls -A | wc -l)\"\n",
+    );
+    let state = dir.path().join("state");
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let out = Command::new(airtask_bin())
+            .args([
+                "run-task",
+                &wf,
+                "t",
+                "--run-id",
+                "r1",
+                "--no-cloudwatch",
+                "--output",
+                "json",
+            ])
+            .arg("--state-dir")
+            .arg(&state)
+            .env("TMPDIR", &tmp)
+            .output()
+            .expect("run airtask");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let value = std::fs::read_to_string(state.join("cwd/r1/t/-1/xcom/return_value.json"))
+            .expect("the last line is the XCom");
+        let value: String = serde_json::from_str(&value).unwrap();
+        let parts: Vec<&str> = value.split_whitespace().collect();
+        assert_eq!(parts.len(), 3, "{value}");
+        let name = Path::new(parts[0])
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(Path::new(parts[0]).starts_with(&tmp), "{value}");
+        assert!(name.starts_with("airtask-bash-"), "{value}");
+        // Not the old predictable airtask-bash-<pid>-<try>.
+        assert!(!name.ends_with("-1"), "{value}");
+        assert_eq!(parts[1], "700", "{value}");
+        assert_eq!(parts[2], "0", "a fresh directory is empty: {value}");
+        seen.push(name);
+        let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().collect();
+        assert!(
+            left.is_empty(),
+            "the working directory was not removed: {left:?}"
+        );
+    }
+    assert_ne!(seen[0], seen[1]);
+}
+
+#[test]
+fn a_soft_fail_sensor_whose_poke_hangs_skips_within_the_try_budget() {
+    // An endpoint that accepts connections and never answers: every poke hangs.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let dir = TempDir::new("faults-slow-poke");
+    let wf = dir.write(
+        "slow.yaml",
+        "slow:\n  tasks:\n    wait:\n      operator: \
+         airflow.providers.amazon.aws.sensors.s3.S3KeySensor\n      bucket_name: b\n      \
+         bucket_key: k\n      poke_interval: 1\n      timeout: 600\n      soft_fail: true\n      \
+         execution_timeout: 3\n",
+    );
+    let state = dir.path().join("state");
+    let out = Command::new(airtask_bin())
+        .args([
+            "run-task",
+            &wf,
+            "wait",
+            "--run-id",
+            "r1",
+            "--no-cloudwatch",
+            "--output",
+            "json",
+        ])
+        .arg("--state-dir")
+        .arg(&state)
+        .env("AWS_ENDPOINT_URL", &url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("run airtask");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let rec = record(&state.join("slow/r1/wait/-1/record.json")).expect("a record");
+    assert_eq!(rec["status"], "SKIPPED", "{rec}");
+    assert!(
+        rec["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("during poke 1"),
+        "{rec}"
+    );
+}
