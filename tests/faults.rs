@@ -737,3 +737,100 @@ fn a_soft_fail_sensor_whose_poke_hangs_skips_within_the_try_budget() {
         "{rec}"
     );
 }
+
+#[test]
+fn hostile_templates_fail_the_try_with_python_error_names() {
+    let dir = TempDir::new("faults-hostile");
+    let deep = format!("{}{}", "[".repeat(2000), "]".repeat(2000));
+    let chain = vec!["1"; 5000].join("+");
+    let wf = dir.write(
+        "hostile.yaml",
+        format!(
+            "hostile:\n  tasks:\n    recursive:\n      operator: airflow.operators.bash.BashOperator\n      \
+             bash_command: \"{{% macro f(n) %}}{{{{ f(n + 1) }}}}{{% endmacro %}}{{{{ f(0) }}}}\"\n    \
+             nested:\n      operator: airflow.operators.bash.BashOperator\n      \
+             bash_command: \"echo {{{{ {deep} }}}}\"\n    \
+             chained:\n      operator: airflow.operators.bash.BashOperator\n      \
+             bash_command: \"echo {{{{ {chain} }}}}\"\n    \
+             huge:\n      operator: airflow.operators.bash.BashOperator\n      \
+             bash_command: \"echo {{{{ 'x' * 10**10 }}}}\"\n    \
+             huge_list:\n      operator: airflow.operators.bash.BashOperator\n      \
+             bash_command: \"echo {{{{ ([1] * 10**10) | length }}}}\"\n"
+        ),
+    );
+    let state = dir.path().join("state");
+    for (task, class) in [
+        ("recursive", "RecursionError"),
+        ("nested", "RecursionError"),
+        ("chained", "RecursionError"),
+        ("huge", "MemoryError"),
+        ("huge_list", "MemoryError"),
+    ] {
+        let out = run_task(&wf, task, &state, &[]);
+        assert_eq!(out.status.code(), Some(1), "{task}: {}", text(&out));
+        let rec = record(&state.join(format!("hostile/r1/{task}/-1/record.json"))).unwrap();
+        assert_eq!(rec["status"], "FAILED", "{task}: {rec}");
+        assert!(
+            rec["error"].as_str().unwrap_or_default().contains(class),
+            "{task}: {rec}"
+        );
+    }
+}
+
+const LOOPS: &str = "\
+loops:
+  tasks:
+    render_forever:
+      operator: airflow.operators.bash.BashOperator
+      execution_timeout: 2
+      bash_command: \"{% for i in range(100000) %}{% for j in range(100000) %}{{ i }}{% endfor %}{% endfor %}\"
+";
+
+#[test]
+fn rendering_is_cancelled_by_the_execution_timeout() {
+    let dir = TempDir::new("faults-render-timeout");
+    let wf = dir.write("loops.yaml", LOOPS);
+    let state = dir.path().join("state");
+    let child = run_in_background(&[
+        "run-task",
+        &wf,
+        "render_forever",
+        "--run-id",
+        "r1",
+        "--state-dir",
+        &state.to_string_lossy(),
+        "--no-cloudwatch",
+    ]);
+    let out = wait_output(child, "a template that loops past its timeout");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(
+        status_of(&state.join("loops/r1/render_forever/-1/record.json")),
+        "TIMEOUT"
+    );
+}
+
+#[test]
+fn sigterm_during_rendering_stops_the_try_and_writes_the_record() {
+    let dir = TempDir::new("faults-render-sigterm");
+    let wf = dir.write(
+        "loops.yaml",
+        LOOPS.replace("execution_timeout: 2", "execution_timeout: 600"),
+    );
+    let state = dir.path().join("state");
+    let child = run_in_background(&[
+        "run-task",
+        &wf,
+        "render_forever",
+        "--run-id",
+        "r1",
+        "--state-dir",
+        &state.to_string_lossy(),
+        "--no-cloudwatch",
+    ]);
+    let record = state.join("loops/r1/render_forever/-1/record.json");
+    wait_until("the try to start", || status_of(&record) == "RUNNING");
+    airtask_tests::terminate(&child);
+    let out = wait_output(child, "a template stopped by SIGTERM");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert_eq!(status_of(&record), "STOPPED");
+}

@@ -549,14 +549,34 @@ async fn run(
 
         // Render and build afresh for every try: `ti.try_number` is in the context.
         tctx.try_number = try_number;
-        let prepared = match try_identity(identity, wf, task, info, try_number, &terminal).await {
+        let layer = try_identity(identity, wf, task, info, try_number, &terminal).await;
+        // The try's execution_timeout covers rendering and execute: both are cancelled when it
+        // runs out, or on SIGTERM/SIGINT.
+        let deadline = tokio::time::Instant::now() + timeout;
+        let prepared = match layer {
             Err(e) => Err((TryEnd::Failed(e), false)),
-            Ok(layer) => prepare(args, &store, wf, task, &tctx, info, &terminal)
-                .map(|op| (op, layer))
-                .map_err(|p| match p {
-                    Prep::Invalid(msg) => (TryEnd::Failed(TaskError::fatal(msg)), true),
-                    Prep::Infra(msg) => (TryEnd::Infra(msg), false),
-                }),
+            Ok(layer) => {
+                let job = PrepJob {
+                    map_index: args.instance.map_index,
+                    store: store.clone(),
+                    wf: wf.clone(),
+                    task: task.clone(),
+                    tctx: tctx.clone(),
+                    info: info.copied(),
+                    log: terminal.clone(),
+                };
+                let mut stop = stop_rx.clone();
+                prepare_cancellable(job, deadline, &mut stop)
+                    .await
+                    .map(|op| (op, layer))
+                    .map_err(|p| match p {
+                        Prep::Invalid(msg) => (TryEnd::Failed(TaskError::fatal(msg)), true),
+                        Prep::Failed(msg) => (TryEnd::Failed(TaskError::fatal(msg)), false),
+                        Prep::Infra(msg) => (TryEnd::Infra(msg), false),
+                        Prep::TimedOut => (TryEnd::TimedOut, false),
+                        Prep::Stopped => (TryEnd::Stopped, false),
+                    })
+            }
         };
         let (end, invalid) = match prepared {
             Err((end, invalid)) => (end, invalid),
@@ -579,7 +599,9 @@ async fn run(
                     task_id: task.task_id.clone(),
                     try_number,
                     process_env,
-                    time_budget: Some(timeout),
+                    time_budget: Some(
+                        deadline.saturating_duration_since(tokio::time::Instant::now()),
+                    ),
                     aws: layer.map(|l| {
                         Arc::new(TaskIdentity { config: l.config }) as Arc<dyn Any + Send + Sync>
                     }),
@@ -588,7 +610,7 @@ async fn run(
                 let end = {
                     let fut = op.execute(&ctx);
                     tokio::select! {
-                        r = tokio::time::timeout(timeout, fut) => match r {
+                        r = tokio::time::timeout_at(deadline, fut) => match r {
                             Ok(Ok(o)) => TryEnd::Done(o),
                             Ok(Err(e)) => TryEnd::Failed(e),
                             Err(_) => TryEnd::TimedOut,
@@ -784,14 +806,71 @@ async fn run(
 }
 
 /// Renders the template fields and builds the operator for one try.
+/// What rendering and building the operator of one try needs, owned: it runs on a thread of
+/// its own, so that a template that loops for long can be interrupted.
+struct PrepJob {
+    map_index: i64,
+    store: LocalStore,
+    wf: Workflow,
+    task: Task,
+    tctx: airtask_template::TaskContext,
+    info: Option<airtask_core::OperatorInfo>,
+    log: Arc<TaskLog>,
+}
+
+/// Renders and builds the operator on a thread of its own, interrupting the rendering when
+/// `deadline` passes or `stop` is set.
+async fn prepare_cancellable(
+    job: PrepJob,
+    deadline: tokio::time::Instant,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Box<dyn airtask_core::Operator>, Prep> {
+    let interrupt = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("render".into())
+        // Deeply nested templates are refused well before this stack runs out.
+        .stack_size(32 * 1024 * 1024)
+        .spawn(move || {
+            let r = prepare(
+                job.map_index,
+                &job.store,
+                &job.wf,
+                &job.task,
+                &job.tctx,
+                job.info.as_ref(),
+                &job.log,
+                flag,
+            );
+            let _ = tx.send(r);
+        })
+        .map_err(|e| {
+            Prep::Infra(format!(
+                "cannot start a thread to render the templates: {e}"
+            ))
+        })?;
+    let cancel = |why: Prep| {
+        interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
+        Err(why)
+    };
+    tokio::select! {
+        r = rx => r.unwrap_or_else(|_| Err(Prep::Infra("the rendering thread ended".into()))),
+        () = tokio::time::sleep_until(deadline) => cancel(Prep::TimedOut),
+        _ = stop.wait_for(|s| *s) => cancel(Prep::Stopped),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn prepare(
-    args: &RunTaskArgs,
+    map_index: i64,
     store: &LocalStore,
     wf: &Workflow,
     task: &Task,
     tctx: &airtask_template::TaskContext,
     info: Option<&airtask_core::OperatorInfo>,
     log: &TaskLog,
+    interrupt: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<Box<dyn airtask_core::Operator>, Prep> {
     let store_error = Rc::new(std::cell::RefCell::new(None));
     let xcoms = Rc::new(WatchedXcoms {
@@ -799,11 +878,17 @@ fn prepare(
         failed: store_error.clone(),
     });
     let renderer = Renderer::new(tctx, xcoms)
-        .map_err(|e| Prep::Invalid(format!("--logical-date is out of range: {e}")))?;
+        .map_err(|e| Prep::Invalid(format!("--logical-date is out of range: {e}")))?
+        .with_interrupt(interrupt);
     let rendered = render_template_fields(task, &renderer).map_err(|e| {
-        // An XCom that cannot be read is the state's failure, not the template's.
+        // An XCom that cannot be read is the state's failure, not the template's; a template
+        // that runs out of its bounds (RecursionError, MemoryError) fails the try as the
+        // Python exception fails Airflow's.
         match store_error.borrow_mut().take() {
             Some(store) => Prep::Infra(format!("{e} (the state cannot be read: {store})")),
+            None if matches!(e.error.class, "RecursionError" | "MemoryError") => {
+                Prep::Failed(e.to_string())
+            }
             None => Prep::Invalid(e.to_string()),
         }
     })?;
@@ -820,7 +905,7 @@ fn prepare(
         let values = crate::mapping::expanded_values(task, wf, &tctx.run_id, store)
             .map_err(Prep::Invalid)?;
         let count = crate::mapping::instance_count(&values);
-        let index = usize::try_from(args.instance.map_index)
+        let index = usize::try_from(map_index)
             .ok()
             .filter(|i| *i < count)
             .ok_or_else(|| {
@@ -844,8 +929,14 @@ fn prepare(
 enum Prep {
     /// A template or a parameter is wrong (exit 2).
     Invalid(String),
+    /// A template ran out of its bounds (exit 1).
+    Failed(String),
     /// The state cannot be read (exit 5).
     Infra(String),
+    /// The execution_timeout ran out while rendering (exit 3).
+    TimedOut,
+    /// SIGTERM or SIGINT while rendering (exit 4).
+    Stopped,
 }
 
 /// The run's XComs, noting a read failure of the store (a corrupt or unreadable file).

@@ -213,6 +213,8 @@ impl std::error::Error for FieldError {}
 /// Renders templates for one task instance. Build it once per task; rendering is then cheap.
 pub struct Renderer {
     globals: HashMap<String, Value>,
+    /// Set from another thread to stop rendering.
+    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Renderer {
@@ -223,7 +225,19 @@ impl Renderer {
     pub fn new(ctx: &TaskContext, xcoms: Rc<dyn XcomSource>) -> Result<Renderer, Error> {
         Ok(Renderer {
             globals: context::build(ctx, xcoms)?,
+            interrupt: None,
         })
+    }
+
+    /// Rendering stops, with an error for which [`Error::is_interrupted`] is true, soon after
+    /// `flag` is set (from any thread): a try's timeout or a signal cancels a template that
+    /// loops for long.
+    pub fn with_interrupt(
+        mut self,
+        flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Renderer {
+        self.interrupt = Some(flag);
+        self
     }
 
     /// Renders a template to text, as Airflow does.
@@ -239,7 +253,7 @@ impl Renderer {
     /// # Errors
     /// As [`Renderer::render_str`].
     pub fn render(&self, template: &Template) -> Result<String, Error> {
-        eval::State::new(&self.globals).render(&template.nodes)
+        eval::State::new(&self.globals, self.interrupt.as_deref()).render(&template.nodes)
     }
 
     /// Renders one template field's value: strings are templates, lists and maps are rendered
@@ -262,7 +276,7 @@ impl Renderer {
             serde_json::Value::String(s) => {
                 let t = Template::parse(s).map_err(|e| fail(field, e))?;
                 if let Some(e) = t.lone_xcom_pull() {
-                    let v = eval::State::new(&self.globals)
+                    let v = eval::State::new(&self.globals, self.interrupt.as_deref())
                         .eval(e)
                         .map_err(|e| fail(field, e))?;
                     return v.to_json().map_err(|e| fail(field, e));
