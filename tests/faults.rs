@@ -834,3 +834,73 @@ fn sigterm_during_rendering_stops_the_try_and_writes_the_record() {
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert_eq!(status_of(&record), "STOPPED");
 }
+
+#[test]
+fn the_service_workflow_id_names_logs_state_and_sessions_and_templates_keep_the_dag_id() {
+    let dir = TempDir::new("faults-workflow-id");
+    let wf = dir.write(
+        "simple_s3_test.yaml",
+        "simple_s3_test:\n  tasks:\n    first:\n      operator: airflow.operators.bash.BashOperator\n      \
+         bash_command: \"echo {{ dag.dag_id }} $AIRFLOW_CTX_DAG_ID\"\n    second:\n      \
+         operator: airflow.operators.bash.BashOperator\n      \
+         bash_command: \"echo got {{ ti.xcom_pull(task_ids='first') }}\"\n      \
+         dependencies: [first]\n",
+    );
+    let state = dir.path().join("state");
+    let wid = "simple_s3_test-abc1234def";
+    // The container entrypoint, with the id the service passes.
+    let out = Command::new(airtask_bin())
+        .env("AIRTASK_WORKFLOW", &wf)
+        .env("AIRTASK_TASK_ID", "first")
+        .env("AIRTASK_WORKFLOW_ID", wid)
+        .env("AIRTASK_RUN_ID", "r1")
+        .env("AIRTASK_STATE_DIR", &state)
+        .env("AIRTASK_CLOUDWATCH", "off")
+        .env("AIRTASK_OUTPUT", "json")
+        .output()
+        .expect("run airtask");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let rec = airtask_tests::last_json_line(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert_eq!(rec["workflow_id"], wid, "{rec}");
+    assert_eq!(rec["dag_id"], "simple_s3_test", "{rec}");
+    let stream = rec["log_stream"].as_str().unwrap_or_default();
+    assert!(
+        stream.starts_with(&format!(
+            "//aws/mwaa-serverless/{wid}//workflow_id={wid}/run_id=r1/"
+        )),
+        "{stream}"
+    );
+    let mirror = state.join(format!(
+        "logs/workflow_id={wid}/run_id=r1/task_id=first/attempt=1.log"
+    ));
+    assert!(mirror.exists(), "{}", mirror.display());
+    let xcom =
+        std::fs::read_to_string(state.join(format!("{wid}/r1/first/-1/xcom/return_value.json")));
+    assert_eq!(
+        xcom.ok().as_deref(),
+        Some("\"simple_s3_test simple_s3_test\"")
+    );
+    // A downstream task of the same workflow id reads it; `run` passes the id to every task.
+    let out = airtask(&[
+        "run",
+        &wf,
+        "--workflow-id",
+        wid,
+        "--run-id",
+        "r2",
+        "--state-dir",
+        &state.to_string_lossy(),
+        "--no-cloudwatch",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let second =
+        std::fs::read_to_string(state.join(format!("{wid}/r2/second/-1/xcom/return_value.json")));
+    assert_eq!(
+        second.ok().as_deref(),
+        Some("\"got simple_s3_test simple_s3_test\"")
+    );
+    assert!(
+        !state.join("simple_s3_test").exists(),
+        "the DAG id named a state directory"
+    );
+}

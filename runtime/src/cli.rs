@@ -90,8 +90,8 @@ Examples:
 
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
-    /// The workflow id.
-    #[arg(long, value_name = "ID")]
+    /// The workflow id (MWAA Serverless's, or the DAG id).
+    #[arg(long, value_name = "ID", value_parser = crate::ids::workflow_id)]
     pub(crate) workflow_id: String,
     /// The run id.
     #[arg(long, value_name = "ID", value_parser = crate::ids::run_id)]
@@ -176,6 +176,11 @@ pub(crate) struct InstanceArgs {
     /// The run id. Default: manual__<logical date in ISO 8601>.
     #[arg(long, value_name = "ID", value_parser = crate::ids::run_id)]
     pub(crate) run_id: Option<String>,
+    /// The workflow id MWAA Serverless assigns (the workflow name plus a suffix, e.g.
+    /// `etl-abc1234def`): it names the log group and stream, the state's layout and the role
+    /// sessions. Default: the DAG id. Templates still see the DAG id as `dag.dag_id`.
+    #[arg(long, value_name = "ID", value_parser = crate::ids::workflow_id)]
+    pub(crate) workflow_id: Option<String>,
     /// The map index of a mapped task instance.
     #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true, value_parser = crate::ids::map_index)]
     pub(crate) map_index: i64,
@@ -236,9 +241,6 @@ pub(crate) struct RunTaskArgs {
     /// Print the task record as JSON on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
-    /// Refuse to run unless the definition's workflow id is this one.
-    #[arg(long = "workflow-id", value_name = "ID")]
-    pub(crate) expected_workflow_id: Option<String>,
     #[command(flatten)]
     pub(crate) roles: RoleArgs,
     #[command(flatten)]
@@ -285,9 +287,13 @@ pub(crate) struct RunArgs {
     /// The run's logical date (ISO 8601 or a date). Default: now.
     #[arg(long, value_name = "TS")]
     pub(crate) logical_date: Option<String>,
-    /// The run id. Default: manual__<logical date in ISO 8601>.
+    /// The run id. Default: manual__<the time the run starts>, unique per run.
     #[arg(long, value_name = "ID", value_parser = crate::ids::run_id)]
     pub(crate) run_id: Option<String>,
+    /// The workflow id MWAA Serverless assigns: names the logs, the state's layout and the
+    /// role sessions of every task. Default: the DAG id.
+    #[arg(long, value_name = "ID", value_parser = crate::ids::workflow_id)]
+    pub(crate) workflow_id: Option<String>,
     /// Run parameters (a JSON object) laid over the workflow's and the tasks' params.
     #[arg(long, value_name = "JSON")]
     pub(crate) params: Option<String>,

@@ -19,7 +19,7 @@ pub(crate) const VARIABLES: &[(&str, bool, &str)] = &[
     (
         "AIRTASK_WORKFLOW_ID",
         false,
-        "the workflow id the definition must have",
+        "the workflow id the service assigns (names logs, state and sessions; default the DAG id)",
     ),
     (
         "AIRTASK_RUN_ID",
@@ -157,6 +157,7 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
             task_id,
             logical_date: get("AIRTASK_LOGICAL_DATE"),
             run_id,
+            workflow_id: checked("AIRTASK_WORKFLOW_ID", crate::ids::workflow_id)?,
             map_index,
             params: get("AIRTASK_PARAMS"),
             state_dir: get("AIRTASK_STATE_DIR")
@@ -169,7 +170,6 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
         },
         try_number,
         output,
-        expected_workflow_id: get("AIRTASK_WORKFLOW_ID"),
         // Roles::resolve reads AIRTASK_EXECUTION_ROLE_ARN, AIRTASK_EXTERNAL_ID and
         // AIRTASK_SESSION_DURATION.
         roles: RoleArgs::default(),

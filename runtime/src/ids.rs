@@ -20,6 +20,15 @@ pub(crate) fn task_id(s: &str) -> Result<String, String> {
         .map_err(|e| format!("{e}; Airflow allows letters, digits and _ . -"))
 }
 
+/// A workflow id: MWAA Serverless's (the workflow name plus a suffix) or a DAG id: 1 to 250
+/// letters, digits, `_`, `.` and `-`.
+pub(crate) fn workflow_id(s: &str) -> Result<String, String> {
+    check_id(s, "workflow id", |c| {
+        c.is_alphanumeric() || "_.-".contains(c)
+    })
+    .map_err(|e| format!("{e}; allowed are letters, digits and _ . -"))
+}
+
 fn check_id(s: &str, what: &str, ok: impl Fn(char) -> bool) -> Result<String, String> {
     if s.is_empty() {
         return Err(format!("the {what} is empty"));

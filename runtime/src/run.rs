@@ -38,6 +38,8 @@ type Exited = (usize, i64, Option<i32>);
 struct Runner<'a> {
     args: &'a RunArgs,
     wf: &'a Workflow,
+    /// The workflow id (MWAA Serverless's, else the DAG id): the state's layout.
+    wid: String,
     file: String,
     run_id: String,
     logical_date: String,
@@ -77,7 +79,7 @@ impl Runner<'_> {
 
     fn output_log(&self, task: &Task, map_index: i64) -> std::path::PathBuf {
         self.logs
-            .task_dir(&self.wf.workflow_id, &self.run_id, &task.task_id, map_index)
+            .task_dir(&self.wid, &self.run_id, &task.task_id, map_index)
             .join("output.log")
     }
 
@@ -107,6 +109,7 @@ impl Runner<'_> {
             .arg("--state-dir")
             .arg(&self.args.state_dir)
             .args(["--map-index", &map_index.to_string()])
+            .args(["--workflow-id", &self.wid])
             // The child stops itself (SIGTERM) when this process dies, however it dies.
             .args(["--supervisor-pid", &std::process::id().to_string()])
             .stdin(Stdio::null())
@@ -178,11 +181,7 @@ impl Runner<'_> {
 
     /// Expands a mapped task over its (upstream) values: one pending instance per value.
     async fn expand(&mut self, i: usize) {
-        if let Err(e) = self
-            .state
-            .pull_run(&self.wf.workflow_id, &self.run_id)
-            .await
-        {
+        if let Err(e) = self.state.pull_run(&self.wid, &self.run_id).await {
             self.set(
                 i,
                 State::Failed,
@@ -191,7 +190,7 @@ impl Runner<'_> {
             return;
         }
         let task = &self.wf.tasks[i];
-        match crate::mapping::expanded_values(task, self.wf, &self.run_id, &self.store) {
+        match crate::mapping::expanded_values(task, &self.wid, &self.run_id, &self.store) {
             Ok(values) => {
                 let n = crate::mapping::instance_count(&values);
                 if n == 0 {
@@ -279,7 +278,7 @@ impl Runner<'_> {
         let path = self
             .store
             .task_dir(
-                &self.wf.workflow_id,
+                &self.wid,
                 &self.run_id,
                 &self.wf.tasks[task].task_id,
                 map_index,
@@ -325,7 +324,7 @@ impl Runner<'_> {
         say(&format!(
             "run {} of workflow {} ({} tasks, state in {})",
             self.run_id,
-            self.wf.workflow_id,
+            self.wid,
             self.wf.tasks.len(),
             self.args.state_dir.display()
         ));
@@ -412,9 +411,7 @@ impl Runner<'_> {
             } else {
                 "succeeded"
             },
-            self.logs
-                .run_dir(&self.wf.workflow_id, &self.run_id)
-                .display()
+            self.logs.run_dir(&self.wid, &self.run_id).display()
         );
         if self.stopping {
             EXIT_STOPPED
@@ -435,7 +432,12 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
         Err(e) => return usage(&e),
     };
     let identity = crate::identity::Identity::new(roles);
-    let session = airtask_aws::identity::run_session_name(&crate::definition::stem(&args.file));
+    let session = airtask_aws::identity::run_session_name(
+        &args
+            .workflow_id
+            .clone()
+            .unwrap_or_else(|| crate::definition::stem(&args.file)),
+    );
     let (_, wf) = match rt.block_on(crate::definition::load_valid_as(
         &args.file,
         args.source.version_id.as_deref(),
@@ -459,7 +461,11 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
     let n = wf.tasks.len();
     // The run's own session names the workflow (unless an s3:// definition was already read
     // as the execution role, under the object's name).
-    let session = airtask_aws::identity::run_session_name(&wf.workflow_id);
+    let wid = args
+        .workflow_id
+        .clone()
+        .unwrap_or_else(|| wf.workflow_id.clone());
+    let session = airtask_aws::identity::run_session_name(&wid);
     let state = match rt.block_on(crate::state::State::open(
         &args.state_dir,
         args.store.as_deref(),
@@ -476,11 +482,12 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
     let logs = LocalStore::new(&args.state_dir);
     let run_id = match &args.run_id {
         Some(id) => id.clone(),
-        None => new_run_id(&logs, &wf.workflow_id),
+        None => new_run_id(&logs, &wid),
     };
     let runner = Runner {
         args,
         wf: &wf,
+        wid,
         file: args.file.clone(),
         run_id,
         logical_date: logical.to_string(),

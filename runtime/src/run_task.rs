@@ -244,10 +244,11 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
 async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
     let file = &args.instance.file;
     let version = args.instance.source.version_id.as_deref();
-    // The workflow id is not known before the definition is read: the session name uses the
-    // expected one, else the object's name.
+    // The workflow id is not known before the definition is read when it is not given: the
+    // session name then uses the object's name.
     let hint = args
-        .expected_workflow_id
+        .instance
+        .workflow_id
         .clone()
         .unwrap_or_else(|| crate::definition::stem(file));
     let session = session_name(&hint, &args.instance.task_id, args.try_number.unwrap_or(1));
@@ -264,15 +265,13 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    if let Some(expected) = &args.expected_workflow_id
-        && *expected != wf.workflow_id
-    {
-        return usage(&format!(
-            "the definition {} holds workflow '{}', not '{expected}' (AIRTASK_WORKFLOW_ID / \
-             --workflow-id)",
-            args.instance.file, wf.workflow_id
-        ));
-    }
+    // The service's workflow id (`etl-abc1234def`) names logs, state and sessions; the DAG id
+    // stays what templates see.
+    let wid = args
+        .instance
+        .workflow_id
+        .clone()
+        .unwrap_or_else(|| wf.workflow_id.clone());
     let task = match find_task(&wf, &args.instance.task_id) {
         Ok(t) => t,
         Err(e) => return usage(&e),
@@ -305,13 +304,13 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
     // assumed stops the task here rather than halfway.
     if identity.has_execution_role()
         && let Err(e) = identity
-            .execution(&session_name(&wf.workflow_id, &task.task_id, first))
+            .execution(&session_name(&wid, &task.task_id, first))
             .await
     {
         eprintln!("error: {e}; task '{}' did not run", task.task_id);
         return exit::INFRA;
     }
-    run(args, &wf, task, first, last, &identity).await
+    run(args, &wf, &wid, task, first, last, &identity).await
 }
 
 /// Whether the task log goes to CloudWatch: not with `--no-cloudwatch`; always from the
@@ -345,7 +344,7 @@ fn cloudwatch_on(args: &RunTaskArgs, identity: &Identity) -> bool {
 /// configured. A role that cannot be assumed fails the try.
 async fn try_identity(
     identity: &Identity,
-    wf: &Workflow,
+    wid: &str,
     task: &Task,
     info: Option<&airtask_core::OperatorInfo>,
     try_number: u32,
@@ -355,7 +354,7 @@ async fn try_identity(
     if !calls_aws && task.role_arn.is_none() && !identity.has_execution_role() {
         return Ok(None);
     }
-    let session = session_name(&wf.workflow_id, &task.task_id, try_number);
+    let session = session_name(wid, &task.task_id, try_number);
     let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
     let layer = identity
         .task(task.role_arn.as_deref(), &session, timeout)
@@ -378,20 +377,21 @@ async fn try_identity(
 async fn run(
     args: &RunTaskArgs,
     wf: &Workflow,
+    wid: &str,
     task: &Task,
     first: u32,
     last: u32,
     identity: &Identity,
 ) -> u8 {
     let terminal = Arc::new(TaskLog::default());
-    let log_group = airtask_aws::logs::log_group(&wf.workflow_id, args.logs.log_group.as_deref());
+    let log_group = airtask_aws::logs::log_group(wid, args.logs.log_group.as_deref());
     let flush_timeout = Duration::from_secs_f64(args.logs.log_flush_timeout);
     let mut logs_incomplete = false;
     // CloudWatch shipping uses the execution layer (the execution role, or the base
     // credentials).
     let ship_config = if cloudwatch_on(args, identity) {
         match identity
-            .execution(&session_name(&wf.workflow_id, &task.task_id, first))
+            .execution(&session_name(wid, &task.task_id, first))
             .await
         {
             Ok(layer) => Some(layer.config.clone()),
@@ -419,7 +419,7 @@ async fn run(
         &args.instance.state_dir,
         args.instance.store.as_deref(),
         identity,
-        &session_name(&wf.workflow_id, &task.task_id, first),
+        &session_name(wid, &task.task_id, first),
     )
     .await
     {
@@ -448,7 +448,7 @@ async fn run(
     // One try of a task instance at a time (the lock is released when this function returns).
     let _lock = match lock_instance(
         &args.instance.state_dir,
-        &wf.workflow_id,
+        wid,
         &run_id,
         &task.task_id,
         args.instance.map_index,
@@ -459,22 +459,18 @@ async fn run(
             return code;
         }
     };
-    if let Err(e) = state.pull_run(&wf.workflow_id, &run_id).await {
+    if let Err(e) = state.pull_run(wid, &run_id).await {
         eprintln!("error: cannot read the run's state: {e}");
         return exit::INFRA;
     }
-    let task_dir = store.task_dir(
-        &wf.workflow_id,
-        &run_id,
-        &task.task_id,
-        args.instance.map_index,
-    );
+    let task_dir = store.task_dir(wid, &run_id, &task.task_id, args.instance.map_index);
     let mut record = Record {
         path: task_dir.join("record.json"),
         body: serde_json::Map::new(),
     };
     for (k, v) in [
-        ("workflow_id", json!(wf.workflow_id)),
+        ("workflow_id", json!(wid)),
+        ("dag_id", json!(wf.workflow_id)),
         ("run_id", json!(run_id)),
         ("task_id", json!(task.task_id)),
         ("map_index", json!(args.instance.map_index)),
@@ -514,7 +510,7 @@ async fn run(
         let dest = Destination::new(
             &args.instance.state_dir,
             &log_group,
-            &wf.workflow_id,
+            wid,
             &run_id,
             &task.task_id,
             args.instance.map_index,
@@ -549,7 +545,7 @@ async fn run(
 
         // Render and build afresh for every try: `ti.try_number` is in the context.
         tctx.try_number = try_number;
-        let layer = try_identity(identity, wf, task, info, try_number, &terminal).await;
+        let layer = try_identity(identity, wid, task, info, try_number, &terminal).await;
         // The try's execution_timeout covers rendering and execute: both are cancelled when it
         // runs out, or on SIGTERM/SIGINT.
         let deadline = tokio::time::Instant::now() + timeout;
@@ -558,8 +554,8 @@ async fn run(
             Ok(layer) => {
                 let job = PrepJob {
                     map_index: args.instance.map_index,
+                    workflow_id: wid.to_owned(),
                     store: store.clone(),
-                    wf: wf.clone(),
                     task: task.clone(),
                     tctx: tctx.clone(),
                     info: info.copied(),
@@ -651,7 +647,7 @@ async fn run(
                             )))
                         } else if let Err(e) = match write_xcoms(
                             &store,
-                            &wf.workflow_id,
+                            wid,
                             &run_id,
                             &task.task_id,
                             args.instance.map_index,
@@ -810,8 +806,8 @@ async fn run(
 /// its own, so that a template that loops for long can be interrupted.
 struct PrepJob {
     map_index: i64,
+    workflow_id: String,
     store: LocalStore,
-    wf: Workflow,
     task: Task,
     tctx: airtask_template::TaskContext,
     info: Option<airtask_core::OperatorInfo>,
@@ -835,8 +831,8 @@ async fn prepare_cancellable(
         .spawn(move || {
             let r = prepare(
                 job.map_index,
+                &job.workflow_id,
                 &job.store,
-                &job.wf,
                 &job.task,
                 &job.tctx,
                 job.info.as_ref(),
@@ -864,8 +860,8 @@ async fn prepare_cancellable(
 #[allow(clippy::too_many_arguments)]
 fn prepare(
     map_index: i64,
+    wid: &str,
     store: &LocalStore,
-    wf: &Workflow,
     task: &Task,
     tctx: &airtask_template::TaskContext,
     info: Option<&airtask_core::OperatorInfo>,
@@ -874,7 +870,7 @@ fn prepare(
 ) -> Result<Box<dyn airtask_core::Operator>, Prep> {
     let store_error = Rc::new(std::cell::RefCell::new(None));
     let xcoms = Rc::new(WatchedXcoms {
-        inner: xcom_source(Vec::new(), store.root(), wf, &tctx.run_id),
+        inner: xcom_source(Vec::new(), store.root(), wid, &tctx.run_id),
         failed: store_error.clone(),
     });
     let renderer = Renderer::new(tctx, xcoms)
@@ -902,7 +898,7 @@ fn prepare(
     }
     params.extend(rendered);
     if task.mapping.is_some() {
-        let values = crate::mapping::expanded_values(task, wf, &tctx.run_id, store)
+        let values = crate::mapping::expanded_values(task, wid, &tctx.run_id, store)
             .map_err(Prep::Invalid)?;
         let count = crate::mapping::instance_count(&values);
         let index = usize::try_from(map_index)
