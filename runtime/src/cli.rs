@@ -49,8 +49,9 @@ Examples:
     #[command(after_help = "\
 Exit codes: 0 success or skipped, 1 failed (a task role that cannot be assumed included), 2
 invalid input (arguments, definition, templates, operator parameters), 3 timed out, 4 stopped
-(SIGTERM/SIGINT), 5 infrastructure failure (the execution role cannot be assumed, or XCom or the
-task record cannot be read or written).
+(SIGTERM/SIGINT), 5 infrastructure failure (the execution role cannot be assumed, or XCom, the
+task record or the task log cannot be read or written), 6 succeeded but log lines were not
+delivered to CloudWatch, 7 another try of the same task instance is running.
 
 Examples:
   airtask run-task examples/hello_airtask.yaml greet --logical-date 2025-03-09
@@ -60,7 +61,7 @@ Examples:
     /// run-task` process, in dependency order, with trigger rules and mapped tasks.
     #[command(after_help = "\
 Exit codes: 0 the run succeeded (no leaf task failed, Airflow's rule), 1 it failed, 2 invalid
-input.
+input, 4 stopped by SIGTERM/SIGINT (every running task is stopped first).
 
 Examples:
   airtask run examples/hello_world.yaml
