@@ -196,7 +196,9 @@ fn the_hello_world_example_runs() {
             .unwrap_or_default(),
     );
     assert!(
-        run_dir.starts_with(state.join("hello_world/manual__")),
+        run_dir
+            .to_string_lossy()
+            .starts_with(&*state.join("hello_world/manual__").to_string_lossy()),
         "{stdout}"
     );
     let report = std::fs::read_to_string(run_dir.join("report/-1/output.log")).unwrap();

@@ -54,7 +54,15 @@ fn bench(c: &mut Criterion) {
                 let task = format!("t{i:02}");
                 airtask(
                     &bin,
-                    &["run-task", &wf, &task, "--run-id", "seq", "--logical-date", "2025-03-09"],
+                    &[
+                        "run-task",
+                        &wf,
+                        &task,
+                        "--run-id",
+                        "seq",
+                        "--logical-date",
+                        "2025-03-09",
+                    ],
                     &state,
                 );
             }
@@ -64,7 +72,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             airtask(
                 &bin,
-                &["run", &wf, "--run-id", "run", "--logical-date", "2025-03-09"],
+                &[
+                    "run",
+                    &wf,
+                    "--run-id",
+                    "run",
+                    "--logical-date",
+                    "2025-03-09",
+                ],
                 &state,
             );
         });

@@ -24,8 +24,8 @@ mod mapping;
 mod registry;
 mod render;
 mod run;
-mod run_task;
 mod state;
+mod task_instance;
 mod tasklog;
 mod whoami;
 
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let code = match cli.command {
         None => match entrypoint::args_from_env(&|name| std::env::var(name).ok()) {
-            Ok(args) => run_task::run_task(&args),
+            Ok(args) => task_instance::run_task(&args),
             Err(e) => commands::usage(&e),
         },
         Some(command) => run(command),
@@ -50,7 +50,7 @@ fn run(command: cli::Command) -> u8 {
         cli::Command::Validate(args) => commands::validate(&args),
         cli::Command::Tasks(args) => commands::tasks(&args),
         cli::Command::Render(args) => render::render(&args),
-        cli::Command::RunTask(args) => run_task::run_task(&args),
+        cli::Command::RunTask(args) => task_instance::run_task(&args),
         cli::Command::Run(args) => run::run(&args),
         cli::Command::Whoami(args) => whoami::whoami(&args),
         cli::Command::Logs(args) => logs::logs(&args),

@@ -335,7 +335,7 @@ impl Runner<'_> {
             (Ok(t), Ok(i)) => (t, i),
             (Err(e), _) | (_, Err(e)) => {
                 eprintln!("error: cannot handle SIGTERM/SIGINT: {e}");
-                return crate::run_task::exit::INFRA;
+                return crate::task_instance::exit::INFRA;
             }
         };
         let mut running: JoinSet<Exited> = JoinSet::new();

@@ -62,12 +62,11 @@ impl Destination {
     pub(crate) fn new(
         state_dir: &Path,
         group: &str,
-        wf: &str,
-        run_id: &str,
-        task_id: &str,
-        map_index: i64,
+        key: &airtask_core::instance::TaskInstanceKey,
         try_number: u32,
     ) -> Destination {
+        let (wf, run_id, task_id, map_index) =
+            (&key.workflow_id, &key.run_id, &key.task_id, key.map_index);
         let stream = airtask_aws::logs::log_stream(wf, run_id, task_id, map_index, try_number);
         // The stream's layout, each id one path component (a `/` or `..` in an id stays in it).
         use airtask_core::store::component;
@@ -323,13 +322,16 @@ pub(crate) fn sensitive_values(params: &serde_json::Map<String, serde_json::Valu
 mod tests {
     #[test]
     fn the_local_mirror_follows_the_stream_layout_and_stays_in_the_state_directory() {
+        let key = |run: &str, task: &str, map_index| airtask_core::instance::TaskInstanceKey {
+            workflow_id: "wf".into(),
+            run_id: run.into(),
+            task_id: task.into(),
+            map_index,
+        };
         let d = super::Destination::new(
             std::path::Path::new("/state"),
             "/aws/mwaa-serverless/wf/",
-            "wf",
-            "manual__2025-03-09T00:00:00+00:00",
-            "load",
-            2,
+            &key("manual__2025-03-09T00:00:00+00:00", "load", 2),
             1,
         );
         assert_eq!(
@@ -345,10 +347,7 @@ mod tests {
         let d = super::Destination::new(
             std::path::Path::new("/state"),
             "g",
-            "wf",
-            "../../../etc",
-            "t",
-            -1,
+            &key("../../../etc", "t", -1),
             1,
         );
         assert!(

@@ -24,6 +24,7 @@ pub mod instance;
 mod operator;
 pub mod params;
 mod registry;
+pub mod retry;
 pub mod sensor;
 pub mod store;
 pub mod trigger_rule;

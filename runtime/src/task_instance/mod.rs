@@ -2,28 +2,33 @@
 //! execution_timeout), stop on SIGTERM/SIGINT, XCom written only when a try succeeds, and the
 //! task record.
 
+mod prepare;
+mod record;
+mod xcom;
+
 use std::any::Any;
-use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use airtask_aws::identity::{TaskIdentity, session_name};
-use airtask_core::store::LocalStore;
+use airtask_core::instance::{TaskInstanceKey, TaskState};
+use airtask_core::retry::{self, RetryPolicy};
 use airtask_core::{Level, LogSink, Outcome, TaskContext as OpContext, TaskError};
 use airtask_template::Renderer;
 use airtask_workflow::{Task, Workflow};
-use jiff::Timestamp;
-use serde_json::json;
 use tokio::sync::watch;
 
+use self::prepare::{Prep, PrepJob, prepare_cancellable};
+use self::record::{Record, iso};
+use self::xcom::{MAX_XCOM_BYTES, clear_xcoms, lock_instance, write_xcoms};
 use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
 use crate::commands::usage;
 use crate::definition::{find_task, load_valid_as};
 use crate::identity::{Identity, Layer, Roles};
 use crate::registry::registry;
-use crate::render::{Instance, render_template_fields, template_context, xcom_source};
+use crate::render::{Instance, template_context};
 use crate::state::State;
 use crate::tasklog::{Destination, TaskLog, delivery_json};
 
@@ -47,161 +52,6 @@ pub(crate) mod exit {
     pub(crate) const LOGS_UNDELIVERED: u8 = 6;
     /// Another try of the same task instance holds its lock: this one did not start.
     pub(crate) const BUSY: u8 = 7;
-}
-
-/// MWAA Serverless's quota on the XCom values of one task instance.
-const MAX_XCOM_BYTES: usize = 200 * 1024;
-
-/// The task instance record, written to the store after every state change.
-struct Record {
-    path: PathBuf,
-    body: serde_json::Map<String, serde_json::Value>,
-}
-
-impl Record {
-    fn set(&mut self, key: &str, v: serde_json::Value) {
-        self.body.insert(key.to_owned(), v);
-    }
-
-    /// Writes the record atomically (a temporary file renamed over the old one).
-    fn save(&self) -> Result<(), String> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let tmp = self
-            .path
-            .with_extension(format!("json.tmp{}", std::process::id()));
-        let text = serde_json::to_vec_pretty(&serde_json::Value::Object(self.body.clone()))
-            .map_err(|e| e.to_string())?;
-        std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path)
-            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
-    }
-}
-
-fn iso(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
-}
-
-/// Writes the XCom values of a successful try: all or nothing (a temporary directory renamed
-/// into place).
-fn write_xcoms(
-    store: &LocalStore,
-    wf: &str,
-    run_id: &str,
-    task_id: &str,
-    map_index: i64,
-    values: &[(String, serde_json::Value)],
-) -> Result<Vec<PathBuf>, String> {
-    let dir = store.task_dir(wf, run_id, task_id, map_index);
-    let final_dir = dir.join("xcom");
-    let tmp = dir.join(format!(".xcom.tmp{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let written = (|| {
-        std::fs::create_dir_all(&tmp)
-            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-        let mut files = Vec::with_capacity(values.len());
-        for (key, value) in values {
-            let path = store.xcom_path(wf, run_id, task_id, map_index, key);
-            let name = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
-            std::fs::write(tmp.join(&name), value.to_string()).map_err(|e| {
-                format!(
-                    "cannot write the XCom value {key} to {}: {e}",
-                    tmp.join(&name).display()
-                )
-            })?;
-            files.push(final_dir.join(name));
-        }
-        let _ = std::fs::remove_dir_all(&final_dir);
-        std::fs::rename(&tmp, &final_dir)
-            .map_err(|e| format!("cannot write {}: {e}", final_dir.display()))?;
-        Ok(files)
-    })();
-    if written.is_err() {
-        // Nothing half-written stays behind.
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    written
-}
-
-/// Takes the exclusive lock of one task instance (`<state_dir>/<workflow>/<run>/<task>/<map
-/// index>/.lock`): one try of a task instance runs at a time, as in Airflow. The lock is held
-/// until the returned file is dropped (the OS releases it when the process ends, however it
-/// ends).
-fn lock_instance(
-    state_dir: &Path,
-    wf: &str,
-    run_id: &str,
-    task_id: &str,
-    map_index: i64,
-) -> Result<nix::fcntl::Flock<std::fs::File>, (u8, String)> {
-    let dir = LocalStore::new(state_dir).task_dir(wf, run_id, task_id, map_index);
-    let path = dir.join(".lock");
-    let infra = |e: std::io::Error| {
-        (
-            exit::INFRA,
-            format!(
-                "cannot take the task instance's lock {}: {e}",
-                path.display()
-            ),
-        )
-    };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| (exit::INFRA, format!("cannot create {}: {e}", dir.display())))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(infra)?;
-    match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
-        Ok(lock) => Ok(lock),
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err((
-            exit::BUSY,
-            format!(
-                "another try of task '{task_id}'{} in run '{run_id}' is running (it holds {}); \
-                 this one was not started. One try of a task instance runs at a time: wait for \
-                 it to end, or stop it first.",
-                if map_index >= 0 {
-                    format!(" (map index {map_index})")
-                } else {
-                    String::new()
-                },
-                path.display()
-            ),
-        )),
-        Err((_, errno)) => Err(infra(std::io::Error::from(errno))),
-    }
-}
-
-/// Removes the XCom values of a task instance (and temporary directories a killed try left),
-/// locally and in an S3 store: a new try starts without them, as Airflow clears them.
-async fn clear_xcoms(store: &LocalStore, state: &State, task_dir: &Path) -> Result<(), String> {
-    let dir = task_dir.join("xcom");
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        let files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        state.delete_files(&files).await?;
-    }
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot remove {}: {e}", dir.display())),
-    }
-    if let Ok(entries) = std::fs::read_dir(task_dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".xcom.tmp") {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
-    let _ = store;
-    Ok(())
-}
-
-/// Saves the record locally and, with an S3 store, uploads it.
-async fn save_record(record: &Record, state: &State) -> Result<(), String> {
-    record.save()?;
-    state.push_file(&record.path).await
 }
 
 /// How one try ended.
@@ -289,16 +139,16 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
             args.instance.map_index, task.task_id
         ));
     }
-    let max_try = task.retries + 1;
+    let policy = RetryPolicy::from(task);
     let (first, last) = match args.try_number {
-        Some(n) if n == 0 || n > max_try => {
+        Some(n) if !policy.has_try(n) => {
             return usage(&format!(
-                "--try {n} is out of range: task '{}' has {max_try} tries (retries: {})",
-                task.task_id, task.retries
+                "--try {n} is out of range: task '{}' has {} tries (retries: {})",
+                task.task_id, policy.tries, task.retries
             ));
         }
         Some(n) => (n, n),
-        None => (1, max_try),
+        None => (1, policy.tries),
     };
     // The execution role is taken on before anything runs, so that a role that cannot be
     // assumed stops the task here rather than halfway.
@@ -445,14 +295,14 @@ async fn run(
     let logical_iso = Renderer::new(&tctx, Rc::new(airtask_template::NoXcoms))
         .and_then(|r| r.render_str("{{ ts }}"))
         .unwrap_or_default();
+    let key = TaskInstanceKey {
+        workflow_id: wid.to_owned(),
+        run_id: run_id.clone(),
+        task_id: task.task_id.clone(),
+        map_index: args.instance.map_index,
+    };
     // One try of a task instance at a time (the lock is released when this function returns).
-    let _lock = match lock_instance(
-        &args.instance.state_dir,
-        wid,
-        &run_id,
-        &task.task_id,
-        args.instance.map_index,
-    ) {
+    let _lock = match lock_instance(&args.instance.state_dir, &key) {
         Ok(lock) => lock,
         Err((code, e)) => {
             eprintln!("error: {e}");
@@ -463,21 +313,13 @@ async fn run(
         eprintln!("error: cannot read the run's state: {e}");
         return exit::INFRA;
     }
-    let task_dir = store.task_dir(wid, &run_id, &task.task_id, args.instance.map_index);
-    let mut record = Record {
-        path: task_dir.join("record.json"),
-        body: serde_json::Map::new(),
-    };
-    for (k, v) in [
-        ("workflow_id", json!(wid)),
-        ("dag_id", json!(wf.workflow_id)),
-        ("run_id", json!(run_id)),
-        ("task_id", json!(task.task_id)),
-        ("map_index", json!(args.instance.map_index)),
-        ("operator", json!(task.implementation)),
-    ] {
-        record.set(k, v);
-    }
+    let task_dir = store.instance_dir(&key);
+    let mut record = Record::new(
+        task_dir.join("record.json"),
+        &key,
+        &wf.workflow_id,
+        task.implementation.clone(),
+    );
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -494,42 +336,34 @@ async fn run(
     });
 
     let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
-    let retry_delay = Duration::from_secs_f64(task.retry_delay.as_secs_f64());
+    let policy = RetryPolicy::from(task);
     let reg = registry();
     let info = reg.lookup(task.implementation.as_deref().unwrap_or_default());
 
     let mut try_number = first;
     loop {
         let started = clock::now();
-        record.set("try", json!(try_number));
-        record.set("status", json!("RUNNING"));
-        record.set("started_at", json!(iso(started)));
-        record.set("completed_at", serde_json::Value::Null);
-        record.set("duration_seconds", serde_json::Value::Null);
-        record.set("error", serde_json::Value::Null);
-        let dest = Destination::new(
-            &args.instance.state_dir,
-            &log_group,
-            wid,
-            &run_id,
-            &task.task_id,
-            args.instance.map_index,
-            try_number,
-        );
-        record.set("log_stream", json!(dest.display()));
-        record.set("log_file", json!(dest.file.display().to_string()));
-        record.set("log_delivery", serde_json::Value::Null);
+        let dest = Destination::new(&args.instance.state_dir, &log_group, &key, try_number);
+        record.try_number = try_number;
+        record.status = TaskState::Running;
+        record.started_at = Some(iso(started));
+        record.completed_at = None;
+        record.duration_seconds = None;
+        record.error = None;
+        record.log_stream = Some(dest.display());
+        record.log_file = Some(dest.file.display().to_string());
+        record.log_delivery = None;
         if let Err(e) = terminal.start_attempt(&dest, ship_config.as_ref()) {
             eprintln!("error: {e}");
             return exit::INFRA;
         }
         // XComs of an earlier try (or run) of this instance go before the record says RUNNING:
         // a downstream task never reads a stale value, and no failed record sits beside one.
-        if let Err(e) = clear_xcoms(&store, &state, &task_dir).await {
+        if let Err(e) = clear_xcoms(&state, &task_dir).await {
             eprintln!("error: cannot clear the XComs of an earlier try: {e}");
             return exit::INFRA;
         }
-        if let Err(e) = save_record(&record, &state).await {
+        if let Err(e) = record.save(&state).await {
             eprintln!("error: {e}");
             return exit::INFRA;
         }
@@ -538,8 +372,7 @@ async fn run(
             "airtask",
             &format!(
                 "Starting attempt {try_number} of {} of task '{}' (run {run_id})",
-                task.retries + 1,
-                task.task_id
+                policy.tries, task.task_id
             ),
         );
 
@@ -645,25 +478,11 @@ async fn run(
                             TryEnd::Failed(TaskError::fatal(format!(
                                 "the task's XCom values are {size} bytes; MWAA Serverless allows at most {MAX_XCOM_BYTES} bytes (200 KB) per task instance. Pass large data through S3 and push its key instead."
                             )))
-                        } else if let Err(e) = match write_xcoms(
-                            &store,
-                            wid,
-                            &run_id,
-                            &task.task_id,
-                            args.instance.map_index,
-                            &values,
-                        ) {
+                        } else if let Err(e) = match write_xcoms(&store, &key, &values) {
                             Ok(files) => state.push_xcoms(&files).await,
                             Err(e) => Err(e),
                         } {
-                            eprintln!("error: {e}");
-                            record.set("status", json!("FAILED"));
-                            record.set("error", json!(e));
-                            if let Some(report) = terminal.end_attempt(flush_timeout).await {
-                                record.set("log_delivery", delivery_json(&report));
-                            }
-                            let _ = save_record(&record, &state).await;
-                            return exit::INFRA;
+                            TryEnd::Infra(e)
                         } else {
                             TryEnd::Done(Outcome::Success(value))
                         }
@@ -681,72 +500,90 @@ async fn run(
             _ => end,
         };
         let completed = clock::now();
-        record.set("completed_at", json!(iso(completed)));
-        record.set(
-            "duration_seconds",
-            json!(completed.duration_since(started).as_secs_f64()),
-        );
-        // Up for retry when the task has tries left, even if another process runs them
-        // (`--try N`); this process runs the next try only up to `last`.
-        let tries_left = try_number < task.retries + 1;
-        let (status, code, error, retry) = match &end {
-            TryEnd::Done(Outcome::Success(_)) => ("SUCCESS", exit::OK, None, false),
-            TryEnd::Done(Outcome::Skipped(why)) => ("SKIPPED", exit::OK, Some(why.clone()), false),
-            TryEnd::Failed(e) if invalid => {
-                ("FAILED", exit::INVALID, Some(e.message.clone()), false)
+        record.completed_at = Some(iso(completed));
+        record.duration_seconds = Some(completed.duration_since(started).as_secs_f64());
+        let (status, code, error, policy_end) = match &end {
+            TryEnd::Done(Outcome::Success(_)) => {
+                (TaskState::Success, exit::OK, None, retry::TryEnd::Done)
             }
+            TryEnd::Done(Outcome::Skipped(why)) => (
+                TaskState::Skipped,
+                exit::OK,
+                Some(why.clone()),
+                retry::TryEnd::Done,
+            ),
+            TryEnd::Failed(e) if invalid => (
+                TaskState::Failed,
+                exit::INVALID,
+                Some(e.message.clone()),
+                retry::TryEnd::Fatal,
+            ),
             TryEnd::Failed(e) => (
-                "FAILED",
+                TaskState::Failed,
                 exit::FAILED,
                 Some(e.message.clone()),
-                e.retryable && tries_left,
+                retry::TryEnd::Failed {
+                    retryable: e.retryable,
+                },
             ),
             TryEnd::TimedOut => (
-                "TIMEOUT",
+                TaskState::Timeout,
                 exit::TIMEOUT,
                 Some(format!(
                     "the try exceeded its execution_timeout of {} s",
                     timeout.as_secs_f64()
                 )),
-                tries_left,
+                retry::TryEnd::TimedOut,
             ),
             TryEnd::Stopped => (
-                "STOPPED",
+                TaskState::Stopped,
                 exit::STOPPED,
                 Some("stopped by a signal (SIGTERM or SIGINT)".to_owned()),
-                false,
+                retry::TryEnd::Stopped,
             ),
-            TryEnd::Infra(e) => ("FAILED", exit::INFRA, Some(e.clone()), false),
+            TryEnd::Infra(e) => (
+                TaskState::Failed,
+                exit::INFRA,
+                Some(e.clone()),
+                retry::TryEnd::Fatal,
+            ),
         };
         if let TryEnd::Infra(e) = &end {
             eprintln!("error: {e}");
             // A failed try keeps no XCom (should the log have failed after they were stored).
-            let _ = clear_xcoms(&store, &state, &task_dir).await;
+            let _ = clear_xcoms(&state, &task_dir).await;
         }
-        let status = if retry { "UP_FOR_RETRY" } else { status };
-        let retry = retry && try_number < last;
-        record.set("status", json!(status));
-        record.set(
-            "error",
-            error.clone().map_or(serde_json::Value::Null, |e| json!(e)),
-        );
+        // Up for retry when the task has tries left, even if another process runs them
+        // (`--try N`); this process runs the next try only up to `last`.
+        let wait = policy.next(try_number, policy_end);
+        let status = if wait.is_some() {
+            TaskState::UpForRetry
+        } else {
+            status
+        };
+        let wait = wait.filter(|_| try_number < last);
+        record.status = status;
+        record.error.clone_from(&error);
         let level = match status {
-            "SUCCESS" | "SKIPPED" => Level::Info,
+            TaskState::Success | TaskState::Skipped => Level::Info,
             _ => Level::Error,
         };
         let detail = error.map(|e| format!(": {e}")).unwrap_or_default();
         log.line(
             level,
             "airtask",
-            &format!("Attempt {try_number} ended {status}{detail}"),
+            &format!(
+                "Attempt {try_number} ended {}{detail}",
+                status.as_record_str()
+            ),
         );
-        if retry {
+        if let Some(delay) = wait {
             log.line(
                 Level::Info,
                 "airtask",
                 &format!(
                     "Waiting {} s (retry_delay) before attempt {}",
-                    retry_delay.as_secs_f64(),
+                    delay.as_secs_f64(),
                     try_number + 1
                 ),
             );
@@ -767,189 +604,36 @@ async fn run(
                         .unwrap_or_default()
                 );
             }
-            record.set("log_delivery", delivery_json(&report));
+            record.log_delivery = Some(delivery_json(&report));
         }
-        if let Err(e) = save_record(&record, &state).await {
+        if let Err(e) = record.save(&state).await {
             eprintln!("error: {e}");
             return exit::INFRA;
         }
-        if !retry {
+        let Some(delay) = wait else {
             if args.output == Format::Json {
-                outln!("{}", serde_json::Value::Object(record.body.clone()));
+                outln!("{}", record.to_json());
             }
             return if code == exit::OK && logs_incomplete {
                 exit::LOGS_UNDELIVERED
             } else {
                 code
             };
-        }
+        };
         let mut stop = stop_rx.clone();
         tokio::select! {
-            () = tokio::time::sleep(retry_delay) => {}
+            () = tokio::time::sleep(delay) => {}
             _ = stop.wait_for(|s| *s) => {
-                record.set("status", json!("STOPPED"));
-                record.set("error", json!("stopped by a signal while waiting to retry"));
-                let _ = save_record(&record, &state).await;
+                record.status = TaskState::Stopped;
+                record.error = Some("stopped by a signal while waiting to retry".to_owned());
+                let _ = record.save(&state).await;
                 log.line(Level::Error, "airtask", "Stopped while waiting to retry.");
                 if args.output == Format::Json {
-                    outln!("{}", serde_json::Value::Object(record.body.clone()));
+                    outln!("{}", record.to_json());
                 }
                 return exit::STOPPED;
             }
         }
         try_number += 1;
-    }
-}
-
-/// Renders the template fields and builds the operator for one try.
-/// What rendering and building the operator of one try needs, owned: it runs on a thread of
-/// its own, so that a template that loops for long can be interrupted.
-struct PrepJob {
-    map_index: i64,
-    workflow_id: String,
-    store: LocalStore,
-    task: Task,
-    tctx: airtask_template::TaskContext,
-    info: Option<airtask_core::OperatorInfo>,
-    log: Arc<TaskLog>,
-}
-
-/// Renders and builds the operator on a thread of its own, interrupting the rendering when
-/// `deadline` passes or `stop` is set.
-async fn prepare_cancellable(
-    job: PrepJob,
-    deadline: tokio::time::Instant,
-    stop: &mut watch::Receiver<bool>,
-) -> Result<Box<dyn airtask_core::Operator>, Prep> {
-    let interrupt = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = interrupt.clone();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("render".into())
-        // Deeply nested templates are refused well before this stack runs out.
-        .stack_size(32 * 1024 * 1024)
-        .spawn(move || {
-            let r = prepare(
-                job.map_index,
-                &job.workflow_id,
-                &job.store,
-                &job.task,
-                &job.tctx,
-                job.info.as_ref(),
-                &job.log,
-                flag,
-            );
-            let _ = tx.send(r);
-        })
-        .map_err(|e| {
-            Prep::Infra(format!(
-                "cannot start a thread to render the templates: {e}"
-            ))
-        })?;
-    let cancel = |why: Prep| {
-        interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
-        Err(why)
-    };
-    tokio::select! {
-        r = rx => r.unwrap_or_else(|_| Err(Prep::Infra("the rendering thread ended".into()))),
-        () = tokio::time::sleep_until(deadline) => cancel(Prep::TimedOut),
-        _ = stop.wait_for(|s| *s) => cancel(Prep::Stopped),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn prepare(
-    map_index: i64,
-    wid: &str,
-    store: &LocalStore,
-    task: &Task,
-    tctx: &airtask_template::TaskContext,
-    info: Option<&airtask_core::OperatorInfo>,
-    log: &TaskLog,
-    interrupt: Arc<std::sync::atomic::AtomicBool>,
-) -> Result<Box<dyn airtask_core::Operator>, Prep> {
-    let store_error = Rc::new(std::cell::RefCell::new(None));
-    let xcoms = Rc::new(WatchedXcoms {
-        inner: xcom_source(Vec::new(), store.root(), wid, &tctx.run_id),
-        failed: store_error.clone(),
-    });
-    let renderer = Renderer::new(tctx, xcoms)
-        .map_err(|e| Prep::Invalid(format!("--logical-date is out of range: {e}")))?
-        .with_interrupt(interrupt);
-    let rendered = render_template_fields(task, &renderer).map_err(|e| {
-        // An XCom that cannot be read is the state's failure, not the template's; a template
-        // that runs out of its bounds (RecursionError, MemoryError) fails the try as the
-        // Python exception fails Airflow's.
-        match store_error.borrow_mut().take() {
-            Some(store) => Prep::Infra(format!("{e} (the state cannot be read: {store})")),
-            None if matches!(e.error.class, "RecursionError" | "MemoryError") => {
-                Prep::Failed(e.to_string())
-            }
-            None => Prep::Invalid(e.to_string()),
-        }
-    })?;
-    let mut params = airtask_core::Params::new();
-    for p in &task.parameters {
-        // default_args entries apply only to operators that take them, as in Airflow.
-        if p.origin == airtask_workflow::Origin::DefaultArgs {
-            continue;
-        }
-        params.insert(p.name.clone(), p.value.to_json());
-    }
-    params.extend(rendered);
-    if task.mapping.is_some() {
-        let values = crate::mapping::expanded_values(task, wid, &tctx.run_id, store)
-            .map_err(Prep::Invalid)?;
-        let count = crate::mapping::instance_count(&values);
-        let index = usize::try_from(map_index)
-            .ok()
-            .filter(|i| *i < count)
-            .ok_or_else(|| {
-                Prep::Invalid(format!(
-                    "task '{}' is mapped over {count} values; give --map-index 0 to {}",
-                    task.task_id,
-                    count.saturating_sub(1)
-                ))
-            })?;
-        params.extend(crate::mapping::arguments_of(&values, index));
-    }
-    let info = info.ok_or_else(|| {
-        Prep::Invalid(format!("the operator {} is not implemented", task.operator))
-    })?;
-    // Values of parameters whose names look secret are masked from here on.
-    log.mask(crate::tasklog::sensitive_values(&params));
-    (info.build)(&params).map_err(|e| Prep::Invalid(format!("task '{}': {e}", task.task_id)))
-}
-
-/// Why a try could not be prepared.
-enum Prep {
-    /// A template or a parameter is wrong (exit 2).
-    Invalid(String),
-    /// A template ran out of its bounds (exit 1).
-    Failed(String),
-    /// The state cannot be read (exit 5).
-    Infra(String),
-    /// The execution_timeout ran out while rendering (exit 3).
-    TimedOut,
-    /// SIGTERM or SIGINT while rendering (exit 4).
-    Stopped,
-}
-
-/// The run's XComs, noting a read failure of the store (a corrupt or unreadable file).
-struct WatchedXcoms {
-    inner: Rc<dyn airtask_template::XcomSource>,
-    failed: Rc<std::cell::RefCell<Option<String>>>,
-}
-
-impl airtask_template::XcomSource for WatchedXcoms {
-    fn pull(
-        &self,
-        task_id: &str,
-        key: &str,
-        map_index: Option<i64>,
-    ) -> Result<Option<serde_json::Value>, String> {
-        self.inner.pull(task_id, key, map_index).inspect_err(|e| {
-            self.failed.borrow_mut().get_or_insert_with(|| e.clone());
-        })
     }
 }
