@@ -17,6 +17,7 @@ mod clock;
 mod commands;
 mod definition;
 mod entrypoint;
+mod exit;
 mod identity;
 mod ids;
 mod logs;
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         None => match entrypoint::args_from_env(&|name| std::env::var(name).ok()) {
             Ok(args) => task_instance::run_task(&args),
-            Err(e) => commands::usage(&e),
+            Err(e) => exit::usage(&e),
         },
         Some(command) => run(command),
     };

@@ -9,8 +9,8 @@ use jiff::Timestamp;
 
 use crate::cli::RenderArgs;
 use crate::clock;
-use crate::commands::{EXIT_INVALID, EXIT_OK, usage};
 use crate::definition::find_task;
+use crate::exit::{EXIT_INVALID, EXIT_OK, usage};
 use crate::registry::registry;
 
 /// Parses `--logical-date`: an ISO 8601 instant, a naive date-time (UTC) or a date.
@@ -174,7 +174,7 @@ pub(crate) fn xcom_source(
 
 /// `airtask render`.
 pub(crate) fn render(args: &RenderArgs) -> u8 {
-    let rt = match crate::commands::async_runtime() {
+    let rt = match crate::exit::async_runtime() {
         Ok(rt) => rt,
         Err(e) => return usage(&e),
     };

@@ -15,11 +15,8 @@ use tokio::task::JoinSet;
 
 use crate::cli::RunArgs;
 use crate::clock;
-use crate::commands::usage;
+use crate::exit::usage;
 use crate::render::parse_logical_date;
-
-/// Exit code of `airtask run` when SIGTERM or SIGINT stopped it (as `run-task`'s).
-const EXIT_STOPPED: u8 = 4;
 
 /// The state of a finished `run-task` process, from its exit code.
 fn state_from_exit(code: Option<i32>) -> State {
@@ -335,7 +332,7 @@ impl Runner<'_> {
             (Ok(t), Ok(i)) => (t, i),
             (Err(e), _) | (_, Err(e)) => {
                 eprintln!("error: cannot handle SIGTERM/SIGINT: {e}");
-                return crate::task_instance::exit::INFRA;
+                return crate::exit::run_task::INFRA;
             }
         };
         let mut running: JoinSet<Exited> = JoinSet::new();
@@ -414,7 +411,7 @@ impl Runner<'_> {
             self.logs.run_dir(&self.wid, &self.run_id).display()
         );
         if self.stopping {
-            EXIT_STOPPED
+            crate::exit::RUN_STOPPED
         } else {
             u8::from(failed)
         }
@@ -423,7 +420,7 @@ impl Runner<'_> {
 
 /// `airtask run`.
 pub(crate) fn run(args: &RunArgs) -> u8 {
-    let rt = match crate::commands::async_runtime() {
+    let rt = match crate::exit::async_runtime() {
         Ok(rt) => rt,
         Err(e) => return usage(&e),
     };

@@ -24,35 +24,14 @@ use self::record::{Record, iso};
 use self::xcom::{MAX_XCOM_BYTES, clear_xcoms, lock_instance, write_xcoms};
 use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
-use crate::commands::usage;
 use crate::definition::{find_task, load_valid_as};
+use crate::exit::run_task as exit;
+use crate::exit::{self as exit_codes, usage};
 use crate::identity::{Identity, Layer, Roles};
 use crate::registry::registry;
 use crate::render::{Instance, template_context};
 use crate::state::State;
 use crate::tasklog::{Destination, TaskLog, delivery_json};
-
-/// Exit codes of `run-task` (documented in the README).
-pub(crate) mod exit {
-    /// The task succeeded or was skipped.
-    pub(crate) const OK: u8 = 0;
-    /// The task failed.
-    pub(crate) const FAILED: u8 = 1;
-    /// Invalid input: arguments, definition, templates, operator parameters.
-    pub(crate) const INVALID: u8 = 2;
-    /// The last try timed out.
-    pub(crate) const TIMEOUT: u8 = 3;
-    /// Stopped by SIGTERM or SIGINT.
-    pub(crate) const STOPPED: u8 = 4;
-    /// Infrastructure failure: the execution role could not be assumed, or the state could not
-    /// be read or written.
-    pub(crate) const INFRA: u8 = 5;
-    /// The task succeeded (or was skipped), but log lines could not be delivered to CloudWatch
-    /// (they are in the spill file the record names).
-    pub(crate) const LOGS_UNDELIVERED: u8 = 6;
-    /// Another try of the same task instance holds its lock: this one did not start.
-    pub(crate) const BUSY: u8 = 7;
-}
 
 /// How one try ended.
 enum TryEnd {
@@ -79,7 +58,7 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage(&e),
     };
-    let rt = match crate::commands::async_runtime() {
+    let rt = match exit_codes::async_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
