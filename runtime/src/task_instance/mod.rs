@@ -407,9 +407,9 @@ async fn run(
                     task_id: task.task_id.clone(),
                     try_number,
                     process_env,
-                    time_budget: Some(
-                        deadline.saturating_duration_since(tokio::time::Instant::now()),
-                    ),
+                    // The operator's budget is the task's execution_timeout (rendering takes
+                    // well under the sensors' margin); the runtime's deadline stays the bound.
+                    time_budget: Some(timeout),
                     aws: layer.map(|l| {
                         Arc::new(TaskIdentity { config: l.config }) as Arc<dyn Any + Send + Sync>
                     }),
