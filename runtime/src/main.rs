@@ -37,7 +37,7 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let code = match cli.command {
-        None => match entrypoint::args_from_env(&|name| std::env::var(name).ok()) {
+        None => match entrypoint::args_from_env() {
             Ok(args) => task_instance::run_task(&args),
             Err(e) => exit::usage(&e),
         },
