@@ -281,7 +281,9 @@ async fn run(
         map_index: args.instance.map_index,
     };
     // One try of a task instance at a time (the lock is released when this function returns).
-    let _lock = match lock_instance(&args.instance.state_dir, &key) {
+    // It lives in the local store (the state directory; with an S3 store, the private working
+    // directory, where it serializes nothing: see the README).
+    let _lock = match lock_instance(store.root(), &key) {
         Ok(lock) => lock,
         Err((code, e)) => {
             eprintln!("error: {e}");
