@@ -186,20 +186,29 @@ fn the_hello_world_example_runs() {
         stdout.contains("flaky                        success"),
         "{stdout}"
     );
-    let report = std::fs::read_to_string(
-        state.join("hello_world/manual__2025-03-09T00:00:00+00:00/report/-1/output.log"),
-    )
-    .unwrap();
+    // A run id of its own (manual__<when it started>), named in the last line.
+    let run_dir = std::path::PathBuf::from(
+        stdout
+            .lines()
+            .last()
+            .and_then(|l| l.rsplit_once(" are under "))
+            .map(|(_, dir)| dir.trim())
+            .unwrap_or_default(),
+    );
+    assert!(
+        run_dir
+            .to_string_lossy()
+            .starts_with(&*state.join("hello_world/manual__").to_string_lossy()),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(run_dir.join("report/-1/output.log")).unwrap();
     assert!(
         report.contains(
             "greeting was: hello from hello_world on 2025-03-09; regions: [\"eu\", \"us\", \"ap\"]"
         ),
         "{report}"
     );
-    let flaky = std::fs::read_to_string(
-        state.join("hello_world/manual__2025-03-09T00:00:00+00:00/flaky/-1/output.log"),
-    )
-    .unwrap();
+    let flaky = std::fs::read_to_string(run_dir.join("flaky/-1/output.log")).unwrap();
     assert!(
         flaky.contains("UP_FOR_RETRY") && flaky.contains("Attempt 2 ended SUCCESS"),
         "{flaky}"

@@ -398,12 +398,12 @@ fn the_container_entrypoint_takes_its_inputs_from_the_environment() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("AIRTASK_TASK_ID is not set"), "{stderr}");
-    // The wrong workflow, or a role this build cannot assume: refused, never ignored.
+    // A malformed workflow id, or a role this build cannot assume: refused, never ignored.
     for vars in [
         vec![
             ("AIRTASK_WORKFLOW", e.wf.as_str()),
             ("AIRTASK_TASK_ID", "produce"),
-            ("AIRTASK_WORKFLOW_ID", "other"),
+            ("AIRTASK_WORKFLOW_ID", "other/../id"),
         ],
         vec![
             ("AIRTASK_WORKFLOW", e.wf.as_str()),

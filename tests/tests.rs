@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod faults;
 mod identity;
 mod logs;
 mod malformed;

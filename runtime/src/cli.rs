@@ -49,8 +49,9 @@ Examples:
     #[command(after_help = "\
 Exit codes: 0 success or skipped, 1 failed (a task role that cannot be assumed included), 2
 invalid input (arguments, definition, templates, operator parameters), 3 timed out, 4 stopped
-(SIGTERM/SIGINT), 5 infrastructure failure (the execution role cannot be assumed, or XCom or the
-task record cannot be read or written).
+(SIGTERM/SIGINT), 5 infrastructure failure (the execution role cannot be assumed, or XCom, the
+task record or the task log cannot be read or written), 6 succeeded but log lines were not
+delivered to CloudWatch, 7 another try of the same task instance is running.
 
 Examples:
   airtask run-task examples/hello_airtask.yaml greet --logical-date 2025-03-09
@@ -60,7 +61,7 @@ Examples:
     /// run-task` process, in dependency order, with trigger rules and mapped tasks.
     #[command(after_help = "\
 Exit codes: 0 the run succeeded (no leaf task failed, Airflow's rule), 1 it failed, 2 invalid
-input.
+input, 4 stopped by SIGTERM/SIGINT (every running task is stopped first).
 
 Examples:
   airtask run examples/hello_world.yaml
@@ -90,20 +91,20 @@ Examples:
 
 #[derive(Debug, Args)]
 pub(crate) struct LogsArgs {
-    /// The workflow id.
-    #[arg(long, value_name = "ID")]
+    /// The workflow id (MWAA Serverless's, or the DAG id).
+    #[arg(long, value_name = "ID", value_parser = crate::ids::workflow_id)]
     pub(crate) workflow_id: String,
     /// The run id.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::ids::run_id)]
     pub(crate) run_id: String,
     /// The task id.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::ids::task_id)]
     pub(crate) task_id: String,
     /// The map index of a mapped task instance.
-    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true, value_parser = crate::ids::map_index)]
     pub(crate) map_index: i64,
     /// The try (attempt) to read.
-    #[arg(long = "try", value_name = "N")]
+    #[arg(long = "try", value_name = "N", value_parser = crate::ids::try_number)]
     pub(crate) try_number: Option<u32>,
     /// Keep reading until the attempt has ended.
     #[arg(long)]
@@ -135,7 +136,7 @@ pub(crate) struct SourceArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
     /// Workflow definitions: local paths or s3://bucket/key[?versionId=...] URLs.
-    #[arg(required = true, value_name = "FILE_OR_URL")]
+    #[arg(required = true, value_name = "FILE_OR_URL", value_parser = crate::ids::definition())]
     pub(crate) files: Vec<String>,
     /// Also apply CreateWorkflow's rules (start_date must be in the future).
     #[arg(long)]
@@ -150,7 +151,7 @@ pub(crate) struct ValidateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct TasksArgs {
     /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
-    #[arg(value_name = "FILE_OR_URL")]
+    #[arg(value_name = "FILE_OR_URL", value_parser = crate::ids::definition())]
     pub(crate) file: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -164,20 +165,25 @@ pub(crate) struct TasksArgs {
 #[derive(Debug, Args)]
 pub(crate) struct InstanceArgs {
     /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
-    #[arg(value_name = "WORKFLOW")]
+    #[arg(value_name = "WORKFLOW", value_parser = crate::ids::definition())]
     pub(crate) file: String,
     /// The task.
-    #[arg(value_name = "TASK_ID")]
+    #[arg(value_name = "TASK_ID", value_parser = crate::ids::task_id)]
     pub(crate) task_id: String,
     /// The run's logical date: ISO 8601 (`2025-03-09T06:30:00Z`, `2025-03-09T06:30:00+02:00`)
     /// or a date (`2025-03-09`, midnight UTC). Default: now.
     #[arg(long, value_name = "TS")]
     pub(crate) logical_date: Option<String>,
     /// The run id. Default: manual__<logical date in ISO 8601>.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::ids::run_id)]
     pub(crate) run_id: Option<String>,
+    /// The workflow id MWAA Serverless assigns (the workflow name plus a suffix, e.g.
+    /// `etl-abc1234def`): it names the log group and stream, the state's layout and the role
+    /// sessions. Default: the DAG id. Templates still see the DAG id as `dag.dag_id`.
+    #[arg(long, value_name = "ID", value_parser = crate::ids::workflow_id)]
+    pub(crate) workflow_id: Option<String>,
     /// The map index of a mapped task instance.
-    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = -1, allow_negative_numbers = true, value_parser = crate::ids::map_index)]
     pub(crate) map_index: i64,
     /// Run parameters (a JSON object) laid over the workflow's and the task's params.
     #[arg(long, value_name = "JSON")]
@@ -208,7 +214,7 @@ pub(crate) struct RoleArgs {
     /// The length of each role session, in seconds; credentials are refreshed before they
     /// expire (default: AIRTASK_SESSION_DURATION, else 3600 for the execution role and the
     /// task's execution_timeout within 900..3600 for a task role).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::ids::session_duration)]
     pub(crate) session_duration: Option<u64>,
 }
 
@@ -221,7 +227,7 @@ pub(crate) struct RenderArgs {
     #[arg(long = "xcom", value_name = "TASK_ID[:KEY]=JSON")]
     pub(crate) xcoms: Vec<String>,
     /// The try number.
-    #[arg(long = "try", value_name = "N", default_value_t = 1)]
+    #[arg(long = "try", value_name = "N", default_value_t = 1, value_parser = crate::ids::try_number)]
     pub(crate) try_number: u32,
 }
 
@@ -231,18 +237,19 @@ pub(crate) struct RunTaskArgs {
     pub(crate) instance: InstanceArgs,
     /// Run exactly this try (for orchestrators that start one process per try); without it,
     /// all tries run in this process.
-    #[arg(long = "try", value_name = "N")]
+    #[arg(long = "try", value_name = "N", value_parser = crate::ids::try_number)]
     pub(crate) try_number: Option<u32>,
     /// Print the task record as JSON on stdout at the end.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
-    /// Refuse to run unless the definition's workflow id is this one.
-    #[arg(long = "workflow-id", value_name = "ID")]
-    pub(crate) expected_workflow_id: Option<String>,
     #[command(flatten)]
     pub(crate) roles: RoleArgs,
     #[command(flatten)]
     pub(crate) logs: LogArgs,
+    /// Set by `airtask run` on its children: the process id of the run, whose death stops this
+    /// task (SIGTERM through PR_SET_PDEATHSIG), so that nothing outlives a killed run.
+    #[arg(long, value_name = "PID", hide = true)]
+    pub(crate) supervisor_pid: Option<i32>,
     /// Ship the log to CloudWatch unless switched off (the container entrypoint).
     #[arg(skip)]
     pub(crate) cloudwatch_by_default: bool,
@@ -259,7 +266,7 @@ pub(crate) struct LogArgs {
     pub(crate) no_cloudwatch: bool,
     /// How long, at the end of an attempt, to go on delivering its log to CloudWatch before
     /// keeping the rest in the spill file. Keep it under the container's stop grace period.
-    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 20.0, value_parser = crate::ids::flush_timeout)]
     pub(crate) log_flush_timeout: f64,
 }
 
@@ -276,19 +283,23 @@ impl Default for LogArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
-    #[arg(value_name = "WORKFLOW")]
+    #[arg(value_name = "WORKFLOW", value_parser = crate::ids::definition())]
     pub(crate) file: String,
     /// The run's logical date (ISO 8601 or a date). Default: now.
     #[arg(long, value_name = "TS")]
     pub(crate) logical_date: Option<String>,
-    /// The run id. Default: manual__<logical date in ISO 8601>.
-    #[arg(long, value_name = "ID")]
+    /// The run id. Default: manual__<the time the run starts>, unique per run.
+    #[arg(long, value_name = "ID", value_parser = crate::ids::run_id)]
     pub(crate) run_id: Option<String>,
+    /// The workflow id MWAA Serverless assigns: names the logs, the state's layout and the
+    /// role sessions of every task. Default: the DAG id.
+    #[arg(long, value_name = "ID", value_parser = crate::ids::workflow_id)]
+    pub(crate) workflow_id: Option<String>,
     /// Run parameters (a JSON object) laid over the workflow's and the tasks' params.
     #[arg(long, value_name = "JSON")]
     pub(crate) params: Option<String>,
     /// How many task instances run at once.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = crate::ids::parallelism)]
     pub(crate) parallelism: usize,
     /// The state directory: XCom values, task records and task output.
     #[arg(long, value_name = "DIR", default_value = ".airtask")]
@@ -308,15 +319,15 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Args)]
 pub(crate) struct WhoamiArgs {
     /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
-    #[arg(value_name = "WORKFLOW")]
+    #[arg(value_name = "WORKFLOW", value_parser = crate::ids::definition())]
     pub(crate) file: String,
     /// The task.
-    #[arg(value_name = "TASK_ID")]
+    #[arg(value_name = "TASK_ID", value_parser = crate::ids::task_id)]
     pub(crate) task_id: String,
     #[command(flatten)]
     pub(crate) roles: RoleArgs,
     /// The try whose session name to use.
-    #[arg(long = "try", value_name = "N", default_value_t = 1)]
+    #[arg(long = "try", value_name = "N", default_value_t = 1, value_parser = crate::ids::try_number)]
     pub(crate) try_number: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

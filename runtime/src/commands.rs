@@ -5,18 +5,7 @@ use serde_json::json;
 
 use crate::cli::{Format, TasksArgs, ValidateArgs};
 use crate::definition::{Checked, check, load_valid};
-
-/// Exit code: success.
-pub(crate) const EXIT_OK: u8 = 0;
-/// Exit code: a definition is invalid or cannot be read.
-pub(crate) const EXIT_INVALID: u8 = 1;
-/// Exit code: usage error.
-pub(crate) const EXIT_USAGE: u8 = 2;
-
-pub(crate) fn usage(msg: &str) -> u8 {
-    eprintln!("error: {msg}");
-    EXIT_USAGE
-}
+use crate::exit::{EXIT_INVALID, EXIT_OK, usage};
 
 fn print_diagnostics(c: &Checked) {
     for d in &c.report.diagnostics {
@@ -233,13 +222,4 @@ fn tasks_table(wf: &Workflow, next_runs: &[jiff::Timestamp]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// The async runtime of a command: one thread, with time and I/O. AWS clients are used on the
-/// runtime that made them, so a command makes one.
-pub(crate) fn async_runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }

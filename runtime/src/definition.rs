@@ -8,7 +8,7 @@ use airtask_workflow::{
 };
 
 use crate::clock;
-use crate::commands::usage;
+use crate::exit::usage;
 use crate::registry::registry;
 
 /// Why a definition could not be loaded before validation even started.
@@ -38,7 +38,7 @@ pub(crate) fn read(source: &str, version_id: Option<&str>) -> Result<Vec<u8>, Re
     if !source.starts_with("s3://") {
         return read_local(source, version_id);
     }
-    let rt = crate::commands::async_runtime().map_err(ReadError::Usage)?;
+    let rt = crate::exit::async_runtime().map_err(ReadError::Usage)?;
     rt.block_on(async {
         let config = airtask_aws::sdk_config().await;
         read_s3(source, version_id, &config).await

@@ -19,7 +19,7 @@ pub(crate) const VARIABLES: &[(&str, bool, &str)] = &[
     (
         "AIRTASK_WORKFLOW_ID",
         false,
-        "the workflow id the definition must have",
+        "the workflow id the service assigns (names logs, state and sessions; default the DAG id)",
     ),
     (
         "AIRTASK_RUN_ID",
@@ -89,13 +89,109 @@ pub(crate) const VARIABLES: &[(&str, bool, &str)] = &[
     ),
 ];
 
-/// Reads the run-task arguments from the environment.
-pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunTaskArgs, String> {
-    let missing: Vec<&str> = VARIABLES
-        .iter()
-        .filter(|(name, required, _)| *required && get(name).is_none_or(|v| v.is_empty()))
-        .map(|(name, _, _)| *name)
-        .collect();
+/// The entrypoint's inputs, each read by clap from its `AIRTASK_*` variable (there are no
+/// flags: the container command is `airtask` alone). Each value is checked by the same parser
+/// as the `run-task` flag it stands for; an empty variable counts as unset.
+#[derive(Debug, clap::Parser)]
+#[command(name = "airtask", no_binary_name = true)]
+struct FromEnv {
+    #[arg(long, env = "AIRTASK_WORKFLOW", value_name = "AIRTASK_WORKFLOW",
+          value_parser = crate::ids::definition())]
+    workflow: Option<String>,
+    #[arg(long, env = "AIRTASK_TASK_ID", value_name = "AIRTASK_TASK_ID",
+          value_parser = crate::ids::task_id)]
+    task_id: Option<String>,
+    #[arg(
+        long,
+        env = "AIRTASK_WORKFLOW_VERSION",
+        value_name = "AIRTASK_WORKFLOW_VERSION"
+    )]
+    workflow_version: Option<String>,
+    #[arg(long, env = "AIRTASK_WORKFLOW_ID", value_name = "AIRTASK_WORKFLOW_ID",
+          value_parser = crate::ids::workflow_id)]
+    workflow_id: Option<String>,
+    #[arg(long, env = "AIRTASK_RUN_ID", value_name = "AIRTASK_RUN_ID",
+          value_parser = crate::ids::run_id)]
+    run_id: Option<String>,
+    #[arg(
+        long,
+        env = "AIRTASK_LOGICAL_DATE",
+        value_name = "AIRTASK_LOGICAL_DATE"
+    )]
+    logical_date: Option<String>,
+    #[arg(long, env = "AIRTASK_MAP_INDEX", value_name = "AIRTASK_MAP_INDEX",
+          allow_negative_numbers = true, value_parser = crate::ids::map_index)]
+    map_index: Option<i64>,
+    #[arg(long = "try", env = "AIRTASK_TRY", value_name = "AIRTASK_TRY",
+          value_parser = crate::ids::try_number)]
+    try_number: Option<u32>,
+    #[arg(long, env = "AIRTASK_PARAMS", value_name = "AIRTASK_PARAMS")]
+    params: Option<String>,
+    #[arg(long, env = "AIRTASK_STATE_DIR", value_name = "AIRTASK_STATE_DIR")]
+    state_dir: Option<std::path::PathBuf>,
+    #[arg(long, env = "AIRTASK_OUTPUT", value_name = "AIRTASK_OUTPUT", value_parser = output)]
+    output: Option<Format>,
+    #[arg(long, env = "AIRTASK_STORE", value_name = "AIRTASK_STORE")]
+    store: Option<String>,
+    #[arg(long, env = "AIRTASK_LOG_GROUP", value_name = "AIRTASK_LOG_GROUP")]
+    log_group: Option<String>,
+    #[arg(long, env = "AIRTASK_CLOUDWATCH", value_name = "AIRTASK_CLOUDWATCH",
+          value_parser = on_off)]
+    cloudwatch: Option<bool>,
+    #[arg(long, env = "AIRTASK_LOG_FLUSH_TIMEOUT", value_name = "AIRTASK_LOG_FLUSH_TIMEOUT",
+          value_parser = crate::ids::flush_timeout)]
+    log_flush_timeout: Option<f64>,
+}
+
+fn output(s: &str) -> Result<Format, String> {
+    match s {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        other => Err(format!("must be text or json, not '{other}'")),
+    }
+}
+
+fn on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("must be on or off, not '{other}'")),
+    }
+}
+
+/// A clap error about a variable's value, as one line that names the variable
+/// (`AIRTASK_TRY: tries are counted from 1`).
+fn variable_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let var = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg
+            .split_once('<')
+            .and_then(|(_, rest)| rest.split_once('>'))
+            .map(|(name, _)| name.to_owned()),
+        _ => None,
+    };
+    let reason = std::error::Error::source(e)
+        .map(ToString::to_string)
+        .unwrap_or_else(|| e.kind().to_string());
+    match var {
+        Some(var) => format!("{var}: {reason}"),
+        None => reason,
+    }
+}
+
+/// Reads the run-task arguments from the environment (clap's `env`).
+pub(crate) fn args_from_env() -> Result<RunTaskArgs, String> {
+    use clap::Parser as _;
+    let v =
+        FromEnv::try_parse_from(std::iter::empty::<String>()).map_err(|e| variable_error(&e))?;
+    let missing: Vec<&str> = [
+        ("AIRTASK_WORKFLOW", v.workflow.is_none()),
+        ("AIRTASK_TASK_ID", v.task_id.is_none()),
+    ]
+    .iter()
+    .filter(|(_, missing)| *missing)
+    .map(|(name, _)| *name)
+    .collect();
     if !missing.is_empty() {
         return Err(format!(
             "airtask was started without a subcommand, so it runs as a container entrypoint and \
@@ -111,75 +207,32 @@ pub(crate) fn args_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<RunT
                 .join(" and ")
         ));
     }
-    let int = |name: &str| -> Result<Option<i64>, String> {
-        get(name)
-            .map(|v| {
-                v.trim()
-                    .parse::<i64>()
-                    .map_err(|_| format!("{name} must be an integer, not '{v}'"))
-            })
-            .transpose()
-    };
-    let try_number = match int("AIRTASK_TRY")? {
-        None => None,
-        Some(n) => {
-            Some(u32::try_from(n).map_err(|_| format!("AIRTASK_TRY must be 1 or more, not {n}"))?)
-        }
-    };
-    let cloudwatch_off = match get("AIRTASK_CLOUDWATCH").as_deref() {
-        None | Some("" | "on") => false,
-        Some("off") => true,
-        Some(other) => {
-            return Err(format!(
-                "AIRTASK_CLOUDWATCH must be on or off, not '{other}'"
-            ));
-        }
-    };
-    let log_flush_timeout = match get("AIRTASK_LOG_FLUSH_TIMEOUT") {
-        None => 20.0,
-        Some(v) => v
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|s| *s >= 0.0)
-            .ok_or_else(|| format!("AIRTASK_LOG_FLUSH_TIMEOUT must be seconds, not '{v}'"))?,
-    };
-    let output = match get("AIRTASK_OUTPUT").as_deref() {
-        None | Some("" | "text") => Format::Text,
-        Some("json") => Format::Json,
-        Some(other) => {
-            return Err(format!(
-                "AIRTASK_OUTPUT must be text or json, not '{other}'"
-            ));
-        }
-    };
     Ok(RunTaskArgs {
         instance: InstanceArgs {
-            file: get("AIRTASK_WORKFLOW").unwrap_or_default(),
-            task_id: get("AIRTASK_TASK_ID").unwrap_or_default(),
-            logical_date: get("AIRTASK_LOGICAL_DATE"),
-            run_id: get("AIRTASK_RUN_ID"),
-            map_index: int("AIRTASK_MAP_INDEX")?.unwrap_or(-1),
-            params: get("AIRTASK_PARAMS"),
-            state_dir: get("AIRTASK_STATE_DIR")
-                .unwrap_or_else(|| ".airtask".into())
-                .into(),
-            store: get("AIRTASK_STORE").filter(|s| !s.is_empty()),
+            file: v.workflow.unwrap_or_default(),
+            task_id: v.task_id.unwrap_or_default(),
+            logical_date: v.logical_date,
+            run_id: v.run_id,
+            workflow_id: v.workflow_id,
+            map_index: v.map_index.unwrap_or(-1),
+            params: v.params,
+            state_dir: v.state_dir.unwrap_or_else(|| ".airtask".into()),
+            store: v.store,
             source: SourceArgs {
-                version_id: get("AIRTASK_WORKFLOW_VERSION"),
+                version_id: v.workflow_version,
             },
         },
-        try_number,
-        output,
-        expected_workflow_id: get("AIRTASK_WORKFLOW_ID"),
+        try_number: v.try_number,
+        output: v.output.unwrap_or(Format::Text),
         // Roles::resolve reads AIRTASK_EXECUTION_ROLE_ARN, AIRTASK_EXTERNAL_ID and
-        // AIRTASK_SESSION_DURATION.
+        // AIRTASK_SESSION_DURATION (for every command).
         roles: RoleArgs::default(),
         logs: LogArgs {
-            log_group: get("AIRTASK_LOG_GROUP").filter(|g| !g.is_empty()),
-            no_cloudwatch: cloudwatch_off,
-            log_flush_timeout,
+            log_group: v.log_group,
+            no_cloudwatch: v.cloudwatch == Some(false),
+            log_flush_timeout: v.log_flush_timeout.unwrap_or(20.0),
         },
+        supervisor_pid: None,
         cloudwatch_by_default: true,
     })
 }

@@ -37,19 +37,11 @@ impl Roles {
             Some(s) => Some(s),
             None => env("AIRTASK_SESSION_DURATION")
                 .map(|v| {
-                    v.trim().parse::<u64>().map_err(|_| {
-                        format!("AIRTASK_SESSION_DURATION must be a number of seconds, not '{v}'")
-                    })
+                    crate::ids::session_duration(&v)
+                        .map_err(|e| format!("AIRTASK_SESSION_DURATION: {e}"))
                 })
                 .transpose()?,
         };
-        if duration == Some(0) {
-            return Err(
-                "the session duration must be at least 1 second (STS accepts 900 to \
-                        43200; a chained role at most 3600)"
-                    .to_owned(),
-            );
-        }
         let execution_role_arn = args
             .execution_role_arn
             .clone()

@@ -8,7 +8,7 @@ use airtask_aws::identity::run_session_name;
 use airtask_aws::logs::{ReadError, log_group, log_stream, read_stream};
 
 use crate::cli::{Format, LogsArgs};
-use crate::commands::usage;
+use crate::exit::usage;
 use crate::identity::{Identity, Roles};
 use crate::state::State;
 
@@ -21,7 +21,7 @@ pub(crate) fn logs(args: &LogsArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage(&e),
     };
-    let rt = match crate::commands::async_runtime() {
+    let rt = match crate::exit::async_runtime() {
         Ok(rt) => rt,
         Err(e) => return usage(&e),
     };

@@ -17,14 +17,16 @@ mod clock;
 mod commands;
 mod definition;
 mod entrypoint;
+mod exit;
 mod identity;
+mod ids;
 mod logs;
 mod mapping;
 mod registry;
 mod render;
 mod run;
-mod run_task;
 mod state;
+mod task_instance;
 mod tasklog;
 mod whoami;
 
@@ -35,9 +37,9 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let code = match cli.command {
-        None => match entrypoint::args_from_env(&|name| std::env::var(name).ok()) {
-            Ok(args) => run_task::run_task(&args),
-            Err(e) => commands::usage(&e),
+        None => match entrypoint::args_from_env() {
+            Ok(args) => task_instance::run_task(&args),
+            Err(e) => exit::usage(&e),
         },
         Some(command) => run(command),
     };
@@ -49,7 +51,7 @@ fn run(command: cli::Command) -> u8 {
         cli::Command::Validate(args) => commands::validate(&args),
         cli::Command::Tasks(args) => commands::tasks(&args),
         cli::Command::Render(args) => render::render(&args),
-        cli::Command::RunTask(args) => run_task::run_task(&args),
+        cli::Command::RunTask(args) => task_instance::run_task(&args),
         cli::Command::Run(args) => run::run(&args),
         cli::Command::Whoami(args) => whoami::whoami(&args),
         cli::Command::Logs(args) => logs::logs(&args),

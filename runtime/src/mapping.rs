@@ -3,12 +3,12 @@
 //! Airflow's `expand` does).
 
 use airtask_core::store::LocalStore;
-use airtask_workflow::{MapSource, Task, Workflow};
+use airtask_workflow::{MapSource, Task};
 
 /// The value lists of each expanded argument of `task`, reading upstream XComs from `store`.
 pub(crate) fn expanded_values(
     task: &Task,
-    wf: &Workflow,
+    workflow_id: &str,
     run_id: &str,
     store: &LocalStore,
 ) -> Result<Vec<(String, Vec<serde_json::Value>)>, String> {
@@ -21,7 +21,7 @@ pub(crate) fn expanded_values(
             MapSource::Values(v) => v.iter().map(airtask_workflow::Value::to_json).collect(),
             MapSource::Xcom { task_id } => {
                 match store
-                    .read_xcom(&wf.workflow_id, run_id, task_id, None, "return_value")
+                    .read_xcom(workflow_id, run_id, task_id, None, "return_value")
                     .map_err(|e| e.to_string())?
                 {
                     Some(serde_json::Value::Array(items)) => items,

@@ -9,8 +9,8 @@ use jiff::Timestamp;
 
 use crate::cli::RenderArgs;
 use crate::clock;
-use crate::commands::{EXIT_INVALID, EXIT_OK, usage};
 use crate::definition::find_task;
+use crate::exit::{EXIT_INVALID, EXIT_OK, usage};
 use crate::registry::registry;
 
 /// Parses `--logical-date`: an ISO 8601 instant, a naive date-time (UTC) or a date.
@@ -161,20 +161,20 @@ pub(crate) fn render_template_fields(
 pub(crate) fn xcom_source(
     given: Vec<(String, String, serde_json::Value)>,
     state_dir: &std::path::Path,
-    wf: &Workflow,
+    workflow_id: &str,
     run_id: &str,
 ) -> Rc<dyn XcomSource> {
     Rc::new(RenderXcoms {
         given: MemoryXcoms(given),
         store: LocalStore::new(state_dir),
-        workflow_id: wf.workflow_id.clone(),
+        workflow_id: workflow_id.to_owned(),
         run_id: run_id.to_owned(),
     })
 }
 
 /// `airtask render`.
 pub(crate) fn render(args: &RenderArgs) -> u8 {
-    let rt = match crate::commands::async_runtime() {
+    let rt = match crate::exit::async_runtime() {
         Ok(rt) => rt,
         Err(e) => return usage(&e),
     };
@@ -222,9 +222,14 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         Ok(c) => c,
         Err(e) => return usage(&e),
     };
+    // The service's workflow id names the state's layout (the DAG id by default).
+    let wid = args
+        .instance
+        .workflow_id
+        .clone()
+        .unwrap_or_else(|| wf.workflow_id.clone());
     // With an S3 store, the run's XComs are brought into a private working directory first.
-    let session =
-        airtask_aws::identity::session_name(&wf.workflow_id, &task.task_id, inst.try_number);
+    let session = airtask_aws::identity::session_name(&wid, &task.task_id, inst.try_number);
     let state = match rt.block_on(async {
         let state = crate::state::State::open(
             &args.instance.state_dir,
@@ -233,7 +238,7 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
             &session,
         )
         .await?;
-        state.pull_run(&wf.workflow_id, &ctx.run_id).await?;
+        state.pull_run(&wid, &ctx.run_id).await?;
         Ok::<_, String>(state)
     }) {
         Ok(s) => s,
@@ -244,7 +249,7 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
     };
     let renderer = match Renderer::new(
         &ctx,
-        xcom_source(xcoms, state.local().root(), &wf, &ctx.run_id),
+        xcom_source(xcoms, state.local().root(), &wid, &ctx.run_id),
     ) {
         Ok(r) => r,
         Err(e) => return usage(&format!("--logical-date is out of range: {e}")),

@@ -2,206 +2,59 @@
 //! `airtask run-task` process, as it would on isolated compute, in dependency order, with
 //! Airflow's trigger rules and dynamic task mapping.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::process::Stdio;
 
+use airtask_core::instance::TaskState as State;
 use airtask_core::store::LocalStore;
-use airtask_workflow::{Task, TriggerRule, Workflow};
+use airtask_core::trigger_rule::{Decision, decide_early};
+use airtask_workflow::{Task, Workflow};
+use tokio::process::{Child, Command};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinSet;
 
 use crate::cli::RunArgs;
 use crate::clock;
-use crate::commands::usage;
+use crate::exit::usage;
 use crate::render::parse_logical_date;
 
-/// A task's state in the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Waiting,
-    Running,
-    Success,
-    Failed,
-    Skipped,
-    UpstreamFailed,
-    Timeout,
-    Stopped,
-}
-
-impl State {
-    fn as_str(self) -> &'static str {
-        match self {
-            State::Waiting => "waiting",
-            State::Running => "running",
-            State::Success => "success",
-            State::Failed => "failed",
-            State::Skipped => "skipped",
-            State::UpstreamFailed => "upstream_failed",
-            State::Timeout => "timeout",
-            State::Stopped => "stopped",
-        }
-    }
-
-    fn done(self) -> bool {
-        !matches!(self, State::Waiting | State::Running)
-    }
-
-    fn failed(self) -> bool {
-        matches!(
-            self,
-            State::Failed | State::UpstreamFailed | State::Timeout | State::Stopped
-        )
-    }
-
-    fn from_exit(code: Option<i32>) -> State {
-        match code {
-            Some(0) => State::Success,
-            Some(3) => State::Timeout,
-            Some(4) => State::Stopped,
-            _ => State::Failed,
-        }
+/// The state of a finished `run-task` process, from its exit code.
+fn state_from_exit(code: Option<i32>) -> State {
+    match code {
+        Some(0) => State::Success,
+        Some(3) => State::Timeout,
+        Some(4) => State::Stopped,
+        _ => State::Failed,
     }
 }
 
-/// What a trigger rule decides.
-#[derive(Debug, PartialEq, Eq)]
-enum Decision {
-    Run,
-    Skip,
-    UpstreamFailed,
-}
-
-/// Airflow's trigger rules: a decision as soon as the upstream states settle it, as the
-/// scheduler does (`one_success` runs at the first success while other upstream tasks still
-/// run; `all_success` is upstream_failed at the first failure), else `None` until every
-/// upstream task is done.
-fn decide_early(rule: TriggerRule, upstream: &[State]) -> Option<Decision> {
-    if upstream.iter().all(|s| s.done()) {
-        return Some(decide(rule, upstream));
-    }
-    let success = upstream.iter().filter(|s| **s == State::Success).count();
-    let skipped = upstream.iter().filter(|s| **s == State::Skipped).count();
-    let failed = upstream.iter().filter(|s| s.failed()).count();
-    match rule {
-        TriggerRule::OneSuccess if success > 0 => Some(Decision::Run),
-        TriggerRule::OneFailed if failed > 0 => Some(Decision::Run),
-        TriggerRule::OneDone if success + failed > 0 => Some(Decision::Run),
-        TriggerRule::AllSuccess if failed > 0 => Some(Decision::UpstreamFailed),
-        TriggerRule::AllSuccess if skipped > 0 => Some(Decision::Skip),
-        TriggerRule::NoneFailed | TriggerRule::NoneFailedMinOneSuccess if failed > 0 => {
-            Some(Decision::UpstreamFailed)
-        }
-        TriggerRule::AllFailed if success + skipped > 0 => Some(Decision::Skip),
-        TriggerRule::NoneSkipped if skipped > 0 => Some(Decision::Skip),
-        TriggerRule::AllSkipped if success + failed > 0 => Some(Decision::Skip),
-        _ => None,
-    }
-}
-
-/// Airflow's trigger rules, evaluated when all upstream tasks are done.
-fn decide(rule: TriggerRule, upstream: &[State]) -> Decision {
-    let success = upstream.iter().filter(|s| **s == State::Success).count();
-    let skipped = upstream.iter().filter(|s| **s == State::Skipped).count();
-    let failed = upstream.iter().filter(|s| s.failed()).count();
-    let n = upstream.len();
-    match rule {
-        TriggerRule::AllSuccess => {
-            if failed > 0 {
-                Decision::UpstreamFailed
-            } else if skipped > 0 {
-                Decision::Skip
-            } else {
-                Decision::Run
-            }
-        }
-        TriggerRule::AllFailed => {
-            if failed == n {
-                Decision::Run
-            } else {
-                Decision::Skip
-            }
-        }
-        TriggerRule::AllDone | TriggerRule::AllDoneSetupSuccess | TriggerRule::Always => {
-            Decision::Run
-        }
-        TriggerRule::OneSuccess => {
-            if success > 0 || n == 0 {
-                Decision::Run
-            } else if skipped == n {
-                Decision::Skip
-            } else {
-                Decision::UpstreamFailed
-            }
-        }
-        TriggerRule::OneFailed => {
-            if failed > 0 || n == 0 {
-                Decision::Run
-            } else {
-                Decision::Skip
-            }
-        }
-        TriggerRule::OneDone => {
-            if success + failed > 0 || n == 0 {
-                Decision::Run
-            } else {
-                Decision::Skip
-            }
-        }
-        TriggerRule::NoneFailed => {
-            if failed > 0 {
-                Decision::UpstreamFailed
-            } else {
-                Decision::Run
-            }
-        }
-        TriggerRule::NoneFailedMinOneSuccess => {
-            if failed > 0 {
-                Decision::UpstreamFailed
-            } else if success > 0 || n == 0 {
-                Decision::Run
-            } else {
-                Decision::Skip
-            }
-        }
-        TriggerRule::NoneSkipped => {
-            if skipped > 0 {
-                Decision::Skip
-            } else {
-                Decision::Run
-            }
-        }
-        TriggerRule::AllSkipped => {
-            if skipped == n {
-                Decision::Run
-            } else {
-                Decision::Skip
-            }
-        }
-    }
-}
-
-/// A running `airtask run-task` process.
-struct Running {
-    task: usize,
-    map_index: i64,
-    child: Child,
-}
+/// A finished `run-task` process: task index, map index, exit code (`None`: killed by a
+/// signal, or it could not be waited for).
+type Exited = (usize, i64, Option<i32>);
 
 struct Runner<'a> {
     args: &'a RunArgs,
     wf: &'a Workflow,
+    /// The workflow id (MWAA Serverless's, else the DAG id): the state's layout.
+    wid: String,
     file: String,
     run_id: String,
     logical_date: String,
     store: LocalStore,
     /// Where the task processes' output goes: the local state directory.
     logs: LocalStore,
-    /// The state (an S3 store is mirrored into `store`), and the runtime its pulls run on.
+    /// The state (an S3 store is mirrored into `store`).
     state: crate::state::State,
-    rt: tokio::runtime::Runtime,
     states: Vec<State>,
-    /// Per task: outcomes of its instances (one for an unmapped task).
-    instances: Vec<Vec<State>>,
+    /// Per task: the map index and outcome of each finished instance (one for an unmapped
+    /// task), in the order they finished.
+    instances: Vec<Vec<(i64, State)>>,
     /// Per task: instances still to start.
-    pending: Vec<Vec<i64>>,
+    pending: Vec<VecDeque<i64>>,
+    /// Per task: the process ids of its running instances.
+    live: Vec<Vec<(i64, u32)>>,
+    /// Set when SIGTERM or SIGINT asked the run to stop.
+    stopping: bool,
     started: jiff::Timestamp,
 }
 
@@ -221,18 +74,25 @@ impl Runner<'_> {
         say(&format!("{:<28} {}{detail}", t.task_id, state.as_str()));
     }
 
+    fn output_log(&self, task: &Task, map_index: i64) -> std::path::PathBuf {
+        self.logs
+            .task_dir(&self.wid, &self.run_id, &task.task_id, map_index)
+            .join("output.log")
+    }
+
     fn spawn(&self, task: &Task, map_index: i64) -> Result<Child, String> {
         let exe =
             std::env::current_exe().map_err(|e| format!("cannot find the airtask binary: {e}"))?;
-        let dir = self
-            .logs
-            .task_dir(&self.wf.workflow_id, &self.run_id, &task.task_id, map_index);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let log_path = dir.join("output.log");
+        let log_path = self.output_log(task, map_index);
+        if let Some(dir) = log_path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
         let log = std::fs::File::create(&log_path)
             .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
-        let log2 = log.try_clone().map_err(|e| e.to_string())?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
         let mut cmd = Command::new(exe);
         cmd.arg("run-task")
             .arg(&self.file)
@@ -246,9 +106,13 @@ impl Runner<'_> {
             .arg("--state-dir")
             .arg(&self.args.state_dir)
             .args(["--map-index", &map_index.to_string()])
+            .args(["--workflow-id", &self.wid])
+            // The child stops itself (SIGTERM) when this process dies, however it dies.
+            .args(["--supervisor-pid", &std::process::id().to_string()])
             .stdin(Stdio::null())
             .stdout(log)
-            .stderr(log2);
+            .stderr(log2)
+            .kill_on_drop(false);
         if let Some(v) = &self.args.source.version_id {
             cmd.args(["--version-id", v]);
         }
@@ -280,10 +144,12 @@ impl Runner<'_> {
             .map_err(|e| format!("cannot start run-task for '{}': {e}", task.task_id))
     }
 
-    /// Decides every waiting task whose upstream states settle its trigger rule.
-    fn schedule(&mut self) {
+    /// Decides every waiting task whose upstream states settle its trigger rule; true when a
+    /// task changed state.
+    async fn schedule(&mut self) -> bool {
+        let mut changed = false;
         for i in 0..self.wf.tasks.len() {
-            if self.states[i] != State::Waiting || !self.pending[i].is_empty() {
+            if self.states[i] != State::Waiting {
                 continue;
             }
             let task = &self.wf.tasks[i];
@@ -296,160 +162,209 @@ impl Runner<'_> {
             let Some(decision) = decide_early(task.trigger_rule, &ups) else {
                 continue;
             };
+            changed = true;
             match decision {
                 Decision::Skip => self.set(i, State::Skipped, ""),
                 Decision::UpstreamFailed => self.set(i, State::UpstreamFailed, ""),
+                Decision::Run if task.mapping.is_some() => self.expand(i).await,
                 Decision::Run => {
-                    if task.mapping.is_some() {
-                        if let Err(e) = self
-                            .rt
-                            .block_on(self.state.pull_run(&self.wf.workflow_id, &self.run_id))
-                        {
-                            self.set(
-                                i,
-                                State::Failed,
-                                &format!(": cannot read the run's state: {e}"),
-                            );
-                            continue;
-                        }
-                        match crate::mapping::expanded_values(
-                            task,
-                            self.wf,
-                            &self.run_id,
-                            &self.store,
-                        ) {
-                            Ok(values) => {
-                                let n = crate::mapping::instance_count(&values);
-                                if n == 0 {
-                                    self.set(i, State::Skipped, " (mapped over nothing)");
-                                } else {
-                                    self.pending[i] = (0..n as i64).collect();
-                                    self.instances[i] = Vec::with_capacity(n);
-                                    self.set(
-                                        i,
-                                        State::Running,
-                                        &format!(" ({n} mapped instances)"),
-                                    );
-                                }
-                            }
-                            Err(e) => self.set(i, State::Failed, &format!(": {e}")),
-                        }
-                    } else {
-                        self.pending[i] = vec![-1];
-                        self.set(i, State::Running, "");
-                    }
+                    self.pending[i] = VecDeque::from([-1]);
+                    self.set(i, State::Running, "");
                 }
             }
+        }
+        changed
+    }
+
+    /// Expands a mapped task over its (upstream) values: one pending instance per value.
+    async fn expand(&mut self, i: usize) {
+        if let Err(e) = self.state.pull_run(&self.wid, &self.run_id).await {
+            self.set(
+                i,
+                State::Failed,
+                &format!(": cannot read the run's state: {e}"),
+            );
+            return;
+        }
+        let task = &self.wf.tasks[i];
+        match crate::mapping::expanded_values(task, &self.wid, &self.run_id, &self.store) {
+            Ok(values) => {
+                let n = crate::mapping::instance_count(&values);
+                if n == 0 {
+                    self.set(i, State::Skipped, " (mapped over nothing)");
+                } else {
+                    self.pending[i] = (0..n as i64).collect();
+                    self.instances[i] = Vec::with_capacity(n);
+                    self.set(i, State::Running, &format!(" ({n} mapped instances)"));
+                }
+            }
+            Err(e) => self.set(i, State::Failed, &format!(": {e}")),
         }
     }
 
-    fn run(mut self) -> u8 {
-        say(&format!(
-            "run {} of workflow {} ({} tasks, state in {})",
-            self.run_id,
-            self.wf.workflow_id,
-            self.wf.tasks.len(),
-            self.args.state_dir.display()
-        ));
+    /// Starts pending instances up to the parallelism; true when an instance could not start
+    /// (it is recorded as failed).
+    async fn start(&mut self, running: &mut JoinSet<Exited>) -> bool {
         let parallelism = self.args.parallelism.max(1);
-        let mut running: Vec<Running> = Vec::new();
-        loop {
-            self.schedule();
-            // Start pending instances up to the parallelism.
-            for i in 0..self.wf.tasks.len() {
-                while running.len() < parallelism && !self.pending[i].is_empty() {
-                    let map_index = self.pending[i].remove(0);
-                    let task = &self.wf.tasks[i];
-                    match self.spawn(task, map_index) {
-                        Ok(child) => running.push(Running {
-                            task: i,
-                            map_index,
-                            child,
-                        }),
-                        Err(e) => {
-                            self.instances[i].push(State::Failed);
-                            say(&format!("{:<28} failed to start: {e}", task.task_id));
-                        }
+        let mut failed_to_start = false;
+        for i in 0..self.wf.tasks.len() {
+            while running.len() < parallelism {
+                let Some(map_index) = self.pending[i].pop_front() else {
+                    break;
+                };
+                match self.spawn(&self.wf.tasks[i], map_index) {
+                    Ok(mut child) => {
+                        self.live[i].push((map_index, child.id().unwrap_or(0)));
+                        running.spawn(async move {
+                            let code = child.wait().await.ok().and_then(|s| s.code());
+                            (i, map_index, code)
+                        });
+                    }
+                    Err(e) => {
+                        failed_to_start = true;
+                        self.finished(i, map_index, State::Failed, &format!(": {e}"))
+                            .await;
                     }
                 }
             }
-            if running.is_empty()
-                && self.states.iter().all(|s| *s != State::Running)
-                && self.pending.iter().all(Vec::is_empty)
-            {
-                // Everything is decided (the workflow is acyclic, so nothing can wait forever).
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-            let mut k = 0;
-            while k < running.len() {
-                let finished = match running[k].child.try_wait() {
-                    Ok(Some(status)) => Some(State::from_exit(status.code())),
-                    Ok(None) => None,
-                    Err(_) => Some(State::Failed),
-                };
-                let Some(outcome) = finished else {
-                    k += 1;
-                    continue;
-                };
-                let r = running.swap_remove(k);
-                let outcome = if outcome == State::Success {
-                    self.record_status(r.task, r.map_index).unwrap_or(outcome)
-                } else {
-                    outcome
-                };
-                self.instances[r.task].push(outcome);
-                if self.wf.tasks[r.task].mapping.is_some() {
-                    say(&format!(
-                        "{:<28} {}",
-                        format!("{}[{}]", self.wf.tasks[r.task].task_id, r.map_index),
-                        outcome.as_str()
-                    ));
-                }
-                if self.pending[r.task].is_empty() && !running.iter().any(|o| o.task == r.task) {
-                    let all = &self.instances[r.task];
-                    let state = if all.iter().any(|s| s.failed()) {
-                        *all.iter().find(|s| s.failed()).unwrap_or(&State::Failed)
-                    } else if all.iter().all(|s| *s == State::Skipped) {
-                        State::Skipped
-                    } else {
-                        State::Success
-                    };
-                    let log = self
-                        .logs
-                        .task_dir(
-                            &self.wf.workflow_id,
-                            &self.run_id,
-                            &self.wf.tasks[r.task].task_id,
-                            r.map_index,
-                        )
-                        .join("output.log");
-                    let detail = if state.failed() {
-                        format!(" (log: {})", log.display())
-                    } else {
-                        String::new()
-                    };
-                    self.set(r.task, state, &detail);
-                }
-            }
         }
-        self.summary()
+        failed_to_start
+    }
+
+    /// Records the outcome of one instance and, when it was the task's last, the task's state.
+    async fn finished(&mut self, i: usize, map_index: i64, outcome: State, detail: &str) {
+        self.live[i].retain(|(m, _)| *m != map_index);
+        let outcome = if outcome == State::Success {
+            self.record_status(i, map_index).await.unwrap_or(outcome)
+        } else {
+            outcome
+        };
+        self.instances[i].push((map_index, outcome));
+        let task = &self.wf.tasks[i];
+        if task.mapping.is_some() {
+            say(&format!(
+                "{:<28} {}{detail}",
+                format!("{}[{map_index}]", task.task_id),
+                outcome.as_str()
+            ));
+        }
+        if !self.pending[i].is_empty() || !self.live[i].is_empty() {
+            return;
+        }
+        let all = &self.instances[i];
+        // The log pointer names the instance that failed (the first to fail), not the last to
+        // finish.
+        let (state, detail) = if let Some((m, s)) = all.iter().find(|(_, s)| s.is_failed()) {
+            let log = self.output_log(task, *m);
+            let d = if task.mapping.is_some() || detail.is_empty() {
+                format!(" (log: {})", log.display())
+            } else {
+                detail.to_owned()
+            };
+            (*s, d)
+        } else if all.iter().all(|(_, s)| *s == State::Skipped) {
+            (State::Skipped, String::new())
+        } else {
+            (State::Success, String::new())
+        };
+        self.set(i, state, &detail);
     }
 
     /// A run-task exit code 0 means success or skipped: the record says which.
-    fn record_status(&self, task: usize, map_index: i64) -> Option<State> {
+    async fn record_status(&self, task: usize, map_index: i64) -> Option<State> {
         let path = self
             .store
             .task_dir(
-                &self.wf.workflow_id,
+                &self.wid,
                 &self.run_id,
                 &self.wf.tasks[task].task_id,
                 map_index,
             )
             .join("record.json");
-        self.rt.block_on(self.state.pull_file(&path)).ok()?;
+        self.state.pull_file(&path).await.ok()?;
         let record: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-        (record["status"] == "SKIPPED").then_some(State::Skipped)
+        (record["status"] == State::Skipped.as_record_str()).then_some(State::Skipped)
+    }
+
+    /// SIGTERM or SIGINT: start nothing more, and pass SIGTERM on to every running instance (its
+    /// on_kill runs and its record says STOPPED). A second signal sends SIGKILL.
+    fn stop(&mut self, signal_name: &str) {
+        let kill = if self.stopping {
+            nix::sys::signal::Signal::SIGKILL
+        } else {
+            nix::sys::signal::Signal::SIGTERM
+        };
+        say(&format!(
+            "{signal_name}: stopping the run; sending {kill} to {} running task instance(s)",
+            self.live.iter().map(Vec::len).sum::<usize>()
+        ));
+        self.stopping = true;
+        for p in &mut self.pending {
+            p.clear();
+        }
+        for (_, pid) in self.live.iter().flatten() {
+            if let Ok(pid) = i32::try_from(*pid)
+                && pid > 0
+            {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), kill);
+            }
+        }
+        // A mapped task with no instance running any more ends now.
+        for i in 0..self.wf.tasks.len() {
+            if self.states[i] == State::Running && self.live[i].is_empty() {
+                self.set(i, State::Stopped, " (not every instance started)");
+            }
+        }
+    }
+
+    async fn run(mut self) -> u8 {
+        say(&format!(
+            "run {} of workflow {} ({} tasks, state in {})",
+            self.run_id,
+            self.wid,
+            self.wf.tasks.len(),
+            self.args.state_dir.display()
+        ));
+        let (mut term, mut int) = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(t), Ok(i)) => (t, i),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("error: cannot handle SIGTERM/SIGINT: {e}");
+                return crate::exit::run_task::INFRA;
+            }
+        };
+        let mut running: JoinSet<Exited> = JoinSet::new();
+        loop {
+            let mut changed = false;
+            if !self.stopping {
+                changed |= self.schedule().await;
+                changed |= self.start(&mut running).await;
+            }
+            if running.is_empty() {
+                if changed && !self.stopping {
+                    continue;
+                }
+                // Everything is decided (the workflow is acyclic, so nothing waits forever).
+                break;
+            }
+            // React to each child's exit as it happens (tokio reaps them on SIGCHLD).
+            tokio::select! {
+                joined = running.join_next() => {
+                    if let Some(Ok((i, map_index, code))) = joined {
+                        let outcome = match state_from_exit(code) {
+                            State::Failed if self.stopping => State::Stopped,
+                            s => s,
+                        };
+                        self.finished(i, map_index, outcome, "").await;
+                    }
+                }
+                _ = term.recv() => self.stop("SIGTERM"),
+                _ = int.recv() => self.stop("SIGINT"),
+            }
+        }
+        self.summary()
     }
 
     /// Prints the summary table; the run succeeds when no leaf task failed (Airflow's rule).
@@ -481,26 +396,31 @@ impl Runner<'_> {
             .collect();
         let failed = leaves
             .iter()
-            .any(|&i| self.states[i].failed() || !self.states[i].done());
+            .any(|&i| self.states[i].is_failed() || !self.states[i].is_done());
         outln!();
         outln!(
             "run {} {} in {elapsed:.1} s; XComs, records and task output are under {}",
             self.run_id,
-            if failed { "failed" } else { "succeeded" },
-            self.logs
-                .task_dir(&self.wf.workflow_id, &self.run_id, "", 0)
-                .parent()
-                .and_then(|p| p.parent())
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
+            if self.stopping {
+                "was stopped"
+            } else if failed {
+                "failed"
+            } else {
+                "succeeded"
+            },
+            self.logs.run_dir(&self.wid, &self.run_id).display()
         );
-        u8::from(failed)
+        if self.stopping {
+            crate::exit::RUN_STOPPED
+        } else {
+            u8::from(failed)
+        }
     }
 }
 
 /// `airtask run`.
 pub(crate) fn run(args: &RunArgs) -> u8 {
-    let rt = match crate::commands::async_runtime() {
+    let rt = match crate::exit::async_runtime() {
         Ok(rt) => rt,
         Err(e) => return usage(&e),
     };
@@ -509,7 +429,12 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
         Err(e) => return usage(&e),
     };
     let identity = crate::identity::Identity::new(roles);
-    let session = airtask_aws::identity::run_session_name(&crate::definition::stem(&args.file));
+    let session = airtask_aws::identity::run_session_name(
+        &args
+            .workflow_id
+            .clone()
+            .unwrap_or_else(|| crate::definition::stem(&args.file)),
+    );
     let (_, wf) = match rt.block_on(crate::definition::load_valid_as(
         &args.file,
         args.source.version_id.as_deref(),
@@ -530,11 +455,14 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
         Ok(d) => d.unwrap_or_else(clock::now),
         Err(e) => return usage(&e),
     };
-    let ctx = airtask_template::TaskContext::new(&wf.workflow_id, "", logical);
     let n = wf.tasks.len();
     // The run's own session names the workflow (unless an s3:// definition was already read
     // as the execution role, under the object's name).
-    let session = airtask_aws::identity::run_session_name(&wf.workflow_id);
+    let wid = args
+        .workflow_id
+        .clone()
+        .unwrap_or_else(|| wf.workflow_id.clone());
+    let session = airtask_aws::identity::run_session_name(&wid);
     let state = match rt.block_on(crate::state::State::open(
         &args.state_dir,
         args.store.as_deref(),
@@ -548,58 +476,51 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
         }
     };
     let store = state.local().clone();
+    let logs = LocalStore::new(&args.state_dir);
+    let run_id = match &args.run_id {
+        Some(id) => id.clone(),
+        None => new_run_id(&logs, &wid),
+    };
     let runner = Runner {
         args,
         wf: &wf,
+        wid,
         file: args.file.clone(),
-        run_id: args.run_id.clone().unwrap_or(ctx.run_id),
+        run_id,
         logical_date: logical.to_string(),
         store,
-        logs: LocalStore::new(&args.state_dir),
+        logs,
         state,
-        rt,
         states: vec![State::Waiting; n],
         instances: vec![Vec::new(); n],
-        pending: vec![Vec::new(); n],
+        pending: vec![VecDeque::new(); n],
+        live: vec![Vec::new(); n],
+        stopping: false,
         started: clock::now(),
     };
-    runner.run()
+    rt.block_on(runner.run())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_decide_as_soon_as_the_upstream_states_settle_them() {
-        use State::{Failed, Running, Skipped, Success, Waiting};
-        let early = |rule, ups: &[State]| decide_early(rule, ups);
-        assert_eq!(
-            early(TriggerRule::OneSuccess, &[Success, Running]),
-            Some(Decision::Run)
-        );
-        assert_eq!(early(TriggerRule::OneSuccess, &[Failed, Running]), None);
-        assert_eq!(
-            early(TriggerRule::OneFailed, &[Running, Failed]),
-            Some(Decision::Run)
-        );
-        assert_eq!(
-            early(TriggerRule::AllSuccess, &[Failed, Waiting]),
-            Some(Decision::UpstreamFailed)
-        );
-        assert_eq!(
-            early(TriggerRule::AllSuccess, &[Skipped, Running]),
-            Some(Decision::Skip)
-        );
-        assert_eq!(early(TriggerRule::AllSuccess, &[Success, Running]), None);
-        assert_eq!(early(TriggerRule::AllDone, &[Success, Running]), None);
-        assert_eq!(
-            early(TriggerRule::AllSkipped, &[Success, Running]),
-            Some(Decision::Skip)
-        );
-        assert_eq!(
-            early(TriggerRule::AllDone, &[Success, Failed]),
-            Some(Decision::Run)
-        );
+/// A run id of a new run: `manual__<now>`, as Airflow 3 names a manual run after the time it
+/// was triggered (its `run_after`), never after the logical date, so two runs of one logical
+/// date are two runs. The run's directory is created exclusively: should it exist (two runs
+/// started in the same microsecond), the next microsecond is taken.
+fn new_run_id(logs: &LocalStore, workflow_id: &str) -> String {
+    let mut t = clock::now();
+    loop {
+        let id = format!("manual__{}", t.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00"));
+        let dir = logs.run_dir(workflow_id, &id);
+        if let Some(parent) = dir.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        match std::fs::create_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                t = t
+                    .saturating_add(jiff::SignedDuration::from_micros(1))
+                    .unwrap_or(t);
+            }
+            // Created; or the state directory cannot be written, which each task reports.
+            _ => return id,
+        }
     }
 }

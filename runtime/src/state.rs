@@ -96,6 +96,17 @@ impl State {
         Ok(())
     }
 
+    /// Deletes files of the working directory from the S3 store (the local files are the
+    /// caller's to remove).
+    pub(crate) async fn delete_files(&self, files: &[PathBuf]) -> Result<(), String> {
+        let Some(s3) = &self.s3 else { return Ok(()) };
+        for f in files {
+            let rel = self.local.relative(f).ok_or("bad XCom path")?;
+            s3.delete(&rel).await?;
+        }
+        Ok(())
+    }
+
     /// Uploads one file (a task record).
     pub(crate) async fn push_file(&self, path: &Path) -> Result<(), String> {
         let Some(s3) = &self.s3 else { return Ok(()) };

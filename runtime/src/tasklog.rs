@@ -17,6 +17,8 @@ use crate::clock;
 struct Attempt {
     /// The local mirror of the stream.
     file: std::io::BufWriter<std::fs::File>,
+    /// Its path, for errors.
+    path: PathBuf,
     /// The CloudWatch shipper, when shipping is on.
     shipper: Option<ShipperHandle>,
     /// The per-stream sequence number of the next line.
@@ -38,6 +40,10 @@ struct Line<'a> {
 pub(crate) struct TaskLog {
     secrets: Mutex<Vec<String>>,
     attempt: Mutex<Option<Attempt>>,
+    /// The first write failure of the local mirror (a full disk): it ends the try.
+    fault: Mutex<Option<String>>,
+    /// Wakes [`TaskLog::fault`] when a write fails.
+    fault_notify: tokio::sync::Notify,
 }
 
 /// Where an attempt's log goes: the group and stream names, and the local mirror.
@@ -56,12 +62,11 @@ impl Destination {
     pub(crate) fn new(
         state_dir: &Path,
         group: &str,
-        wf: &str,
-        run_id: &str,
-        task_id: &str,
-        map_index: i64,
+        key: &airtask_core::instance::TaskInstanceKey,
         try_number: u32,
     ) -> Destination {
+        let (wf, run_id, task_id, map_index) =
+            (&key.workflow_id, &key.run_id, &key.task_id, key.map_index);
         let stream = airtask_aws::logs::log_stream(wf, run_id, task_id, map_index, try_number);
         // The stream's layout, each id one path component (a `/` or `..` in an id stays in it).
         use airtask_core::store::component;
@@ -129,6 +134,7 @@ impl TaskLog {
         if let Ok(mut a) = self.attempt.lock() {
             *a = Some(Attempt {
                 file: std::io::BufWriter::new(file),
+                path: dest.file.clone(),
                 shipper,
                 seq: 0,
             });
@@ -136,11 +142,54 @@ impl TaskLog {
         Ok(())
     }
 
+    /// Records a write failure of the local mirror (the first one is kept).
+    fn failed_write(&self, path: &Path, e: &std::io::Error) {
+        if let Ok(mut f) = self.fault.lock()
+            && f.is_none()
+        {
+            *f = Some(format!(
+                "the task log cannot be written to {}: {e}; the try was ended so that no line \
+                 is lost unnoticed (free space, or give another --state-dir)",
+                path.display()
+            ));
+            self.fault_notify.notify_one();
+        }
+    }
+
+    /// The write failure of the local mirror, if one happened.
+    pub(crate) fn fault_message(&self) -> Option<String> {
+        self.fault.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// Waits for a write failure of the local mirror, and returns its message.
+    pub(crate) async fn fault(&self) -> String {
+        loop {
+            if let Some(f) = self.fault_message() {
+                return f;
+            }
+            self.fault_notify.notified().await;
+        }
+    }
+
+    /// Writes what the local mirror buffers to its file (a failure is a fault).
+    pub(crate) fn flush_mirror(&self) {
+        let Ok(mut guard) = self.attempt.lock() else {
+            return;
+        };
+        if let Some(a) = guard.as_mut()
+            && let Err(e) = a.file.flush()
+        {
+            let path = a.path.clone();
+            drop(guard);
+            self.failed_write(&path, &e);
+        }
+    }
+
     /// Ends the current attempt: the local file is flushed, and the shipper sends what is left
     /// within `deadline` and reports what became of every line.
     pub(crate) async fn end_attempt(&self, deadline: Duration) -> Option<DeliveryReport> {
-        let mut attempt = self.attempt.lock().ok().and_then(|mut a| a.take())?;
-        let _ = attempt.file.flush();
+        self.flush_mirror();
+        let attempt = self.attempt.lock().ok().and_then(|mut a| a.take())?;
         match attempt.shipper {
             Some(s) => Some(s.finish(deadline).await),
             None => None,
@@ -190,7 +239,11 @@ impl LogSink for TaskLog {
         })
         .unwrap_or_default();
         attempt.seq += 1;
-        let _ = writeln!(attempt.file, "{line}");
+        let written = writeln!(attempt.file, "{line}");
+        if let Err(e) = &written {
+            // Kept for the try to end on; the line still goes to the terminal and CloudWatch.
+            self.failed_write(&attempt.path, e);
+        }
         if let Some(s) = &attempt.shipper {
             s.send(LogEvent {
                 timestamp_ms: now.as_millisecond(),
@@ -269,13 +322,16 @@ pub(crate) fn sensitive_values(params: &serde_json::Map<String, serde_json::Valu
 mod tests {
     #[test]
     fn the_local_mirror_follows_the_stream_layout_and_stays_in_the_state_directory() {
+        let key = |run: &str, task: &str, map_index| airtask_core::instance::TaskInstanceKey {
+            workflow_id: "wf".into(),
+            run_id: run.into(),
+            task_id: task.into(),
+            map_index,
+        };
         let d = super::Destination::new(
             std::path::Path::new("/state"),
             "/aws/mwaa-serverless/wf/",
-            "wf",
-            "manual__2025-03-09T00:00:00+00:00",
-            "load",
-            2,
+            &key("manual__2025-03-09T00:00:00+00:00", "load", 2),
             1,
         );
         assert_eq!(
@@ -291,10 +347,7 @@ mod tests {
         let d = super::Destination::new(
             std::path::Path::new("/state"),
             "g",
-            "wf",
-            "../../../etc",
-            "t",
-            -1,
+            &key("../../../etc", "t", -1),
             1,
         );
         assert!(

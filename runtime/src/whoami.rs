@@ -7,8 +7,8 @@ use airtask_aws::identity::{caller_arn, session_name};
 use serde_json::json;
 
 use crate::cli::{Format, WhoamiArgs};
-use crate::commands::usage;
 use crate::definition::{find_task, load_valid};
+use crate::exit::usage;
 use crate::identity::{Identity, Roles};
 
 /// `airtask whoami`.
@@ -28,7 +28,7 @@ pub(crate) fn whoami(args: &WhoamiArgs) -> u8 {
     let identity = Identity::new(roles);
     let session = session_name(&wf.workflow_id, &task.task_id, args.try_number);
     let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
-    let rt = match crate::commands::async_runtime() {
+    let rt = match crate::exit::async_runtime() {
         Ok(rt) => rt,
         Err(e) => return usage(&e),
     };

@@ -20,11 +20,14 @@
 //! );
 //! ```
 
+pub mod instance;
 mod operator;
 pub mod params;
 mod registry;
+pub mod retry;
 pub mod sensor;
 pub mod store;
+pub mod trigger_rule;
 
 pub use operator::{
     BoxFuture, BuildFn, Level, LogSink, Operator, Outcome, Params, TaskContext, TaskError,

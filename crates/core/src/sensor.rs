@@ -124,7 +124,25 @@ pub async fn run(
     }
     let mut poke_count: u32 = 1;
     loop {
-        let met = match sensor.poke(ctx).await {
+        // The budget bounds the poke itself, not only the waits between pokes.
+        let poked = match budget {
+            Some(b) => {
+                match tokio::time::timeout(b.saturating_sub(started.elapsed()), sensor.poke(ctx))
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(_) => {
+                        return Ok(Outcome::Skipped(format!(
+                            "the try's execution_timeout of {} s ran out during poke \
+                             {poke_count} and soft_fail is set",
+                            (b + BUDGET_MARGIN).as_secs_f64()
+                        )));
+                    }
+                }
+            }
+            None => sensor.poke(ctx).await,
+        };
+        let met = match poked {
             Ok(met) => met,
             Err(e) if settings.never_fail => {
                 return Ok(Outcome::Skipped(format!(
@@ -287,6 +305,31 @@ mod tests {
         let s = settings(serde_json::json!({"poke_interval": 1, "timeout": 2}));
         let e = run(&s, &ctx, &mut MetOn(None, 0)).await.unwrap_err();
         assert!(e.message.starts_with("Sensor has timed out"), "{e}");
+    }
+
+    /// A poke that takes an hour.
+    struct Slow;
+    impl Poke for Slow {
+        fn poke<'a>(&'a mut self, _: &'a TaskContext) -> BoxFuture<'a, Result<bool, TaskError>> {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(true)
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_soft_fail_the_try_budget_bounds_a_slow_poke() {
+        let (mut ctx, _) = ctx();
+        ctx.time_budget = Some(Duration::from_secs(3));
+        let s = settings(serde_json::json!({"poke_interval": 1, "timeout": 60, "soft_fail": true}));
+        let t0 = tokio::time::Instant::now();
+        let r = run(&s, &ctx, &mut Slow).await;
+        assert!(
+            matches!(&r, Ok(Outcome::Skipped(m)) if m.contains("during poke 1")),
+            "{r:?}"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(3));
     }
 
     #[test]

@@ -91,6 +91,11 @@ impl LocalStore {
             .join(map_index.to_string())
     }
 
+    /// The directory of one task instance.
+    pub fn instance_dir(&self, key: &crate::instance::TaskInstanceKey) -> PathBuf {
+        self.task_dir(&key.workflow_id, &key.run_id, &key.task_id, key.map_index)
+    }
+
     /// The file of one XCom value.
     pub fn xcom_path(
         &self,

@@ -15,7 +15,58 @@ pub struct Error {
     pub line: Option<usize>,
 }
 
+/// The largest string or list a template may build (64 MiB, or 64 Mi items): Python would
+/// raise `MemoryError` on a machine without the memory; airtask raises it before allocating.
+pub(crate) const MAX_SIZE: usize = 64 * 1024 * 1024;
+
+/// The class of the error of an interrupted rendering.
+const INTERRUPTED: &str = "TaskInterrupted";
+
+/// How deep macros may call macros (Python's recursion limit of 1000 frames allows about this
+/// many Jinja macro calls).
+pub(crate) const MAX_CALL_DEPTH: usize = 100;
+
+/// How deep expressions and blocks may nest (brackets, unary operators, statements).
+pub(crate) const MAX_NESTING: usize = 100;
+
 impl Error {
+    /// Python's `MemoryError` for a value of `size` items or bytes.
+    pub(crate) fn memory(size: impl std::fmt::Display) -> Error {
+        Error::new(
+            "MemoryError",
+            format!(
+                "the value would be {size} characters or items; templates are bounded to {MAX_SIZE}"
+            ),
+        )
+    }
+
+    /// Python's `RecursionError`.
+    pub(crate) fn recursion(what: &str) -> Error {
+        Error::new(
+            "RecursionError",
+            format!("maximum recursion depth exceeded {what}"),
+        )
+    }
+
+    /// Rendering was interrupted from outside (the try's timeout, or a signal).
+    pub(crate) fn interrupted() -> Error {
+        Error::new(INTERRUPTED, "rendering was interrupted")
+    }
+
+    /// True when this error is [`Error::interrupted`].
+    pub fn is_interrupted(&self) -> bool {
+        self.class == INTERRUPTED
+    }
+
+    /// Checks a size against [`MAX_SIZE`].
+    pub(crate) fn check_size(size: usize) -> Result<(), Error> {
+        if size > MAX_SIZE {
+            Err(Error::memory(size))
+        } else {
+            Ok(())
+        }
+    }
+
     pub(crate) fn new(class: &'static str, message: impl Into<String>) -> Error {
         Error {
             class,

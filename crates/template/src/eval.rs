@@ -4,23 +4,48 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::ast::{Expr, Node, Target};
 use crate::error::Error;
 use crate::value::{Args, Dict, Object, Undefined, Value};
 use crate::{filters, methods, pyfmt};
 
+/// How deep expressions may be evaluated (a chain of thousands of operators is a
+/// `RecursionError`, never a stack overflow).
+const MAX_EVAL_DEPTH: usize = 400;
+
 /// The rendering state: the context and the local scopes.
 pub(crate) struct State<'a> {
     globals: &'a HashMap<String, Value>,
     scopes: Vec<HashMap<String, Value>>,
+    /// Set from another thread to stop rendering (a try's timeout, SIGTERM).
+    interrupt: Option<&'a AtomicBool>,
+    /// The depth of expression evaluation.
+    depth: usize,
+    /// The depth of macro calls.
+    calls: usize,
 }
 
 impl<'a> State<'a> {
-    pub(crate) fn new(globals: &'a HashMap<String, Value>) -> State<'a> {
+    pub(crate) fn new(
+        globals: &'a HashMap<String, Value>,
+        interrupt: Option<&'a AtomicBool>,
+    ) -> State<'a> {
         State {
             globals,
             scopes: vec![HashMap::new()],
+            interrupt,
+            depth: 0,
+            calls: 0,
+        }
+    }
+
+    /// Fails when rendering was interrupted.
+    fn check_interrupt(&self) -> Result<(), Error> {
+        match self.interrupt {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::interrupted()),
+            _ => Ok(()),
         }
     }
 
@@ -53,6 +78,8 @@ impl<'a> State<'a> {
 
     fn exec(&mut self, nodes: &[Node], out: &mut String) -> Result<(), Error> {
         for node in nodes {
+            self.check_interrupt()?;
+            Error::check_size(out.len())?;
             match node {
                 Node::Text(t) => out.push_str(t),
                 Node::Print(e, line) => {
@@ -115,6 +142,7 @@ impl<'a> State<'a> {
                     }
                     let n = seq.len();
                     for (i, item) in seq.iter().enumerate() {
+                        self.check_interrupt()?;
                         self.scopes.push(HashMap::new());
                         let lp = LoopObj {
                             index0: i,
@@ -233,6 +261,16 @@ impl<'a> State<'a> {
     }
 
     pub(crate) fn eval(&mut self, e: &Expr) -> Result<Value, Error> {
+        if self.depth >= MAX_EVAL_DEPTH {
+            return Err(Error::recursion("while evaluating an expression"));
+        }
+        self.depth += 1;
+        let v = self.eval_inner(e);
+        self.depth -= 1;
+        v
+    }
+
+    fn eval_inner(&mut self, e: &Expr) -> Result<Value, Error> {
         Ok(match e {
             Expr::Const(v) => match v {
                 // Literal lists are built afresh, so `{% set l = [] %}` gives a new list.
@@ -409,6 +447,20 @@ impl<'a> State<'a> {
     }
 
     fn call_macro(&mut self, m: &MacroObj, args: Args) -> Result<Value, Error> {
+        if self.calls >= crate::error::MAX_CALL_DEPTH {
+            return Err(Error::recursion(&format!(
+                "while calling macro '{}' (more than {} nested macro calls)",
+                m.name,
+                crate::error::MAX_CALL_DEPTH
+            )));
+        }
+        self.calls += 1;
+        let r = self.call_macro_inner(m, args);
+        self.calls -= 1;
+        r
+    }
+
+    fn call_macro_inner(&mut self, m: &MacroObj, args: Args) -> Result<Value, Error> {
         let mut scope = HashMap::new();
         for (i, (p, default)) in m.params.iter().enumerate() {
             let v = match args.get(i, p) {
@@ -741,8 +793,12 @@ pub(crate) fn binary(op: &str, a: &Value, b: &Value) -> Result<Value, Error> {
         }));
     }
     match (op, a, b) {
-        ("+", Value::Str(x), Value::Str(y)) => Ok(Value::from(format!("{x}{y}"))),
+        ("+", Value::Str(x), Value::Str(y)) => {
+            Error::check_size(x.len().saturating_add(y.len()))?;
+            Ok(Value::from(format!("{x}{y}")))
+        }
         ("+", Value::List(x), Value::List(y)) => {
+            Error::check_size(x.borrow().len().saturating_add(y.borrow().len()))?;
             let mut v = x.borrow().clone();
             v.extend(y.borrow().iter().cloned());
             Ok(Value::list(v))
@@ -752,12 +808,15 @@ pub(crate) fn binary(op: &str, a: &Value, b: &Value) -> Result<Value, Error> {
             v.extend(y.iter().cloned());
             Ok(Value::tuple(v))
         }
-        ("*", Value::Str(s), n) | ("*", n, Value::Str(s)) if n.as_int().is_some() => Ok(
-            Value::from(s.repeat(usize::try_from(n.as_int().unwrap_or(0)).unwrap_or(0))),
-        ),
+        ("*", Value::Str(s), n) | ("*", n, Value::Str(s)) if n.as_int().is_some() => {
+            let times = usize::try_from(n.as_int().unwrap_or(0)).unwrap_or(0);
+            Error::check_size(s.len().saturating_mul(times))?;
+            Ok(Value::from(s.repeat(times)))
+        }
         ("*", Value::List(l), n) | ("*", n, Value::List(l)) if n.as_int().is_some() => {
             let times = usize::try_from(n.as_int().unwrap_or(0)).unwrap_or(0);
             let items = l.borrow();
+            Error::check_size(items.len().saturating_mul(times))?;
             Ok(Value::list(
                 items
                     .iter()

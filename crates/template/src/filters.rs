@@ -427,7 +427,11 @@ pub(crate) fn apply(
         "indent" => {
             let width = match arg(&args, 0, "width") {
                 Some(Value::Str(s)) => s.to_string(),
-                Some(w) => " ".repeat(usize::try_from(w.as_int().unwrap_or(4)).unwrap_or(0)),
+                Some(w) => {
+                    let n = usize::try_from(w.as_int().unwrap_or(4)).unwrap_or(0);
+                    Error::check_size(n)?;
+                    " ".repeat(n)
+                }
                 None => "    ".into(),
             };
             let first = bool_arg(&args, 1, "first")?;

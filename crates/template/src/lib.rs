@@ -213,6 +213,8 @@ impl std::error::Error for FieldError {}
 /// Renders templates for one task instance. Build it once per task; rendering is then cheap.
 pub struct Renderer {
     globals: HashMap<String, Value>,
+    /// Set from another thread to stop rendering.
+    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Renderer {
@@ -223,7 +225,19 @@ impl Renderer {
     pub fn new(ctx: &TaskContext, xcoms: Rc<dyn XcomSource>) -> Result<Renderer, Error> {
         Ok(Renderer {
             globals: context::build(ctx, xcoms)?,
+            interrupt: None,
         })
+    }
+
+    /// Rendering stops, with an error for which [`Error::is_interrupted`] is true, soon after
+    /// `flag` is set (from any thread): a try's timeout or a signal cancels a template that
+    /// loops for long.
+    pub fn with_interrupt(
+        mut self,
+        flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Renderer {
+        self.interrupt = Some(flag);
+        self
     }
 
     /// Renders a template to text, as Airflow does.
@@ -239,7 +253,7 @@ impl Renderer {
     /// # Errors
     /// As [`Renderer::render_str`].
     pub fn render(&self, template: &Template) -> Result<String, Error> {
-        eval::State::new(&self.globals).render(&template.nodes)
+        eval::State::new(&self.globals, self.interrupt.as_deref()).render(&template.nodes)
     }
 
     /// Renders one template field's value: strings are templates, lists and maps are rendered
@@ -262,7 +276,7 @@ impl Renderer {
             serde_json::Value::String(s) => {
                 let t = Template::parse(s).map_err(|e| fail(field, e))?;
                 if let Some(e) = t.lone_xcom_pull() {
-                    let v = eval::State::new(&self.globals)
+                    let v = eval::State::new(&self.globals, self.interrupt.as_deref())
                         .eval(e)
                         .map_err(|e| fail(field, e))?;
                     return v.to_json().map_err(|e| fail(field, e));
@@ -285,5 +299,61 @@ impl Renderer {
             }
             other => other.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+
+    fn renderer() -> Renderer {
+        let ctx = TaskContext::new("dag", "task", Timestamp::UNIX_EPOCH);
+        Renderer::new(&ctx, Rc::new(NoXcoms)).unwrap()
+    }
+
+    /// The error class of `template`, rendered on a thread with the main thread's 8 MiB stack
+    /// (the bounds are sized for it; test threads have 2 MiB).
+    fn class_of(template: &str) -> &'static str {
+        let template = template.to_owned();
+        std::thread::Builder::new()
+            .stack_size(8 * 1024 * 1024)
+            .spawn(move || renderer().render_str(&template).unwrap_err().class)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn hostile_templates_are_python_errors_not_aborts() {
+        assert_eq!(
+            class_of("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"),
+            "RecursionError"
+        );
+        let deep = format!("{{{{ {}{} }}}}", "[".repeat(2000), "]".repeat(2000));
+        assert_eq!(class_of(&deep), "RecursionError");
+        let chain = format!("{{{{ {} }}}}", vec!["1"; 5000].join("+"));
+        assert_eq!(class_of(&chain), "RecursionError");
+        assert_eq!(class_of("{{ 'x' * 10**10 }}"), "MemoryError");
+        assert_eq!(class_of("{{ [1] * 10**10 }}"), "MemoryError");
+        assert_eq!(class_of("{{ 'x'.center(10**10) }}"), "MemoryError");
+        // Well within the bounds, nothing changes.
+        assert_eq!(renderer().render_str("{{ [[[1]]] }}").unwrap(), "[[[1]]]");
+        let ten = "{% macro f(n) %}{% if n < 10 %}{{ f(n + 1) }}{% else %}{{ n }}{% endif %}{% endmacro %}{{ f(0) }}";
+        assert_eq!(renderer().render_str(ten).unwrap(), "10");
+    }
+
+    #[test]
+    fn an_interrupted_rendering_stops_with_its_own_error() {
+        let flag = Arc::new(AtomicBool::new(true));
+        let e = renderer()
+            .with_interrupt(flag)
+            .render_str(
+                "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            )
+            .unwrap_err();
+        assert!(e.is_interrupted(), "{e}");
     }
 }

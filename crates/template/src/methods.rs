@@ -450,6 +450,7 @@ fn pad(s: &str, width: i64, fill: &str, align: char) -> Result<String, Error> {
         return Ok(s.to_owned());
     }
     let total = (width - len) as usize;
+    Error::check_size(total.saturating_mul(fill.len_utf8()))?;
     let (left, right) = match align {
         '<' => (0, total),
         '>' => (total, 0),
@@ -570,6 +571,7 @@ fn str_method(s: &str, name: &str, args: &Args) -> Result<Value, Error> {
             if width <= len {
                 Value::from(s)
             } else {
+                Error::check_size((width - len) as usize)?;
                 let zeros = "0".repeat((width - len) as usize);
                 match s.strip_prefix(['-', '+']) {
                     Some(rest) => Value::from(format!("{}{zeros}{rest}", &s[..1])),

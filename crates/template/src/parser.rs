@@ -9,7 +9,11 @@ use crate::value::Value;
 /// Parses a whole template.
 pub(crate) fn parse(source: &str) -> Result<Vec<Node>, Error> {
     let toks = tokenize(source)?;
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let body = p.body(&[], None)?;
     Ok(body)
 }
@@ -20,6 +24,9 @@ type CallArgs = (Vec<Expr>, Vec<(String, Expr)>);
 struct Parser {
     toks: Vec<Token>,
     pos: usize,
+    /// How deep the parser is in nested expressions and blocks (bounded: a template of 2,000
+    /// nested brackets is a `RecursionError`, as in Jinja, never a stack overflow).
+    depth: usize,
 }
 
 fn describe(t: &Tok) -> String {
@@ -41,6 +48,21 @@ fn describe(t: &Tok) -> String {
 const KEYWORDS_ENDING_EXPR: &[&str] = &["else", "or", "and", "if", "in", "is", "not", "recursive"];
 
 impl Parser {
+    /// Runs `f` one nesting level deeper.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Parser) -> Result<T, Error>) -> Result<T, Error> {
+        if self.depth >= crate::error::MAX_NESTING {
+            return Err(Error::recursion(&format!(
+                "while parsing: more than {} nested brackets, operators or blocks",
+                crate::error::MAX_NESTING
+            ))
+            .with_line(self.line()));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
     fn peek(&self) -> &Tok {
         &self.toks[self.pos].tok
     }
@@ -129,6 +151,14 @@ impl Parser {
     /// Parses nodes until one of `end_tags` opens a block (left unconsumed) or the template
     /// ends.
     fn body(&mut self, end_tags: &[&str], innermost: Option<&str>) -> Result<Vec<Node>, Error> {
+        self.nested(|p| p.body_inner(end_tags, innermost))
+    }
+
+    fn body_inner(
+        &mut self,
+        end_tags: &[&str],
+        innermost: Option<&str>,
+    ) -> Result<Vec<Node>, Error> {
         let mut nodes = Vec::new();
         loop {
             match self.peek().clone() {
@@ -467,7 +497,7 @@ impl Parser {
 
     fn not_expr(&mut self) -> Result<Expr, Error> {
         if self.eat_name("not") {
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+            return Ok(Expr::Not(Box::new(self.nested(Parser::not_expr)?)));
         }
         self.compare()
     }
@@ -551,6 +581,10 @@ impl Parser {
     }
 
     fn unary(&mut self, with_filter: bool) -> Result<Expr, Error> {
+        self.nested(|p| p.unary_inner(with_filter))
+    }
+
+    fn unary_inner(&mut self, with_filter: bool) -> Result<Expr, Error> {
         let e = if self.eat_op("-") {
             Expr::Unary("-", Box::new(self.unary(false)?))
         } else if self.eat_op("+") {

@@ -178,24 +178,25 @@ impl BashOperator {
                 None => cmd.env_remove(k),
             };
         }
-        let tmp;
-        match &self.cwd {
+        // Airflow runs the command in a fresh temporary directory: here one with a random
+        // name and mode 0700 (mkdtemp), removed when the try ends however it ends.
+        let _workdir = match &self.cwd {
             Some(cwd) => {
                 cmd.current_dir(cwd);
+                None
             }
             None => {
-                // Airflow runs the command in a fresh temporary directory.
-                tmp = std::env::temp_dir().join(format!(
-                    "airtask-bash-{}-{}",
-                    std::process::id(),
-                    ctx.try_number
-                ));
-                std::fs::create_dir_all(&tmp).map_err(|e| {
-                    TaskError::retryable(format!("cannot create {}: {e}", tmp.display()))
+                let dir = nix::unistd::mkdtemp(&std::env::temp_dir().join("airtask-bash-XXXXXX"))
+                    .map_err(|e| {
+                    TaskError::retryable(format!(
+                        "cannot create a temporary directory in {}: {e}",
+                        std::env::temp_dir().display()
+                    ))
                 })?;
-                cmd.current_dir(&tmp);
+                cmd.current_dir(&dir);
+                Some(Workdir(dir))
             }
-        }
+        };
         ctx.info(
             LOGGER,
             &format!("Running command: ['bash', '-c', {:?}]", self.bash_command),
@@ -260,6 +261,15 @@ impl BashOperator {
             )));
         }
         Ok(Outcome::Success(Some(serde_json::Value::String(last_line))))
+    }
+}
+
+/// The command's temporary working directory, removed on drop.
+struct Workdir(std::path::PathBuf);
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -2,119 +2,36 @@
 //! execution_timeout), stop on SIGTERM/SIGINT, XCom written only when a try succeeds, and the
 //! task record.
 
+mod prepare;
+mod record;
+mod xcom;
+
 use std::any::Any;
-use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use airtask_aws::identity::{TaskIdentity, session_name};
-use airtask_core::store::LocalStore;
+use airtask_core::instance::{TaskInstanceKey, TaskState};
+use airtask_core::retry::{self, RetryPolicy};
 use airtask_core::{Level, LogSink, Outcome, TaskContext as OpContext, TaskError};
 use airtask_template::Renderer;
 use airtask_workflow::{Task, Workflow};
-use jiff::Timestamp;
-use serde_json::json;
 use tokio::sync::watch;
 
+use self::prepare::{Prep, PrepJob, prepare_cancellable};
+use self::record::{Record, iso};
+use self::xcom::{MAX_XCOM_BYTES, clear_xcoms, lock_instance, write_xcoms};
 use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
-use crate::commands::usage;
 use crate::definition::{find_task, load_valid_as};
+use crate::exit::run_task as exit;
+use crate::exit::{self as exit_codes, usage};
 use crate::identity::{Identity, Layer, Roles};
 use crate::registry::registry;
-use crate::render::{Instance, render_template_fields, template_context, xcom_source};
+use crate::render::{Instance, template_context};
 use crate::state::State;
 use crate::tasklog::{Destination, TaskLog, delivery_json};
-
-/// Exit codes of `run-task` (documented in the README).
-pub(crate) mod exit {
-    /// The task succeeded or was skipped.
-    pub(crate) const OK: u8 = 0;
-    /// The task failed.
-    pub(crate) const FAILED: u8 = 1;
-    /// Invalid input: arguments, definition, templates, operator parameters.
-    pub(crate) const INVALID: u8 = 2;
-    /// The last try timed out.
-    pub(crate) const TIMEOUT: u8 = 3;
-    /// Stopped by SIGTERM or SIGINT.
-    pub(crate) const STOPPED: u8 = 4;
-    /// Infrastructure failure: the execution role could not be assumed, or the state could not
-    /// be read or written.
-    pub(crate) const INFRA: u8 = 5;
-    /// The task succeeded (or was skipped), but log lines could not be delivered to CloudWatch
-    /// (they are in the spill file the record names).
-    pub(crate) const LOGS_UNDELIVERED: u8 = 6;
-}
-
-/// MWAA Serverless's quota on the XCom values of one task instance.
-const MAX_XCOM_BYTES: usize = 200 * 1024;
-
-/// The task instance record, written to the store after every state change.
-struct Record {
-    path: PathBuf,
-    body: serde_json::Map<String, serde_json::Value>,
-}
-
-impl Record {
-    fn set(&mut self, key: &str, v: serde_json::Value) {
-        self.body.insert(key.to_owned(), v);
-    }
-
-    /// Writes the record atomically (a temporary file renamed over the old one).
-    fn save(&self) -> Result<(), String> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let tmp = self
-            .path
-            .with_extension(format!("json.tmp{}", std::process::id()));
-        let text = serde_json::to_vec_pretty(&serde_json::Value::Object(self.body.clone()))
-            .map_err(|e| e.to_string())?;
-        std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path)
-            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
-    }
-}
-
-fn iso(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
-}
-
-/// Writes the XCom values of a successful try: all or nothing (a temporary directory renamed
-/// into place).
-fn write_xcoms(
-    store: &LocalStore,
-    wf: &str,
-    run_id: &str,
-    task_id: &str,
-    map_index: i64,
-    values: &[(String, serde_json::Value)],
-) -> Result<Vec<PathBuf>, String> {
-    let dir = store.task_dir(wf, run_id, task_id, map_index);
-    let final_dir = dir.join("xcom");
-    let tmp = dir.join(format!(".xcom.tmp{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-    let mut files = Vec::with_capacity(values.len());
-    for (key, value) in values {
-        let path = store.xcom_path(wf, run_id, task_id, map_index, key);
-        let name = path.file_name().map(|n| n.to_owned()).unwrap_or_default();
-        std::fs::write(tmp.join(&name), value.to_string())
-            .map_err(|e| format!("cannot write XCom {key}: {e}"))?;
-        files.push(final_dir.join(name));
-    }
-    let _ = std::fs::remove_dir_all(&final_dir);
-    std::fs::rename(&tmp, &final_dir)
-        .map_err(|e| format!("cannot write {}: {e}", final_dir.display()))?;
-    Ok(files)
-}
-
-/// Saves the record locally and, with an S3 store, uploads it.
-async fn save_record(record: &Record, state: &State) -> Result<(), String> {
-    record.save()?;
-    state.push_file(&record.path).await
-}
 
 /// How one try ended.
 enum TryEnd {
@@ -122,15 +39,26 @@ enum TryEnd {
     Failed(TaskError),
     TimedOut,
     Stopped,
+    /// The state or the log could not be written (exit 5).
+    Infra(String),
 }
 
 /// `airtask run-task`.
 pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
+    if let Some(parent) = args.supervisor_pid {
+        // Stop (SIGTERM: on_kill runs, the record says STOPPED) when the run that started this
+        // process dies; should it have died already, stop now.
+        let set = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+        if set.is_err() || nix::unistd::getppid().as_raw() != parent {
+            eprintln!("error: the run that started this task (process {parent}) has ended");
+            return exit::STOPPED;
+        }
+    }
     let roles = match Roles::resolve(&args.roles) {
         Ok(r) => r,
         Err(e) => return usage(&e),
     };
-    let rt = match crate::commands::async_runtime() {
+    let rt = match exit_codes::async_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
@@ -145,10 +73,11 @@ pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
 async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
     let file = &args.instance.file;
     let version = args.instance.source.version_id.as_deref();
-    // The workflow id is not known before the definition is read: the session name uses the
-    // expected one, else the object's name.
+    // The workflow id is not known before the definition is read when it is not given: the
+    // session name then uses the object's name.
     let hint = args
-        .expected_workflow_id
+        .instance
+        .workflow_id
         .clone()
         .unwrap_or_else(|| crate::definition::stem(file));
     let session = session_name(&hint, &args.instance.task_id, args.try_number.unwrap_or(1));
@@ -165,15 +94,13 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    if let Some(expected) = &args.expected_workflow_id
-        && *expected != wf.workflow_id
-    {
-        return usage(&format!(
-            "the definition {} holds workflow '{}', not '{expected}' (AIRTASK_WORKFLOW_ID / \
-             --workflow-id)",
-            args.instance.file, wf.workflow_id
-        ));
-    }
+    // The service's workflow id (`etl-abc1234def`) names logs, state and sessions; the DAG id
+    // stays what templates see.
+    let wid = args
+        .instance
+        .workflow_id
+        .clone()
+        .unwrap_or_else(|| wf.workflow_id.clone());
     let task = match find_task(&wf, &args.instance.task_id) {
         Ok(t) => t,
         Err(e) => return usage(&e),
@@ -184,28 +111,35 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
             task.operator
         ));
     }
-    let max_try = task.retries + 1;
+    if task.mapping.is_none() && args.instance.map_index != -1 {
+        return usage(&format!(
+            "--map-index {} was given, but task '{}' is not mapped (it has no expand); leave \
+             --map-index out for an unmapped task",
+            args.instance.map_index, task.task_id
+        ));
+    }
+    let policy = RetryPolicy::from(task);
     let (first, last) = match args.try_number {
-        Some(n) if n == 0 || n > max_try => {
+        Some(n) if !policy.has_try(n) => {
             return usage(&format!(
-                "--try {n} is out of range: task '{}' has {max_try} tries (retries: {})",
-                task.task_id, task.retries
+                "--try {n} is out of range: task '{}' has {} tries (retries: {})",
+                task.task_id, policy.tries, task.retries
             ));
         }
         Some(n) => (n, n),
-        None => (1, max_try),
+        None => (1, policy.tries),
     };
     // The execution role is taken on before anything runs, so that a role that cannot be
     // assumed stops the task here rather than halfway.
     if identity.has_execution_role()
         && let Err(e) = identity
-            .execution(&session_name(&wf.workflow_id, &task.task_id, first))
+            .execution(&session_name(&wid, &task.task_id, first))
             .await
     {
         eprintln!("error: {e}; task '{}' did not run", task.task_id);
         return exit::INFRA;
     }
-    run(args, &wf, task, first, last, &identity).await
+    run(args, &wf, &wid, task, first, last, &identity).await
 }
 
 /// Whether the task log goes to CloudWatch: not with `--no-cloudwatch`; always from the
@@ -239,7 +173,7 @@ fn cloudwatch_on(args: &RunTaskArgs, identity: &Identity) -> bool {
 /// configured. A role that cannot be assumed fails the try.
 async fn try_identity(
     identity: &Identity,
-    wf: &Workflow,
+    wid: &str,
     task: &Task,
     info: Option<&airtask_core::OperatorInfo>,
     try_number: u32,
@@ -249,7 +183,7 @@ async fn try_identity(
     if !calls_aws && task.role_arn.is_none() && !identity.has_execution_role() {
         return Ok(None);
     }
-    let session = session_name(&wf.workflow_id, &task.task_id, try_number);
+    let session = session_name(wid, &task.task_id, try_number);
     let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
     let layer = identity
         .task(task.role_arn.as_deref(), &session, timeout)
@@ -272,20 +206,21 @@ async fn try_identity(
 async fn run(
     args: &RunTaskArgs,
     wf: &Workflow,
+    wid: &str,
     task: &Task,
     first: u32,
     last: u32,
     identity: &Identity,
 ) -> u8 {
     let terminal = Arc::new(TaskLog::default());
-    let log_group = airtask_aws::logs::log_group(&wf.workflow_id, args.logs.log_group.as_deref());
+    let log_group = airtask_aws::logs::log_group(wid, args.logs.log_group.as_deref());
     let flush_timeout = Duration::from_secs_f64(args.logs.log_flush_timeout);
     let mut logs_incomplete = false;
     // CloudWatch shipping uses the execution layer (the execution role, or the base
     // credentials).
     let ship_config = if cloudwatch_on(args, identity) {
         match identity
-            .execution(&session_name(&wf.workflow_id, &task.task_id, first))
+            .execution(&session_name(wid, &task.task_id, first))
             .await
         {
             Ok(layer) => Some(layer.config.clone()),
@@ -313,7 +248,7 @@ async fn run(
         &args.instance.state_dir,
         args.instance.store.as_deref(),
         identity,
-        &session_name(&wf.workflow_id, &task.task_id, first),
+        &session_name(wid, &task.task_id, first),
     )
     .await
     {
@@ -339,29 +274,33 @@ async fn run(
     let logical_iso = Renderer::new(&tctx, Rc::new(airtask_template::NoXcoms))
         .and_then(|r| r.render_str("{{ ts }}"))
         .unwrap_or_default();
-    if let Err(e) = state.pull_run(&wf.workflow_id, &run_id).await {
+    let key = TaskInstanceKey {
+        workflow_id: wid.to_owned(),
+        run_id: run_id.clone(),
+        task_id: task.task_id.clone(),
+        map_index: args.instance.map_index,
+    };
+    // One try of a task instance at a time (the lock is released when this function returns).
+    // It lives in the local store (the state directory; with an S3 store, the private working
+    // directory, where it serializes nothing: see the README).
+    let _lock = match lock_instance(store.root(), &key) {
+        Ok(lock) => lock,
+        Err((code, e)) => {
+            eprintln!("error: {e}");
+            return code;
+        }
+    };
+    if let Err(e) = state.pull_run(wid, &run_id).await {
         eprintln!("error: cannot read the run's state: {e}");
         return exit::INFRA;
     }
-    let task_dir = store.task_dir(
+    let task_dir = store.instance_dir(&key);
+    let mut record = Record::new(
+        task_dir.join("record.json"),
+        &key,
         &wf.workflow_id,
-        &run_id,
-        &task.task_id,
-        args.instance.map_index,
+        task.implementation.clone(),
     );
-    let mut record = Record {
-        path: task_dir.join("record.json"),
-        body: serde_json::Map::new(),
-    };
-    for (k, v) in [
-        ("workflow_id", json!(wf.workflow_id)),
-        ("run_id", json!(run_id)),
-        ("task_id", json!(task.task_id)),
-        ("map_index", json!(args.instance.map_index)),
-        ("operator", json!(task.implementation)),
-    ] {
-        record.set(k, v);
-    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -378,36 +317,34 @@ async fn run(
     });
 
     let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
-    let retry_delay = Duration::from_secs_f64(task.retry_delay.as_secs_f64());
+    let policy = RetryPolicy::from(task);
     let reg = registry();
     let info = reg.lookup(task.implementation.as_deref().unwrap_or_default());
 
     let mut try_number = first;
     loop {
         let started = clock::now();
-        record.set("try", json!(try_number));
-        record.set("status", json!("RUNNING"));
-        record.set("started_at", json!(iso(started)));
-        record.set("completed_at", serde_json::Value::Null);
-        record.set("duration_seconds", serde_json::Value::Null);
-        record.set("error", serde_json::Value::Null);
-        let dest = Destination::new(
-            &args.instance.state_dir,
-            &log_group,
-            &wf.workflow_id,
-            &run_id,
-            &task.task_id,
-            args.instance.map_index,
-            try_number,
-        );
-        record.set("log_stream", json!(dest.display()));
-        record.set("log_file", json!(dest.file.display().to_string()));
-        record.set("log_delivery", serde_json::Value::Null);
+        let dest = Destination::new(&args.instance.state_dir, &log_group, &key, try_number);
+        record.try_number = try_number;
+        record.status = TaskState::Running;
+        record.started_at = Some(iso(started));
+        record.completed_at = None;
+        record.duration_seconds = None;
+        record.error = None;
+        record.log_stream = Some(dest.display());
+        record.log_file = Some(dest.file.display().to_string());
+        record.log_delivery = None;
         if let Err(e) = terminal.start_attempt(&dest, ship_config.as_ref()) {
             eprintln!("error: {e}");
             return exit::INFRA;
         }
-        if let Err(e) = save_record(&record, &state).await {
+        // XComs of an earlier try (or run) of this instance go before the record says RUNNING:
+        // a downstream task never reads a stale value, and no failed record sits beside one.
+        if let Err(e) = clear_xcoms(&state, &task_dir).await {
+            eprintln!("error: cannot clear the XComs of an earlier try: {e}");
+            return exit::INFRA;
+        }
+        if let Err(e) = record.save(&state).await {
             eprintln!("error: {e}");
             return exit::INFRA;
         }
@@ -416,21 +353,43 @@ async fn run(
             "airtask",
             &format!(
                 "Starting attempt {try_number} of {} of task '{}' (run {run_id})",
-                task.retries + 1,
-                task.task_id
+                policy.tries, task.task_id
             ),
         );
 
         // Render and build afresh for every try: `ti.try_number` is in the context.
         tctx.try_number = try_number;
-        let prepared = match try_identity(identity, wf, task, info, try_number, &terminal).await {
-            Err(e) => Err((e, false)),
-            Ok(layer) => prepare(args, &store, wf, task, &tctx, info, &terminal)
-                .map(|op| (op, layer))
-                .map_err(|msg| (TaskError::fatal(msg), true)),
+        let layer = try_identity(identity, wid, task, info, try_number, &terminal).await;
+        // The try's execution_timeout covers rendering and execute: both are cancelled when it
+        // runs out, or on SIGTERM/SIGINT.
+        let deadline = tokio::time::Instant::now() + timeout;
+        let prepared = match layer {
+            Err(e) => Err((TryEnd::Failed(e), false)),
+            Ok(layer) => {
+                let job = PrepJob {
+                    map_index: args.instance.map_index,
+                    workflow_id: wid.to_owned(),
+                    store: store.clone(),
+                    task: task.clone(),
+                    tctx: tctx.clone(),
+                    info: info.copied(),
+                    log: terminal.clone(),
+                };
+                let mut stop = stop_rx.clone();
+                prepare_cancellable(job, deadline, &mut stop)
+                    .await
+                    .map(|op| (op, layer))
+                    .map_err(|p| match p {
+                        Prep::Invalid(msg) => (TryEnd::Failed(TaskError::fatal(msg)), true),
+                        Prep::Failed(msg) => (TryEnd::Failed(TaskError::fatal(msg)), false),
+                        Prep::Infra(msg) => (TryEnd::Infra(msg), false),
+                        Prep::TimedOut => (TryEnd::TimedOut, false),
+                        Prep::Stopped => (TryEnd::Stopped, false),
+                    })
+            }
         };
         let (end, invalid) = match prepared {
-            Err((e, invalid)) => (TryEnd::Failed(e), invalid),
+            Err((end, invalid)) => (end, invalid),
             Ok((mut op, layer)) => {
                 let mut process_env: Vec<(String, Option<String>)> = [
                     ("AIRFLOW_CTX_DAG_OWNER", tctx.owner.clone()),
@@ -450,6 +409,8 @@ async fn run(
                     task_id: task.task_id.clone(),
                     try_number,
                     process_env,
+                    // The operator's budget is the task's execution_timeout (rendering takes
+                    // well under the sensors' margin); the runtime's deadline stays the bound.
                     time_budget: Some(timeout),
                     aws: layer.map(|l| {
                         Arc::new(TaskIdentity { config: l.config }) as Arc<dyn Any + Send + Sync>
@@ -459,15 +420,16 @@ async fn run(
                 let end = {
                     let fut = op.execute(&ctx);
                     tokio::select! {
-                        r = tokio::time::timeout(timeout, fut) => match r {
+                        r = tokio::time::timeout_at(deadline, fut) => match r {
                             Ok(Ok(o)) => TryEnd::Done(o),
                             Ok(Err(e)) => TryEnd::Failed(e),
                             Err(_) => TryEnd::TimedOut,
                         },
                         _ = stop.wait_for(|s| *s) => TryEnd::Stopped,
+                        fault = terminal.fault() => TryEnd::Infra(fault),
                     }
                 };
-                if matches!(end, TryEnd::TimedOut | TryEnd::Stopped) {
+                if matches!(end, TryEnd::TimedOut | TryEnd::Stopped | TryEnd::Infra(_)) {
                     log.line(
                         Level::Warning,
                         "airtask",
@@ -475,6 +437,12 @@ async fn run(
                     );
                     op.on_kill();
                 }
+                // A log line that could not be written fails the try before any XCom is stored.
+                terminal.flush_mirror();
+                let end = match (end, terminal.fault_message()) {
+                    (TryEnd::Done(_), Some(fault)) => TryEnd::Infra(fault),
+                    (end, _) => end,
+                };
                 // XComs of a successful try: return_value (unless do_xcom_push is false) and the
                 // pushed keys, within the quota, all or nothing.
                 let end = match end {
@@ -491,25 +459,11 @@ async fn run(
                             TryEnd::Failed(TaskError::fatal(format!(
                                 "the task's XCom values are {size} bytes; MWAA Serverless allows at most {MAX_XCOM_BYTES} bytes (200 KB) per task instance. Pass large data through S3 and push its key instead."
                             )))
-                        } else if let Err(e) = match write_xcoms(
-                            &store,
-                            &wf.workflow_id,
-                            &run_id,
-                            &task.task_id,
-                            args.instance.map_index,
-                            &values,
-                        ) {
+                        } else if let Err(e) = match write_xcoms(&store, &key, &values) {
                             Ok(files) => state.push_xcoms(&files).await,
                             Err(e) => Err(e),
                         } {
-                            eprintln!("error: {e}");
-                            record.set("status", json!("FAILED"));
-                            record.set("error", json!(e));
-                            if let Some(report) = terminal.end_attempt(flush_timeout).await {
-                                record.set("log_delivery", delivery_json(&report));
-                            }
-                            let _ = save_record(&record, &state).await;
-                            return exit::INFRA;
+                            TryEnd::Infra(e)
                         } else {
                             TryEnd::Done(Outcome::Success(value))
                         }
@@ -520,67 +474,97 @@ async fn run(
             }
         };
 
+        // A log line that could not be written ends the try as an infrastructure failure.
+        terminal.flush_mirror();
+        let end = match terminal.fault_message() {
+            Some(fault) if !matches!(end, TryEnd::Infra(_)) => TryEnd::Infra(fault),
+            _ => end,
+        };
         let completed = clock::now();
-        record.set("completed_at", json!(iso(completed)));
-        record.set(
-            "duration_seconds",
-            json!(completed.duration_since(started).as_secs_f64()),
-        );
-        // Up for retry when the task has tries left, even if another process runs them
-        // (`--try N`); this process runs the next try only up to `last`.
-        let tries_left = try_number < task.retries + 1;
-        let (status, code, error, retry) = match &end {
-            TryEnd::Done(Outcome::Success(_)) => ("SUCCESS", exit::OK, None, false),
-            TryEnd::Done(Outcome::Skipped(why)) => ("SKIPPED", exit::OK, Some(why.clone()), false),
-            TryEnd::Failed(e) if invalid => {
-                ("FAILED", exit::INVALID, Some(e.message.clone()), false)
+        record.completed_at = Some(iso(completed));
+        record.duration_seconds = Some(completed.duration_since(started).as_secs_f64());
+        let (status, code, error, policy_end) = match &end {
+            TryEnd::Done(Outcome::Success(_)) => {
+                (TaskState::Success, exit::OK, None, retry::TryEnd::Done)
             }
+            TryEnd::Done(Outcome::Skipped(why)) => (
+                TaskState::Skipped,
+                exit::OK,
+                Some(why.clone()),
+                retry::TryEnd::Done,
+            ),
+            TryEnd::Failed(e) if invalid => (
+                TaskState::Failed,
+                exit::INVALID,
+                Some(e.message.clone()),
+                retry::TryEnd::Fatal,
+            ),
             TryEnd::Failed(e) => (
-                "FAILED",
+                TaskState::Failed,
                 exit::FAILED,
                 Some(e.message.clone()),
-                e.retryable && tries_left,
+                retry::TryEnd::Failed {
+                    retryable: e.retryable,
+                },
             ),
             TryEnd::TimedOut => (
-                "TIMEOUT",
+                TaskState::Timeout,
                 exit::TIMEOUT,
                 Some(format!(
                     "the try exceeded its execution_timeout of {} s",
                     timeout.as_secs_f64()
                 )),
-                tries_left,
+                retry::TryEnd::TimedOut,
             ),
             TryEnd::Stopped => (
-                "STOPPED",
+                TaskState::Stopped,
                 exit::STOPPED,
                 Some("stopped by a signal (SIGTERM or SIGINT)".to_owned()),
-                false,
+                retry::TryEnd::Stopped,
+            ),
+            TryEnd::Infra(e) => (
+                TaskState::Failed,
+                exit::INFRA,
+                Some(e.clone()),
+                retry::TryEnd::Fatal,
             ),
         };
-        let status = if retry { "UP_FOR_RETRY" } else { status };
-        let retry = retry && try_number < last;
-        record.set("status", json!(status));
-        record.set(
-            "error",
-            error.clone().map_or(serde_json::Value::Null, |e| json!(e)),
-        );
+        if let TryEnd::Infra(e) = &end {
+            eprintln!("error: {e}");
+            // A failed try keeps no XCom (should the log have failed after they were stored).
+            let _ = clear_xcoms(&state, &task_dir).await;
+        }
+        // Up for retry when the task has tries left, even if another process runs them
+        // (`--try N`); this process runs the next try only up to `last`.
+        let wait = policy.next(try_number, policy_end);
+        let status = if wait.is_some() {
+            TaskState::UpForRetry
+        } else {
+            status
+        };
+        let wait = wait.filter(|_| try_number < last);
+        record.status = status;
+        record.error.clone_from(&error);
         let level = match status {
-            "SUCCESS" | "SKIPPED" => Level::Info,
+            TaskState::Success | TaskState::Skipped => Level::Info,
             _ => Level::Error,
         };
         let detail = error.map(|e| format!(": {e}")).unwrap_or_default();
         log.line(
             level,
             "airtask",
-            &format!("Attempt {try_number} ended {status}{detail}"),
+            &format!(
+                "Attempt {try_number} ended {}{detail}",
+                status.as_record_str()
+            ),
         );
-        if retry {
+        if let Some(delay) = wait {
             log.line(
                 Level::Info,
                 "airtask",
                 &format!(
                     "Waiting {} s (retry_delay) before attempt {}",
-                    retry_delay.as_secs_f64(),
+                    delay.as_secs_f64(),
                     try_number + 1
                 ),
             );
@@ -601,82 +585,36 @@ async fn run(
                         .unwrap_or_default()
                 );
             }
-            record.set("log_delivery", delivery_json(&report));
+            record.log_delivery = Some(delivery_json(&report));
         }
-        if let Err(e) = save_record(&record, &state).await {
+        if let Err(e) = record.save(&state).await {
             eprintln!("error: {e}");
             return exit::INFRA;
         }
-        if !retry {
+        let Some(delay) = wait else {
             if args.output == Format::Json {
-                outln!("{}", serde_json::Value::Object(record.body.clone()));
+                outln!("{}", record.to_json());
             }
             return if code == exit::OK && logs_incomplete {
                 exit::LOGS_UNDELIVERED
             } else {
                 code
             };
-        }
+        };
         let mut stop = stop_rx.clone();
         tokio::select! {
-            () = tokio::time::sleep(retry_delay) => {}
+            () = tokio::time::sleep(delay) => {}
             _ = stop.wait_for(|s| *s) => {
-                record.set("status", json!("STOPPED"));
-                record.set("error", json!("stopped by a signal while waiting to retry"));
-                let _ = save_record(&record, &state).await;
+                record.status = TaskState::Stopped;
+                record.error = Some("stopped by a signal while waiting to retry".to_owned());
+                let _ = record.save(&state).await;
                 log.line(Level::Error, "airtask", "Stopped while waiting to retry.");
                 if args.output == Format::Json {
-                    outln!("{}", serde_json::Value::Object(record.body.clone()));
+                    outln!("{}", record.to_json());
                 }
                 return exit::STOPPED;
             }
         }
         try_number += 1;
     }
-}
-
-/// Renders the template fields and builds the operator for one try.
-fn prepare(
-    args: &RunTaskArgs,
-    store: &LocalStore,
-    wf: &Workflow,
-    task: &Task,
-    tctx: &airtask_template::TaskContext,
-    info: Option<&airtask_core::OperatorInfo>,
-    log: &TaskLog,
-) -> Result<Box<dyn airtask_core::Operator>, String> {
-    let renderer = Renderer::new(
-        tctx,
-        xcom_source(Vec::new(), store.root(), wf, &tctx.run_id),
-    )
-    .map_err(|e| format!("--logical-date is out of range: {e}"))?;
-    let rendered = render_template_fields(task, &renderer).map_err(|e| e.to_string())?;
-    let mut params = airtask_core::Params::new();
-    for p in &task.parameters {
-        // default_args entries apply only to operators that take them, as in Airflow.
-        if p.origin == airtask_workflow::Origin::DefaultArgs {
-            continue;
-        }
-        params.insert(p.name.clone(), p.value.to_json());
-    }
-    params.extend(rendered);
-    if task.mapping.is_some() {
-        let values = crate::mapping::expanded_values(task, wf, &tctx.run_id, store)?;
-        let count = crate::mapping::instance_count(&values);
-        let index = usize::try_from(args.instance.map_index)
-            .ok()
-            .filter(|i| *i < count)
-            .ok_or_else(|| {
-                format!(
-                    "task '{}' is mapped over {count} values; give --map-index 0 to {}",
-                    task.task_id,
-                    count.saturating_sub(1)
-                )
-            })?;
-        params.extend(crate::mapping::arguments_of(&values, index));
-    }
-    let info = info.ok_or_else(|| format!("the operator {} is not implemented", task.operator))?;
-    // Values of parameters whose names look secret are masked from here on.
-    log.mask(crate::tasklog::sensitive_values(&params));
-    (info.build)(&params).map_err(|e| format!("task '{}': {e}", task.task_id))
 }
