@@ -132,6 +132,7 @@ pub struct TaskContext {
     process_env: Vec<(String, Option<String>)>,
     aws: Option<Arc<dyn Any + Send + Sync>>,
     deadline: Option<tokio::time::Instant>,
+    execution_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -170,6 +171,7 @@ impl TaskContext {
             process_env: Vec::new(),
             aws: None,
             deadline: None,
+            execution_timeout: None,
         }
     }
 
@@ -195,6 +197,7 @@ impl TaskContext {
     #[must_use]
     pub fn with_time_budget(mut self, budget: Duration) -> TaskContext {
         self.deadline = Some(tokio::time::Instant::now() + budget);
+        self.execution_timeout = Some(budget);
         self
     }
 
@@ -212,6 +215,12 @@ impl TaskContext {
     pub fn time_budget(&self) -> Option<Duration> {
         self.deadline
             .map(|d| d.saturating_duration_since(tokio::time::Instant::now()))
+    }
+
+    /// The try's whole `execution_timeout` (for messages; see [`TaskContext::time_budget`]
+    /// for what is left of it).
+    pub fn execution_timeout(&self) -> Option<Duration> {
+        self.execution_timeout
     }
 
     /// Changes to the environment of processes the operator starts (see
