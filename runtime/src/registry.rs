@@ -1,20 +1,29 @@
 //! The operators this build implements, one Cargo feature per operator crate.
 
+use std::sync::OnceLock;
+
 use airtask_core::Registry;
 
-/// Builds the registry of every operator compiled in.
-pub(crate) fn registry() -> Registry {
+/// The registry of every operator compiled in, built once per process on first use (the
+/// loader, the renderer and the task runner all read this one).
+pub(crate) fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(build)
+}
+
+/// Builds the registry: one line per operator family.
+fn build() -> Registry {
     #[allow(unused_mut)]
-    let mut builder = Registry::builder();
+    let mut b = Registry::builder();
     #[cfg(feature = "op-standard")]
-    for info in airtask_standard::OPERATORS {
-        builder = builder.register_legacy(*info);
+    {
+        b = airtask_standard::register(b);
     }
     #[cfg(feature = "op-s3")]
-    for info in airtask_s3::OPERATORS {
-        builder = builder.register_legacy(*info);
+    {
+        b = airtask_s3::register(b);
     }
-    builder.build()
+    b.build()
 }
 
 #[cfg(test)]

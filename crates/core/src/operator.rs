@@ -364,10 +364,6 @@ impl BuiltOperator {
     pub(crate) fn typed<T: Operator>(op: T) -> BuiltOperator {
         BuiltOperator(Box::new(Typed(op)))
     }
-
-    pub(crate) fn legacy(op: Box<dyn crate::legacy::Operator>) -> BuiltOperator {
-        BuiltOperator(Box::new(Legacy(op)))
-    }
 }
 
 /// The object-safe face of an operator: where core boxes the futures, once for every operator.
@@ -392,24 +388,17 @@ impl<T: Operator> Erased for Typed<T> {
     }
 }
 
-struct Legacy(Box<dyn crate::legacy::Operator>);
-
-impl Erased for Legacy {
-    fn execute<'a>(
-        &'a mut self,
-        ctx: &'a TaskContext,
-    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        self.0.execute(ctx)
-    }
-
-    fn on_kill<'a>(&'a mut self, _ctx: &'a TaskContext) -> BoxFuture<'a, ()> {
-        self.0.on_kill();
-        Box::pin(async {})
-    }
-}
-
 /// The rendered parameters an operator is built from.
 pub type Params = serde_json::Map<String, serde_json::Value>;
+
+/// Builds `T` from its rendered `params` as the runtime does: the reader, `from_params`, then
+/// `finish` (for operators' unit tests).
+///
+/// # Errors
+/// A parameter that is missing, of the wrong type, unknown or not allowed.
+pub fn build_operator<T: Operator>(params: &Params) -> Result<T, ParamError> {
+    build(params, true)
+}
 
 /// Builds `T` from `params`: the reader, `from_params`, then `finish`.
 pub(crate) fn build<T: Operator>(params: &Params, rendered: bool) -> Result<T, ParamError> {

@@ -155,6 +155,13 @@ impl<'a> ParamReader<'a> {
         self.known.push(name);
     }
 
+    /// Whether a parameter is given, null included (where null means something else than
+    /// absent, as `skip_on_exit_code: null`).
+    pub fn contains(&mut self, name: &'static str) -> bool {
+        self.known.push(name);
+        self.params.contains_key(name)
+    }
+
     /// The raw value of a parameter, `None` when absent or null.
     pub fn value(&mut self, name: &'static str) -> Option<&'a Value> {
         self.get(name)

@@ -6,16 +6,11 @@ use std::collections::HashMap;
 
 use airtask_workflow::OperatorCatalog;
 
-use crate::legacy::OperatorInfo;
 use crate::operator::{BuiltOperator, build};
 use crate::{Operator, OperatorSpec, ParamError, Params};
 
 /// How an entry builds its operator: from the parameters, rendered or not.
-#[derive(Clone, Copy)]
-enum Builder {
-    Typed(fn(&Params, bool) -> Result<BuiltOperator, ParamError>),
-    Legacy(crate::legacy::BuildFn),
-}
+type Builder = fn(&Params, bool) -> Result<BuiltOperator, ParamError>;
 
 /// One implemented operator: its spec and how to build it.
 #[derive(Clone, Copy)]
@@ -46,12 +41,7 @@ impl Entry {
     /// # Errors
     /// A parameter that is missing, of the wrong type, unknown or not allowed.
     pub fn build(&self, params: &Params) -> Result<BuiltOperator, ParamError> {
-        match self.builder {
-            Builder::Typed(f) => f(params, true),
-            Builder::Legacy(f) => f(params)
-                .map(BuiltOperator::legacy)
-                .map_err(ParamError::new),
-        }
+        (self.builder)(params, true)
     }
 
     /// Checks the unrendered parameters as `airtask validate` does: builds the operator from
@@ -60,11 +50,7 @@ impl Entry {
     /// # Errors
     /// A parameter that is missing, of the wrong type, unknown or not allowed.
     pub fn check(&self, params: &Params) -> Result<(), ParamError> {
-        match self.builder {
-            Builder::Typed(f) => f(params, false).map(drop),
-            // Operators of the first seam cannot tell templates apart: not checked.
-            Builder::Legacy(_) => Ok(()),
-        }
+        (self.builder)(params, false).map(drop)
     }
 }
 
@@ -112,24 +98,7 @@ impl RegistryBuilder {
     pub fn register<T: Operator>(self) -> Self {
         self.add(Entry {
             spec: T::SPEC,
-            builder: Builder::Typed(build_typed::<T>),
-        })
-    }
-
-    /// Registers an operator of the first seam (until every operator is ported).
-    ///
-    /// # Panics
-    /// When a class path is registered twice.
-    #[must_use]
-    pub fn register_legacy(self, info: OperatorInfo) -> Self {
-        self.add(Entry {
-            spec: OperatorSpec {
-                class_path: info.class_path,
-                aliases: info.aliases,
-                template_fields: info.template_fields,
-                calls_aws: info.aws,
-            },
-            builder: Builder::Legacy(info.build),
+            builder: build_typed::<T>,
         })
     }
 
