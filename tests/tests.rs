@@ -12,3 +12,4 @@ mod s3;
 mod s3_operators;
 mod task_logs;
 mod templates;
+mod validate_params;

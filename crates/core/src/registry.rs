@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use airtask_workflow::OperatorCatalog;
 
 use crate::operator::{BuiltOperator, build};
+use crate::params::holds_template;
 use crate::{Operator, OperatorSpec, ParamError, Params};
 
 /// How an entry builds its operator: from the parameters, rendered or not.
@@ -45,12 +46,25 @@ impl Entry {
     }
 
     /// Checks the unrendered parameters as `airtask validate` does: builds the operator from
-    /// them (templates pass where their rendering may fit) and drops it.
+    /// them and drops it. A template passes wherever its rendering may fit: an error about a
+    /// parameter that holds a template (or, for an error that names no parameter, when any
+    /// does) is left to the try, which sees the rendered value. Unknown parameters are always
+    /// errors.
     ///
     /// # Errors
     /// A parameter that is missing, of the wrong type, unknown or not allowed.
     pub fn check(&self, params: &Params) -> Result<(), ParamError> {
-        (self.builder)(params, false).map(drop)
+        match (self.builder)(params, false) {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_unknown_parameter() => Err(e),
+            Err(e) => {
+                let templated = match e.param() {
+                    Some(p) => params.get(p).is_some_and(holds_template),
+                    None => params.values().any(holds_template),
+                };
+                if templated { Ok(()) } else { Err(e) }
+            }
+        }
     }
 }
 
@@ -150,9 +164,13 @@ mod tests {
         };
 
         fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
-            Ok(A {
-                n: p.u32("n", 1..=9)?,
-            })
+            let n = p.u32("n", 1..=9)?;
+            if let Some(s) = p.str("s")?
+                && s != "ok"
+            {
+                return Err(format!("A: s must be ok, not {s}").into());
+            }
+            Ok(A { n })
         }
 
         async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
@@ -203,6 +221,23 @@ mod tests {
         let templated = params(serde_json::json!({"n": "{{ params.n }}"}));
         assert!(entry.check(&templated).is_ok());
         assert!(entry.build(&templated).is_err());
+        // A template does not excuse an unknown parameter, nor a wrong literal.
+        let e = entry
+            .check(&params(serde_json::json!({"n": 2, "m": "{{ ds }}"})))
+            .unwrap_err();
+        assert!(e.is_unknown_parameter() && e.param() == Some("m"), "{e}");
+        assert!(entry.check(&params(serde_json::json!({"n": 0}))).is_err());
+        // An operator's own check that names no parameter passes when a template might be
+        // the cause, and fails when none is.
+        assert!(
+            entry
+                .check(&params(serde_json::json!({"s": "{{ ds }}"})))
+                .is_ok()
+        );
+        let e = entry
+            .check(&params(serde_json::json!({"s": "no"})))
+            .unwrap_err();
+        assert_eq!(e.message(), "A: s must be ok, not no");
 
         struct Lines(std::sync::Mutex<Vec<String>>);
         impl crate::LogSink for Lines {

@@ -75,7 +75,9 @@ impl Operator for S3CreateObjectOperator {
         let acl = r.str("acl_policy")?;
         let encoding = r.str("encoding")?;
         let compression = r.str("compression")?;
-        let (bucket, key) = bucket_key(bucket.as_deref(), &key, "dest_bucket", "dest_key")?;
+        // The provider's message names dest_bucket and dest_key; the parameter is s3_key.
+        let (bucket, key) = bucket_key(bucket.as_deref(), &key, "dest_bucket", "dest_key")
+            .map_err(|e| ParamError::at("s3_key", e.message()))?;
         let mut data = encode(&data, encoding.as_deref())?;
         match compression.as_deref() {
             None => {}
