@@ -8,7 +8,7 @@ mod xcom;
 
 use std::any::Any;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use airtask_aws::identity::{TaskIdentity, session_name};
@@ -175,11 +175,11 @@ async fn try_identity(
     identity: &Identity,
     wid: &str,
     task: &Task,
-    info: Option<&airtask_core::OperatorInfo>,
+    info: Option<&airtask_core::Entry>,
     try_number: u32,
     log: &TaskLog,
 ) -> Result<Option<Layer>, TaskError> {
-    let calls_aws = info.is_some_and(|i| i.aws);
+    let calls_aws = info.is_some_and(|i| i.spec().calls_aws);
     if !calls_aws && task.role_arn.is_none() && !identity.has_execution_role() {
         return Ok(None);
     }
@@ -372,13 +372,13 @@ async fn run(
                     store: store.clone(),
                     task: task.clone(),
                     tctx: tctx.clone(),
-                    info: info.copied(),
+                    info,
                     log: terminal.clone(),
                 };
                 let mut stop = stop_rx.clone();
                 prepare_cancellable(job, deadline, &mut stop)
                     .await
-                    .map(|op| (op, layer))
+                    .map(|(op, spec)| (op, spec, layer))
                     .map_err(|p| match p {
                         Prep::Invalid(msg) => (TryEnd::Failed(TaskError::fatal(msg)), true),
                         Prep::Failed(msg) => (TryEnd::Failed(TaskError::fatal(msg)), false),
@@ -390,7 +390,7 @@ async fn run(
         };
         let (end, invalid) = match prepared {
             Err((end, invalid)) => (end, invalid),
-            Ok((mut op, layer)) => {
+            Ok((mut op, spec, layer)) => {
                 let mut process_env: Vec<(String, Option<String>)> = [
                     ("AIRFLOW_CTX_DAG_OWNER", tctx.owner.clone()),
                     ("AIRFLOW_CTX_DAG_ID", wf.workflow_id.clone()),
@@ -403,19 +403,14 @@ async fn run(
                 .map(|(k, v)| (k.to_owned(), Some(v)))
                 .collect();
                 process_env.extend(layer.as_ref().map(Layer::process_env).unwrap_or_default());
-                let ctx = OpContext {
-                    log: log.clone(),
-                    pushed: Arc::new(Mutex::new(Vec::new())),
-                    task_id: task.task_id.clone(),
-                    try_number,
-                    process_env,
-                    // The operator's budget is the task's execution_timeout (rendering takes
-                    // well under the sensors' margin); the runtime's deadline stays the bound.
-                    time_budget: Some(timeout),
-                    aws: layer.map(|l| {
-                        Arc::new(TaskIdentity { config: l.config }) as Arc<dyn Any + Send + Sync>
-                    }),
-                };
+                let mut ctx = OpContext::new(spec, task.task_id.clone(), try_number, log.clone())
+                    .with_process_env(process_env)
+                    .with_time_budget(timeout);
+                if let Some(l) = layer {
+                    ctx = ctx
+                        .with_aws(Arc::new(TaskIdentity { config: l.config })
+                            as Arc<dyn Any + Send + Sync>);
+                }
                 let mut stop = stop_rx.clone();
                 let end = {
                     let fut = op.execute(&ctx);
@@ -435,7 +430,7 @@ async fn run(
                         "airtask",
                         "Killing the task's work (on_kill).",
                     );
-                    op.on_kill();
+                    op.on_kill(&ctx).await;
                 }
                 // A log line that could not be written fails the try before any XCom is stored.
                 terminal.flush_mirror();
@@ -447,8 +442,7 @@ async fn run(
                 // pushed keys, within the quota, all or nothing.
                 let end = match end {
                     TryEnd::Done(Outcome::Success(value)) => {
-                        let mut values: Vec<(String, serde_json::Value)> =
-                            ctx.pushed.lock().map(|p| p.clone()).unwrap_or_default();
+                        let mut values: Vec<(String, serde_json::Value)> = ctx.pushed();
                         if task.do_xcom_push
                             && let Some(v) = value.clone()
                         {

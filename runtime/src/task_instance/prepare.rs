@@ -21,7 +21,7 @@ pub(super) struct PrepJob {
     pub(super) store: LocalStore,
     pub(super) task: Task,
     pub(super) tctx: airtask_template::TaskContext,
-    pub(super) info: Option<airtask_core::OperatorInfo>,
+    pub(super) info: Option<&'static airtask_core::Entry>,
     pub(super) log: Arc<TaskLog>,
 }
 
@@ -31,7 +31,7 @@ pub(super) async fn prepare_cancellable(
     job: PrepJob,
     deadline: tokio::time::Instant,
     stop: &mut watch::Receiver<bool>,
-) -> Result<Box<dyn airtask_core::Operator>, Prep> {
+) -> Result<(airtask_core::BuiltOperator, &'static airtask_core::OperatorSpec), Prep> {
     let interrupt = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = interrupt.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -46,7 +46,7 @@ pub(super) async fn prepare_cancellable(
                 &job.store,
                 &job.task,
                 &job.tctx,
-                job.info.as_ref(),
+                job.info,
                 &job.log,
                 flag,
             );
@@ -76,10 +76,10 @@ fn prepare(
     store: &LocalStore,
     task: &Task,
     tctx: &airtask_template::TaskContext,
-    info: Option<&airtask_core::OperatorInfo>,
+    info: Option<&'static airtask_core::Entry>,
     log: &TaskLog,
     interrupt: Arc<std::sync::atomic::AtomicBool>,
-) -> Result<Box<dyn airtask_core::Operator>, Prep> {
+) -> Result<(airtask_core::BuiltOperator, &'static airtask_core::OperatorSpec), Prep> {
     let store_error = Rc::new(std::cell::RefCell::new(None));
     let xcoms = Rc::new(WatchedXcoms {
         inner: xcom_source(Vec::new(), store.root(), wid, &tctx.run_id),
@@ -130,7 +130,9 @@ fn prepare(
     })?;
     // Values of parameters whose names look secret are masked from here on.
     log.mask(crate::tasklog::sensitive_values(&params));
-    (info.build)(&params).map_err(|e| Prep::Invalid(format!("task '{}': {e}", task.task_id)))
+    info.build(&params)
+        .map(|op| (op, info.spec()))
+        .map_err(|e| Prep::Invalid(format!("task '{}': {e}", task.task_id)))
 }
 
 /// Why a try could not be prepared.
