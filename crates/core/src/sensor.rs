@@ -137,19 +137,20 @@ where
     loop {
         // The budget bounds the poke itself, not only the waits between pokes.
         let poked = match budget {
-            Some(b) => match tokio::time::timeout(b.saturating_sub(started.elapsed()), poke()).await
-            {
-                Ok(r) => r,
-                Err(_) => {
-                    return Ok(Outcome::Skipped(format!(
-                        "the try's execution_timeout of {} s ran out during poke {poke_count} \
+            Some(b) => {
+                match tokio::time::timeout(b.saturating_sub(started.elapsed()), poke()).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        return Ok(Outcome::Skipped(format!(
+                            "the try's execution_timeout of {} s ran out during poke {poke_count} \
                          and soft_fail is set",
-                        ctx.execution_timeout()
-                            .unwrap_or(b + BUDGET_MARGIN)
-                            .as_secs_f64()
-                    )));
+                            ctx.execution_timeout()
+                                .unwrap_or(b + BUDGET_MARGIN)
+                                .as_secs_f64()
+                        )));
+                    }
                 }
-            },
+            }
             None => poke().await,
         };
         let met = match poked {

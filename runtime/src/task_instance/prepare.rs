@@ -13,6 +13,12 @@ use crate::render::{render_template_fields, xcom_source};
 use crate::tasklog::TaskLog;
 use airtask_template::Renderer;
 
+/// The operator built for one try, with what it declares about itself.
+pub(super) type Prepared = (
+    airtask_core::BuiltOperator,
+    &'static airtask_core::OperatorSpec,
+);
+
 /// What rendering and building the operator of one try needs, owned: it runs on a thread of
 /// its own, so that a template that loops for long can be interrupted.
 pub(super) struct PrepJob {
@@ -31,7 +37,7 @@ pub(super) async fn prepare_cancellable(
     job: PrepJob,
     deadline: tokio::time::Instant,
     stop: &mut watch::Receiver<bool>,
-) -> Result<(airtask_core::BuiltOperator, &'static airtask_core::OperatorSpec), Prep> {
+) -> Result<Prepared, Prep> {
     let interrupt = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = interrupt.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -79,7 +85,7 @@ fn prepare(
     info: Option<&'static airtask_core::Entry>,
     log: &TaskLog,
     interrupt: Arc<std::sync::atomic::AtomicBool>,
-) -> Result<(airtask_core::BuiltOperator, &'static airtask_core::OperatorSpec), Prep> {
+) -> Result<Prepared, Prep> {
     let store_error = Rc::new(std::cell::RefCell::new(None));
     let xcoms = Rc::new(WatchedXcoms {
         inner: xcom_source(Vec::new(), store.root(), wid, &tctx.run_id),
