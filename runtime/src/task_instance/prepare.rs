@@ -107,12 +107,16 @@ fn prepare(
         }
     })?;
     let mut params = airtask_core::Params::new();
+    // default_args entries apply only to operators that take them, as in Airflow: the
+    // operator reads them as defaults and does not refuse the others.
+    let mut defaults = airtask_core::Params::new();
     for p in &task.parameters {
-        // default_args entries apply only to operators that take them, as in Airflow.
-        if p.origin == airtask_workflow::Origin::DefaultArgs {
-            continue;
-        }
-        params.insert(p.name.clone(), p.value.to_json());
+        let to = if p.origin == airtask_workflow::Origin::DefaultArgs {
+            &mut defaults
+        } else {
+            &mut params
+        };
+        to.insert(p.name.clone(), p.value.to_json());
     }
     params.extend(rendered);
     if task.mapping.is_some() {
@@ -136,7 +140,7 @@ fn prepare(
     })?;
     // Values of parameters whose names look secret are masked from here on.
     log.mask(crate::tasklog::sensitive_values(&params));
-    info.build(&params)
+    info.build_with_defaults(&params, &defaults)
         .map(|op| (op, info.spec()))
         .map_err(|e| Prep::Invalid(format!("task '{}': {e}", task.task_id)))
 }
