@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod identity;
+mod lambda;
 mod logs;
 mod malformed;
 mod render;
