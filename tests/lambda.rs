@@ -19,22 +19,22 @@ const CREATE: &str =
 const SENSOR: &str =
     "airflow.providers.amazon.aws.sensors.lambda_function.LambdaFunctionStateSensor";
 
-/// What one `run-task` did.
-struct Run {
-    code: Option<i32>,
-    log: String,
-    record: serde_json::Value,
-    xcom: Option<serde_json::Value>,
+/// What one `run-task` did (shared with the Glue Data Quality tests).
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) log: String,
+    pub(crate) record: serde_json::Value,
+    pub(crate) xcom: Option<serde_json::Value>,
 }
 
 impl Run {
-    fn error(&self) -> String {
+    pub(crate) fn error(&self) -> String {
         self.record["error"].as_str().unwrap_or_default().to_owned()
     }
 }
 
 /// A workflow named `id` with `tasks`: (task id, operator class, parameters as YAML lines).
-fn workflow(dir: &TempDir, id: &str, tasks: &[(&str, &str, String)]) -> String {
+pub(crate) fn workflow(dir: &TempDir, id: &str, tasks: &[(&str, &str, String)]) -> String {
     let mut text = format!("{id}:\n  default_args:\n    retries: 0\n  tasks:\n");
     for (task, op, params) in tasks {
         text.push_str(&format!("    {task}:\n      operator: {op}\n"));
@@ -46,7 +46,7 @@ fn workflow(dir: &TempDir, id: &str, tasks: &[(&str, &str, String)]) -> String {
 }
 
 /// Runs `task` of the workflow file `wf` against the endpoint at `url`.
-fn run_task(url: &str, wf: &str, task: &str, state: &Path, extra: &[&str]) -> Run {
+pub(crate) fn run_task(url: &str, wf: &str, task: &str, state: &Path, extra: &[&str]) -> Run {
     let state_s = state.to_string_lossy().into_owned();
     let mut args = vec![
         "run-task",
@@ -86,7 +86,7 @@ fn run_task(url: &str, wf: &str, task: &str, state: &Path, extra: &[&str]) -> Ru
     }
 }
 
-fn expect(run: Run, code: i32, what: &str) -> Run {
+pub(crate) fn expect(run: Run, code: i32, what: &str) -> Run {
     assert_eq!(run.code, Some(code), "{what}:\n{}", run.log);
     run
 }
@@ -157,7 +157,7 @@ async fn function(lambda: &aws_sdk_lambda::Client, role_arn: &str, name: &str, d
         .expect("CreateFunction");
 }
 
-fn state_dir(dir: &TempDir) -> PathBuf {
+pub(crate) fn state_dir(dir: &TempDir) -> PathBuf {
     dir.path().join("state")
 }
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod glue_dq;
 mod identity;
 mod lambda;
 mod logs;
