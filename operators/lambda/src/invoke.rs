@@ -114,12 +114,23 @@ impl Operator for LambdaInvokeFunctionOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        let lambda = client(ctx, self.aws.region())?;
+        self.invoke(ctx, &lambda).await
+    }
+}
+
+impl LambdaInvokeFunctionOperator {
+    /// Invokes the function with `lambda` and checks the answer, as the provider does.
+    async fn invoke(
+        &self,
+        ctx: &TaskContext,
+        lambda: &aws_sdk_lambda::Client,
+    ) -> Result<Outcome, TaskError> {
         let name = &self.function_name;
         ctx.info(&format!(
             "Invoking AWS Lambda function: {name} with payload: {}",
             self.payload.as_deref().unwrap_or("None")
         ));
-        let lambda = client(ctx, self.aws.region())?;
         let out = lambda
             .invoke()
             .function_name(name)
@@ -235,7 +246,121 @@ fn split_lines(text: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use airtask_core::{Level, LogSink, Params};
+    use aws_sdk_lambda::operation::invoke::{InvokeError, InvokeOutput};
+    use aws_sdk_lambda::types::error::ResourceNotFoundException;
+    use aws_smithy_mocks::{mock, mock_client};
+
     use super::*;
+
+    #[derive(Default)]
+    struct Lines(Mutex<Vec<String>>);
+
+    impl LogSink for Lines {
+        fn line(&self, _: Level, _: &str, message: &str) {
+            self.0.lock().expect("log lock").push(message.to_owned());
+        }
+    }
+
+    fn operator(params: serde_json::Value) -> LambdaInvokeFunctionOperator {
+        let params: Params = params.as_object().cloned().expect("a mapping");
+        let mut reader = ParamReader::new("LambdaInvokeFunctionOperator", &params);
+        let op = LambdaInvokeFunctionOperator::from_params(&mut reader).expect("valid");
+        reader.finish().expect("no unknown parameters");
+        op
+    }
+
+    fn context() -> (TaskContext, Arc<Lines>) {
+        let lines = Arc::new(Lines::default());
+        let ctx = TaskContext::new(
+            &LambdaInvokeFunctionOperator::SPEC,
+            "invoke",
+            1,
+            lines.clone(),
+        );
+        (ctx, lines)
+    }
+
+    fn tail(text: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(text)
+    }
+
+    #[tokio::test]
+    async fn a_function_error_fails_the_try_with_the_payload_after_printing_the_tail() {
+        let rule = mock!(aws_sdk_lambda::Client::invoke).then_output(|| {
+            InvokeOutput::builder()
+                .status_code(200)
+                .function_error("Unhandled")
+                .log_result(tail("START\n\n[ERROR] boom\nEND\n"))
+                .payload(Blob::new(&br#"{"errorMessage":"boom"}"#[..]))
+                .build()
+        });
+        let lambda = mock_client!(aws_sdk_lambda, [&rule]);
+        let op = operator(serde_json::json!({"function_name": "f", "log_type": "Tail",
+            "keep_empty_log_lines": false}));
+        let (ctx, lines) = context();
+        let err = op.invoke(&ctx, &lambda).await.expect_err("FunctionError fails");
+        assert!(err.retryable, "retried per retries, as Airflow retries a ValueError");
+        assert!(err.message.contains("FunctionError 'Unhandled'"), "{err}");
+        assert!(err.message.contains(r#"{"errorMessage":"boom"}"#), "{err}");
+        let lines = lines.0.lock().expect("log lock").clone();
+        let header = lines
+            .iter()
+            .position(|l| l.contains("(keep_empty_log_lines=False)"))
+            .expect("tail header");
+        assert_eq!(&lines[header + 1..header + 4], ["START", "[ERROR] boom", "END"]);
+    }
+
+    #[tokio::test]
+    async fn an_unexpected_status_fails_and_an_event_pushes_the_empty_string() {
+        let rule = mock!(aws_sdk_lambda::Client::invoke)
+            .sequence()
+            .output(|| InvokeOutput::builder().status_code(299).build())
+            .output(|| InvokeOutput::builder().status_code(202).build())
+            .build();
+        let lambda = mock_client!(aws_sdk_lambda, [&rule]);
+        let op = operator(serde_json::json!({"function_name": "f", "invocation_type": "Event"}));
+        let (ctx, _) = context();
+        let err = op.invoke(&ctx, &lambda).await.expect_err("299 is not 200/202/204");
+        assert!(err.message.contains("Lambda function did not execute"), "{err}");
+        let out = op.invoke(&ctx, &lambda).await.expect("202");
+        assert_eq!(out, Outcome::Success(Some(Value::String(String::new()))));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_function_is_fatal() {
+        let rule = mock!(aws_sdk_lambda::Client::invoke).then_error(|| {
+            InvokeError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("Function not found: arn:aws:lambda:us-east-1:1:function:f")
+                    .build(),
+            )
+        });
+        let lambda = mock_client!(aws_sdk_lambda, [&rule]);
+        let (ctx, _) = context();
+        let err = operator(serde_json::json!({"function_name": "f"}))
+            .invoke(&ctx, &lambda)
+            .await
+            .expect_err("not found");
+        assert!(!err.retryable, "{err}");
+        assert!(err.message.contains("ResourceNotFoundException"), "{err}");
+    }
+
+    #[test]
+    fn bad_invocation_and_log_types_are_refused_listing_the_allowed_ones() {
+        for (params, expected) in [
+            (serde_json::json!({"function_name": "f", "invocation_type": "Sync"}), "RequestResponse, Event, DryRun"),
+            (serde_json::json!({"function_name": "f", "log_type": "Full"}), "Tail"),
+            (serde_json::json!({"function_name": "f", "payload": 3}), "JSON text"),
+        ] {
+            let params: Params = params.as_object().cloned().expect("a mapping");
+            let mut reader = ParamReader::new("LambdaInvokeFunctionOperator", &params);
+            let err = LambdaInvokeFunctionOperator::from_params(&mut reader).expect_err("refused");
+            assert!(err.message().contains(expected), "{err}");
+        }
+    }
 
     #[test]
     fn lines_split_as_python_splitlines() {
