@@ -10,7 +10,8 @@ Stock moto 5.2.5:
 
 This patch:
 - switches the simple backend on at start-up (no test may need Docker);
-- Invoke of an unknown function, version or alias answers 404 ResourceNotFoundException;
+- Invoke of an unknown function, version or alias answers 404 ResourceNotFoundException (stock
+  moto also drops Invoke's `Qualifier` query parameter, so any version "exists");
 - a canned result (`POST /moto-api/static/lambda-simple/response {"results":[...]}`, a FIFO
   shared by all functions) that starts with `!Unhandled:` or `!Handled:` sets the function error
   to that kind; the rest of the string is the payload (e.g. `!Unhandled:{"errorMessage":"boom"}`);
@@ -29,13 +30,16 @@ create + wait for Active, the state sensor) and by the corpus run of aws-samples
 
 import base64
 import re
+import threading
 import uuid
 
 from moto.awslambda.models import LambdaFunction
+from moto.awslambda.responses import LambdaResponse
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.models import default_user_config
 
 _ERROR_PREFIXES = ("!Unhandled:", "!Handled:")
+_request = threading.local()
 _PENDING = re.compile(r"moto:Pending=(\d+)")
 
 
@@ -45,6 +49,7 @@ def _header(headers, name):
 
 
 def _invoke(self, function_name, qualifier, body, headers, response_headers):
+    qualifier = qualifier or getattr(_request, "qualifier", None)
     fn = self.get_function(function_name, qualifier)  # 404 ResourceNotFoundException if unknown
     invocation_type = _header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
     if invocation_type == "DryRun":
@@ -80,6 +85,18 @@ def _invoke(self, function_name, qualifier, body, headers, response_headers):
     return result.encode()
 
 
+_stock_response_invoke = LambdaResponse.invoke
+
+
+def _response_invoke(self):
+    # Stock moto reads `qualifier`, but the SDKs send `Qualifier`.
+    _request.qualifier = self.querystring.get("Qualifier", [None])[0]
+    try:
+        return _stock_response_invoke(self)
+    finally:
+        _request.qualifier = None
+
+
 _stock_get_configuration = LambdaFunction.get_configuration
 
 
@@ -105,4 +122,5 @@ def _get_configuration(self, on_create=False):
 def apply() -> None:
     default_user_config["lambda"]["use_docker"] = False
     LambdaSimpleBackend.invoke = _invoke
+    LambdaResponse.invoke = _response_invoke
     LambdaFunction.get_configuration = _get_configuration
