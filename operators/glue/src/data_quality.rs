@@ -416,7 +416,7 @@ impl Operator for GlueDataQualityOperator {
                 .await
                 .map_err(|e| {
                     airtask_aws::error::task_error(
-                        &format!("AWS Glue data quality ruleset failed: UpdateDataQualityRuleset of {name}"),
+                        &format!("UpdateDataQualityRuleset of {name}"),
                         &e,
                     )
                 })?;
@@ -434,7 +434,7 @@ impl Operator for GlueDataQualityOperator {
                 .await
                 .map_err(|e| {
                     airtask_aws::error::task_error(
-                        &format!("AWS Glue data quality ruleset failed: CreateDataQualityRuleset of {name}"),
+                        &format!("CreateDataQualityRuleset of {name}"),
                         &e,
                     )
                 })?;
@@ -746,11 +746,7 @@ impl Operator for GlueDataQualityRuleRecommendationRunOperator {
             .send()
             .await
             .map_err(|e| {
-                airtask_aws::error::task_error(
-                    "AWS Glue data quality recommendation run failed: \
-                     StartDataQualityRuleRecommendationRun",
-                    &e,
-                )
+                airtask_aws::error::task_error("StartDataQualityRuleRecommendationRun", &e)
             })?;
         let run_id = out.run_id().unwrap_or_default().to_owned();
         if self.wait.wait_for_completion || self.wait.deferrable {
