@@ -9,7 +9,8 @@ use crate::lambda::{expect, run_task, state_dir, workflow};
 
 const GLUE_OPS: &str = "airflow.providers.amazon.aws.operators.glue";
 const GLUE_SENSORS: &str = "airflow.providers.amazon.aws.sensors.glue";
-const BREW: &str = "airflow.providers.amazon.aws.operators.glue_databrew.GlueDataBrewStartJobOperator";
+const BREW: &str =
+    "airflow.providers.amazon.aws.operators.glue_databrew.GlueDataBrewStartJobOperator";
 const ROLE: &str = "arn:aws:iam::123456789012:role/dq-e2e";
 
 fn table(name: &str) -> String {
@@ -135,14 +136,24 @@ async fn data_quality_rulesets_evaluations_and_recommendations() {
     let state = state_dir(&dir);
     let run = |task: &str| run_task(&url, &wf, task, &state, &[]);
     let run_id = |r: &crate::lambda::Run| -> String {
-        let id = r.xcom.as_ref().and_then(|x| x.as_str()).unwrap_or_default().to_owned();
+        let id = r
+            .xcom
+            .as_ref()
+            .and_then(|x| x.as_str())
+            .unwrap_or_default()
+            .to_owned();
         assert!(id.starts_with("dqrun-"), "XCom is the run id:\n{}", r.log);
         id
     };
 
     // Rulesets: created (XCom none), a second create is fatal, update, a malformed ruleset.
     let r = expect(run("create_rules"), 0, "create_rules");
-    assert!(r.log.contains("AWS Glue data quality ruleset created successfully"), "{}", r.log);
+    assert!(
+        r.log
+            .contains("AWS Glue data quality ruleset created successfully"),
+        "{}",
+        r.log
+    );
     assert_eq!(r.xcom, None);
     let stored = glue
         .get_data_quality_ruleset()
@@ -150,8 +161,14 @@ async fn data_quality_rulesets_evaluations_and_recommendations() {
         .send()
         .await
         .expect("GetDataQualityRuleset");
-    assert_eq!(stored.ruleset(), Some("Rules = [ RowCount > 0, IsComplete \"id\" ]"));
-    assert_eq!(stored.target_table().map(|t| t.table_name()), Some("orders"));
+    assert_eq!(
+        stored.ruleset(),
+        Some("Rules = [ RowCount > 0, IsComplete \"id\" ]")
+    );
+    assert_eq!(
+        stored.target_table().map(|t| t.table_name()),
+        Some("orders")
+    );
     let r = expect(run("create_rules"), 1, "create_rules again");
     assert!(r.error().contains("AlreadyExistsException"), "{}", r.log);
     assert_eq!(r.record["try"], 1, "not retried:\n{}", r.log);
@@ -166,8 +183,16 @@ async fn data_quality_rulesets_evaluations_and_recommendations() {
     run_id(&r);
     assert!(r.log.contains("RulesetName: dq-e2e-passing"), "{}", r.log);
     assert!(r.log.contains("Score: 1"), "{}", r.log);
-    assert!(r.log.contains("total number of rules failed: 0"), "{}", r.log);
-    assert!(r.log.contains("Rule_2\tIsComplete \"id\"\tPASS"), "{}", r.log);
+    assert!(
+        r.log.contains("total number of rules failed: 0"),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log.contains("Rule_2\tIsComplete \"id\"\tPASS"),
+        "{}",
+        r.log
+    );
     let r = expect(run("evaluate_failing_rule"), 1, "evaluate_failing_rule");
     assert!(
         r.error()
@@ -175,16 +200,40 @@ async fn data_quality_rulesets_evaluations_and_recommendations() {
         "{}",
         r.log
     );
-    assert!(r.error().contains("ColumnValues \"moto:FAIL\" > 3"), "{}", r.log);
-    assert!(r.log.contains("total number of rules failed: 1"), "{}", r.log);
+    assert!(
+        r.error().contains("ColumnValues \"moto:FAIL\" > 3"),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log.contains("total number of rules failed: 1"),
+        "{}",
+        r.log
+    );
     let r = expect(run("evaluate_unverified"), 0, "evaluate_unverified");
     assert!(r.log.contains("\tFAIL\t"), "{}", r.log);
     let r = expect(run("evaluate_run_fails"), 1, "evaluate_run_fails");
     assert!(r.error().contains("ended FAILED"), "{}", r.log);
-    assert!(r.error().contains("moto_failed"), "the run's ErrorString:\n{}", r.log);
-    let r = expect(run("evaluate_missing_ruleset"), 1, "evaluate_missing_ruleset");
-    assert!(r.error().contains("Following RulesetNames are not found"), "{}", r.log);
-    assert!(r.error().contains("dq-e2e-nope") && !r.error().contains("dq-e2e-passing"), "{}", r.log);
+    assert!(
+        r.error().contains("moto_failed"),
+        "the run's ErrorString:\n{}",
+        r.log
+    );
+    let r = expect(
+        run("evaluate_missing_ruleset"),
+        1,
+        "evaluate_missing_ruleset",
+    );
+    assert!(
+        r.error().contains("Following RulesetNames are not found"),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.error().contains("dq-e2e-nope") && !r.error().contains("dq-e2e-passing"),
+        "{}",
+        r.log
+    );
     assert_eq!(r.record["try"], 1, "not retried:\n{}", r.log);
     let r = expect(run("evaluate_no_table"), 2, "evaluate_no_table");
     assert!(r.log.contains("DatabaseName and TableName"), "{}", r.log);
@@ -195,11 +244,17 @@ async fn data_quality_rulesets_evaluations_and_recommendations() {
     assert!(!r.log.contains("Waiting for"), "{}", r.log);
     let r = expect(run("sense_evaluation"), 0, "sense_evaluation");
     assert!(
-        r.log.contains(&format!("Poking for AWS Glue data quality ruleset evaluation run RunId: {id}")),
+        r.log.contains(&format!(
+            "Poking for AWS Glue data quality ruleset evaluation run RunId: {id}"
+        )),
         "{}",
         r.log
     );
-    assert!(r.log.contains("total number of rules failed: 0"), "{}", r.log);
+    assert!(
+        r.log.contains("total number of rules failed: 0"),
+        "{}",
+        r.log
+    );
     expect(run("evaluate_stuck"), 0, "evaluate_stuck");
     let r = expect(run("sense_stuck"), 1, "sense_stuck");
     assert!(r.error().contains("Sensor has timed out"), "{}", r.log);
@@ -208,7 +263,8 @@ async fn data_quality_rulesets_evaluations_and_recommendations() {
     let r = expect(run("recommend"), 0, "recommend");
     run_id(&r);
     assert!(
-        r.log.contains("recommended rules for DatabaseName: dq_e2e_db TableName: orders"),
+        r.log
+            .contains("recommended rules for DatabaseName: dq_e2e_db TableName: orders"),
         "{}",
         r.log
     );
@@ -266,7 +322,11 @@ async fn databrew_job_runs_are_waited_for_and_a_failed_run_fails_the_try() {
         &dir,
         "databrew",
         &[
-            ("run", BREW, "job_name: brew-e2e-job\nwaiter_delay: 1".into()),
+            (
+                "run",
+                BREW,
+                "job_name: brew-e2e-job\nwaiter_delay: 1".into(),
+            ),
             (
                 "run_nowait",
                 BREW,
@@ -289,17 +349,39 @@ async fn databrew_job_runs_are_waited_for_and_a_failed_run_fails_the_try() {
     let run = |task: &str| run_task(&url, &wf, task, &state, &[]);
 
     let r = expect(run("run"), 0, "run");
-    let run_id = r.xcom.as_ref().and_then(|x| x["run_id"].as_str()).unwrap_or_default().to_owned();
-    assert!(run_id.starts_with("db_"), "XCom {{\"run_id\": ...}}:\n{}", r.log);
-    assert!(r.log.contains("Glue DataBrew Job: brew-e2e-job status: SUCCEEDED"), "{}", r.log);
+    let run_id = r
+        .xcom
+        .as_ref()
+        .and_then(|x| x["run_id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        run_id.starts_with("db_"),
+        "XCom {{\"run_id\": ...}}:\n{}",
+        r.log
+    );
+    assert!(
+        r.log
+            .contains("Glue DataBrew Job: brew-e2e-job status: SUCCEEDED"),
+        "{}",
+        r.log
+    );
     let r = expect(run("run_nowait"), 0, "run_nowait");
-    assert!(r.xcom.as_ref().is_some_and(|x| x["run_id"].is_string()), "{}", r.log);
+    assert!(
+        r.xcom.as_ref().is_some_and(|x| x["run_id"].is_string()),
+        "{}",
+        r.log
+    );
     assert!(!r.log.contains("Waiting for"), "{}", r.log);
 
     // A failed run fails the try (the provider would succeed) and is retried.
     let r = expect(run("run_fails"), 1, "run_fails");
     assert!(r.error().contains("ended FAILED"), "{}", r.log);
-    assert!(r.error().contains("moto_failed in the job's name"), "{}", r.log);
+    assert!(
+        r.error().contains("moto_failed in the job's name"),
+        "{}",
+        r.log
+    );
     assert_eq!(r.record["try"], 2, "{}", r.log);
 
     // An unknown job: fatal, one try.

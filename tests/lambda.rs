@@ -116,7 +116,10 @@ fn http_post(url: &str, body: &str) {
 /// Queues canned results for the next invocations (any function) of the endpoint at `url`.
 fn queue_results(url: &str, results: &[&str]) {
     let body = serde_json::json!({ "results": results }).to_string();
-    http_post(&format!("{url}/moto-api/static/lambda-simple/response"), &body);
+    http_post(
+        &format!("{url}/moto-api/static/lambda-simple/response"),
+        &body,
+    );
 }
 
 /// Clients of the endpoint at `url`.
@@ -151,7 +154,11 @@ async fn function(lambda: &aws_sdk_lambda::Client, role_arn: &str, name: &str, d
         .role(role_arn)
         .handler("index.handler")
         .description(description)
-        .code(FunctionCode::builder().zip_file(Blob::new(&b"code"[..])).build())
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(&b"code"[..]))
+                .build(),
+        )
         .send()
         .await
         .expect("CreateFunction");
@@ -235,12 +242,18 @@ async fn invoke_pushes_the_payload_string_prints_the_tail_and_never_retries_an_u
         .find("The last 4 KB of the Lambda execution log (keep_empty_log_lines=True).")
         .unwrap_or_else(|| panic!("no tail header:\n{}", r.log));
     let after = &r.log[tail..];
-    for line in ["INFO    - START RequestId: ", "INFO    - END RequestId: ", "INFO    - REPORT RequestId: "] {
+    for line in [
+        "INFO    - START RequestId: ",
+        "INFO    - END RequestId: ",
+        "INFO    - REPORT RequestId: ",
+    ] {
         assert!(after.contains(line), "{line} missing:\n{}", r.log);
     }
     assert!(
         after.find("START RequestId").unwrap_or(usize::MAX)
-            < after.find("Lambda function invocation succeeded").unwrap_or(0),
+            < after
+                .find("Lambda function invocation succeeded")
+                .unwrap_or(0),
         "{}",
         r.log
     );
@@ -256,7 +269,11 @@ async fn invoke_pushes_the_payload_string_prints_the_tail_and_never_retries_an_u
         .unwrap_or_else(|| panic!("no tail header:\n{}", r.log))..];
     assert!(after.contains("INFO    - {\"a\":\n"), "{}", r.log);
     assert!(after.contains("INFO    - 1}\n"), "{}", r.log);
-    assert!(!after.contains("INFO    - \n"), "an empty line was printed:\n{}", r.log);
+    assert!(
+        !after.contains("INFO    - \n"),
+        "an empty line was printed:\n{}",
+        r.log
+    );
 
     // Event and DryRun: "" is pushed.
     let r = expect(run("event"), 0, "event");
@@ -271,7 +288,11 @@ async fn invoke_pushes_the_payload_string_prints_the_tail_and_never_retries_an_u
     let r = expect(run("unknown"), 1, "unknown");
     assert_eq!(r.record["try"], 1, "{}", r.log);
     assert!(r.error().contains("ResourceNotFoundException"), "{}", r.log);
-    assert!(r.error().contains("lambda-e2e-no-such-function"), "{}", r.log);
+    assert!(
+        r.error().contains("lambda-e2e-no-such-function"),
+        "{}",
+        r.log
+    );
     assert!(!r.log.contains("Starting attempt 2"), "{}", r.log);
     let r = expect(run("unknown_qualifier"), 1, "unknown_qualifier");
     assert!(r.error().contains("ResourceNotFoundException"), "{}", r.log);
@@ -279,7 +300,8 @@ async fn invoke_pushes_the_payload_string_prints_the_tail_and_never_retries_an_u
     // A bad parameter: exit 2 before any call, the allowed values listed.
     let r = expect(run("bad_invocation_type"), 2, "bad_invocation_type");
     assert!(
-        r.log.contains("`invocation_type` is 'Sync'") && r.log.contains("RequestResponse, Event, DryRun"),
+        r.log.contains("`invocation_type` is 'Sync'")
+            && r.log.contains("RequestResponse, Event, DryRun"),
         "{}",
         r.log
     );
@@ -329,7 +351,11 @@ async fn function_error_fails_each_try_with_the_error_payload_and_the_tail() {
     assert!(r.error().contains(error), "{}", r.log);
     assert!(r.log.contains("FunctionError 'Unhandled'"), "{}", r.log);
     // The tail was printed before the failure.
-    assert!(r.log.contains(&format!("INFO    - [ERROR] {error}")), "{}", r.log);
+    assert!(
+        r.log.contains(&format!("INFO    - [ERROR] {error}")),
+        "{}",
+        r.log
+    );
     assert_eq!(r.xcom, None);
 
     // A canned success, deserialised.
@@ -363,7 +389,9 @@ async fn create_function_waits_for_active_and_pushes_the_arn() {
             (
                 "create_no_wait",
                 CREATE,
-                format!("function_name: lambda-e2e-created-2\n{common}\ndescription: moto:Pending=1000"),
+                format!(
+                    "function_name: lambda-e2e-created-2\n{common}\ndescription: moto:Pending=1000"
+                ),
             ),
             (
                 "create_failed",
@@ -375,7 +403,9 @@ async fn create_function_waits_for_active_and_pushes_the_arn() {
             (
                 "boto_style_config",
                 CREATE,
-                format!("function_name: lambda-e2e-created-4\n{common}\nconfig: {{MemorySize: 128}}"),
+                format!(
+                    "function_name: lambda-e2e-created-4\n{common}\nconfig: {{MemorySize: 128}}"
+                ),
             ),
             (
                 "zip_without_handler",
@@ -397,7 +427,11 @@ async fn create_function_waits_for_active_and_pushes_the_arn() {
             "arn:aws:lambda:us-east-1:123456789012:function:lambda-e2e-created"
         ))
     );
-    assert!(r.log.contains("Wait for Lambda function to be active"), "{}", r.log);
+    assert!(
+        r.log.contains("Wait for Lambda function to be active"),
+        "{}",
+        r.log
+    );
     assert!(r.log.contains("Pending"), "a poll saw Pending:\n{}", r.log);
     let config = lambda
         .get_function_configuration()
@@ -436,7 +470,12 @@ async fn create_function_waits_for_active_and_pushes_the_arn() {
         r.log
     );
     let r = expect(run("zip_without_handler"), 2, "zip_without_handler");
-    assert!(r.log.contains("needs `handler` when config.package_type is Zip"), "{}", r.log);
+    assert!(
+        r.log
+            .contains("needs `handler` when config.package_type is Zip"),
+        "{}",
+        r.log
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -485,18 +524,31 @@ async fn state_sensor_waits_for_the_target_state_and_fails_on_failed() {
     let run = |task: &str| run_task(&url, &wf, task, &state, &[]);
 
     let r = expect(run("active"), 0, "active");
-    assert!(r.log.contains("lambda-e2e-pending is in state Pending"), "{}", r.log);
-    assert!(r.log.contains("lambda-e2e-pending is in state Active"), "{}", r.log);
+    assert!(
+        r.log.contains("lambda-e2e-pending is in state Pending"),
+        "{}",
+        r.log
+    );
+    assert!(
+        r.log.contains("lambda-e2e-pending is in state Active"),
+        "{}",
+        r.log
+    );
     assert_eq!(r.xcom, None);
 
     let r = expect(run("failed"), 1, "failed");
     assert!(
-        r.error()
-            .contains("Lambda function state sensor failed because the Lambda is in a failed state"),
+        r.error().contains(
+            "Lambda function state sensor failed because the Lambda is in a failed state"
+        ),
         "{}",
         r.log
     );
-    assert_eq!(r.record["try"], 1, "a Failed function is not retried:\n{}", r.log);
+    assert_eq!(
+        r.record["try"], 1,
+        "a Failed function is not retried:\n{}",
+        r.log
+    );
 
     expect(run("pending_target"), 0, "pending_target");
 

@@ -14,6 +14,14 @@ pub(crate) fn registry() -> Registry {
     for info in airtask_s3::OPERATORS {
         builder = builder.register_legacy(*info);
     }
+    #[cfg(feature = "op-glue")]
+    {
+        builder = airtask_glue::register(builder);
+    }
+    #[cfg(feature = "op-lambda")]
+    {
+        builder = airtask_lambda::register(builder);
+    }
     builder.build()
 }
 

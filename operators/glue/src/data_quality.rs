@@ -9,7 +9,9 @@ use airtask_aws::AwsParams;
 use airtask_core::params::describe;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::{self, Poll, WaitSettings};
-use airtask_core::{Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::{
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+};
 use aws_sdk_glue::types::{
     DataQualityEvaluationRunAdditionalRunOptions, DataQualityTargetTable, DataSource,
     DqCompositeRuleEvaluationMethod, GlueTable,
@@ -28,7 +30,10 @@ fn glue_client(ctx: &TaskContext, aws: &AwsParams) -> Result<aws_sdk_glue::Clien
 }
 
 fn wrong(op: &str, what: &str, expected: &str, found: &Value) -> ParamError {
-    ParamError::new(format!("{op}: {what} must be {expected}, not {}", describe(found)))
+    ParamError::new(format!(
+        "{op}: {what} must be {expected}, not {}",
+        describe(found)
+    ))
 }
 
 fn string(op: &str, what: &str, v: &Value) -> Result<String, ParamError> {
@@ -56,7 +61,12 @@ fn only(op: &str, what: &str, m: &Map<String, Value>, allowed: &[&str]) -> Resul
     }
 }
 
-fn opt_string(op: &str, what: &str, m: &Map<String, Value>, key: &str) -> Result<Option<String>, ParamError> {
+fn opt_string(
+    op: &str,
+    what: &str,
+    m: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<String>, ParamError> {
     m.get(key)
         .map(|v| string(op, &format!("{what}.{key}"), v))
         .transpose()
@@ -80,7 +90,13 @@ fn data_source(op: &str, what: &str, v: &Value) -> Result<DataSource, ParamError
         op,
         &inner,
         t,
-        &["DatabaseName", "TableName", "CatalogId", "ConnectionName", "AdditionalOptions"],
+        &[
+            "DatabaseName",
+            "TableName",
+            "CatalogId",
+            "ConnectionName",
+            "AdditionalOptions",
+        ],
     )?;
     let database = opt_string(op, &inner, t, "DatabaseName")?.filter(|s| !s.is_empty());
     let table_name = opt_string(op, &inner, t, "TableName")?.filter(|s| !s.is_empty());
@@ -90,7 +106,10 @@ fn data_source(op: &str, what: &str, v: &Value) -> Result<DataSource, ParamError
     let mut options = HashMap::new();
     if let Some(extra) = t.get("AdditionalOptions") {
         for (k, v) in object(op, &format!("{inner}.AdditionalOptions"), extra)? {
-            options.insert(k.clone(), string(op, &format!("{inner}.AdditionalOptions.{k}"), v)?);
+            options.insert(
+                k.clone(),
+                string(op, &format!("{inner}.AdditionalOptions.{k}"), v)?,
+            );
         }
     }
     let glue_table = GlueTable::builder()
@@ -212,7 +231,10 @@ async fn validate_evaluation_results(
                     result.score().map_or("None".to_owned(), |s| s.to_string())
                 ),
             );
-            ctx.hook_info(HOOK_LOGGER, "Name\tDescription\tResult\tEvaluatedMetrics\tEvaluationMessage");
+            ctx.hook_info(
+                HOOK_LOGGER,
+                "Name\tDescription\tResult\tEvaluatedMetrics\tEvaluationMessage",
+            );
             for rule in rules {
                 let mut metrics: Vec<(&String, &f64)> =
                     rule.evaluated_metrics().into_iter().flatten().collect();
@@ -333,7 +355,8 @@ impl Operator for GlueDataQualityOperator {
             .required_str("ruleset", "the DQDL ruleset, `Rules = [ ... ]`")?
             .trim()
             .to_owned();
-        if !p.is_templated(&ruleset) && !(ruleset.starts_with("Rules") && ruleset.ends_with(']')) {
+        let well_formed = ruleset.starts_with("Rules") && ruleset.ends_with(']');
+        if !well_formed && !p.is_templated(&ruleset) {
             return Err(ParamError::at(
                 "ruleset",
                 format!(
@@ -365,7 +388,12 @@ impl Operator for GlueDataQualityOperator {
             let allowed: &[&str] = if update_rule_set {
                 &[]
             } else {
-                &["TargetTable", "Tags", "DataQualitySecurityConfiguration", "ClientToken"]
+                &[
+                    "TargetTable",
+                    "Tags",
+                    "DataQualitySecurityConfiguration",
+                    "ClientToken",
+                ]
             };
             only(OP, what, kwargs, allowed).map_err(|e| e.for_param(what))?;
             if let Some(t) = kwargs.get("TargetTable") {
@@ -527,7 +555,11 @@ impl Operator for GlueDataQualityRuleSetEvaluationRunOperator {
                 OP,
                 what,
                 kwargs,
-                &["ClientToken", "AdditionalRunOptions", "AdditionalDataSources"],
+                &[
+                    "ClientToken",
+                    "AdditionalRunOptions",
+                    "AdditionalDataSources",
+                ],
             )
             .map_err(|e| e.for_param(what))?;
             op.client_token = opt_string(OP, what, kwargs, "ClientToken")?;
@@ -538,13 +570,22 @@ impl Operator for GlueDataQualityRuleSetEvaluationRunOperator {
                     OP,
                     &inner,
                     o,
-                    &["CloudWatchMetricsEnabled", "ResultsS3Prefix", "CompositeRuleEvaluationMethod"],
+                    &[
+                        "CloudWatchMetricsEnabled",
+                        "ResultsS3Prefix",
+                        "CompositeRuleEvaluationMethod",
+                    ],
                 )?;
                 let metrics = match o.get("CloudWatchMetricsEnabled") {
                     None => None,
                     Some(Value::Bool(b)) => Some(*b),
                     Some(other) => {
-                        return Err(wrong(OP, &format!("{inner}.CloudWatchMetricsEnabled"), "true or false", other));
+                        return Err(wrong(
+                            OP,
+                            &format!("{inner}.CloudWatchMetricsEnabled"),
+                            "true or false",
+                            other,
+                        ));
                     }
                 };
                 op.additional_run_options = Some(
@@ -562,7 +603,10 @@ impl Operator for GlueDataQualityRuleSetEvaluationRunOperator {
                 let inner = format!("{what}.AdditionalDataSources");
                 let mut map = HashMap::new();
                 for (alias, source) in object(OP, &inner, sources)? {
-                    map.insert(alias.clone(), data_source(OP, &format!("{inner}.{alias}"), source)?);
+                    map.insert(
+                        alias.clone(),
+                        data_source(OP, &format!("{inner}.{alias}"), source)?,
+                    );
                 }
                 op.additional_data_sources = Some(map);
             }
@@ -716,7 +760,11 @@ impl Operator for GlueDataQualityRuleRecommendationRunOperator {
                 OP,
                 what,
                 kwargs,
-                &["ClientToken", "CreatedRulesetName", "DataQualitySecurityConfiguration"],
+                &[
+                    "ClientToken",
+                    "CreatedRulesetName",
+                    "DataQualitySecurityConfiguration",
+                ],
             )
             .map_err(|e| e.for_param(what))?;
             op.client_token = opt_string(OP, what, kwargs, "ClientToken")?;
@@ -822,8 +870,10 @@ impl Operator for GlueDataQualityRuleSetEvaluationRunSensor {
         Ok(GlueDataQualityRuleSetEvaluationRunSensor {
             aws: AwsParams::read(p)?,
             settings: sensor_settings(p)?,
-            evaluation_run_id: p
-                .required_str("evaluation_run_id", "the id of the evaluation run to wait for")?,
+            evaluation_run_id: p.required_str(
+                "evaluation_run_id",
+                "the id of the evaluation run to wait for",
+            )?,
             show_results: p.bool("show_results", true)?,
             verify_result_status: p.bool("verify_result_status", true)?,
         })
@@ -887,7 +937,12 @@ impl Operator for GlueDataQualityRuleRecommendationRunSensor {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.sensors.glue.GlueDataQualityRuleRecommendationRunSensor",
         aliases: &[],
-        template_fields: &["aws_conn_id", "recommendation_run_id", "region_name", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "recommendation_run_id",
+            "region_name",
+            "verify",
+        ],
         calls_aws: true,
     };
 
@@ -959,20 +1014,38 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(table_of(Some(&ok)), ("d".to_owned(), "t".to_owned()));
-        let err = data_source(op, "datasource", &serde_json::json!({"GlueTable": {"TableName": "t"}}))
-            .unwrap_err();
-        assert!(err.message().contains("DatabaseName and TableName"), "{err}");
+        let err = data_source(
+            op,
+            "datasource",
+            &serde_json::json!({"GlueTable": {"TableName": "t"}}),
+        )
+        .unwrap_err();
+        assert!(
+            err.message().contains("DatabaseName and TableName"),
+            "{err}"
+        );
         let err = data_source(op, "datasource", &serde_json::json!({"S3": {}})).unwrap_err();
         assert!(err.message().contains("has no key `S3`"), "{err}");
     }
 
     #[test]
     fn run_states_map_to_the_provider_waiter() {
-        assert!(matches!(run_poll("r", "SUCCEEDED", None), Ok(Poll::Done(()))));
-        assert!(matches!(run_poll("r", "RUNNING", None), Ok(Poll::Pending { .. })));
+        assert!(matches!(
+            run_poll("r", "SUCCEEDED", None),
+            Ok(Poll::Done(()))
+        ));
+        assert!(matches!(
+            run_poll("r", "RUNNING", None),
+            Ok(Poll::Pending { .. })
+        ));
         for s in FAILURE_STATES {
-            let err = run_poll("run x", s, Some("bad data")).err().expect("a failure");
-            assert!(err.message.contains(s) && err.message.contains("bad data"), "{err}");
+            let err = run_poll("run x", s, Some("bad data"))
+                .err()
+                .expect("a failure");
+            assert!(
+                err.message.contains(s) && err.message.contains("bad data"),
+                "{err}"
+            );
         }
     }
 }

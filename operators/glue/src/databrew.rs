@@ -3,7 +3,9 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
-use airtask_core::{Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::{
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+};
 use serde_json::json;
 
 /// A configured `GlueDataBrewStartJobOperator`.
@@ -46,14 +48,9 @@ impl Operator for GlueDataBrewStartJobOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let brew = airtask_aws::client_in(ctx, self.aws.region(), aws_sdk_databrew::Client::new)?;
         let name = &self.job_name;
-        let out = brew
-            .start_job_run()
-            .name(name)
-            .send()
-            .await
-            .map_err(|e| {
-                airtask_aws::error::task_error(&format!("StartJobRun of the DataBrew job {name}"), &e)
-            })?;
+        let out = brew.start_job_run().name(name).send().await.map_err(|e| {
+            airtask_aws::error::task_error(&format!("StartJobRun of the DataBrew job {name}"), &e)
+        })?;
         let run_id = out.run_id().to_owned();
         ctx.info(&format!(
             "AWS Glue DataBrew Job: {name}. Run Id: {run_id} submitted."
@@ -87,7 +84,8 @@ impl Operator for GlueDataBrewStartJobOperator {
                         // that failed fails the task here (see the README).
                         "FAILED" | "TIMEOUT" | "STOPPED" => Err(TaskError::retryable(format!(
                             "The DataBrew job {name} run {id} ended {state}: {}",
-                            run.error_message().unwrap_or("DataBrew gives no ErrorMessage")
+                            run.error_message()
+                                .unwrap_or("DataBrew gives no ErrorMessage")
                         ))),
                         _ => Ok(Poll::Pending { state }),
                     }

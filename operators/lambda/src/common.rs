@@ -4,10 +4,6 @@
 use airtask_core::{TaskContext, TaskError};
 use aws_sdk_lambda::types::State;
 
-/// The provider's hook logger.
-pub(crate) const HOOK_LOGGER: &str =
-    "airflow.task.hooks.airflow.providers.amazon.aws.hooks.lambda_function.LambdaHook";
-
 /// A Lambda client for the task's identity, in `region` when the task names one.
 pub(crate) fn client(
     ctx: &TaskContext,

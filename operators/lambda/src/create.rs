@@ -4,7 +4,9 @@
 use airtask_aws::AwsParams;
 use airtask_core::params::describe;
 use airtask_core::wait::{self, Poll, WaitSettings};
-use airtask_core::{Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::{
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+};
 use aws_sdk_lambda::operation::create_function::builders::CreateFunctionFluentBuilder;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
@@ -44,7 +46,7 @@ const CONFIG_KEYS: [&str; 17] = [
 struct Request {
     runtime: Option<Runtime>,
     handler: Option<String>,
-    code: FunctionCode,
+    code: Option<FunctionCode>,
     description: Option<String>,
     timeout: Option<i32>,
     memory_size: Option<i32>,
@@ -125,7 +127,7 @@ impl Operator for LambdaCreateFunctionOperator {
         let mut request = Request {
             runtime: runtime.map(|r| Runtime::from(r.as_str())),
             handler,
-            code,
+            code: Some(code),
             description,
             timeout,
             ..Request::default()
@@ -216,7 +218,7 @@ impl Request {
         let mut call = call
             .set_runtime(self.runtime.clone())
             .set_handler(self.handler.clone())
-            .code(self.code.clone())
+            .set_code(self.code.clone())
             .set_description(self.description.clone())
             .set_timeout(self.timeout)
             .set_memory_size(self.memory_size)
@@ -293,7 +295,14 @@ fn function_code(m: &Map<String, Value>) -> Result<FunctionCode, ParamError> {
     only(
         "code",
         m,
-        &["ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion", "ImageUri", "SourceKMSKeyArn"],
+        &[
+            "ZipFile",
+            "S3Bucket",
+            "S3Key",
+            "S3ObjectVersion",
+            "ImageUri",
+            "SourceKMSKeyArn",
+        ],
     )
     .map_err(|e| e.for_param("code"))?;
     let get = |k: &str| -> Result<Option<String>, ParamError> {
@@ -332,7 +341,11 @@ fn read_config(config: &Map<String, Value>, r: &mut Request) -> Result<(), Param
             }
             "vpc_config" => {
                 let m = object(what, v)?;
-                only(what, m, &["SubnetIds", "SecurityGroupIds", "Ipv6AllowedForDualStack"])?;
+                only(
+                    what,
+                    m,
+                    &["SubnetIds", "SecurityGroupIds", "Ipv6AllowedForDualStack"],
+                )?;
                 r.vpc_config = Some(
                     VpcConfig::builder()
                         .set_subnet_ids(m.get("SubnetIds").map(|v| strings(what, v)).transpose()?)
@@ -410,7 +423,9 @@ fn read_config(config: &Map<String, Value>, r: &mut Request) -> Result<(), Param
                     let config = FileSystemConfig::builder()
                         .set_arn(m.get("Arn").map(|v| string(what, v)).transpose()?)
                         .set_local_mount_path(
-                            m.get("LocalMountPath").map(|v| string(what, v)).transpose()?,
+                            m.get("LocalMountPath")
+                                .map(|v| string(what, v))
+                                .transpose()?,
                         )
                         .build()
                         .map_err(|_| {
@@ -430,7 +445,9 @@ fn read_config(config: &Map<String, Value>, r: &mut Request) -> Result<(), Param
                         .set_entry_point(m.get("EntryPoint").map(|v| strings(what, v)).transpose()?)
                         .set_command(m.get("Command").map(|v| strings(what, v)).transpose()?)
                         .set_working_directory(
-                            m.get("WorkingDirectory").map(|v| string(what, v)).transpose()?,
+                            m.get("WorkingDirectory")
+                                .map(|v| string(what, v))
+                                .transpose()?,
                         )
                         .build(),
                 );
@@ -443,7 +460,12 @@ fn read_config(config: &Map<String, Value>, r: &mut Request) -> Result<(), Param
                         "{NAME}: config.architectures has '{a}'; Lambda takes x86_64 or arm64"
                     )));
                 }
-                r.architectures = Some(archs.iter().map(|a| Architecture::from(a.as_str())).collect());
+                r.architectures = Some(
+                    archs
+                        .iter()
+                        .map(|a| Architecture::from(a.as_str()))
+                        .collect(),
+                );
             }
             "ephemeral_storage" => {
                 let m = object(what, v)?;
@@ -463,7 +485,9 @@ fn read_config(config: &Map<String, Value>, r: &mut Request) -> Result<(), Param
                     SnapStart::builder()
                         .set_apply_on(
                             m.get("ApplyOn")
-                                .map(|v| string(what, v).map(|s| SnapStartApplyOn::from(s.as_str())))
+                                .map(|v| {
+                                    string(what, v).map(|s| SnapStartApplyOn::from(s.as_str()))
+                                })
                                 .transpose()?,
                         )
                         .build(),
@@ -474,14 +498,20 @@ fn read_config(config: &Map<String, Value>, r: &mut Request) -> Result<(), Param
                 only(
                     what,
                     m,
-                    &["LogFormat", "ApplicationLogLevel", "SystemLogLevel", "LogGroup"],
+                    &[
+                        "LogFormat",
+                        "ApplicationLogLevel",
+                        "SystemLogLevel",
+                        "LogGroup",
+                    ],
                 )?;
                 let s = |k: &str| m.get(k).map(|v| string(what, v)).transpose();
                 r.logging_config = Some(
                     LoggingConfig::builder()
                         .set_log_format(s("LogFormat")?.map(|v| LogFormat::from(v.as_str())))
                         .set_application_log_level(
-                            s("ApplicationLogLevel")?.map(|v| ApplicationLogLevel::from(v.as_str())),
+                            s("ApplicationLogLevel")?
+                                .map(|v| ApplicationLogLevel::from(v.as_str())),
                         )
                         .set_system_log_level(
                             s("SystemLogLevel")?.map(|v| SystemLogLevel::from(v.as_str())),
@@ -549,7 +579,10 @@ mod tests {
     #[test]
     fn wrongly_typed_config_values_are_refused() {
         let err = config(serde_json::json!({"layers": "arn:one"})).unwrap_err();
-        assert!(err.message().contains("config.layers must be a list"), "{err}");
+        assert!(
+            err.message().contains("config.layers must be a list"),
+            "{err}"
+        );
         let err = config(serde_json::json!({"architectures": ["sparc"]})).unwrap_err();
         assert!(err.message().contains("x86_64 or arm64"), "{err}");
     }

@@ -2,7 +2,9 @@
 //! the string the function returned.
 
 use airtask_aws::AwsParams;
-use airtask_core::{Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::{
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+};
 use aws_sdk_lambda::operation::RequestId as _;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, LogType};
@@ -160,7 +162,11 @@ impl LambdaInvokeFunctionOperator {
             if !lines.is_empty() {
                 ctx.info(&format!(
                     "The last 4 KB of the Lambda execution log (keep_empty_log_lines={}).",
-                    if self.keep_empty_log_lines { "True" } else { "False" }
+                    if self.keep_empty_log_lines {
+                        "True"
+                    } else {
+                        "False"
+                    }
                 ));
                 for line in lines {
                     ctx.info(line);
@@ -190,9 +196,7 @@ impl LambdaInvokeFunctionOperator {
                  '{kind}'; its payload: {payload} (response metadata {metadata})"
             )));
         }
-        ctx.info(&format!(
-            "Lambda function invocation succeeded: {metadata}"
-        ));
+        ctx.info(&format!("Lambda function invocation succeeded: {metadata}"));
         let value = if self.deserialize_payload {
             serde_json::from_str(&payload).map_err(|e| {
                 TaskError::retryable(format!(
@@ -224,7 +228,15 @@ fn split_lines(text: &str) -> Vec<&str> {
     while let Some((i, c)) = chars.next() {
         let boundary = matches!(
             c,
-            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
         );
         if boundary {
             lines.push(&text[start..i]);
@@ -301,8 +313,14 @@ mod tests {
         let op = operator(serde_json::json!({"function_name": "f", "log_type": "Tail",
             "keep_empty_log_lines": false}));
         let (ctx, lines) = context();
-        let err = op.invoke(&ctx, &lambda).await.expect_err("FunctionError fails");
-        assert!(err.retryable, "retried per retries, as Airflow retries a ValueError");
+        let err = op
+            .invoke(&ctx, &lambda)
+            .await
+            .expect_err("FunctionError fails");
+        assert!(
+            err.retryable,
+            "retried per retries, as Airflow retries a ValueError"
+        );
         assert!(err.message.contains("FunctionError 'Unhandled'"), "{err}");
         assert!(err.message.contains(r#"{"errorMessage":"boom"}"#), "{err}");
         let lines = lines.0.lock().expect("log lock").clone();
@@ -310,7 +328,10 @@ mod tests {
             .iter()
             .position(|l| l.contains("(keep_empty_log_lines=False)"))
             .expect("tail header");
-        assert_eq!(&lines[header + 1..header + 4], ["START", "[ERROR] boom", "END"]);
+        assert_eq!(
+            &lines[header + 1..header + 4],
+            ["START", "[ERROR] boom", "END"]
+        );
     }
 
     #[tokio::test]
@@ -323,8 +344,14 @@ mod tests {
         let lambda = mock_client!(aws_sdk_lambda, [&rule]);
         let op = operator(serde_json::json!({"function_name": "f", "invocation_type": "Event"}));
         let (ctx, _) = context();
-        let err = op.invoke(&ctx, &lambda).await.expect_err("299 is not 200/202/204");
-        assert!(err.message.contains("Lambda function did not execute"), "{err}");
+        let err = op
+            .invoke(&ctx, &lambda)
+            .await
+            .expect_err("299 is not 200/202/204");
+        assert!(
+            err.message.contains("Lambda function did not execute"),
+            "{err}"
+        );
         let out = op.invoke(&ctx, &lambda).await.expect("202");
         assert_eq!(out, Outcome::Success(Some(Value::String(String::new()))));
     }
@@ -351,9 +378,18 @@ mod tests {
     #[test]
     fn bad_invocation_and_log_types_are_refused_listing_the_allowed_ones() {
         for (params, expected) in [
-            (serde_json::json!({"function_name": "f", "invocation_type": "Sync"}), "RequestResponse, Event, DryRun"),
-            (serde_json::json!({"function_name": "f", "log_type": "Full"}), "Tail"),
-            (serde_json::json!({"function_name": "f", "payload": 3}), "JSON text"),
+            (
+                serde_json::json!({"function_name": "f", "invocation_type": "Sync"}),
+                "RequestResponse, Event, DryRun",
+            ),
+            (
+                serde_json::json!({"function_name": "f", "log_type": "Full"}),
+                "Tail",
+            ),
+            (
+                serde_json::json!({"function_name": "f", "payload": 3}),
+                "JSON text",
+            ),
         ] {
             let params: Params = params.as_object().cloned().expect("a mapping");
             let mut reader = ParamReader::new("LambdaInvokeFunctionOperator", &params);

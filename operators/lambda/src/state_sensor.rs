@@ -2,7 +2,9 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
-use airtask_core::{Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::{
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+};
 
 use crate::common::{client, function_state};
 
