@@ -1039,9 +1039,7 @@ mod tests {
             Ok(Poll::Pending { .. })
         ));
         for s in FAILURE_STATES {
-            let err = run_poll("run x", s, Some("bad data"))
-                .err()
-                .expect("a failure");
+            let err = run_poll("run x", s, Some("bad data")).expect_err("a failure");
             assert!(
                 err.message.contains(s) && err.message.contains("bad data"),
                 "{err}"
