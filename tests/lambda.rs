@@ -417,6 +417,34 @@ async fn create_function_waits_for_active_and_pushes_the_arn() {
             ),
         ],
     );
+    // `validate` finds the two bad tasks, naming the key, before anything runs.
+    let out = Command::new(airtask_bin())
+        .args(["validate", "--format", "json", &wf])
+        .output()
+        .expect("run airtask validate");
+    let report = airtask_tests::stdout_json(&out);
+    let mut errors: Vec<(String, String)> = report["files"][0]["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| {
+            (
+                d["task"].as_str().unwrap_or_default().to_owned(),
+                d["key"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    errors.sort();
+    assert_eq!(
+        errors,
+        [
+            ("boto_style_config".to_owned(), "config".to_owned()),
+            ("zip_without_handler".to_owned(), "handler".to_owned())
+        ],
+        "{report}"
+    );
+
     let state = state_dir(&dir);
     let run = |task: &str| run_task(&url, &wf, task, &state, &[]);
 

@@ -140,7 +140,7 @@ impl Operator for LambdaCreateFunctionOperator {
                 ("handler", request.handler.is_none()),
                 ("runtime", request.runtime.is_none()),
             ] {
-                if missing && p.rendered() {
+                if missing {
                     return Err(ParamError::at(
                         name,
                         format!(
