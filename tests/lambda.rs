@@ -613,19 +613,60 @@ async fn corpus_lambda_dag_validates_and_its_invoke_task_runs() {
         assert_ne!(e["task"], "invoke_function", "{e}");
     }
 
-    // The stack would create the function; the test creates it instead, under its own name.
+    // A definition with an unimplemented operator does not load, so until the CloudFormation
+    // family exists the Lambda task runs from a copy of the file without the stack tasks (its
+    // text otherwise unchanged). The stack would create the function; the test creates it,
+    // under its own name.
+    let text = std::fs::read_to_string(&file).expect("read lambda_dag.yaml");
+    let dir = TempDir::new("lambda-corpus");
+    let lambda_only = dir.write("lambda_dag.yaml", invoke_task_only(&text));
     let url = endpoint();
     let (lambda, iam) = clients(&url).await;
     let arn = role(&iam, "lambda-e2e-corpus-role").await;
     function(&lambda, &arn, "lambda-e2e-corpus-fn", "").await;
-    let dir = TempDir::new("lambda-corpus");
     let r = run_task(
         &url,
-        &file_s,
+        &lambda_only,
         "invoke_function",
         &state_dir(&dir),
         &["--params", r#"{"function_name": "lambda-e2e-corpus-fn"}"#],
     );
     let r = expect(r, 0, "invoke_function");
     assert_eq!(r.xcom, Some(serde_json::json!("{\"action\": \"test\"}")));
+}
+
+/// lambda_dag.yaml with only its `invoke_function` task, without the dependency on the stack.
+fn invoke_task_only(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_tasks = false;
+    let mut keep = true;
+    let mut in_dependencies = false;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if line.starts_with("  tasks:") {
+            in_tasks = true;
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        if in_tasks && indent == 2 && !line.trim().is_empty() {
+            in_tasks = false;
+            keep = true;
+        }
+        if in_tasks && indent == 4 {
+            keep = line.trim_start().starts_with("invoke_function:");
+        }
+        if in_tasks && indent == 6 && !line.trim_start().starts_with("- ") {
+            in_dependencies = line.trim_start().starts_with("dependencies:");
+        }
+        if keep && !(in_tasks && in_dependencies && indent >= 6) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    assert!(
+        out.contains("invoke_function:") && !out.contains("cloud_formation"),
+        "the corpus file changed shape:\n{out}"
+    );
+    out
 }
