@@ -166,3 +166,52 @@ fn run_task_refuses_a_parameter_of_empty_operator_too() {
         "{record}"
     );
 }
+
+#[test]
+fn default_args_reach_only_the_operators_that_take_them() {
+    let dir = TempDir::new("vp-defaults");
+    // skip_on_exit_code from default_args: BashOperator takes it, EmptyOperator does not.
+    let wf = dir.write(
+        "vd.yaml",
+        format!(
+            "vd:\n  default_args:\n    skip_on_exit_code: 3\n  tasks:\n    bash:\n      operator: {BASH}\n      bash_command: exit 3\n    noop:\n      operator: {EMPTY}\n"
+        ),
+    );
+    let out = airtask(&["validate", &wf]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let state = dir.path().join("state").to_string_lossy().into_owned();
+    for (task, status) in [("bash", "SKIPPED"), ("noop", "SUCCESS")] {
+        let out = airtask(&[
+            "run-task",
+            &wf,
+            task,
+            "--state-dir",
+            &state,
+            "--output",
+            "json",
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let record = airtask_tests::last_json_line(&stdout).expect("a record");
+        assert_eq!(out.status.code(), Some(0), "{task}: {record}");
+        assert_eq!(record["status"], status, "{task}: {record}");
+    }
+
+    // An ill-typed default is an error for the operators that read it, at its line.
+    let (code, diags) = validate(
+        "vp-bad-default",
+        &format!(
+            "vb:\n  default_args:\n    skip_on_exit_code: three\n  tasks:\n    bash:\n      operator: {BASH}\n      bash_command: echo\n    noop:\n      operator: {EMPTY}\n"
+        ),
+    );
+    assert_eq!(code, Some(1), "{diags:?}");
+    let errors: Vec<_> = diags.iter().filter(|d| d["severity"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["task"], "bash");
+    assert_eq!(errors[0]["key"], "skip_on_exit_code");
+    assert_eq!(errors[0]["line"], 3);
+}

@@ -39,7 +39,8 @@ fn build() -> Registry {
 /// unrendered parameters, as Airflow builds it when it parses the DAG ("Invalid arguments were
 /// passed"). Unknown and ill-typed parameters are errors naming the task, the key and its line;
 /// a template passes wherever its rendering may fit, and a mapped task's expanded arguments
-/// count as given. Errors make the workflow invalid.
+/// count as given. default_args entries are checked only for operators that read them. Errors
+/// make the workflow invalid.
 pub(crate) fn check_parameters(report: &mut Report) {
     let Some(wf) = &report.workflow else {
         return;
@@ -54,19 +55,20 @@ pub(crate) fn check_parameters(report: &mut Report) {
         else {
             continue;
         };
-        let mut params = Params::new();
         // default_args entries apply only to operators that take them (as at run time).
-        for p in task
-            .parameters
-            .iter()
-            .filter(|p| p.origin != Origin::DefaultArgs)
-        {
-            params.insert(p.name.clone(), p.value.to_json());
+        let (mut params, mut defaults) = (Params::new(), Params::new());
+        for p in &task.parameters {
+            let to = if p.origin == Origin::DefaultArgs {
+                &mut defaults
+            } else {
+                &mut params
+            };
+            to.insert(p.name.clone(), p.value.to_json());
         }
         for (name, _) in task.mapping.iter().flat_map(|m| &m.expand) {
             params.insert(name.clone(), "{{ expanded }}".into());
         }
-        if let Err(e) = entry.check(&params) {
+        if let Err(e) = entry.check_with_defaults(&params, &defaults) {
             let written = e
                 .param()
                 .and_then(|k| task.parameters.iter().find(|p| p.name == k));

@@ -654,12 +654,16 @@ fn prepare(
     .map_err(|e| format!("--logical-date is out of range: {e}"))?;
     let rendered = render_template_fields(task, &renderer).map_err(|e| e.to_string())?;
     let mut params = airtask_core::Params::new();
+    // default_args entries apply only to operators that take them, as in Airflow: the
+    // operator reads them as defaults and does not refuse the others.
+    let mut defaults = airtask_core::Params::new();
     for p in &task.parameters {
-        // default_args entries apply only to operators that take them, as in Airflow.
-        if p.origin == airtask_workflow::Origin::DefaultArgs {
-            continue;
-        }
-        params.insert(p.name.clone(), p.value.to_json());
+        let to = if p.origin == airtask_workflow::Origin::DefaultArgs {
+            &mut defaults
+        } else {
+            &mut params
+        };
+        to.insert(p.name.clone(), p.value.to_json());
     }
     params.extend(rendered);
     if task.mapping.is_some() {
@@ -680,7 +684,7 @@ fn prepare(
     let info = info.ok_or_else(|| format!("the operator {} is not implemented", task.operator))?;
     // Values of parameters whose names look secret are masked from here on.
     log.mask(crate::tasklog::sensitive_values(&params));
-    info.build(&params)
+    info.build_with_defaults(&params, &defaults)
         .map(|op| (op, info.spec()))
         .map_err(|e| format!("task '{}': {e}", task.task_id))
 }

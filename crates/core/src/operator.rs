@@ -397,17 +397,23 @@ pub type Params = serde_json::Map<String, serde_json::Value>;
 /// # Errors
 /// A parameter that is missing, of the wrong type, unknown or not allowed.
 pub fn build_operator<T: Operator>(params: &Params) -> Result<T, ParamError> {
-    build(params, true)
+    build(params, &Params::new(), true)
 }
 
-/// Builds `T` from `params`: the reader, `from_params`, then `finish`.
-pub(crate) fn build<T: Operator>(params: &Params, rendered: bool) -> Result<T, ParamError> {
+/// Builds `T` from `params` (and `defaults`, the task's default_args entries): the reader,
+/// `from_params`, then `finish`.
+pub(crate) fn build<T: Operator>(
+    params: &Params,
+    defaults: &Params,
+    rendered: bool,
+) -> Result<T, ParamError> {
     let name = T::SPEC.class_name();
-    let mut reader = if rendered {
+    let reader = if rendered {
         ParamReader::new(name, params)
     } else {
         ParamReader::unrendered(name, params)
     };
+    let mut reader = reader.with_defaults(defaults);
     let op = T::from_params(&mut reader)?;
     reader.finish()?;
     Ok(op)

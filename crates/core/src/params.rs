@@ -108,6 +108,7 @@ pub struct ParamReader<'a> {
     params: &'a Params,
     known: Vec<&'static str>,
     rendered: bool,
+    defaults: Option<&'a Params>,
 }
 
 impl<'a> ParamReader<'a> {
@@ -118,6 +119,7 @@ impl<'a> ParamReader<'a> {
             params,
             known: Vec::new(),
             rendered: true,
+            defaults: None,
         }
     }
 
@@ -128,6 +130,15 @@ impl<'a> ParamReader<'a> {
             rendered: false,
             ..ParamReader::new(operator, params)
         }
+    }
+
+    /// Adds the task's `default_args` entries: a parameter the operator reads and the task
+    /// does not set comes from them; those the operator does not read are not refused (Airflow
+    /// passes default_args only to operators that take them).
+    #[must_use]
+    pub fn with_defaults(mut self, defaults: &'a Params) -> ParamReader<'a> {
+        self.defaults = Some(defaults);
+        self
     }
 
     /// The operator's class name.
@@ -146,9 +157,17 @@ impl<'a> ParamReader<'a> {
         !self.rendered && is_template(s)
     }
 
+    /// The value as given: the task's own, else its default_args entry.
+    fn given(&self, name: &str) -> Option<&'a Value> {
+        let defaults = self.defaults;
+        self.params
+            .get(name)
+            .or_else(|| defaults.and_then(|d| d.get(name)))
+    }
+
     fn get(&mut self, name: &'static str) -> Option<&'a Value> {
         self.known.push(name);
-        self.params.get(name).filter(|v| !v.is_null())
+        self.given(name).filter(|v| !v.is_null())
     }
 
     /// Like `get`, but an unrendered template where a non-string is expected reads as absent.
@@ -178,7 +197,7 @@ impl<'a> ParamReader<'a> {
     /// absent, as `skip_on_exit_code: null`).
     pub fn contains(&mut self, name: &'static str) -> bool {
         self.known.push(name);
-        self.params.contains_key(name)
+        self.given(name).is_some()
     }
 
     /// The raw value of a parameter, `None` when absent or null.
@@ -586,5 +605,17 @@ mod tests {
             "EmptyOperator has no parameter `x`; it takes no parameters (Airflow: Invalid \
              arguments were passed to EmptyOperator)"
         );
+    }
+
+    #[test]
+    fn default_args_fill_in_and_are_never_refused() {
+        let task = params(json!({"b": true}));
+        let defaults = params(json!({"b": false, "c": 5, "owner_like": "x"}));
+        let mut r = ParamReader::new("Op", &task).with_defaults(&defaults);
+        assert!(r.bool("b", false).unwrap(), "the task's own value wins");
+        assert_eq!(r.seconds("c", 60.0).unwrap(), 5.0);
+        assert!(r.contains("c"));
+        // owner_like is not read, and not refused: it came from default_args.
+        assert!(r.finish().is_ok());
     }
 }

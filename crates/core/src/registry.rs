@@ -11,7 +11,7 @@ use crate::params::holds_template;
 use crate::{Operator, OperatorSpec, ParamError, Params};
 
 /// How an entry builds its operator: from the parameters, rendered or not.
-type Builder = fn(&Params, bool) -> Result<BuiltOperator, ParamError>;
+type Builder = fn(&Params, &Params, bool) -> Result<BuiltOperator, ParamError>;
 
 /// One implemented operator: its spec and how to build it.
 #[derive(Clone, Copy)]
@@ -42,7 +42,20 @@ impl Entry {
     /// # Errors
     /// A parameter that is missing, of the wrong type, unknown or not allowed.
     pub fn build(&self, params: &Params) -> Result<BuiltOperator, ParamError> {
-        (self.builder)(params, true)
+        (self.builder)(params, &Params::new(), true)
+    }
+
+    /// [`Entry::build`] with the task's `default_args` entries: those the operator reads
+    /// fill in what the task does not set; the others are not refused.
+    ///
+    /// # Errors
+    /// As [`Entry::build`].
+    pub fn build_with_defaults(
+        &self,
+        params: &Params,
+        defaults: &Params,
+    ) -> Result<BuiltOperator, ParamError> {
+        (self.builder)(params, defaults, true)
     }
 
     /// Checks the unrendered parameters as `airtask validate` does: builds the operator from
@@ -54,13 +67,29 @@ impl Entry {
     /// # Errors
     /// A parameter that is missing, of the wrong type, unknown or not allowed.
     pub fn check(&self, params: &Params) -> Result<(), ParamError> {
-        match (self.builder)(params, false) {
+        self.check_with_defaults(params, &Params::new())
+    }
+
+    /// [`Entry::check`] with the task's `default_args` entries (see
+    /// [`Entry::build_with_defaults`]).
+    ///
+    /// # Errors
+    /// As [`Entry::check`].
+    pub fn check_with_defaults(
+        &self,
+        params: &Params,
+        defaults: &Params,
+    ) -> Result<(), ParamError> {
+        match (self.builder)(params, defaults, false) {
             Ok(_) => Ok(()),
             Err(e) if e.is_unknown_parameter() => Err(e),
             Err(e) => {
                 let templated = match e.param() {
-                    Some(p) => params.get(p).is_some_and(holds_template),
-                    None => params.values().any(holds_template),
+                    Some(p) => params
+                        .get(p)
+                        .or_else(|| defaults.get(p))
+                        .is_some_and(holds_template),
+                    None => params.values().chain(defaults.values()).any(holds_template),
                 };
                 if templated { Ok(()) } else { Err(e) }
             }
@@ -68,8 +97,12 @@ impl Entry {
     }
 }
 
-fn build_typed<T: Operator>(params: &Params, rendered: bool) -> Result<BuiltOperator, ParamError> {
-    build::<T>(params, rendered).map(BuiltOperator::typed)
+fn build_typed<T: Operator>(
+    params: &Params,
+    defaults: &Params,
+    rendered: bool,
+) -> Result<BuiltOperator, ParamError> {
+    build::<T>(params, defaults, rendered).map(BuiltOperator::typed)
 }
 
 /// The operators this build of airtask implements, looked up by class path or alias.

@@ -133,69 +133,77 @@ where
              between pokes)",
         );
     }
-    let mut poke_count: u32 = 1;
-    loop {
-        let met = match poke().await {
-            Ok(met) => met,
-            Err(e) if settings.never_fail => {
-                return Ok(Outcome::Skipped(format!(
-                    "the poke failed and never_fail is set: {e}"
-                )));
-            }
-            Err(e) if settings.silent_fail => {
-                ctx.line(
-                    Level::Error,
-                    LOGGER,
-                    &format!("Sensor poke failed (silent_fail: counted as not met): {e}"),
-                );
-                false
-            }
-            Err(e) => return Err(e),
-        };
-        let elapsed = started.elapsed().as_secs_f64();
-        if met {
-            ctx.hook_info(
-                LOGGER,
-                &format!(
-                    "Success criteria met after {elapsed:.1} s ({poke_count} pokes). Exiting."
-                ),
-            );
-            return Ok(Outcome::Success(None));
-        }
-        if elapsed > settings.timeout {
-            let msg = format!(
-                "Sensor has timed out; run duration of {elapsed} seconds exceeds the specified \
-                 timeout of {}.",
-                settings.timeout
-            );
-            return if settings.soft_fail {
-                Ok(Outcome::Skipped(msg))
-            } else {
-                Err(TaskError::fatal(msg))
+    // The pokes so far, for the message of a skip at the budget's end.
+    let pokes = std::sync::atomic::AtomicU32::new(0);
+    let looped = async {
+        let mut poke_count: u32 = 1;
+        loop {
+            pokes.store(poke_count, std::sync::atomic::Ordering::Relaxed);
+            let met = match poke().await {
+                Ok(met) => met,
+                Err(e) if settings.never_fail => {
+                    return Ok(Outcome::Skipped(format!(
+                        "the poke failed and never_fail is set: {e}"
+                    )));
+                }
+                Err(e) if settings.silent_fail => {
+                    ctx.line(
+                        Level::Error,
+                        LOGGER,
+                        &format!("Sensor poke failed (silent_fail: counted as not met): {e}"),
+                    );
+                    false
+                }
+                Err(e) => return Err(e),
             };
-        }
-        let mut wait = settings.next_interval(ctx.task_id(), poke_count, elapsed);
-        if let Some(budget) = budget {
-            let left = budget.as_secs_f64() - elapsed;
-            if left <= 0.0 {
-                return Ok(Outcome::Skipped(format!(
-                    "the try's execution_timeout of {} s ran out while the sensor waited \
-                     ({poke_count} pokes) and soft_fail is set",
-                    ctx.execution_timeout()
-                        .unwrap_or(budget + BUDGET_MARGIN)
-                        .as_secs_f64()
-                )));
+            let elapsed = started.elapsed().as_secs_f64();
+            if met {
+                ctx.hook_info(
+                    LOGGER,
+                    &format!(
+                        "Success criteria met after {elapsed:.1} s ({poke_count} pokes). Exiting."
+                    ),
+                );
+                return Ok(Outcome::Success(None));
             }
-            wait = wait.min(left);
-        }
-        ctx.hook_info(
+            if elapsed > settings.timeout {
+                let msg = format!(
+                    "Sensor has timed out; run duration of {elapsed} seconds exceeds the specified \
+                 timeout of {}.",
+                    settings.timeout
+                );
+                return if settings.soft_fail {
+                    Ok(Outcome::Skipped(msg))
+                } else {
+                    Err(TaskError::fatal(msg))
+                };
+            }
+            let wait = settings.next_interval(ctx.task_id(), poke_count, elapsed);
+            ctx.hook_info(
             LOGGER,
             &format!(
                 "Poke {poke_count}: criteria not met after {elapsed:.1} s; next poke in {wait:.1} s"
             ),
         );
-        tokio::time::sleep(Duration::from_secs_f64(wait)).await;
-        poke_count += 1;
+            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+            poke_count += 1;
+        }
+    };
+    let Some(budget) = budget else {
+        return looped.await;
+    };
+    // The budget's end skips the task even while a poke is in flight, so that the runtime's
+    // timeout (BUDGET_MARGIN later) never comes first.
+    tokio::select! {
+        r = looped => r,
+        () = tokio::time::sleep(budget) => Ok(Outcome::Skipped(format!(
+            "the try's execution_timeout of {} s ran out while the sensor waited ({} pokes) \
+             and soft_fail is set",
+            ctx.execution_timeout()
+                .unwrap_or(budget + BUDGET_MARGIN)
+                .as_secs_f64(),
+            pokes.load(std::sync::atomic::Ordering::Relaxed)
+        ))),
     }
 }
 
@@ -301,6 +309,23 @@ mod tests {
         let s = settings(serde_json::json!({"poke_interval": 1, "timeout": 2}));
         let e = run(&s, &ctx, MetOn(None, 0).poke()).await.unwrap_err();
         assert!(e.message.starts_with("Sensor has timed out"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_soft_fail_a_poke_in_flight_at_the_budget_end_still_skips() {
+        let (ctx, _) = ctx();
+        let ctx = ctx.with_time_budget(Duration::from_secs(3));
+        let s = settings(serde_json::json!({"poke_interval": 1, "timeout": 60, "soft_fail": true}));
+        // A poke that never answers (a slow endpoint): the skip must not wait for it.
+        let r = tokio::time::timeout(
+            Duration::from_secs(10),
+            run(&s, &ctx, std::future::pending::<Result<bool, TaskError>>),
+        )
+        .await;
+        assert!(
+            matches!(&r, Ok(Ok(Outcome::Skipped(m))) if m.contains("execution_timeout of 3 s") && m.contains("(1 pokes)")),
+            "{r:?}"
+        );
     }
 
     #[test]
