@@ -3,7 +3,9 @@
 mod cli;
 mod corpus;
 mod faults;
+mod glue_dq;
 mod identity;
+mod lambda;
 mod logs;
 mod malformed;
 mod real_world;

@@ -24,6 +24,14 @@ fn build() -> Registry {
     {
         b = airtask_s3::register(b);
     }
+    #[cfg(feature = "op-glue")]
+    {
+        b = airtask_glue::register(b);
+    }
+    #[cfg(feature = "op-lambda")]
+    {
+        b = airtask_lambda::register(b);
+    }
     b.build()
 }
 
