@@ -26,7 +26,7 @@ use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
 use crate::definition::{find_task, load_valid_as};
 use crate::exit::run_task as exit;
-use crate::exit::{self as exit_codes, usage};
+use crate::exit::{self as exit_codes, CliError, usage};
 use crate::identity::{Identity, Layer, Roles};
 use crate::registry::registry;
 use crate::render::{Instance, template_context};
@@ -44,33 +44,28 @@ enum TryEnd {
 }
 
 /// `airtask run-task`.
-pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
+pub(crate) fn run_task(args: &RunTaskArgs) -> Result<u8, CliError> {
     if let Some(parent) = args.supervisor_pid {
         // Stop (SIGTERM: on_kill runs, the record says STOPPED) when the run that started this
         // process dies; should it have died already, stop now.
         let set = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
         if set.is_err() || nix::unistd::getppid().as_raw() != parent {
-            eprintln!("error: the run that started this task (process {parent}) has ended");
-            return exit::STOPPED;
+            return Err(CliError::Stopped(format!(
+                "the run that started this task (process {parent}) has ended"
+            )));
         }
     }
     let roles = match Roles::resolve(&args.roles) {
         Ok(r) => r,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
-    let rt = match exit_codes::async_runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INFRA;
-        }
-    };
+    let rt = exit_codes::async_runtime().map_err(CliError::Infra)?;
     rt.block_on(start(args, Identity::new(roles)))
 }
 
 /// Loads the definition (from S3 with the execution role), checks the arguments, takes on
 /// the execution role, and runs the tries.
-async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
+async fn start(args: &RunTaskArgs, identity: Identity) -> Result<u8, CliError> {
     let file = &args.instance.file;
     let version = args.instance.source.version_id.as_deref();
     // The workflow id is not known before the definition is read when it is not given: the
@@ -90,10 +85,7 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
         exit::INFRA,
     )
     .await;
-    let (_source, wf) = match loaded {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    let (_source, wf) = loaded?;
     // The service's workflow id (`etl-abc1234def`) names logs, state and sessions; the DAG id
     // stays what templates see.
     let wid = args
@@ -103,28 +95,28 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
         .unwrap_or_else(|| wf.workflow_id.clone());
     let task = match find_task(&wf, &args.instance.task_id) {
         Ok(t) => t,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     if task.implementation.is_none() {
-        return usage(&format!(
+        return Err(usage(&format!(
             "the operator {} is not implemented",
             task.operator
-        ));
+        )));
     }
     if task.mapping.is_none() && args.instance.map_index != -1 {
-        return usage(&format!(
+        return Err(usage(&format!(
             "--map-index {} was given, but task '{}' is not mapped (it has no expand); leave \
              --map-index out for an unmapped task",
             args.instance.map_index, task.task_id
-        ));
+        )));
     }
     let policy = RetryPolicy::from(task);
     let (first, last) = match args.try_number {
         Some(n) if !policy.has_try(n) => {
-            return usage(&format!(
+            return Err(usage(&format!(
                 "--try {n} is out of range: task '{}' has {} tries (retries: {})",
                 task.task_id, policy.tries, task.retries
-            ));
+            )));
         }
         Some(n) => (n, n),
         None => (1, policy.tries),
@@ -136,8 +128,10 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
             .execution(&session_name(&wid, &task.task_id, first))
             .await
     {
-        eprintln!("error: {e}; task '{}' did not run", task.task_id);
-        return exit::INFRA;
+        return Err(CliError::Role {
+            message: format!("{e}; task '{}' did not run", task.task_id),
+            code: exit::INFRA,
+        });
     }
     run(args, &wf, &wid, task, first, last, &identity).await
 }
@@ -211,7 +205,7 @@ async fn run(
     first: u32,
     last: u32,
     identity: &Identity,
-) -> u8 {
+) -> Result<u8, CliError> {
     let terminal = Arc::new(TaskLog::default());
     let log_group = airtask_aws::logs::log_group(wid, args.logs.log_group.as_deref());
     let flush_timeout = Duration::from_secs_f64(args.logs.log_flush_timeout);
@@ -225,8 +219,10 @@ async fn run(
         {
             Ok(layer) => Some(layer.config.clone()),
             Err(e) => {
-                eprintln!("error: {e}; cannot ship the task log");
-                return exit::INFRA;
+                return Err(CliError::Role {
+                    message: format!("{e}; cannot ship the task log"),
+                    code: exit::INFRA,
+                });
             }
         }
     } else {
@@ -253,10 +249,7 @@ async fn run(
     .await
     {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INFRA;
-        }
+        Err(e) => return Err(CliError::Infra(e)),
     };
     let store = state.local().clone();
     let inst = Instance {
@@ -268,7 +261,7 @@ async fn run(
     };
     let mut tctx = match template_context(wf, task, &inst) {
         Ok(c) => c,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     let run_id = tctx.run_id.clone();
     let logical_iso = Renderer::new(&tctx, Rc::new(airtask_template::NoXcoms))
@@ -285,14 +278,10 @@ async fn run(
     // directory, where it serializes nothing: see the README).
     let _lock = match lock_instance(store.root(), &key) {
         Ok(lock) => lock,
-        Err((code, e)) => {
-            eprintln!("error: {e}");
-            return code;
-        }
+        Err((code, e)) => return Err(CliError::Failed { message: e, code }),
     };
     if let Err(e) = state.pull_run(wid, &run_id).await {
-        eprintln!("error: cannot read the run's state: {e}");
-        return exit::INFRA;
+        return Err(CliError::Infra(format!("cannot read the run's state: {e}")));
     }
     let task_dir = store.instance_dir(&key);
     let mut record = Record::new(
@@ -335,18 +324,17 @@ async fn run(
         record.log_file = Some(dest.file.display().to_string());
         record.log_delivery = None;
         if let Err(e) = terminal.start_attempt(&dest, ship_config.as_ref()) {
-            eprintln!("error: {e}");
-            return exit::INFRA;
+            return Err(CliError::Infra(e.to_string()));
         }
         // XComs of an earlier try (or run) of this instance go before the record says RUNNING:
         // a downstream task never reads a stale value, and no failed record sits beside one.
         if let Err(e) = clear_xcoms(&state, &task_dir).await {
-            eprintln!("error: cannot clear the XComs of an earlier try: {e}");
-            return exit::INFRA;
+            return Err(CliError::Infra(format!(
+                "cannot clear the XComs of an earlier try: {e}"
+            )));
         }
         if let Err(e) = record.save(&state).await {
-            eprintln!("error: {e}");
-            return exit::INFRA;
+            return Err(CliError::Infra(e.to_string()));
         }
         log.line(
             Level::Info,
@@ -523,8 +511,12 @@ async fn run(
                 retry::TryEnd::Fatal,
             ),
         };
-        if let TryEnd::Infra(e) = &end {
-            eprintln!("error: {e}");
+        // The error is returned (and printed by `main`) once the record is saved.
+        let infra = match &end {
+            TryEnd::Infra(e) => Some(CliError::Infra(e.clone())),
+            _ => None,
+        };
+        if infra.is_some() {
             // A failed try keeps no XCom (should the log have failed after they were stored).
             let _ = clear_xcoms(&state, &task_dir).await;
         }
@@ -582,18 +574,20 @@ async fn run(
             record.log_delivery = Some(delivery_json(&report));
         }
         if let Err(e) = record.save(&state).await {
-            eprintln!("error: {e}");
-            return exit::INFRA;
+            return Err(CliError::Infra(e.to_string()));
         }
         let Some(delay) = wait else {
             if args.output == Format::Json {
                 outln!("{}", record.to_json());
             }
-            return if code == exit::OK && logs_incomplete {
+            if let Some(e) = infra {
+                return Err(e);
+            }
+            return Ok(if code == exit::OK && logs_incomplete {
                 exit::LOGS_UNDELIVERED
             } else {
                 code
-            };
+            });
         };
         let mut stop = stop_rx.clone();
         tokio::select! {
@@ -606,7 +600,7 @@ async fn run(
                 if args.output == Format::Json {
                     outln!("{}", record.to_json());
                 }
-                return exit::STOPPED;
+                return Ok(exit::STOPPED);
             }
         }
         try_number += 1;
