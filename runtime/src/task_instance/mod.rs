@@ -4,6 +4,7 @@
 
 mod prepare;
 mod record;
+mod tries;
 mod xcom;
 
 use std::any::Any;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use airtask_aws::identity::{TaskIdentity, session_name};
 use airtask_core::instance::{TaskInstanceKey, TaskState};
-use airtask_core::retry::{self, RetryPolicy};
+use airtask_core::retry::RetryPolicy;
 use airtask_core::{Level, LogSink, Outcome, TaskContext as OpContext, TaskError};
 use airtask_template::Renderer;
 use airtask_workflow::{Task, Workflow};
@@ -21,6 +22,7 @@ use tokio::sync::watch;
 
 use self::prepare::{Prep, PrepJob, prepare_cancellable};
 use self::record::{Record, iso};
+use self::tries::{TryEnd, after_try, classify, execute_try, wait_to_retry};
 use self::xcom::{MAX_XCOM_BYTES, clear_xcoms, lock_instance, write_xcoms};
 use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
@@ -32,16 +34,6 @@ use crate::registry::registry;
 use crate::render::{Instance, template_context};
 use crate::state::State;
 use crate::tasklog::{Destination, TaskLog, delivery_json};
-
-/// How one try ended.
-enum TryEnd {
-    Done(Outcome),
-    Failed(TaskError),
-    TimedOut,
-    Stopped,
-    /// The state or the log could not be written (exit 5).
-    Infra(String),
-}
 
 /// `airtask run-task`.
 pub(crate) fn run_task(args: &RunTaskArgs) -> Result<u8, CliError> {
@@ -400,26 +392,15 @@ async fn run(
                             as Arc<dyn Any + Send + Sync>);
                 }
                 let mut stop = stop_rx.clone();
-                let end = {
-                    let fut = op.execute(&ctx);
-                    tokio::select! {
-                        r = tokio::time::timeout_at(deadline, fut) => match r {
-                            Ok(Ok(o)) => TryEnd::Done(o),
-                            Ok(Err(e)) => TryEnd::Failed(e),
-                            Err(_) => TryEnd::TimedOut,
-                        },
-                        _ = stop.wait_for(|s| *s) => TryEnd::Stopped,
-                        fault = terminal.fault() => TryEnd::Infra(fault),
-                    }
-                };
-                if matches!(end, TryEnd::TimedOut | TryEnd::Stopped | TryEnd::Infra(_)) {
-                    log.line(
-                        Level::Warning,
-                        "airtask",
-                        "Killing the task's work (on_kill).",
-                    );
-                    op.on_kill(&ctx).await;
-                }
+                let end = execute_try(
+                    &mut op,
+                    &ctx,
+                    deadline,
+                    &mut stop,
+                    terminal.fault(),
+                    log.as_ref(),
+                )
+                .await;
                 // A log line that could not be written fails the try before any XCom is stored.
                 terminal.flush_mirror();
                 let end = match (end, terminal.fault_message()) {
@@ -465,52 +446,7 @@ async fn run(
         let completed = clock::now();
         record.completed_at = Some(iso(completed));
         record.duration_seconds = Some(completed.duration_since(started).as_secs_f64());
-        let (status, code, error, policy_end) = match &end {
-            TryEnd::Done(Outcome::Success(_)) => {
-                (TaskState::Success, exit::OK, None, retry::TryEnd::Done)
-            }
-            TryEnd::Done(Outcome::Skipped(why)) => (
-                TaskState::Skipped,
-                exit::OK,
-                Some(why.clone()),
-                retry::TryEnd::Done,
-            ),
-            TryEnd::Failed(e) if invalid => (
-                TaskState::Failed,
-                exit::INVALID,
-                Some(e.message.clone()),
-                retry::TryEnd::Fatal,
-            ),
-            TryEnd::Failed(e) => (
-                TaskState::Failed,
-                exit::FAILED,
-                Some(e.message.clone()),
-                retry::TryEnd::Failed {
-                    retryable: e.retryable,
-                },
-            ),
-            TryEnd::TimedOut => (
-                TaskState::Timeout,
-                exit::TIMEOUT,
-                Some(format!(
-                    "the try exceeded its execution_timeout of {} s",
-                    timeout.as_secs_f64()
-                )),
-                retry::TryEnd::TimedOut,
-            ),
-            TryEnd::Stopped => (
-                TaskState::Stopped,
-                exit::STOPPED,
-                Some("stopped by a signal (SIGTERM or SIGINT)".to_owned()),
-                retry::TryEnd::Stopped,
-            ),
-            TryEnd::Infra(e) => (
-                TaskState::Failed,
-                exit::INFRA,
-                Some(e.clone()),
-                retry::TryEnd::Fatal,
-            ),
-        };
+        let (status, code, error, policy_end) = classify(&end, invalid, timeout);
         // The error is returned (and printed by `main`) once the record is saved.
         let infra = match &end {
             TryEnd::Infra(e) => Some(CliError::Infra(e.clone())),
@@ -522,13 +458,7 @@ async fn run(
         }
         // Up for retry when the task has tries left, even if another process runs them
         // (`--try N`); this process runs the next try only up to `last`.
-        let wait = policy.next(try_number, policy_end);
-        let status = if wait.is_some() {
-            TaskState::UpForRetry
-        } else {
-            status
-        };
-        let wait = wait.filter(|_| try_number < last);
+        let (status, wait) = after_try(&policy, try_number, last, status, policy_end);
         record.status = status;
         record.error.clone_from(&error);
         let level = match status {
@@ -590,18 +520,15 @@ async fn run(
             });
         };
         let mut stop = stop_rx.clone();
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            _ = stop.wait_for(|s| *s) => {
-                record.status = TaskState::Stopped;
-                record.error = Some("stopped by a signal while waiting to retry".to_owned());
-                let _ = record.save(&state).await;
-                log.line(Level::Error, "airtask", "Stopped while waiting to retry.");
-                if args.output == Format::Json {
-                    outln!("{}", record.to_json());
-                }
-                return Ok(exit::STOPPED);
+        if !wait_to_retry(delay, &mut stop).await {
+            record.status = TaskState::Stopped;
+            record.error = Some("stopped by a signal while waiting to retry".to_owned());
+            let _ = record.save(&state).await;
+            log.line(Level::Error, "airtask", "Stopped while waiting to retry.");
+            if args.output == Format::Json {
+                outln!("{}", record.to_json());
             }
+            return Ok(exit::STOPPED);
         }
         try_number += 1;
     }
