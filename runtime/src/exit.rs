@@ -43,6 +43,8 @@ pub(crate) enum CliError {
     Infra(String),
     /// The command was stopped before it could do its work (`run-task`'s 4).
     Stopped(String),
+    /// Another try of the same task instance holds its lock (`run-task`'s 7).
+    Busy(String),
     /// An error about one definition file, printed as `FILE: error: MESSAGE`.
     InFile {
         /// The definition's file or URL.
@@ -52,8 +54,7 @@ pub(crate) enum CliError {
         /// The command's exit code.
         code: u8,
     },
-    /// Any other failure with its exit code (e.g. `logs` when no log can be read: 1; a task
-    /// instance lock held by another try: `run-task`'s 7).
+    /// Any other failure with its exit code (e.g. `logs` when no log can be read: 1).
     Failed {
         /// The one paragraph.
         message: String,
@@ -69,6 +70,7 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Infra(_) => run_task::INFRA,
             CliError::Stopped(_) => run_task::STOPPED,
+            CliError::Busy(_) => run_task::BUSY,
             CliError::Invalid { code, .. }
             | CliError::Role { code, .. }
             | CliError::InFile { code, .. }
@@ -99,7 +101,9 @@ impl CliError {
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CliError::Usage(m) | CliError::Infra(m) | CliError::Stopped(m) => f.write_str(m),
+            CliError::Usage(m) | CliError::Infra(m) | CliError::Stopped(m) | CliError::Busy(m) => {
+                f.write_str(m)
+            }
             CliError::Invalid { diagnostics, .. } => f.write_str(&diagnostics.join("\n")),
             CliError::Role { message, .. }
             | CliError::InFile { message, .. }
@@ -163,11 +167,12 @@ mod tests {
             code: run_task::INFRA,
         };
         assert_eq!(role.code(), run_task::INFRA);
-        let busy = CliError::Failed {
+        assert_eq!(CliError::Busy("x".into()).code(), run_task::BUSY);
+        let failed = CliError::Failed {
             message: "x".into(),
-            code: run_task::BUSY,
+            code: 1,
         };
-        assert_eq!(busy.code(), run_task::BUSY);
+        assert_eq!(failed.code(), 1);
         let file = CliError::InFile {
             file: "f".into(),
             message: "x".into(),

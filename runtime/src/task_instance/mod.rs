@@ -268,10 +268,7 @@ async fn run(
     // One try of a task instance at a time (the lock is released when this function returns).
     // It lives in the local store (the state directory; with an S3 store, the private working
     // directory, where it serializes nothing: see the README).
-    let _lock = match lock_instance(store.root(), &key) {
-        Ok(lock) => lock,
-        Err((code, e)) => return Err(CliError::Failed { message: e, code }),
-    };
+    let _lock = lock_instance(store.root(), &key)?;
     if let Err(e) = state.pull_run(wid, &run_id).await {
         return Err(CliError::Infra(format!("cannot read the run's state: {e}")));
     }
