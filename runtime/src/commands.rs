@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::cli::{Format, TasksArgs, ValidateArgs};
 use crate::definition::{Checked, check, load_valid};
-use crate::exit::{EXIT_INVALID, EXIT_OK, usage};
+use crate::exit::{CliError, EXIT_INVALID, EXIT_OK, usage};
 
 fn print_diagnostics(c: &Checked) {
     for d in &c.report.diagnostics {
@@ -14,9 +14,9 @@ fn print_diagnostics(c: &Checked) {
 }
 
 /// `airtask validate`.
-pub(crate) fn validate(args: &ValidateArgs) -> u8 {
+pub(crate) fn validate(args: &ValidateArgs) -> Result<u8, CliError> {
     if args.source.version_id.is_some() && args.files.len() != 1 {
-        return usage("--version-id needs exactly one s3:// definition");
+        return Err(usage("--version-id needs exactly one s3:// definition"));
     }
     let mut checked = Vec::with_capacity(args.files.len());
     for f in &args.files {
@@ -25,7 +25,7 @@ pub(crate) fn validate(args: &ValidateArgs) -> u8 {
                 crate::registry::check_parameters(&mut c.report);
                 checked.push(c);
             }
-            Err(e) => return usage(&e.to_string()),
+            Err(e) => return Err(usage(&e.to_string())),
         }
     }
     let all_valid = checked.iter().all(|c| c.report.workflow.is_some());
@@ -74,7 +74,7 @@ pub(crate) fn validate(args: &ValidateArgs) -> u8 {
             outln!("{}", json!({ "valid": all_valid, "files": files }));
         }
     }
-    if all_valid { EXIT_OK } else { EXIT_INVALID }
+    Ok(if all_valid { EXIT_OK } else { EXIT_INVALID })
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -90,11 +90,8 @@ fn plural_suffix(sep: &str, n: usize, word: &str) -> String {
 }
 
 /// `airtask tasks`.
-pub(crate) fn tasks(args: &TasksArgs) -> u8 {
-    let (_, wf) = match load_valid(&args.file, args.source.version_id.as_deref(), EXIT_INVALID) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+pub(crate) fn tasks(args: &TasksArgs) -> Result<u8, CliError> {
+    let (_, wf) = load_valid(&args.file, args.source.version_id.as_deref(), EXIT_INVALID)?;
     let next_runs = wf.next_runs(crate::clock::now(), NEXT_RUNS);
     match args.format {
         Format::Json => outln!("{}", tasks_json(&wf, &next_runs)),
@@ -103,7 +100,7 @@ pub(crate) fn tasks(args: &TasksArgs) -> u8 {
             let _ = write!(std::io::stdout(), "{}", tasks_table(&wf, &next_runs));
         }
     }
-    EXIT_OK
+    Ok(EXIT_OK)
 }
 
 /// How many upcoming run times `tasks` shows.

@@ -8,7 +8,7 @@ use airtask_workflow::{
 };
 
 use crate::clock;
-use crate::exit::usage;
+use crate::exit::{CliError, usage};
 use crate::registry::registry;
 
 /// Why a definition could not be loaded before validation even started.
@@ -176,20 +176,21 @@ fn checked(
     })
 }
 
-/// Loads a definition for a command that needs a valid workflow: on failure, prints the
-/// diagnostics (or the usage error) and gives the exit code to return.
+/// Loads a definition for a command that needs a valid workflow. Its warnings are printed on
+/// stderr; on failure, the error holds the diagnostics (exit code `invalid_code`) or the usage
+/// error.
 pub(crate) fn load_valid(
     file: &str,
     version_id: Option<&str>,
     invalid_code: u8,
-) -> Result<(String, Workflow), u8> {
+) -> Result<(String, Workflow), CliError> {
     valid(check(file, version_id, false), invalid_code)
 }
 
 /// [`load_valid`] for a command with an identity: an `s3://` definition is read as the execution
 /// layer of `identity` (the execution role when one is configured, assumed with `session`), so
 /// that nothing reads with broader credentials than configured. When that role cannot be
-/// assumed, the error is printed and `role_failure_code` returned.
+/// assumed, the error is [`CliError::Role`] with `role_failure_code`.
 pub(crate) async fn load_valid_as(
     file: &str,
     version_id: Option<&str>,
@@ -197,16 +198,16 @@ pub(crate) async fn load_valid_as(
     identity: &crate::identity::Identity,
     session: &str,
     role_failure_code: u8,
-) -> Result<(String, Workflow), u8> {
+) -> Result<(String, Workflow), CliError> {
     if !file.starts_with("s3://") {
         return load_valid(file, version_id, invalid_code);
     }
     match identity.execution(session).await {
         Ok(layer) => load_valid_with(file, version_id, invalid_code, &layer.config).await,
-        Err(e) => {
-            eprintln!("error: {e}; the definition {file} was not read");
-            Err(role_failure_code)
-        }
+        Err(e) => Err(CliError::Role {
+            message: format!("{e}; the definition {file} was not read"),
+            code: role_failure_code,
+        }),
     }
 }
 
@@ -226,23 +227,32 @@ pub(crate) async fn load_valid_with(
     version_id: Option<&str>,
     invalid_code: u8,
     config: &airtask_aws::SdkConfig,
-) -> Result<(String, Workflow), u8> {
+) -> Result<(String, Workflow), CliError> {
     let bytes = read_with(file, version_id, config).await;
     valid(checked(file, bytes, false), invalid_code)
 }
 
-fn valid(c: Result<Checked, ReadError>, invalid_code: u8) -> Result<(String, Workflow), u8> {
-    let c = match c {
-        Ok(c) => c,
-        Err(e) => return Err(usage(&e.to_string())),
-    };
-    for d in &c.report.diagnostics {
-        eprintln!("{}", d.display_for(&c.source));
+fn valid(c: Result<Checked, ReadError>, invalid_code: u8) -> Result<(String, Workflow), CliError> {
+    let c = c.map_err(|e| usage(&e.to_string()))?;
+    let diagnostics: Vec<String> = c
+        .report
+        .diagnostics
+        .iter()
+        .map(|d| d.display_for(&c.source).to_string())
+        .collect();
+    match c.report.workflow {
+        Some(wf) => {
+            // Warnings of a valid definition: not an error, the command goes on.
+            for d in &diagnostics {
+                eprintln!("{d}");
+            }
+            Ok((c.source, wf))
+        }
+        None => Err(CliError::Invalid {
+            diagnostics,
+            code: invalid_code,
+        }),
     }
-    c.report
-        .workflow
-        .map(|wf| (c.source, wf))
-        .ok_or(invalid_code)
 }
 
 /// The task `task_id` of `wf`, or the usage error naming the tasks there are.

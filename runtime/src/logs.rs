@@ -8,7 +8,7 @@ use airtask_aws::identity::run_session_name;
 use airtask_aws::logs::{ReadError, log_group, log_stream, read_stream};
 
 use crate::cli::{Format, LogsArgs};
-use crate::exit::usage;
+use crate::exit::{CliError, usage};
 use crate::identity::{Identity, Roles};
 use crate::state::State;
 
@@ -16,14 +16,14 @@ use crate::state::State;
 const POLL: Duration = Duration::from_secs(1);
 
 /// `airtask logs`.
-pub(crate) fn logs(args: &LogsArgs) -> u8 {
+pub(crate) fn logs(args: &LogsArgs) -> Result<u8, CliError> {
     let roles = match Roles::resolve(&args.roles) {
         Ok(r) => r,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     let rt = match crate::exit::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     rt.block_on(read(args, Identity::new(roles)))
 }
@@ -48,21 +48,25 @@ async fn record(args: &LogsArgs, state: &State) -> Option<(u32, String)> {
     ))
 }
 
-async fn read(args: &LogsArgs, identity: Identity) -> u8 {
+async fn read(args: &LogsArgs, identity: Identity) -> Result<u8, CliError> {
     let session = run_session_name(&args.workflow_id);
     let config = match identity.execution(&session).await {
         Ok(l) => l.config.clone(),
         Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
+            return Err(CliError::Failed {
+                message: e.to_string(),
+                code: 1,
+            });
         }
     };
     let state = match State::open(&args.state_dir, args.store.as_deref(), &identity, &session).await
     {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
+            return Err(CliError::Failed {
+                message: e.to_string(),
+                code: 1,
+            });
         }
     };
     let try_number = match args.try_number {
@@ -93,16 +97,18 @@ async fn read(args: &LogsArgs, identity: Identity) -> u8 {
             }
             Err(ReadError::NotFound(_)) if !ended => {}
             Err(e) => {
-                eprintln!(
-                    "error: cannot read the log of task '{}' try {try_number} (group {group}, \
-                     stream {stream}): {e}",
-                    args.task_id
-                );
-                return 1;
+                return Err(CliError::Failed {
+                    message: format!(
+                        "cannot read the log of task '{}' try {try_number} (group {group}, \
+                         stream {stream}): {e}",
+                        args.task_id
+                    ),
+                    code: 1,
+                });
             }
         }
         if ended {
-            return 0;
+            return Ok(0);
         }
         tokio::time::sleep(POLL).await;
     }

@@ -36,17 +36,23 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let code = match cli.command {
-        None => match entrypoint::args_from_env() {
-            Ok(args) => task_instance::run_task(&args),
-            Err(e) => exit::usage(&e),
-        },
+    let result = match cli.command {
+        None => entrypoint::args_from_env()
+            .map_err(|e| exit::usage(&e))
+            .and_then(|args| task_instance::run_task(&args)),
         Some(command) => run(command),
     };
-    ExitCode::from(code)
+    // The one place errors are printed and turned into the exit code.
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            e.print();
+            ExitCode::from(e.code())
+        }
+    }
 }
 
-fn run(command: cli::Command) -> u8 {
+fn run(command: cli::Command) -> Result<u8, exit::CliError> {
     match command {
         cli::Command::Validate(args) => commands::validate(&args),
         cli::Command::Tasks(args) => commands::tasks(&args),

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use crate::cli::RenderArgs;
 use crate::clock;
 use crate::definition::find_task;
-use crate::exit::{EXIT_INVALID, EXIT_OK, usage};
+use crate::exit::{CliError, EXIT_INVALID, EXIT_OK, usage};
 use crate::registry::registry;
 
 /// Parses `--logical-date`: an ISO 8601 instant, a naive date-time (UTC) or a date.
@@ -173,42 +173,39 @@ pub(crate) fn xcom_source(
 }
 
 /// `airtask render`.
-pub(crate) fn render(args: &RenderArgs) -> u8 {
+pub(crate) fn render(args: &RenderArgs) -> Result<u8, CliError> {
     let rt = match crate::exit::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     // An s3:// definition and an S3 store are read as the execution role when
     // AIRTASK_EXECUTION_ROLE_ARN is set.
     let identity = match crate::identity::Roles::resolve(&crate::cli::RoleArgs::default()) {
         Ok(r) => crate::identity::Identity::new(r),
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     let session = airtask_aws::identity::session_name(
         &crate::definition::stem(&args.instance.file),
         &args.instance.task_id,
         args.try_number,
     );
-    let (source, wf) = match rt.block_on(crate::definition::load_valid_as(
+    let (source, wf) = rt.block_on(crate::definition::load_valid_as(
         &args.instance.file,
         args.instance.source.version_id.as_deref(),
         EXIT_INVALID,
         &identity,
         &session,
         EXIT_INVALID,
-    )) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    ))?;
     let task = match find_task(&wf, &args.instance.task_id) {
         Ok(t) => t,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     let mut xcoms = Vec::new();
     for x in &args.xcoms {
         match parse_xcom(x) {
             Ok(v) => xcoms.push(v),
-            Err(e) => return usage(&e),
+            Err(e) => return Err(usage(&e)),
         }
     }
     let inst = Instance {
@@ -220,7 +217,7 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
     };
     let ctx = match template_context(&wf, task, &inst) {
         Ok(c) => c,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     // The service's workflow id names the state's layout (the DAG id by default).
     let wid = args
@@ -243,8 +240,11 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
     }) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("{source}: error: cannot read the XCom store: {e}");
-            return EXIT_INVALID;
+            return Err(CliError::InFile {
+                file: source,
+                message: format!("cannot read the XCom store: {e}"),
+                code: EXIT_INVALID,
+            });
         }
     };
     let renderer = match Renderer::new(
@@ -252,16 +252,17 @@ pub(crate) fn render(args: &RenderArgs) -> u8 {
         xcom_source(xcoms, state.local().root(), &wid, &ctx.run_id),
     ) {
         Ok(r) => r,
-        Err(e) => return usage(&format!("--logical-date is out of range: {e}")),
+        Err(e) => return Err(usage(&format!("--logical-date is out of range: {e}"))),
     };
     match render_template_fields(task, &renderer) {
         Ok(out) => {
             outln!("{}", serde_json::Value::Object(out));
-            EXIT_OK
+            Ok(EXIT_OK)
         }
-        Err(e) => {
-            eprintln!("{source}: error: task '{}': {e}", task.task_id);
-            EXIT_INVALID
-        }
+        Err(e) => Err(CliError::InFile {
+            file: source,
+            message: format!("task '{}': {e}", task.task_id),
+            code: EXIT_INVALID,
+        }),
     }
 }

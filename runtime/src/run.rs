@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::cli::RunArgs;
 use crate::clock;
-use crate::exit::usage;
+use crate::exit::{CliError, usage};
 use crate::render::parse_logical_date;
 
 /// The state of a finished `run-task` process, from its exit code.
@@ -317,7 +317,7 @@ impl Runner<'_> {
         }
     }
 
-    async fn run(mut self) -> u8 {
+    async fn run(mut self) -> Result<u8, CliError> {
         say(&format!(
             "run {} of workflow {} ({} tasks, state in {})",
             self.run_id,
@@ -331,8 +331,9 @@ impl Runner<'_> {
         ) {
             (Ok(t), Ok(i)) => (t, i),
             (Err(e), _) | (_, Err(e)) => {
-                eprintln!("error: cannot handle SIGTERM/SIGINT: {e}");
-                return crate::exit::run_task::INFRA;
+                return Err(CliError::Infra(format!(
+                    "cannot handle SIGTERM/SIGINT: {e}"
+                )));
             }
         };
         let mut running: JoinSet<Exited> = JoinSet::new();
@@ -364,7 +365,7 @@ impl Runner<'_> {
                 _ = int.recv() => self.stop("SIGINT"),
             }
         }
-        self.summary()
+        Ok(self.summary())
     }
 
     /// Prints the summary table; the run succeeds when no leaf task failed (Airflow's rule).
@@ -419,14 +420,14 @@ impl Runner<'_> {
 }
 
 /// `airtask run`.
-pub(crate) fn run(args: &RunArgs) -> u8 {
+pub(crate) fn run(args: &RunArgs) -> Result<u8, CliError> {
     let rt = match crate::exit::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     let roles = match crate::identity::Roles::resolve(&args.roles) {
         Ok(r) => r,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     let identity = crate::identity::Identity::new(roles);
     let session = airtask_aws::identity::run_session_name(
@@ -435,17 +436,14 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
             .clone()
             .unwrap_or_else(|| crate::definition::stem(&args.file)),
     );
-    let (_, wf) = match rt.block_on(crate::definition::load_valid_as(
+    let (_, wf) = rt.block_on(crate::definition::load_valid_as(
         &args.file,
         args.source.version_id.as_deref(),
         2,
         &identity,
         &session,
         1,
-    )) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    ))?;
     let logical = match args
         .logical_date
         .as_deref()
@@ -453,7 +451,7 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
         .transpose()
     {
         Ok(d) => d.unwrap_or_else(clock::now),
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     let n = wf.tasks.len();
     // The run's own session names the workflow (unless an s3:// definition was already read
@@ -471,8 +469,10 @@ pub(crate) fn run(args: &RunArgs) -> u8 {
     )) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
+            return Err(CliError::Failed {
+                message: e,
+                code: 1,
+            });
         }
     };
     let store = state.local().clone();

@@ -8,30 +8,18 @@ use serde_json::json;
 
 use crate::cli::{Format, WhoamiArgs};
 use crate::definition::{find_task, load_valid};
-use crate::exit::usage;
+use crate::exit::{CliError, EXIT_USAGE, usage};
 use crate::identity::{Identity, Roles};
 
 /// `airtask whoami`.
-pub(crate) fn whoami(args: &WhoamiArgs) -> u8 {
-    let (_, wf) = match load_valid(&args.file, args.source.version_id.as_deref(), 2) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let task = match find_task(&wf, &args.task_id) {
-        Ok(t) => t,
-        Err(e) => return usage(&e),
-    };
-    let roles = match Roles::resolve(&args.roles) {
-        Ok(r) => r,
-        Err(e) => return usage(&e),
-    };
+pub(crate) fn whoami(args: &WhoamiArgs) -> Result<u8, CliError> {
+    let (_, wf) = load_valid(&args.file, args.source.version_id.as_deref(), EXIT_USAGE)?;
+    let task = find_task(&wf, &args.task_id).map_err(|e| usage(&e))?;
+    let roles = Roles::resolve(&args.roles).map_err(|e| usage(&e))?;
     let identity = Identity::new(roles);
     let session = session_name(&wf.workflow_id, &task.task_id, args.try_number);
     let timeout = Duration::from_secs_f64(task.execution_timeout.as_secs_f64());
-    let rt = match crate::exit::async_runtime() {
-        Ok(rt) => rt,
-        Err(e) => return usage(&e),
-    };
+    let rt = crate::exit::async_runtime().map_err(|e| usage(&e))?;
     let result = rt.block_on(async {
         let mut layers = vec![(
             "base",
@@ -68,11 +56,12 @@ pub(crate) fn whoami(args: &WhoamiArgs) -> u8 {
                     outln!("{}", serde_json::Value::Object(v));
                 }
             }
-            0
+            Ok(0)
         }
-        Err(e) => {
-            eprintln!("error: task '{}': {e}", task.task_id);
-            1
-        }
+        Err(e) => Err(CliError::Role {
+            message: format!("task '{}': {e}", task.task_id),
+            // A layer that cannot be resolved: exit 1 (README).
+            code: 1,
+        }),
     }
 }

@@ -4,6 +4,7 @@
 
 mod prepare;
 mod record;
+mod tries;
 mod xcom;
 
 use std::any::Any;
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use airtask_aws::identity::{TaskIdentity, session_name};
 use airtask_core::instance::{TaskInstanceKey, TaskState};
-use airtask_core::retry::{self, RetryPolicy};
+use airtask_core::retry::RetryPolicy;
 use airtask_core::{Level, LogSink, Outcome, TaskContext as OpContext, TaskError};
 use airtask_template::Renderer;
 use airtask_workflow::{Task, Workflow};
@@ -21,56 +22,42 @@ use tokio::sync::watch;
 
 use self::prepare::{Prep, PrepJob, prepare_cancellable};
 use self::record::{Record, iso};
+use self::tries::{TryEnd, after_try, classify, execute_try, wait_to_retry};
 use self::xcom::{MAX_XCOM_BYTES, clear_xcoms, lock_instance, write_xcoms};
 use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
 use crate::definition::{find_task, load_valid_as};
 use crate::exit::run_task as exit;
-use crate::exit::{self as exit_codes, usage};
+use crate::exit::{self as exit_codes, CliError, usage};
 use crate::identity::{Identity, Layer, Roles};
 use crate::registry::registry;
 use crate::render::{Instance, template_context};
 use crate::state::State;
 use crate::tasklog::{Destination, TaskLog, delivery_json};
 
-/// How one try ended.
-enum TryEnd {
-    Done(Outcome),
-    Failed(TaskError),
-    TimedOut,
-    Stopped,
-    /// The state or the log could not be written (exit 5).
-    Infra(String),
-}
-
 /// `airtask run-task`.
-pub(crate) fn run_task(args: &RunTaskArgs) -> u8 {
+pub(crate) fn run_task(args: &RunTaskArgs) -> Result<u8, CliError> {
     if let Some(parent) = args.supervisor_pid {
         // Stop (SIGTERM: on_kill runs, the record says STOPPED) when the run that started this
         // process dies; should it have died already, stop now.
         let set = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
         if set.is_err() || nix::unistd::getppid().as_raw() != parent {
-            eprintln!("error: the run that started this task (process {parent}) has ended");
-            return exit::STOPPED;
+            return Err(CliError::Stopped(format!(
+                "the run that started this task (process {parent}) has ended"
+            )));
         }
     }
     let roles = match Roles::resolve(&args.roles) {
         Ok(r) => r,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
-    let rt = match exit_codes::async_runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INFRA;
-        }
-    };
+    let rt = exit_codes::async_runtime().map_err(CliError::Infra)?;
     rt.block_on(start(args, Identity::new(roles)))
 }
 
 /// Loads the definition (from S3 with the execution role), checks the arguments, takes on
 /// the execution role, and runs the tries.
-async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
+async fn start(args: &RunTaskArgs, identity: Identity) -> Result<u8, CliError> {
     let file = &args.instance.file;
     let version = args.instance.source.version_id.as_deref();
     // The workflow id is not known before the definition is read when it is not given: the
@@ -90,10 +77,7 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
         exit::INFRA,
     )
     .await;
-    let (_source, wf) = match loaded {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    let (_source, wf) = loaded?;
     // The service's workflow id (`etl-abc1234def`) names logs, state and sessions; the DAG id
     // stays what templates see.
     let wid = args
@@ -103,28 +87,28 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
         .unwrap_or_else(|| wf.workflow_id.clone());
     let task = match find_task(&wf, &args.instance.task_id) {
         Ok(t) => t,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     if task.implementation.is_none() {
-        return usage(&format!(
+        return Err(usage(&format!(
             "the operator {} is not implemented",
             task.operator
-        ));
+        )));
     }
     if task.mapping.is_none() && args.instance.map_index != -1 {
-        return usage(&format!(
+        return Err(usage(&format!(
             "--map-index {} was given, but task '{}' is not mapped (it has no expand); leave \
              --map-index out for an unmapped task",
             args.instance.map_index, task.task_id
-        ));
+        )));
     }
     let policy = RetryPolicy::from(task);
     let (first, last) = match args.try_number {
         Some(n) if !policy.has_try(n) => {
-            return usage(&format!(
+            return Err(usage(&format!(
                 "--try {n} is out of range: task '{}' has {} tries (retries: {})",
                 task.task_id, policy.tries, task.retries
-            ));
+            )));
         }
         Some(n) => (n, n),
         None => (1, policy.tries),
@@ -136,8 +120,10 @@ async fn start(args: &RunTaskArgs, identity: Identity) -> u8 {
             .execution(&session_name(&wid, &task.task_id, first))
             .await
     {
-        eprintln!("error: {e}; task '{}' did not run", task.task_id);
-        return exit::INFRA;
+        return Err(CliError::Role {
+            message: format!("{e}; task '{}' did not run", task.task_id),
+            code: exit::INFRA,
+        });
     }
     run(args, &wf, &wid, task, first, last, &identity).await
 }
@@ -211,7 +197,7 @@ async fn run(
     first: u32,
     last: u32,
     identity: &Identity,
-) -> u8 {
+) -> Result<u8, CliError> {
     let terminal = Arc::new(TaskLog::default());
     let log_group = airtask_aws::logs::log_group(wid, args.logs.log_group.as_deref());
     let flush_timeout = Duration::from_secs_f64(args.logs.log_flush_timeout);
@@ -225,8 +211,10 @@ async fn run(
         {
             Ok(layer) => Some(layer.config.clone()),
             Err(e) => {
-                eprintln!("error: {e}; cannot ship the task log");
-                return exit::INFRA;
+                return Err(CliError::Role {
+                    message: format!("{e}; cannot ship the task log"),
+                    code: exit::INFRA,
+                });
             }
         }
     } else {
@@ -253,10 +241,7 @@ async fn run(
     .await
     {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INFRA;
-        }
+        Err(e) => return Err(CliError::Infra(e)),
     };
     let store = state.local().clone();
     let inst = Instance {
@@ -268,7 +253,7 @@ async fn run(
     };
     let mut tctx = match template_context(wf, task, &inst) {
         Ok(c) => c,
-        Err(e) => return usage(&e),
+        Err(e) => return Err(usage(&e)),
     };
     let run_id = tctx.run_id.clone();
     let logical_iso = Renderer::new(&tctx, Rc::new(airtask_template::NoXcoms))
@@ -283,16 +268,9 @@ async fn run(
     // One try of a task instance at a time (the lock is released when this function returns).
     // It lives in the local store (the state directory; with an S3 store, the private working
     // directory, where it serializes nothing: see the README).
-    let _lock = match lock_instance(store.root(), &key) {
-        Ok(lock) => lock,
-        Err((code, e)) => {
-            eprintln!("error: {e}");
-            return code;
-        }
-    };
+    let _lock = lock_instance(store.root(), &key)?;
     if let Err(e) = state.pull_run(wid, &run_id).await {
-        eprintln!("error: cannot read the run's state: {e}");
-        return exit::INFRA;
+        return Err(CliError::Infra(format!("cannot read the run's state: {e}")));
     }
     let task_dir = store.instance_dir(&key);
     let mut record = Record::new(
@@ -335,18 +313,17 @@ async fn run(
         record.log_file = Some(dest.file.display().to_string());
         record.log_delivery = None;
         if let Err(e) = terminal.start_attempt(&dest, ship_config.as_ref()) {
-            eprintln!("error: {e}");
-            return exit::INFRA;
+            return Err(CliError::Infra(e.to_string()));
         }
         // XComs of an earlier try (or run) of this instance go before the record says RUNNING:
         // a downstream task never reads a stale value, and no failed record sits beside one.
         if let Err(e) = clear_xcoms(&state, &task_dir).await {
-            eprintln!("error: cannot clear the XComs of an earlier try: {e}");
-            return exit::INFRA;
+            return Err(CliError::Infra(format!(
+                "cannot clear the XComs of an earlier try: {e}"
+            )));
         }
         if let Err(e) = record.save(&state).await {
-            eprintln!("error: {e}");
-            return exit::INFRA;
+            return Err(CliError::Infra(e.to_string()));
         }
         log.line(
             Level::Info,
@@ -412,26 +389,15 @@ async fn run(
                             as Arc<dyn Any + Send + Sync>);
                 }
                 let mut stop = stop_rx.clone();
-                let end = {
-                    let fut = op.execute(&ctx);
-                    tokio::select! {
-                        r = tokio::time::timeout_at(deadline, fut) => match r {
-                            Ok(Ok(o)) => TryEnd::Done(o),
-                            Ok(Err(e)) => TryEnd::Failed(e),
-                            Err(_) => TryEnd::TimedOut,
-                        },
-                        _ = stop.wait_for(|s| *s) => TryEnd::Stopped,
-                        fault = terminal.fault() => TryEnd::Infra(fault),
-                    }
-                };
-                if matches!(end, TryEnd::TimedOut | TryEnd::Stopped | TryEnd::Infra(_)) {
-                    log.line(
-                        Level::Warning,
-                        "airtask",
-                        "Killing the task's work (on_kill).",
-                    );
-                    op.on_kill(&ctx).await;
-                }
+                let end = execute_try(
+                    &mut op,
+                    &ctx,
+                    deadline,
+                    &mut stop,
+                    terminal.fault(),
+                    log.as_ref(),
+                )
+                .await;
                 // A log line that could not be written fails the try before any XCom is stored.
                 terminal.flush_mirror();
                 let end = match (end, terminal.fault_message()) {
@@ -477,66 +443,19 @@ async fn run(
         let completed = clock::now();
         record.completed_at = Some(iso(completed));
         record.duration_seconds = Some(completed.duration_since(started).as_secs_f64());
-        let (status, code, error, policy_end) = match &end {
-            TryEnd::Done(Outcome::Success(_)) => {
-                (TaskState::Success, exit::OK, None, retry::TryEnd::Done)
-            }
-            TryEnd::Done(Outcome::Skipped(why)) => (
-                TaskState::Skipped,
-                exit::OK,
-                Some(why.clone()),
-                retry::TryEnd::Done,
-            ),
-            TryEnd::Failed(e) if invalid => (
-                TaskState::Failed,
-                exit::INVALID,
-                Some(e.message.clone()),
-                retry::TryEnd::Fatal,
-            ),
-            TryEnd::Failed(e) => (
-                TaskState::Failed,
-                exit::FAILED,
-                Some(e.message.clone()),
-                retry::TryEnd::Failed {
-                    retryable: e.retryable,
-                },
-            ),
-            TryEnd::TimedOut => (
-                TaskState::Timeout,
-                exit::TIMEOUT,
-                Some(format!(
-                    "the try exceeded its execution_timeout of {} s",
-                    timeout.as_secs_f64()
-                )),
-                retry::TryEnd::TimedOut,
-            ),
-            TryEnd::Stopped => (
-                TaskState::Stopped,
-                exit::STOPPED,
-                Some("stopped by a signal (SIGTERM or SIGINT)".to_owned()),
-                retry::TryEnd::Stopped,
-            ),
-            TryEnd::Infra(e) => (
-                TaskState::Failed,
-                exit::INFRA,
-                Some(e.clone()),
-                retry::TryEnd::Fatal,
-            ),
+        let (status, code, error, policy_end) = classify(&end, invalid, timeout);
+        // The error is returned (and printed by `main`) once the record is saved.
+        let infra = match &end {
+            TryEnd::Infra(e) => Some(CliError::Infra(e.clone())),
+            _ => None,
         };
-        if let TryEnd::Infra(e) = &end {
-            eprintln!("error: {e}");
+        if infra.is_some() {
             // A failed try keeps no XCom (should the log have failed after they were stored).
             let _ = clear_xcoms(&state, &task_dir).await;
         }
         // Up for retry when the task has tries left, even if another process runs them
         // (`--try N`); this process runs the next try only up to `last`.
-        let wait = policy.next(try_number, policy_end);
-        let status = if wait.is_some() {
-            TaskState::UpForRetry
-        } else {
-            status
-        };
-        let wait = wait.filter(|_| try_number < last);
+        let (status, wait) = after_try(&policy, try_number, last, status, policy_end);
         record.status = status;
         record.error.clone_from(&error);
         let level = match status {
@@ -582,32 +501,31 @@ async fn run(
             record.log_delivery = Some(delivery_json(&report));
         }
         if let Err(e) = record.save(&state).await {
-            eprintln!("error: {e}");
-            return exit::INFRA;
+            return Err(CliError::Infra(e.to_string()));
         }
         let Some(delay) = wait else {
             if args.output == Format::Json {
                 outln!("{}", record.to_json());
             }
-            return if code == exit::OK && logs_incomplete {
+            if let Some(e) = infra {
+                return Err(e);
+            }
+            return Ok(if code == exit::OK && logs_incomplete {
                 exit::LOGS_UNDELIVERED
             } else {
                 code
-            };
+            });
         };
         let mut stop = stop_rx.clone();
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            _ = stop.wait_for(|s| *s) => {
-                record.status = TaskState::Stopped;
-                record.error = Some("stopped by a signal while waiting to retry".to_owned());
-                let _ = record.save(&state).await;
-                log.line(Level::Error, "airtask", "Stopped while waiting to retry.");
-                if args.output == Format::Json {
-                    outln!("{}", record.to_json());
-                }
-                return exit::STOPPED;
+        if !wait_to_retry(delay, &mut stop).await {
+            record.status = TaskState::Stopped;
+            record.error = Some("stopped by a signal while waiting to retry".to_owned());
+            let _ = record.save(&state).await;
+            log.line(Level::Error, "airtask", "Stopped while waiting to retry.");
+            if args.output == Format::Json {
+                outln!("{}", record.to_json());
             }
+            return Ok(exit::STOPPED);
         }
         try_number += 1;
     }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use airtask_core::instance::TaskInstanceKey;
 use airtask_core::store::LocalStore;
 
-use super::exit;
+use crate::exit::CliError;
 use crate::state::State;
 
 /// MWAA Serverless's quota on the XCom values of one task instance.
@@ -64,20 +64,17 @@ pub(super) fn write_xcoms(
 pub(super) fn lock_instance(
     state_dir: &Path,
     key: &TaskInstanceKey,
-) -> Result<nix::fcntl::Flock<std::fs::File>, (u8, String)> {
+) -> Result<nix::fcntl::Flock<std::fs::File>, CliError> {
     let dir = LocalStore::new(state_dir).instance_dir(key);
     let path = dir.join(".lock");
     let infra = |e: std::io::Error| {
-        (
-            exit::INFRA,
-            format!(
-                "cannot take the task instance's lock {}: {e}",
-                path.display()
-            ),
-        )
+        CliError::Infra(format!(
+            "cannot take the task instance's lock {}: {e}",
+            path.display()
+        ))
     };
     std::fs::create_dir_all(&dir)
-        .map_err(|e| (exit::INFRA, format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| CliError::Infra(format!("cannot create {}: {e}", dir.display())))?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -86,22 +83,19 @@ pub(super) fn lock_instance(
         .map_err(infra)?;
     match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
         Ok(lock) => Ok(lock),
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err((
-            exit::BUSY,
-            format!(
-                "another try of task '{}'{} in run '{}' is running (it holds {}); \
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(CliError::Busy(format!(
+            "another try of task '{}'{} in run '{}' is running (it holds {}); \
                  this one was not started. One try of a task instance runs at a time: wait for \
                  it to end, or stop it first.",
-                key.task_id,
-                if key.map_index >= 0 {
-                    format!(" (map index {})", key.map_index)
-                } else {
-                    String::new()
-                },
-                key.run_id,
-                path.display()
-            ),
-        )),
+            key.task_id,
+            if key.map_index >= 0 {
+                format!(" (map index {})", key.map_index)
+            } else {
+                String::new()
+            },
+            key.run_id,
+            path.display()
+        ))),
         Err((_, errno)) => Err(infra(std::io::Error::from(errno))),
     }
 }
