@@ -169,12 +169,11 @@ fn failure(e: &CredentialsError) -> (String, bool) {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(sdk) = s.downcast_ref::<SdkError<AssumeRoleError>>() {
-            let reason = match (sdk.code(), sdk.message(), sdk.raw_response()) {
-                (Some(c), Some(m), _) => format!("{c}: {m}"),
-                (Some(c), None, _) => c.to_owned(),
-                // An answer the SDK could not parse: its status, and the code and message of
-                // an XML error body when there is one.
-                (None, _, Some(raw)) => {
+            let (code, message) = match (sdk.code(), sdk.raw_response()) {
+                (Some(c), _) => (Some(c.to_owned()), sdk.message().map(str::to_owned)),
+                // An answer the SDK could not parse: the code and message of an XML error
+                // body when there is one.
+                (None, Some(raw)) => {
                     let body = raw.body().bytes().map(String::from_utf8_lossy);
                     let tag = |t: &str| {
                         let body = body.as_deref()?;
@@ -182,22 +181,24 @@ fn failure(e: &CredentialsError) -> (String, bool) {
                         let end = body[start..].find(&format!("</{t}>"))? + start;
                         Some(body[start..end].trim().to_owned())
                     };
-                    match (tag("Code"), tag("Message")) {
-                        (Some(c), Some(m)) => format!("{c}: {m}"),
-                        (Some(c), None) => c,
-                        _ => format!("HTTP {}", raw.status().as_u16()),
-                    }
+                    (tag("Code"), tag("Message"))
                 }
-                _ => crate::error_chain(sdk),
+                (None, None) => (None, None),
             };
+            let status = crate::error::status(sdk);
+            let reason = match (&code, message, status) {
+                (Some(c), Some(m), _) => format!("{c}: {m}"),
+                (Some(c), None, _) => c.clone(),
+                (None, _, Some(status)) => format!("HTTP {status}"),
+                (None, _, None) => crate::error_chain(sdk),
+            };
+            // The one classifier's rules, with the code read from the body when the SDK
+            // could not.
             let retryable = match sdk {
-                SdkError::ServiceError(ctx) => {
-                    let throttled = ["Throttling", "ThrottlingException", "RequestLimitExceeded"]
-                        .iter()
-                        .any(|t| reason.starts_with(t));
-                    throttled || ctx.raw().status().as_u16() >= 500
+                SdkError::ServiceError(_) | SdkError::ResponseError(_) => {
+                    crate::error::retryable_code(code.as_deref(), status)
                 }
-                _ => true,
+                _ => crate::error::is_retryable(sdk),
             };
             return (reason, retryable);
         }
@@ -258,16 +259,15 @@ pub struct TaskIdentity {
 ///
 /// # Errors
 /// A fatal [`TaskError`] when the runtime gave the operator no identity (an operator
-/// registered without `aws: true`): a programming error, reported rather than falling back
+/// whose spec lacks `calls_aws: true`): a programming error, reported rather than falling back
 /// to other credentials.
 pub fn task_config(ctx: &TaskContext) -> Result<&SdkConfig, TaskError> {
-    ctx.aws
-        .as_deref()
+    ctx.aws()
         .and_then(|a| a.downcast_ref::<TaskIdentity>())
         .map(|t| &t.config)
         .ok_or_else(|| {
             TaskError::fatal(
-                "this operator was given no AWS identity (it is registered without `aws: true`); \
+                "this operator was given no AWS identity (its spec lacks `calls_aws: true`); \
                  refusing to fall back to other credentials",
             )
         })
