@@ -24,6 +24,10 @@ fn build() -> Registry {
     {
         b = airtask_s3::register(b);
     }
+    #[cfg(feature = "op-athena")]
+    {
+        b = airtask_athena::register(b);
+    }
     b.build()
 }
 
