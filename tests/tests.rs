@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `airtask` binary, real files, the local AWS endpoint.
 
+mod athena;
 mod cli;
 mod corpus;
 mod identity;

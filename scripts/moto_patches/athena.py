@@ -24,7 +24,8 @@ StopQueryExecution -> CANCELLED, AthenaSensor on a failed and an unknown query).
 
 import json
 
-from moto.athena.exceptions import AthenaClientError
+from moto.core.exceptions import JsonRESTError
+
 from moto.athena.models import AthenaBackend, Execution
 from moto.athena.responses import AthenaResponse
 
@@ -48,10 +49,12 @@ def _status(self: Execution):
     return _stock_status.fget(self)
 
 
-def _not_found(exec_id: str) -> AthenaClientError:
-    return AthenaClientError(
+def _not_found(exec_id: str) -> JsonRESTError:
+    error = JsonRESTError(
         "InvalidRequestException", f"QueryExecution {exec_id} was not found"
     )
+    error.code = 400
+    return error
 
 
 def _get_query_execution(self: AthenaBackend, exec_id: str) -> Execution:
