@@ -28,6 +28,10 @@ fn build() -> Registry {
     {
         b = airtask_athena::register(b);
     }
+    #[cfg(feature = "op-redshift")]
+    {
+        b = airtask_redshift::register(b);
+    }
     b.build()
 }
 
