@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 
 use airtask_tests::{TempDir, airtask, airtask_bin, corpus_dir, endpoint};
 
+use crate::flow::{Flow, workflow};
+
 const OPERATOR: &str = "airflow.providers.amazon.aws.operators.athena.AthenaOperator";
 const SENSOR: &str = "airflow.providers.amazon.aws.sensors.athena.AthenaSensor";
 
@@ -29,99 +31,6 @@ async fn create_bucket(name: &str) {
         .send()
         .await
         .expect("CreateBucket");
-}
-
-/// A workflow `id` of `tasks`: (task id, operator class, parameters as YAML lines).
-fn workflow(id: &str, tasks: &[(&str, &str, String)]) -> String {
-    let mut text = format!("{id}:\n  default_args:\n    retries: 0\n  tasks:\n");
-    for (task, op, params) in tasks {
-        text.push_str(&format!("    {task}:\n      operator: {op}\n"));
-        for line in params.lines() {
-            text.push_str(&format!("      {line}\n"));
-        }
-    }
-    text
-}
-
-/// One `run-task`: exit code, output, record and return value.
-struct Run {
-    code: Option<i32>,
-    log: String,
-    record: serde_json::Value,
-    xcom: Option<serde_json::Value>,
-}
-
-impl Run {
-    fn error(&self) -> String {
-        self.record["error"].as_str().unwrap_or_default().to_owned()
-    }
-}
-
-/// Tasks of one workflow file sharing one state directory (XCom values flow between them).
-struct Flow {
-    id: String,
-    wf: String,
-    state: std::path::PathBuf,
-    _dir: TempDir,
-}
-
-impl Flow {
-    fn new(id: &str, tasks: &[(&str, &str, String)]) -> Flow {
-        let dir = TempDir::new(id);
-        let wf = dir.write(&format!("{id}.yaml"), workflow(id, tasks));
-        let state = dir.path().join("state");
-        Flow {
-            id: id.to_owned(),
-            wf,
-            state,
-            _dir: dir,
-        }
-    }
-
-    fn args(&self, task: &str) -> Vec<String> {
-        [
-            "run-task",
-            &self.wf,
-            task,
-            "--state-dir",
-            &self.state.to_string_lossy(),
-            "--run-id",
-            "r1",
-            "--logical-date",
-            "2025-03-09",
-            "--output",
-            "json",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
-    }
-
-    fn run(&self, task: &str) -> Run {
-        let args = self.args(task);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = airtask(&args);
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let log = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-        let xcom = std::fs::read_to_string(
-            self.state
-                .join(format!("{}/r1/{task}/-1/xcom/return_value.json", self.id)),
-        )
-        .ok()
-        .map(|t| serde_json::from_str(&t).expect("XCom JSON"));
-        Run {
-            code: out.status.code(),
-            record: airtask_tests::last_json_line(&stdout).unwrap_or(serde_json::Value::Null),
-            xcom,
-            log,
-        }
-    }
-
-    fn expect(&self, task: &str, code: i32) -> Run {
-        let r = self.run(task);
-        assert_eq!(r.code, Some(code), "{task}:\n{}", r.log);
-        r
-    }
 }
 
 async fn query_execution(id: &str) -> aws_sdk_athena::types::QueryExecution {

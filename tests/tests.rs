@@ -3,10 +3,12 @@
 mod athena;
 mod cli;
 mod corpus;
+mod flow;
 mod identity;
 mod logs;
 mod malformed;
 mod real_world;
+mod redshift;
 mod render;
 mod run;
 mod run_task;

@@ -19,8 +19,8 @@ What this patch changes (each an AWS path, selected by the SQL text):
   (a UUID4); with SessionId (and no cluster or workgroup) they run in that session, whose
   cluster / workgroup and database they take; an unknown session is a ValidationException;
 - the statement records WorkgroupName and answers it in DescribeStatement;
-- timestamps (CreatedAt, UpdatedAt) are answered as epoch seconds and ColumnMetadata.nullable as
-  a number, as the API's JSON protocol has them (stock moto's ISO strings and booleans cannot be
+- timestamps (CreatedAt, UpdatedAt) are answered as epoch seconds, ColumnMetadata.nullable as
+  a number and the row count as TotalNumRows (stock moto says TotalNumberRows), as the API's JSON protocol has them (stock moto's ISO strings and booleans cannot be
   read by the AWS SDKs).
 Statements whose SQL has no marker finish as described above; nothing else changes.
 
@@ -180,6 +180,7 @@ def _get_statement_result(self: RedshiftDataAPIServiceResponse):
         statement_id=self._get_param("Id")
     )
     body = dict(result)
+    body["TotalNumRows"] = body.pop("TotalNumberRows", 0)
     for column in body.get("ColumnMetadata") or []:
         column["nullable"] = int(bool(column.get("nullable")))
     return 200, {}, json.dumps({k: v for k, v in body.items() if v is not None})
