@@ -3,6 +3,7 @@
 mod athena;
 mod cli;
 mod corpus;
+mod dynamodb;
 mod flow;
 mod identity;
 mod logs;

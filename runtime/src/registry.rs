@@ -32,6 +32,10 @@ fn build() -> Registry {
     {
         b = airtask_redshift::register(b);
     }
+    #[cfg(feature = "op-dynamodb")]
+    {
+        b = airtask_dynamodb::register(b);
+    }
     b.build()
 }
 
