@@ -1,14 +1,18 @@
 //! End-to-end tests: the real `airtask` binary, real files, the local AWS endpoint.
 
+mod athena;
 mod cli;
 mod corpus;
+mod dynamodb;
 mod faults;
+mod flow;
 mod glue_dq;
 mod identity;
 mod lambda;
 mod logs;
 mod malformed;
 mod real_world;
+mod redshift;
 mod render;
 mod run;
 mod run_task;

@@ -32,6 +32,18 @@ fn build() -> Registry {
     {
         b = airtask_lambda::register(b);
     }
+    #[cfg(feature = "op-athena")]
+    {
+        b = airtask_athena::register(b);
+    }
+    #[cfg(feature = "op-redshift")]
+    {
+        b = airtask_redshift::register(b);
+    }
+    #[cfg(feature = "op-dynamodb")]
+    {
+        b = airtask_dynamodb::register(b);
+    }
     b.build()
 }
 
