@@ -3,7 +3,7 @@
 What stock moto does (measured, ../shared/reference/local-aws-families.md):
 - a job run only ever walks STARTING -> RUNNING -> SUCCEEDED (driven by the global state manager
   `glue::job_run`); FAILED, ERROR, TIMEOUT and STOPPED never happen and no ErrorMessage is set;
-- BatchStopJobRun, UpdateJob and GetCrawlerMetrics answer 500 NotImplemented;
+- BatchStopJobRun, UpdateJob, UpdateCrawler and GetCrawlerMetrics answer 500 NotImplemented;
 - GetCrawler reports LastCrawl.Status as moto's internal crawl states (RUNNING, COMPLETED,
   STOPPING, STOPPED) instead of the API's SUCCEEDED / CANCELLED / FAILED, a crawl never fails, and
   only ListCrawls advances a crawl, so a crawler polled with GetCrawler stays RUNNING forever.
@@ -20,6 +20,8 @@ What this patch changes (each an AWS path, selected by the caller):
   `Errors` as AWS does.
 - UpdateJob: replaces the job definition with JobUpdate (AWS overwrites the whole definition),
   keeping the job's runs, creation time and tags; EntityNotFoundException for an unknown job.
+- UpdateCrawler: sets the fields given (Version + 1, LastUpdated); CrawlerRunningException while
+  a crawl runs, EntityNotFoundException for an unknown crawler.
 - GetCrawlerMetrics: one entry per crawler (all, or CrawlerNameList) with the last and median
   runtime of its finished crawls; table counts are 0 (moto crawls create no tables).
 - GetCrawler: LastCrawl describes the last *finished* crawl with the API's status values
@@ -30,14 +32,15 @@ What this patch changes (each an AWS path, selected by the caller):
 - A crawler whose Description contains `moto:FAILED` ends its crawls FAILED.
 
 Tests that need it: tests/glue.rs (job run FAILED with its ErrorMessage, SIGTERM -> BatchStopJobRun
--> STOPPED, create-or-update with update_config, crawler success / failure and its metrics).
+-> STOPPED, create-or-update with update_config, crawler create-or-update, success / failure and its
+metrics).
 """
 
 import statistics
 
 from moto.core.responses import ActionResult
 from moto.glue import models
-from moto.glue.exceptions import JobNotFoundException
+from moto.glue.exceptions import CrawlerRunningException, JobNotFoundException
 from moto.glue.models import FakeCrawl, FakeCrawler, FakeJob, FakeJobRun
 from moto.glue.responses import GlueResponse
 
@@ -179,6 +182,29 @@ def _update_job(self: GlueResponse) -> ActionResult:
     return ActionResult({"JobName": name})
 
 
+# UpdateCrawler key -> FakeCrawler attribute (Schedule is the expression string in moto).
+_CRAWLER_FIELDS = {
+    "Role": "role", "DatabaseName": "database_name", "Description": "description",
+    "Targets": "targets", "Schedule": "schedule", "Classifiers": "classifiers",
+    "TablePrefix": "table_prefix", "SchemaChangePolicy": "schema_change_policy",
+    "RecrawlPolicy": "recrawl_policy", "LineageConfiguration": "lineage_configuration",
+    "Configuration": "configuration",
+    "CrawlerSecurityConfiguration": "crawler_security_configuration",
+}
+
+
+def _update_crawler(self: GlueResponse) -> ActionResult:
+    crawler = self.glue_backend.get_crawler(self.parameters.get("Name"))
+    if crawler.status in ("RUNNING", "STOPPING"):
+        raise CrawlerRunningException(f"Crawler with name {crawler.name} has already started")
+    for key, attr in _CRAWLER_FIELDS.items():
+        if key in self.parameters:
+            setattr(crawler, attr, self.parameters[key])
+    crawler.version += 1
+    crawler.last_updated = models.utcnow()
+    return ActionResult({})
+
+
 def _crawl_seconds(crawl: FakeCrawl) -> float:
     return (crawl.end_time - crawl.start_time).total_seconds() if crawl.end_time else 0.0
 
@@ -258,4 +284,5 @@ def apply() -> None:
     GlueResponse.batch_stop_job_run = _batch_stop_job_run
     GlueResponse.update_job = _update_job
     GlueResponse.get_crawler_metrics = _get_crawler_metrics
+    GlueResponse.update_crawler = _update_crawler
     GlueResponse.get_crawler = _get_crawler
