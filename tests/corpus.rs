@@ -84,7 +84,7 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
             assert!(
                 text.lines()
                     .filter(|l| l.trim_start().starts_with("operator:"))
-                    .all(|l| ["EmptyOperator", "BashOperator", "S3"]
+                    .all(|l| ["EmptyOperator", "BashOperator", "S3", "Glue"]
                         .iter()
                         .any(|k| l.contains(k))),
                 "{name}"

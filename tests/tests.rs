@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod glue;
 mod identity;
 mod logs;
 mod malformed;

@@ -378,7 +378,7 @@ impl GlueJobOperator {
                 }
             }
         }
-        let body = tokio::fs::read(location).await.map_err(|e| {
+        let body = std::fs::read(location).map_err(|e| {
             TaskError::fatal(format!(
                 "GlueJobOperator cannot read the local script_location '{location}': {e}"
             ))
