@@ -799,16 +799,81 @@ async fn example_glue_from_the_corpus_validates_and_runs_end_to_end() {
     assert!(run_id.contains("jr_"), "{run_id}");
 }
 
+/// The blocks of `tasks` (by id) of a corpus definition whose tasks sit at four spaces, without
+/// their `dependencies`, in a definition with the same header and settings.
+fn only_tasks(text: &str, tasks: &[&str]) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "  tasks:")
+        .expect("a tasks block");
+    let end = (start + 1..lines.len())
+        .find(|&i| lines[i].starts_with("  ") && !lines[i].starts_with("   "))
+        .expect("settings after the tasks");
+    let mut out: Vec<&str> = lines[..=start].to_vec();
+    let mut keep = false;
+    let mut in_deps = false;
+    for line in &lines[start + 1..end] {
+        if line.starts_with("    ") && !line.starts_with("     ") {
+            let id = line.trim().trim_end_matches(':');
+            keep = tasks.contains(&id);
+        }
+        if line.trim_start() == "dependencies:" {
+            in_deps = true;
+            continue;
+        }
+        if in_deps && line.trim_start().starts_with("- ") {
+            continue;
+        }
+        in_deps = false;
+        if keep {
+            out.push(line);
+        }
+    }
+    out.extend(&lines[end..]);
+    out.join("\n") + "\n"
+}
+
 #[tokio::test(flavor = "current_thread")]
-async fn glue_dag_from_the_corpus_runs_its_glue_job() {
-    // glue_dag.yaml makes its bucket and role with CloudFormation, whose operators are another
-    // family's: the test makes them, records the stack's outputs as the stack task's XCom, and
-    // runs the Glue job task as the workflow has it.
-    let role_arn = create_role("gluet-dag-role").await;
-    create_bucket("gluet-dag-bucket").await;
+async fn glue_dag_from_the_corpus_runs_its_script_and_glue_job() {
+    // glue_dag.yaml makes its bucket and role with CloudFormation, whose operators belong to
+    // another family: `validate` reports exactly those four tasks. The test makes what the
+    // stack would make, records the stack's outputs as the stack task's XCom, and runs the
+    // script upload and the Glue job task as the workflow has them.
     let file = corpus_dir().join("aws-samples/glue_dag.yaml");
     let file_s = file.to_string_lossy().into_owned();
+    let out = airtask(&["validate", "--format", "json", &file_s]);
+    let report = airtask_tests::stdout_json(&out);
+    let mut failing: Vec<String> = report["files"][0]["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| {
+            let msg = d["message"].as_str().unwrap_or_default();
+            assert!(msg.contains("CloudFormation"), "{d}");
+            d["task"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    failing.sort();
+    assert_eq!(
+        failing,
+        [
+            "create_glue_stack",
+            "delete_glue_stack",
+            "wait_for_glue_delete",
+            "wait_for_glue_stack"
+        ]
+    );
+
+    let role_arn = create_role("gluet-dag-role").await;
+    create_bucket("gluet-dag-bucket").await;
     let dir = TempDir::new("gluet-dag");
+    let text = std::fs::read_to_string(&file).expect("the corpus file");
+    let wf = dir.write(
+        "glue_dag.yaml",
+        only_tasks(&text, &["create_script", "run_glue_job"]),
+    );
     let xcom_dir = dir
         .path()
         .join("state/glue_dag/r1/create_glue_stack/-1/xcom");
@@ -823,25 +888,27 @@ async fn glue_dag_from_the_corpus_runs_its_glue_job() {
     )
     .expect("xcom");
     let state = dir.path().join("state").to_string_lossy().into_owned();
-    let out = airtask(&[
-        "run-task",
-        &file_s,
-        "run_glue_job",
-        "--state-dir",
-        &state,
-        "--run-id",
-        "r1",
-        "--logical-date",
-        "2024-01-01",
-        "--output",
-        "json",
-    ]);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    for task in ["create_script", "run_glue_job"] {
+        let out = airtask(&[
+            "run-task",
+            &wf,
+            task,
+            "--state-dir",
+            &state,
+            "--run-id",
+            "r1",
+            "--logical-date",
+            "2024-01-01",
+            "--output",
+            "json",
+        ]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{task}:\n{text}");
+    }
     let glue = glue().await;
     let job = glue
         .get_job()
@@ -858,4 +925,10 @@ async fn glue_dag_from_the_corpus_runs_its_glue_job() {
         Some("s3://gluet-dag-bucket/scripts/glue-sample-job.py")
     );
     assert_eq!(job.timeout(), Some(60));
+    let xcom = std::fs::read_to_string(
+        dir.path()
+            .join("state/glue_dag/r1/run_glue_job/-1/xcom/return_value.json"),
+    )
+    .expect("the job's XCom");
+    assert!(xcom.contains("jr_"), "{xcom}");
 }
