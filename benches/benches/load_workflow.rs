@@ -11,7 +11,7 @@ fn bench(c: &mut Criterion) {
     let text = airtask_benches::synthetic_definition(50 * 1024 - 512);
     let mut registry = Registry::builder();
     for info in airtask_standard::OPERATORS {
-        registry = registry.register(*info);
+        registry = registry.register_legacy(*info);
     }
     let registry = registry.build();
     let env = |_: &str| None;

@@ -8,11 +8,11 @@ pub(crate) fn registry() -> Registry {
     let mut builder = Registry::builder();
     #[cfg(feature = "op-standard")]
     for info in airtask_standard::OPERATORS {
-        builder = builder.register(*info);
+        builder = builder.register_legacy(*info);
     }
     #[cfg(feature = "op-s3")]
     for info in airtask_s3::OPERATORS {
-        builder = builder.register(*info);
+        builder = builder.register_legacy(*info);
     }
     builder.build()
 }

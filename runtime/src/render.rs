@@ -144,7 +144,7 @@ pub(crate) fn render_template_fields(
         .implementation
         .as_deref()
         .and_then(|p| reg.lookup(p))
-        .map_or(&[][..], |o| o.template_fields);
+        .map_or(&[][..], |o| o.spec().template_fields);
     let mut out = serde_json::Map::new();
     for field in fields {
         if let Some(p) = task.parameter(field) {

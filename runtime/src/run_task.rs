@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use airtask_aws::identity::{TaskIdentity, session_name};
@@ -241,11 +241,11 @@ async fn try_identity(
     identity: &Identity,
     wf: &Workflow,
     task: &Task,
-    info: Option<&airtask_core::OperatorInfo>,
+    info: Option<&airtask_core::Entry>,
     try_number: u32,
     log: &TaskLog,
 ) -> Result<Option<Layer>, TaskError> {
-    let calls_aws = info.is_some_and(|i| i.aws);
+    let calls_aws = info.is_some_and(|i| i.spec().calls_aws);
     if !calls_aws && task.role_arn.is_none() && !identity.has_execution_role() {
         return Ok(None);
     }
@@ -444,17 +444,22 @@ async fn run(
                 .map(|(k, v)| (k.to_owned(), Some(v)))
                 .collect();
                 process_env.extend(layer.as_ref().map(Layer::process_env).unwrap_or_default());
-                let ctx = OpContext {
-                    log: log.clone(),
-                    pushed: Arc::new(Mutex::new(Vec::new())),
-                    task_id: task.task_id.clone(),
-                    try_number,
-                    process_env,
-                    time_budget: Some(timeout),
-                    aws: layer.map(|l| {
-                        Arc::new(TaskIdentity { config: l.config }) as Arc<dyn Any + Send + Sync>
-                    }),
-                };
+                let spec = info
+                    .map(|i| *i.spec())
+                    .unwrap_or(airtask_core::OperatorSpec {
+                        class_path: "",
+                        aliases: &[],
+                        template_fields: &[],
+                        calls_aws: false,
+                    });
+                let mut ctx = OpContext::new(&spec, task.task_id.clone(), try_number, log.clone())
+                    .with_process_env(process_env)
+                    .with_time_budget(timeout);
+                if let Some(l) = layer {
+                    ctx = ctx
+                        .with_aws(Arc::new(TaskIdentity { config: l.config })
+                            as Arc<dyn Any + Send + Sync>);
+                }
                 let mut stop = stop_rx.clone();
                 let end = {
                     let fut = op.execute(&ctx);
@@ -473,14 +478,13 @@ async fn run(
                         "airtask",
                         "Killing the task's work (on_kill).",
                     );
-                    op.on_kill();
+                    op.on_kill(&ctx).await;
                 }
                 // XComs of a successful try: return_value (unless do_xcom_push is false) and the
                 // pushed keys, within the quota, all or nothing.
                 let end = match end {
                     TryEnd::Done(Outcome::Success(value)) => {
-                        let mut values: Vec<(String, serde_json::Value)> =
-                            ctx.pushed.lock().map(|p| p.clone()).unwrap_or_default();
+                        let mut values: Vec<(String, serde_json::Value)> = ctx.pushed();
                         if task.do_xcom_push
                             && let Some(v) = value.clone()
                         {
@@ -642,9 +646,9 @@ fn prepare(
     wf: &Workflow,
     task: &Task,
     tctx: &airtask_template::TaskContext,
-    info: Option<&airtask_core::OperatorInfo>,
+    info: Option<&airtask_core::Entry>,
     log: &TaskLog,
-) -> Result<Box<dyn airtask_core::Operator>, String> {
+) -> Result<airtask_core::BuiltOperator, String> {
     let renderer = Renderer::new(
         tctx,
         xcom_source(Vec::new(), store.root(), wf, &tctx.run_id),
@@ -678,5 +682,6 @@ fn prepare(
     let info = info.ok_or_else(|| format!("the operator {} is not implemented", task.operator))?;
     // Values of parameters whose names look secret are masked from here on.
     log.mask(crate::tasklog::sensitive_values(&params));
-    (info.build)(&params).map_err(|e| format!("task '{}': {e}", task.task_id))
+    info.build(&params)
+        .map_err(|e| format!("task '{}': {e}", task.task_id))
 }

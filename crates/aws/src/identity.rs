@@ -258,16 +258,15 @@ pub struct TaskIdentity {
 ///
 /// # Errors
 /// A fatal [`TaskError`] when the runtime gave the operator no identity (an operator
-/// registered without `aws: true`): a programming error, reported rather than falling back
+/// whose spec lacks `calls_aws: true`): a programming error, reported rather than falling back
 /// to other credentials.
 pub fn task_config(ctx: &TaskContext) -> Result<&SdkConfig, TaskError> {
-    ctx.aws
-        .as_deref()
+    ctx.aws()
         .and_then(|a| a.downcast_ref::<TaskIdentity>())
         .map(|t| &t.config)
         .ok_or_else(|| {
             TaskError::fatal(
-                "this operator was given no AWS identity (it is registered without `aws: true`); \
+                "this operator was given no AWS identity (its spec lacks `calls_aws: true`); \
                  refusing to fall back to other credentials",
             )
         })

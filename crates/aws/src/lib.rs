@@ -13,6 +13,8 @@
 //! assert_eq!(loc.version_id.as_deref(), Some("3sL4kqtJlcpXroDTDmJ"));
 //! ```
 
+mod client;
+pub mod error;
 pub mod identity;
 pub mod logs;
 mod s3;
@@ -20,6 +22,7 @@ mod store;
 
 pub use aws_config::SdkConfig;
 pub use aws_credential_types::Credentials;
+pub use client::{AwsParams, client, client_in};
 pub use s3::{S3Location, S3ReadError, client as s3_client, read_object};
 pub use store::S3Store;
 
@@ -46,24 +49,12 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// What an SDK call's error says (any service's; the error types are shared): the service's
-/// code and message when it answered with them, its HTTP status when it answered without a body
-/// (HEAD requests), else the whole error chain (a network failure, a timeout).
+/// What an SDK call's error says (any service's): see [`error::text`].
 pub fn sdk_error_text<E>(
     e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
 ) -> String
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
-    use aws_sdk_s3::error::ProvideErrorMetadata as _;
-    match (e.code(), e.message()) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
-        (Some(c), None) => c.to_owned(),
-        _ => match e.raw_response().map(|r| r.status().as_u16()) {
-            Some(403) => "HTTP 403 Forbidden: access denied".to_owned(),
-            Some(404) => "HTTP 404 Not Found".to_owned(),
-            Some(status) => format!("HTTP {status}: {}", error_chain(e)),
-            None => error_chain(e),
-        },
-    }
+    error::text(e)
 }

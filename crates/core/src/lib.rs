@@ -1,33 +1,47 @@
-//! The operator seam of airtask. For now: the registry that maps Airflow operator class paths
-//! (and their aliases) to the operators this runtime implements, and the local state store
-//! (XCom values).
+//! The operator seam of airtask: the [`Operator`] trait and its [`OperatorSpec`], typed
+//! parameter reading ([`ParamReader`]), the [`Registry`] that maps Airflow class paths (and
+//! their aliases) to the operators this runtime implements, the shared sensor and wait loops,
+//! and the local state store (XCom values).
 //!
 //! # Example
 //! ```
-//! use airtask_core::{OperatorInfo, Registry};
+//! use airtask_core::{Operator, OperatorSpec, Outcome, ParamError, ParamReader, Registry, TaskContext, TaskError};
 //!
-//! const EMPTY: OperatorInfo = OperatorInfo {
-//!     class_path: "airflow.providers.standard.operators.empty.EmptyOperator",
-//!     aliases: &["airflow.operators.empty.EmptyOperator"],
-//!     template_fields: &[],
-//!     aws: false,
-//!     build: |_| Err("not runnable".into()),
-//! };
-//! let registry = Registry::builder().register(EMPTY).build();
+//! struct EmptyOperator;
+//!
+//! impl Operator for EmptyOperator {
+//!     const SPEC: OperatorSpec = OperatorSpec {
+//!         class_path: "airflow.providers.standard.operators.empty.EmptyOperator",
+//!         aliases: &["airflow.operators.empty.EmptyOperator"],
+//!         template_fields: &[],
+//!         calls_aws: false,
+//!     };
+//!     fn from_params(_: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+//!         Ok(EmptyOperator)
+//!     }
+//!     async fn execute(&mut self, _: &TaskContext) -> Result<Outcome, TaskError> {
+//!         Ok(Outcome::Success(None))
+//!     }
+//! }
+//!
+//! let registry = Registry::builder().register::<EmptyOperator>().build();
 //! assert_eq!(
-//!     registry.lookup("airflow.operators.empty.EmptyOperator").map(|o| o.class_path),
-//!     Some(EMPTY.class_path)
+//!     registry.lookup("airflow.operators.empty.EmptyOperator").map(|o| o.class_path()),
+//!     Some(EmptyOperator::SPEC.class_path)
 //! );
 //! ```
 
+pub mod legacy;
 mod operator;
 pub mod params;
 mod registry;
 pub mod sensor;
 pub mod store;
+pub mod wait;
 
 pub use operator::{
-    BoxFuture, BuildFn, Level, LogSink, Operator, Outcome, Params, TaskContext, TaskError,
+    BoxFuture, BuiltOperator, Level, LogSink, Operator, OperatorSpec, Outcome, Params, TaskContext,
+    TaskError,
 };
-pub use params::ParamReader;
-pub use registry::{OperatorInfo, Registry, RegistryBuilder};
+pub use params::{ParamError, ParamReader};
+pub use registry::{Entry, Registry, RegistryBuilder};

@@ -1,31 +1,81 @@
-//! The operator registry: explicit registration, one entry per implemented operator.
+//! The operator registry: explicit registration, one entry per implemented operator. Each
+//! operator crate exposes `pub fn register(b: RegistryBuilder) -> RegistryBuilder`, one
+//! [`RegistryBuilder::register`] call per operator; the runtime builds the registry once.
 
 use std::collections::HashMap;
 
 use airtask_workflow::OperatorCatalog;
 
-/// What an operator crate declares about one operator it implements.
-#[derive(Debug, Clone, Copy)]
-pub struct OperatorInfo {
-    /// The canonical Airflow class path (what Airflow 3 and the AWS converter write).
-    pub class_path: &'static str,
-    /// Other class paths that name the same operator (Airflow 2 module paths, legacy
-    /// dag-factory names).
-    pub aliases: &'static [&'static str],
-    /// The parameters Airflow renders as Jinja templates for this operator
-    /// (`template_fields`), in Airflow's order.
-    pub template_fields: &'static [&'static str],
-    /// Whether the operator calls AWS: the runtime then gives it the task's AWS identity
-    /// ([`crate::TaskContext::aws`]).
-    pub aws: bool,
-    /// Builds the operator from its rendered parameters.
-    pub build: crate::BuildFn,
+use crate::legacy::OperatorInfo;
+use crate::operator::{BuiltOperator, build};
+use crate::{Operator, OperatorSpec, ParamError, Params};
+
+/// How an entry builds its operator: from the parameters, rendered or not.
+#[derive(Clone, Copy)]
+enum Builder {
+    Typed(fn(&Params, bool) -> Result<BuiltOperator, ParamError>),
+    Legacy(crate::legacy::BuildFn),
+}
+
+/// One implemented operator: its spec and how to build it.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    spec: OperatorSpec,
+    builder: Builder,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry").field("spec", &self.spec).finish()
+    }
+}
+
+impl Entry {
+    /// What the operator declares about itself.
+    pub fn spec(&self) -> &OperatorSpec {
+        &self.spec
+    }
+
+    /// The canonical class path.
+    pub fn class_path(&self) -> &'static str {
+        self.spec.class_path
+    }
+
+    /// Builds the operator for one try from its rendered parameters.
+    ///
+    /// # Errors
+    /// A parameter that is missing, of the wrong type, unknown or not allowed.
+    pub fn build(&self, params: &Params) -> Result<BuiltOperator, ParamError> {
+        match self.builder {
+            Builder::Typed(f) => f(params, true),
+            Builder::Legacy(f) => f(params)
+                .map(BuiltOperator::legacy)
+                .map_err(ParamError::new),
+        }
+    }
+
+    /// Checks the unrendered parameters as `airtask validate` does: builds the operator from
+    /// them (templates pass where their rendering may fit) and drops it.
+    ///
+    /// # Errors
+    /// A parameter that is missing, of the wrong type, unknown or not allowed.
+    pub fn check(&self, params: &Params) -> Result<(), ParamError> {
+        match self.builder {
+            Builder::Typed(f) => f(params, false).map(drop),
+            // Operators of the first seam cannot tell templates apart: not checked.
+            Builder::Legacy(_) => Ok(()),
+        }
+    }
+}
+
+fn build_typed<T: Operator>(params: &Params, rendered: bool) -> Result<BuiltOperator, ParamError> {
+    build::<T>(params, rendered).map(BuiltOperator::typed)
 }
 
 /// The operators this build of airtask implements, looked up by class path or alias.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    operators: Vec<OperatorInfo>,
+    operators: Vec<Entry>,
     by_path: HashMap<&'static str, usize>,
 }
 
@@ -42,33 +92,58 @@ impl Registry {
     }
 
     /// The operator a class path (canonical or alias) names.
-    pub fn lookup(&self, class_path: &str) -> Option<&OperatorInfo> {
+    pub fn lookup(&self, class_path: &str) -> Option<&Entry> {
         self.by_path.get(class_path).map(|&i| &self.operators[i])
     }
 
     /// Every registered operator, in registration order.
-    pub fn operators(&self) -> &[OperatorInfo] {
+    pub fn operators(&self) -> &[Entry] {
         &self.operators
     }
 }
 
 impl RegistryBuilder {
-    /// Registers an operator under its class path and aliases.
+    /// Registers the operator `T` under its class path and aliases.
     ///
     /// # Panics
     /// When a class path is registered twice: that is a programming error in the wiring of
     /// `runtime`, caught by its tests.
     #[must_use]
-    pub fn register(mut self, info: OperatorInfo) -> Self {
+    pub fn register<T: Operator>(self) -> Self {
+        self.add(Entry {
+            spec: T::SPEC,
+            builder: Builder::Typed(build_typed::<T>),
+        })
+    }
+
+    /// Registers an operator of the first seam (until every operator is ported).
+    ///
+    /// # Panics
+    /// When a class path is registered twice.
+    #[must_use]
+    pub fn register_legacy(self, info: OperatorInfo) -> Self {
+        self.add(Entry {
+            spec: OperatorSpec {
+                class_path: info.class_path,
+                aliases: info.aliases,
+                template_fields: info.template_fields,
+                calls_aws: info.aws,
+            },
+            builder: Builder::Legacy(info.build),
+        })
+    }
+
+    fn add(mut self, entry: Entry) -> Self {
         let index = self.registry.operators.len();
-        for path in std::iter::once(info.class_path).chain(info.aliases.iter().copied()) {
+        let spec = entry.spec;
+        for path in std::iter::once(spec.class_path).chain(spec.aliases.iter().copied()) {
             let previous = self.registry.by_path.insert(path, index);
             assert!(
                 previous.is_none(),
                 "operator class path {path} registered twice"
             );
         }
-        self.registry.operators.push(info);
+        self.registry.operators.push(entry);
         self
     }
 
@@ -80,38 +155,103 @@ impl RegistryBuilder {
 
 impl OperatorCatalog for Registry {
     fn resolve(&self, class_path: &str) -> Option<&str> {
-        self.lookup(class_path).map(|o| o.class_path)
+        self.lookup(class_path).map(|o| o.spec.class_path)
     }
 
     fn implemented(&self) -> Vec<&str> {
-        self.operators.iter().map(|o| o.class_path).collect()
+        self.operators.iter().map(|o| o.spec.class_path).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Outcome, ParamReader, TaskContext, TaskError};
 
-    const A: OperatorInfo = OperatorInfo {
-        class_path: "pkg.new.A",
-        aliases: &["pkg.old.A"],
-        template_fields: &[],
-        aws: false,
-        build: |_| Err("test".into()),
-    };
+    struct A {
+        n: Option<u32>,
+    }
+
+    impl Operator for A {
+        const SPEC: OperatorSpec = OperatorSpec {
+            class_path: "pkg.new.A",
+            aliases: &["pkg.old.A"],
+            template_fields: &["n"],
+            calls_aws: false,
+        };
+
+        fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+            Ok(A {
+                n: p.u32("n", 1..=9)?,
+            })
+        }
+
+        async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+            ctx.info("ran");
+            Ok(Outcome::Success(self.n.map(serde_json::Value::from)))
+        }
+    }
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap()
+    }
 
     #[test]
     fn aliases_resolve_to_the_canonical_path() {
-        let r = Registry::builder().register(A).build();
+        let r = Registry::builder().register::<A>().build();
         assert_eq!(r.resolve("pkg.old.A"), Some("pkg.new.A"));
         assert_eq!(r.resolve("pkg.new.A"), Some("pkg.new.A"));
         assert_eq!(r.resolve("pkg.new.B"), None);
         assert_eq!(r.implemented(), vec!["pkg.new.A"]);
+        assert_eq!(r.lookup("pkg.old.A").unwrap().spec().template_fields, ["n"]);
     }
 
     #[test]
     #[should_panic(expected = "registered twice")]
     fn double_registration_is_a_bug() {
-        let _ = Registry::builder().register(A).register(A).build();
+        let _ = Registry::builder().register::<A>().register::<A>().build();
+    }
+
+    #[tokio::test]
+    async fn builds_refuses_unknown_parameters_and_runs() {
+        let r = Registry::builder().register::<A>().build();
+        let entry = r.lookup("pkg.new.A").unwrap();
+        let e = entry
+            .build(&params(serde_json::json!({"n": 3, "m": 1})))
+            .unwrap_err();
+        assert_eq!(e.param(), Some("m"));
+        assert!(
+            e.message()
+                .starts_with("A has no parameter `m`; it takes n"),
+            "{e}"
+        );
+        let e = entry
+            .build(&params(serde_json::json!({"n": 10})))
+            .unwrap_err();
+        assert_eq!(e.param(), Some("n"));
+        assert!(e.message().contains("from 1 to 9"), "{e}");
+        // Unrendered, a template passes where a number is expected; rendered, it does not.
+        let templated = params(serde_json::json!({"n": "{{ params.n }}"}));
+        assert!(entry.check(&templated).is_ok());
+        assert!(entry.build(&templated).is_err());
+
+        struct Lines(std::sync::Mutex<Vec<String>>);
+        impl crate::LogSink for Lines {
+            fn line(&self, _: crate::Level, logger: &str, message: &str) {
+                self.0.lock().unwrap().push(format!("{logger}: {message}"));
+            }
+        }
+        let lines = std::sync::Arc::new(Lines(Default::default()));
+        let ctx = TaskContext::new(entry.spec(), "t", 1, lines.clone());
+        let mut op = entry.build(&params(serde_json::json!({"n": 3}))).unwrap();
+        assert_eq!(
+            op.execute(&ctx).await,
+            Ok(Outcome::Success(Some(serde_json::json!(3))))
+        );
+        op.on_kill(&ctx).await;
+        assert_eq!(
+            *lines.0.lock().unwrap(),
+            ["airflow.task.operators.pkg.new.A: ran"]
+        );
     }
 }

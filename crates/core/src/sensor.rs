@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use crate::{BoxFuture, Level, Outcome, ParamReader, TaskContext, TaskError};
+use std::future::Future;
+
+use crate::{Level, Outcome, ParamError, ParamReader, TaskContext, TaskError};
 
 /// Airflow's default sensor timeout (`[sensors] default_timeout`): seven days.
 pub const DEFAULT_TIMEOUT_SECS: f64 = 604_800.0;
@@ -43,13 +45,19 @@ impl SensorSettings {
     ///
     /// # Errors
     /// A parameter of the wrong type, an unknown `mode`, or `soft_fail` with `never_fail`.
-    pub fn read(r: &mut ParamReader<'_>, default_poke_interval: f64) -> Result<Self, String> {
+    pub fn read(r: &mut ParamReader<'_>, default_poke_interval: f64) -> Result<Self, ParamError> {
         let mode = r.str("mode")?;
         let reschedule = match mode.as_deref() {
             None | Some("poke") => false,
             Some("reschedule") => true,
             Some(other) => {
-                return Err(format!("mode must be poke or reschedule, not '{other}'"));
+                return Err(ParamError::at(
+                    "mode",
+                    format!(
+                        "{} parameter `mode` must be poke or reschedule, not '{other}'",
+                        r.operator()
+                    ),
+                ));
             }
         };
         let s = SensorSettings {
@@ -63,9 +71,13 @@ impl SensorSettings {
             reschedule,
         };
         if s.soft_fail && s.never_fail {
-            return Err(
-                "soft_fail and never_fail cannot both be true (Airflow refuses it too)".into(),
-            );
+            return Err(ParamError::at(
+                "never_fail",
+                format!(
+                    "{}: soft_fail and never_fail cannot both be true (Airflow refuses it too)",
+                    r.operator()
+                ),
+            ));
         }
         Ok(s)
     }
@@ -91,32 +103,31 @@ impl SensorSettings {
     }
 }
 
-/// One check of a sensor's criteria.
-pub trait Poke: Send {
-    /// True when the criteria are met.
-    fn poke<'a>(&'a mut self, ctx: &'a TaskContext) -> BoxFuture<'a, Result<bool, TaskError>>;
-}
-
-/// Runs the sensor loop. Elapsed time is measured with tokio's clock, so tests can pause it.
+/// Runs the sensor loop with `poke`, one check of the criteria (true when met). Elapsed time
+/// is measured with tokio's clock, so tests can pause it.
 ///
 /// # Errors
 /// A poke error (unless `never_fail` or `silent_fail`), or the timeout (not retryable; a skip
 /// with `soft_fail`).
-pub async fn run(
+pub async fn run<F, Fut>(
     settings: &SensorSettings,
     ctx: &TaskContext,
-    sensor: &mut dyn Poke,
-) -> Result<Outcome, TaskError> {
+    mut poke: F,
+) -> Result<Outcome, TaskError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<bool, TaskError>>,
+{
     let started = tokio::time::Instant::now();
     // With soft_fail, a try's execution_timeout that runs out while the sensor waits skips the
     // task, as Airflow's AirflowTaskTimeout does with soft_fail: the sensor ends just before the
     // runtime would cancel the try. Without soft_fail the runtime's timeout applies (retried).
     let budget = ctx
-        .time_budget
+        .time_budget()
         .filter(|b| settings.soft_fail && b.as_secs_f64() < settings.timeout)
         .map(|b| b.saturating_sub(BUDGET_MARGIN));
     if settings.reschedule {
-        ctx.info(
+        ctx.hook_info(
             LOGGER,
             "mode is reschedule: airtask runs it as poke (the task instance keeps its process \
              between pokes)",
@@ -124,7 +135,7 @@ pub async fn run(
     }
     let mut poke_count: u32 = 1;
     loop {
-        let met = match sensor.poke(ctx).await {
+        let met = match poke().await {
             Ok(met) => met,
             Err(e) if settings.never_fail => {
                 return Ok(Outcome::Skipped(format!(
@@ -132,7 +143,7 @@ pub async fn run(
                 )));
             }
             Err(e) if settings.silent_fail => {
-                ctx.log.line(
+                ctx.line(
                     Level::Error,
                     LOGGER,
                     &format!("Sensor poke failed (silent_fail: counted as not met): {e}"),
@@ -143,7 +154,7 @@ pub async fn run(
         };
         let elapsed = started.elapsed().as_secs_f64();
         if met {
-            ctx.info(
+            ctx.hook_info(
                 LOGGER,
                 &format!(
                     "Success criteria met after {elapsed:.1} s ({poke_count} pokes). Exiting."
@@ -163,7 +174,7 @@ pub async fn run(
                 Err(TaskError::fatal(msg))
             };
         }
-        let mut wait = settings.next_interval(&ctx.task_id, poke_count, elapsed);
+        let mut wait = settings.next_interval(ctx.task_id(), poke_count, elapsed);
         if let Some(budget) = budget {
             let left = budget.as_secs_f64() - elapsed;
             if left <= 0.0 {
@@ -175,7 +186,7 @@ pub async fn run(
             }
             wait = wait.min(left);
         }
-        ctx.info(
+        ctx.hook_info(
             LOGGER,
             &format!(
                 "Poke {poke_count}: criteria not met after {elapsed:.1} s; next poke in {wait:.1} s"
@@ -191,7 +202,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::{LogSink, Params};
+    use crate::{LogSink, OperatorSpec, Params};
 
     struct Lines(Mutex<Vec<String>>);
     impl LogSink for Lines {
@@ -202,25 +213,23 @@ mod tests {
 
     fn ctx() -> (TaskContext, Arc<Lines>) {
         let lines = Arc::new(Lines(Mutex::new(Vec::new())));
-        let ctx = TaskContext {
-            log: lines.clone(),
-            pushed: Arc::default(),
-            task_id: "wait".into(),
-            try_number: 1,
-            process_env: Vec::new(),
-            aws: None,
-            time_budget: None,
+        const SPEC: OperatorSpec = OperatorSpec {
+            class_path: "x.Sensor",
+            aliases: &[],
+            template_fields: &[],
+            calls_aws: false,
         };
-        (ctx, lines)
+        (TaskContext::new(&SPEC, "wait", 1, lines.clone()), lines)
     }
 
     /// Met on poke `n`, or never (`None`); counts pokes.
     struct MetOn(Option<u32>, u32);
-    impl Poke for MetOn {
-        fn poke<'a>(&'a mut self, _: &'a TaskContext) -> BoxFuture<'a, Result<bool, TaskError>> {
-            self.1 += 1;
-            let met = self.0 == Some(self.1);
-            Box::pin(async move { Ok(met) })
+    impl MetOn {
+        fn poke(&mut self) -> impl FnMut() -> std::future::Ready<Result<bool, TaskError>> + '_ {
+            || {
+                self.1 += 1;
+                std::future::ready(Ok(self.0 == Some(self.1)))
+            }
         }
     }
 
@@ -238,7 +247,10 @@ mod tests {
         let s = settings(serde_json::json!({"poke_interval": 5}));
         let mut sensor = MetOn(Some(3), 0);
         let t0 = tokio::time::Instant::now();
-        assert_eq!(run(&s, &ctx, &mut sensor).await, Ok(Outcome::Success(None)));
+        assert_eq!(
+            run(&s, &ctx, sensor.poke()).await,
+            Ok(Outcome::Success(None))
+        );
         assert_eq!(sensor.1, 3);
         assert_eq!(t0.elapsed(), Duration::from_secs(10));
         let lines = lines.0.lock().unwrap();
@@ -257,7 +269,7 @@ mod tests {
     async fn a_timeout_fails_without_retry_or_skips_with_soft_fail() {
         let (ctx, _) = ctx();
         let s = settings(serde_json::json!({"poke_interval": 4, "timeout": 10}));
-        let e = run(&s, &ctx, &mut MetOn(None, 0)).await.unwrap_err();
+        let e = run(&s, &ctx, MetOn(None, 0).poke()).await.unwrap_err();
         assert!(!e.retryable);
         assert!(
             e.message
@@ -266,18 +278,18 @@ mod tests {
         );
         let s = settings(serde_json::json!({"poke_interval": 4, "timeout": 10, "soft_fail": true}));
         assert!(matches!(
-            run(&s, &ctx, &mut MetOn(None, 0)).await,
+            run(&s, &ctx, MetOn(None, 0).poke()).await,
             Ok(Outcome::Skipped(m)) if m.contains("timed out")
         ));
     }
 
     #[tokio::test(start_paused = true)]
     async fn with_soft_fail_the_try_budget_skips_before_the_runtime_timeout() {
-        let (mut ctx, _) = ctx();
-        ctx.time_budget = Some(Duration::from_secs(3));
+        let (ctx, _) = ctx();
+        let ctx = ctx.with_time_budget(Duration::from_secs(3));
         let s = settings(serde_json::json!({"poke_interval": 1, "timeout": 60, "soft_fail": true}));
         let t0 = tokio::time::Instant::now();
-        let r = run(&s, &ctx, &mut MetOn(None, 0)).await;
+        let r = run(&s, &ctx, MetOn(None, 0).poke()).await;
         assert!(
             matches!(&r, Ok(Outcome::Skipped(m)) if m.contains("execution_timeout of 3 s")),
             "{r:?}"
@@ -285,7 +297,7 @@ mod tests {
         assert!(t0.elapsed() < Duration::from_secs(3));
         // Without soft_fail the budget is the runtime's business: the sensor goes on.
         let s = settings(serde_json::json!({"poke_interval": 1, "timeout": 2}));
-        let e = run(&s, &ctx, &mut MetOn(None, 0)).await.unwrap_err();
+        let e = run(&s, &ctx, MetOn(None, 0).poke()).await.unwrap_err();
         assert!(e.message.starts_with("Sensor has timed out"), "{e}");
     }
 
@@ -312,7 +324,7 @@ mod tests {
             .cloned()
             .unwrap();
         let e = SensorSettings::read(&mut ParamReader::new("S", &p), 60.0).unwrap_err();
-        assert!(e.contains("poke or reschedule"), "{e}");
+        assert!(e.message().contains("poke or reschedule"), "{e}");
         let p: Params = serde_json::json!({"never_fail": true, "soft_fail": true})
             .as_object()
             .cloned()

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
+use airtask_core::{
+    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+};
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 
 use crate::common::{bucket_exists, call_failed, client, delete_keys, list_objects};
@@ -27,7 +29,7 @@ pub(crate) struct BucketOp {
 }
 
 fn bucket_name(r: &mut ParamReader<'_>) -> Result<String, String> {
-    r.required_str("bucket_name", "the bucket")
+    Ok(r.required_str("bucket_name", "the bucket")?)
 }
 
 /// Builds `S3CreateBucketOperator`.
@@ -145,7 +147,7 @@ impl BucketOp {
         match &self.action {
             Action::Create => {
                 if bucket_exists(&s3, b).await? {
-                    ctx.info(LOGGER, &format!("Bucket with name: {b} already exists"));
+                    ctx.hook_info(LOGGER, &format!("Bucket with name: {b} already exists"));
                     return Ok(Outcome::Success(None));
                 }
                 let region = airtask_aws::identity::task_config(ctx)?
@@ -164,12 +166,12 @@ impl BucketOp {
                     .send()
                     .await
                     .map_err(|e| call_failed(&format!("CreateBucket {b}"), &e))?;
-                ctx.info(LOGGER, &format!("Created bucket with name: {b}"));
+                ctx.hook_info(LOGGER, &format!("Created bucket with name: {b}"));
                 Ok(Outcome::Success(None))
             }
             Action::Delete { force } => {
                 if !bucket_exists(&s3, b).await? {
-                    ctx.info(LOGGER, &format!("Bucket with name: {b} doesn't exist"));
+                    ctx.hook_info(LOGGER, &format!("Bucket with name: {b} doesn't exist"));
                     return Ok(Outcome::Success(None));
                 }
                 if *force {
@@ -180,7 +182,7 @@ impl BucketOp {
                     .send()
                     .await
                     .map_err(|e| call_failed(&format!("DeleteBucket {b}"), &e))?;
-                ctx.info(LOGGER, &format!("Deleted bucket with name: {b}"));
+                ctx.hook_info(LOGGER, &format!("Deleted bucket with name: {b}"));
                 Ok(Outcome::Success(None))
             }
             Action::GetTags => {
@@ -190,7 +192,7 @@ impl BucketOp {
                          returns None)"
                     )));
                 }
-                ctx.info(LOGGER, &format!("Getting tags for bucket {b}"));
+                ctx.hook_info(LOGGER, &format!("Getting tags for bucket {b}"));
                 let tags = match s3.get_bucket_tagging().bucket(b).send().await {
                     Ok(out) => out
                         .tag_set()
@@ -229,7 +231,7 @@ impl BucketOp {
                     .send()
                     .await
                     .map_err(|e| call_failed(&format!("PutBucketTagging {b}"), &e))?;
-                ctx.info(LOGGER, &format!("Put {} tags on bucket {b}", tags.len()));
+                ctx.hook_info(LOGGER, &format!("Put {} tags on bucket {b}", tags.len()));
                 Ok(Outcome::Success(None))
             }
             Action::DeleteTags => {
@@ -241,7 +243,7 @@ impl BucketOp {
                     .send()
                     .await
                     .map_err(|e| call_failed(&format!("DeleteBucketTagging {b}"), &e))?;
-                ctx.info(LOGGER, &format!("Deleted the tags of bucket {b}"));
+                ctx.hook_info(LOGGER, &format!("Deleted the tags of bucket {b}"));
                 Ok(Outcome::Success(None))
             }
         }

@@ -201,7 +201,7 @@ pub(crate) async fn delete_keys(
             )));
         }
         let names: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
-        ctx.info(HOOK_LOGGER, &format!("Deleted: {names:?}"));
+        ctx.hook_info(HOOK_LOGGER, &format!("Deleted: {names:?}"));
     }
     Ok(())
 }

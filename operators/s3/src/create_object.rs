@@ -3,7 +3,9 @@
 
 use std::io::Write as _;
 
-use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
+use airtask_core::{
+    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption};
 
@@ -138,7 +140,7 @@ impl Operator for CreateObject {
             put.send()
                 .await
                 .map_err(|e| call_failed(&format!("PutObject {url}"), &e))?;
-            ctx.info(LOGGER, &format!("Wrote {} bytes to {url}", self.data.len()));
+            ctx.hook_info(LOGGER, &format!("Wrote {} bytes to {url}", self.data.len()));
             Ok(Outcome::Success(None))
         })
     }

@@ -1,8 +1,10 @@
 //! `S3KeySensor`: waits until every key of `bucket_key` exists (a glob with
 //! `wildcard_match`, a regular expression with `use_regex`).
 
-use airtask_core::sensor::{Poke, SensorSettings};
-use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
+use airtask_core::sensor::SensorSettings;
+use airtask_core::{
+    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+};
 
 use crate::common::{HOOK_LOGGER, bucket_key, call_failed, client, fnmatch, list_objects, status};
 
@@ -68,7 +70,7 @@ impl KeySensor {
         i: usize,
     ) -> Result<bool, TaskError> {
         let (bucket, key) = &self.keys[i];
-        ctx.info(
+        ctx.hook_info(
             HOOK_LOGGER,
             &format!("Poking for key : s3://{bucket}/{key}"),
         );
@@ -93,18 +95,17 @@ impl KeySensor {
     }
 }
 
-impl Poke for KeySensor {
-    fn poke<'a>(&'a mut self, ctx: &'a TaskContext) -> BoxFuture<'a, Result<bool, TaskError>> {
-        Box::pin(async move {
-            let s3 = client(ctx)?;
-            // Every key must exist; the first missing one ends the poke (as Airflow's all()).
-            for i in 0..self.keys.len() {
-                if !self.check(ctx, &s3, i).await? {
-                    return Ok(false);
-                }
+impl KeySensor {
+    /// One poke: every key must exist; the first missing one ends the poke (as Airflow's
+    /// all()).
+    async fn poke(&self, ctx: &TaskContext) -> Result<bool, TaskError> {
+        let s3 = client(ctx)?;
+        for i in 0..self.keys.len() {
+            if !self.check(ctx, &s3, i).await? {
+                return Ok(false);
             }
-            Ok(true)
-        })
+        }
+        Ok(true)
     }
 }
 
@@ -114,8 +115,8 @@ impl Operator for KeySensor {
         ctx: &'a TaskContext,
     ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
         Box::pin(async move {
-            let settings = self.settings.clone();
-            airtask_core::sensor::run(&settings, ctx, self).await
+            let this = &*self;
+            airtask_core::sensor::run(&this.settings, ctx, || this.poke(ctx)).await
         })
     }
 }

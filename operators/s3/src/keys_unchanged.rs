@@ -3,8 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use airtask_core::sensor::{Poke, SensorSettings};
-use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
+use airtask_core::sensor::SensorSettings;
+use airtask_core::{
+    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+};
 use tokio::time::Instant;
 
 use crate::common::{HOOK_LOGGER, client, list_objects};
@@ -68,7 +70,7 @@ impl KeysUnchanged {
     ) -> Result<bool, TaskError> {
         let path = format!("{}/{}", self.bucket, self.prefix);
         if current.is_superset(&self.previous) && current.len() > self.previous.len() {
-            ctx.info(
+            ctx.hook_info(
                 HOOK_LOGGER,
                 &format!("New objects found at {path}, resetting last_activity_time."),
             );
@@ -90,7 +92,7 @@ impl KeysUnchanged {
         let inactive = now.duration_since(last).as_secs();
         if inactive as f64 >= self.inactivity_period {
             if current.len() as u64 >= self.min_objects {
-                ctx.info(
+                ctx.hook_info(
                     HOOK_LOGGER,
                     &format!(
                         "SUCCESS: Sensor found {} objects at {path}. Waited at least {} seconds, \
@@ -101,27 +103,13 @@ impl KeysUnchanged {
                 );
                 return Ok(true);
             }
-            ctx.info(
+            ctx.hook_info(
                 HOOK_LOGGER,
                 &format!("FAILURE: Inactivity Period passed, not enough objects found in {path}"),
             );
             return Ok(false);
         }
         Ok(false)
-    }
-}
-
-impl Poke for KeysUnchanged {
-    fn poke<'a>(&'a mut self, ctx: &'a TaskContext) -> BoxFuture<'a, Result<bool, TaskError>> {
-        Box::pin(async move {
-            let s3 = client(ctx)?;
-            let current: BTreeSet<String> = list_objects(&s3, &self.bucket, &self.prefix, None)
-                .await?
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned))
-                .collect();
-            self.unchanged(ctx, current, Instant::now())
-        })
     }
 }
 
@@ -132,7 +120,23 @@ impl Operator for KeysUnchanged {
     ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
         Box::pin(async move {
             let settings = self.settings.clone();
-            airtask_core::sensor::run(&settings, ctx, self).await
+            let (bucket, prefix) = (self.bucket.clone(), self.prefix.clone());
+            // The pokes share the sensor's state (the last listing and when it changed).
+            let state = std::sync::Mutex::new(self);
+            let (state, bucket, prefix) = (&state, &bucket, &prefix);
+            airtask_core::sensor::run(&settings, ctx, || async move {
+                let s3 = client(ctx)?;
+                let current: BTreeSet<String> = list_objects(&s3, bucket, prefix, None)
+                    .await?
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned))
+                    .collect();
+                let mut this = state
+                    .lock()
+                    .map_err(|_| TaskError::fatal("the sensor's state was poisoned"))?;
+                this.unchanged(ctx, current, Instant::now())
+            })
+            .await
         })
     }
 }

@@ -12,7 +12,7 @@ mod objects;
 mod select;
 mod transform;
 
-use airtask_core::OperatorInfo;
+use airtask_core::legacy::OperatorInfo;
 
 /// The provider's module paths.
 macro_rules! op {

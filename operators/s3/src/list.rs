@@ -1,7 +1,9 @@
 //! `S3ListOperator` and `S3ListPrefixesOperator`: keys (or common prefixes) under a prefix,
 //! every page, as the XCom `return_value` (a list; `[]` when nothing matches).
 
-use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
+use airtask_core::{
+    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+};
 
 use crate::common::{client, fnmatch, list, list_objects};
 
@@ -40,7 +42,7 @@ impl Operator for List {
     ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
         Box::pin(async move {
             let s3 = client(ctx)?;
-            ctx.info(
+            ctx.hook_info(
                 LIST_LOGGER,
                 &format!(
                     "Getting the list of files from bucket: {} in prefix: {} (Delimiter {})",
@@ -63,7 +65,7 @@ impl Operator for List {
                 .filter(|k| !wildcard || fnmatch(k, &self.prefix))
                 .map(|k| serde_json::Value::String(k.to_owned()))
                 .collect();
-            ctx.info(LIST_LOGGER, &format!("Listed {} keys", keys.len()));
+            ctx.hook_info(LIST_LOGGER, &format!("Listed {} keys", keys.len()));
             Ok(Outcome::Success(Some(serde_json::Value::Array(keys))))
         })
     }
@@ -98,7 +100,7 @@ impl Operator for ListPrefixes {
     ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
         Box::pin(async move {
             let s3 = client(ctx)?;
-            ctx.info(
+            ctx.hook_info(
                 "airflow.task.operators.airflow.providers.amazon.aws.operators.s3.S3ListPrefixesOperator",
                 &format!(
                     "Getting the list of subfolders from bucket: {} in prefix: {} (Delimiter {})",

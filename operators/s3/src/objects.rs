@@ -1,6 +1,8 @@
 //! Object operators: `S3CopyObjectOperator` and `S3DeleteObjectsOperator`.
 
-use airtask_core::{BoxFuture, Operator, Outcome, ParamReader, Params, TaskContext, TaskError};
+use airtask_core::{
+    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+};
 use aws_sdk_s3::types::{MetadataDirective, ObjectCannedAcl, ServerSideEncryption};
 use jiff::Timestamp;
 
@@ -137,7 +139,7 @@ impl Operator for CopyObject {
             copy.send().await.map_err(|e| {
                 call_failed(&format!("CopyObject s3://{sb}/{sk} to s3://{db}/{dk}"), &e)
             })?;
-            ctx.info(LOGGER, &format!("Copied s3://{sb}/{sk} to s3://{db}/{dk}"));
+            ctx.hook_info(LOGGER, &format!("Copied s3://{sb}/{sk} to s3://{db}/{dk}"));
             Ok(Outcome::Success(None))
         })
     }
@@ -235,7 +237,7 @@ impl Operator for DeleteObjects {
                 }
             };
             if keys.is_empty() {
-                ctx.info(LOGGER, "No keys to delete.");
+                ctx.hook_info(LOGGER, "No keys to delete.");
                 return Ok(Outcome::Success(None));
             }
             let keys: Vec<(String, Option<String>)> = keys.into_iter().map(|k| (k, None)).collect();

@@ -4,7 +4,7 @@
 use std::process::Stdio;
 
 use airtask_core::{
-    BoxFuture, Level, Operator, Outcome, ParamReader, Params, TaskContext, TaskError,
+    BoxFuture, Level, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
 };
 use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncBufReadExt as _;
@@ -94,14 +94,14 @@ impl FileTransform {
         }
         let bytes = match &self.select {
             Some((expression, serialization)) => {
-                ctx.info(
+                ctx.hook_info(
                     LOGGER,
                     &format!("Selecting from source S3 file s3://{sb}/{sk}: {expression}"),
                 );
                 select(&s3, sb, sk, expression, serialization).await?
             }
             None => {
-                ctx.info(
+                ctx.hook_info(
                     LOGGER,
                     &format!("Downloading source S3 file s3://{sb}/{sk}"),
                 );
@@ -124,7 +124,7 @@ impl FileTransform {
         let dir = std::env::temp_dir().join(format!(
             "airtask-transform-{}-{}",
             std::process::id(),
-            ctx.try_number
+            ctx.try_number()
         ));
         std::fs::create_dir_all(&dir)
             .map_err(|e| TaskError::retryable(format!("cannot create {}: {e}", dir.display())))?;
@@ -152,7 +152,7 @@ impl FileTransform {
                 .send()
                 .await
                 .map_err(|e| call_failed(&format!("PutObject s3://{db}/{dk}"), &e))?;
-            ctx.info(LOGGER, "Upload successful");
+            ctx.hook_info(LOGGER, "Upload successful");
             Ok(Outcome::Success(None))
         }
         .await;
@@ -177,7 +177,7 @@ impl FileTransform {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        for (k, v) in &ctx.process_env {
+        for (k, v) in ctx.process_env() {
             match v {
                 Some(v) => cmd.env(k, v),
                 None => cmd.env_remove(k),
@@ -186,7 +186,7 @@ impl FileTransform {
         let mut child = cmd.spawn().map_err(|e| {
             TaskError::fatal(format!("cannot run the transform script {script}: {e}"))
         })?;
-        ctx.info(LOGGER, "Output:");
+        ctx.hook_info(LOGGER, "Output:");
         let out = child
             .stdout
             .take()
@@ -195,7 +195,7 @@ impl FileTransform {
             .stderr
             .take()
             .map(|e| tokio::io::BufReader::new(e).lines());
-        let log = |line: String| ctx.log.line(Level::Info, LOGGER, line.trim_end());
+        let log = |line: String| ctx.line(Level::Info, LOGGER, line.trim_end());
         let pump = async {
             if let Some(mut out) = out {
                 while let Ok(Some(line)) = out.next_line().await {
@@ -221,7 +221,7 @@ impl FileTransform {
                 status.code().unwrap_or(-1)
             )));
         }
-        ctx.info(
+        ctx.hook_info(
             LOGGER,
             &format!(
                 "Transform script successful. Output temporarily located at {}",

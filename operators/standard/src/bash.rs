@@ -6,7 +6,7 @@ use std::io::BufRead as _;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use airtask_core::{BoxFuture, Operator, Outcome, Params, TaskContext, TaskError};
+use airtask_core::{BoxFuture, Outcome, Params, TaskContext, TaskError, legacy::Operator};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
@@ -25,7 +25,7 @@ pub struct BashOperator {
     /// The process group of the running command, for `on_kill`.
     pgid: Arc<Mutex<Option<i32>>>,
     /// The task log, for on_kill's lines.
-    log: Option<Arc<dyn airtask_core::LogSink>>,
+    log: Option<TaskContext>,
     /// Signalled when the output thread has read the command's output to its end.
     output_done: Option<std::sync::mpsc::Receiver<()>>,
 }
@@ -172,7 +172,7 @@ impl BashOperator {
         }
         // As Airflow's BashOperator: the task instance's AIRFLOW_CTX_* variables on top (and
         // the credentials of the task's role when one is in effect).
-        for (k, v) in &ctx.process_env {
+        for (k, v) in ctx.process_env() {
             match v {
                 Some(v) => cmd.env(k, v),
                 None => cmd.env_remove(k),
@@ -188,7 +188,7 @@ impl BashOperator {
                 tmp = std::env::temp_dir().join(format!(
                     "airtask-bash-{}-{}",
                     std::process::id(),
-                    ctx.try_number
+                    ctx.try_number()
                 ));
                 std::fs::create_dir_all(&tmp).map_err(|e| {
                     TaskError::retryable(format!("cannot create {}: {e}", tmp.display()))
@@ -196,7 +196,7 @@ impl BashOperator {
                 cmd.current_dir(&tmp);
             }
         }
-        ctx.info(
+        ctx.hook_info(
             LOGGER,
             &format!("Running command: ['bash', '-c', {:?}]", self.bash_command),
         );
@@ -208,7 +208,7 @@ impl BashOperator {
         if let (Some(pid), Ok(mut g)) = (child.id(), self.pgid.lock()) {
             *g = i32::try_from(pid).ok();
         }
-        ctx.info(LOGGER, "Output:");
+        ctx.hook_info(LOGGER, "Output:");
         // The output is logged by a thread of its own, until EOF: when the try is cancelled, it
         // goes on logging what the command prints as it stops (a trap handler's last words),
         // and on_kill waits for it.
@@ -216,7 +216,7 @@ impl BashOperator {
         let (eof_tx, eof_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         self.output_done = Some(done_rx);
-        let (log, last_seen) = (ctx.log.clone(), last.clone());
+        let (log, last_seen) = (ctx.clone(), last.clone());
         std::thread::spawn(move || {
             let mut r = std::io::BufReader::new(reader);
             let mut buf = Vec::new();
@@ -248,7 +248,7 @@ impl BashOperator {
             *g = None;
         }
         let code = status.code().unwrap_or(-1);
-        ctx.info(LOGGER, &format!("Command exited with return code {code}"));
+        ctx.hook_info(LOGGER, &format!("Command exited with return code {code}"));
         if self.skip_on_exit_code.contains(&code) {
             return Ok(Outcome::Skipped(format!(
                 "Bash command returned exit code {code}. Skipping."
@@ -278,7 +278,7 @@ impl Operator for BashOperator {
         &'a mut self,
         ctx: &'a TaskContext,
     ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        self.log = Some(ctx.log.clone());
+        self.log = Some(ctx.clone());
         Box::pin(self.run(ctx))
     }
 

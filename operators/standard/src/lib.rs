@@ -3,7 +3,9 @@
 
 mod bash;
 
-use airtask_core::{BoxFuture, Operator, OperatorInfo, Outcome, Params, TaskContext, TaskError};
+use airtask_core::{
+    BoxFuture, Outcome, Params, TaskContext, TaskError, legacy::Operator, legacy::OperatorInfo,
+};
 
 pub use bash::BashOperator;
 
