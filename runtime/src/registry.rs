@@ -14,6 +14,10 @@ pub(crate) fn registry() -> Registry {
     for info in airtask_s3::OPERATORS {
         builder = builder.register_legacy(*info);
     }
+    #[cfg(feature = "op-glue")]
+    {
+        builder = airtask_glue::register(builder);
+    }
     builder.build()
 }
 

@@ -13,6 +13,7 @@ use aws_sdk_glue::types::Crawler;
 use serde_json::json;
 
 use crate::crawler_config::CrawlerConfig;
+use crate::kwargs;
 
 /// The logger of the crawler hook's lines.
 const HOOK_LOGGER: &str =
@@ -65,21 +66,30 @@ impl Operator for GlueCrawlerOperator {
 
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
-        let config = p.value("config").ok_or_else(|| {
-            ParamError::new(
-                "GlueCrawlerOperator needs `config`: the crawler's definition (boto3's \
-                 CreateCrawler arguments, with its `Name`)",
-            )
-        })?;
-        let config = CrawlerConfig::read(config).map_err(ParamError::new)?;
+        let rendered = p.rendered();
+        let templated = matches!(p.value("config"), Some(serde_json::Value::String(s)) if p.is_templated(s));
+        let config = match kwargs::mapping(p, "config") {
+            Some(v) => CrawlerConfig::read(v, rendered)
+                .map_err(|e| kwargs::param_error(p, "config", e))?,
+            // Unrendered (validate): only a try knows the crawler's definition.
+            None if templated => CrawlerConfig::read(&json!({"Name": "(templated)"}), rendered)
+                .map_err(|e| kwargs::param_error(p, "config", e))?,
+            None => {
+                return Err(ParamError::at(
+                    "config",
+                    "GlueCrawlerOperator needs `config`: the crawler's definition (boto3's \
+                     CreateCrawler arguments, with its `Name`)",
+                ));
+            }
+        };
         let poll_interval = p.seconds("poll_interval", 5.0)?;
         let wait_for_completion = p.bool("wait_for_completion", true)?;
         let deferrable = p.bool("deferrable", false)?;
         let fail_on_already_running = p.bool("fail_on_already_running", true)?;
         let wait = WaitSettings {
             wait_for_completion: wait_for_completion || deferrable,
-            delay: Duration::from_secs_f64(poll_interval),
-            max_attempts: WAITER_MAX_ATTEMPTS,
+            waiter_delay: Duration::from_secs_f64(poll_interval),
+            waiter_max_attempts: WAITER_MAX_ATTEMPTS,
             deferrable,
         };
         Ok(GlueCrawlerOperator {
@@ -96,7 +106,8 @@ impl Operator for GlueCrawlerOperator {
         if get_crawler(&glue, &name).await?.is_some() {
             ctx.hook_info(HOOK_LOGGER, &format!("Updating crawler: {name}"));
             if let Err(e) = self.config.update(glue.update_crawler()).send().await {
-                self.tolerate_running(ctx, &name, &e, "UpdateCrawler")?;
+                let err = airtask_aws::error::task_error(&format!("UpdateCrawler {name}"), &e);
+                self.tolerate_running(ctx, &name, airtask_aws::error::code(&e), err)?;
             }
         } else {
             ctx.hook_info(HOOK_LOGGER, &format!("Creating crawler: {name}"));
@@ -111,7 +122,8 @@ impl Operator for GlueCrawlerOperator {
         ctx.info("Triggering AWS Glue Crawler");
         ctx.hook_info(HOOK_LOGGER, &format!("Starting crawler {name}"));
         if let Err(e) = glue.start_crawler().name(&name).send().await {
-            self.tolerate_running(ctx, &name, &e, "StartCrawler")?;
+            let err = airtask_aws::error::task_error(&format!("StartCrawler {name}"), &e);
+            self.tolerate_running(ctx, &name, airtask_aws::error::code(&e), err)?;
         }
         if !self.wait.wait_for_completion {
             return Ok(Outcome::Success(Some(json!(name))));
@@ -146,29 +158,21 @@ impl Operator for GlueCrawlerOperator {
 impl GlueCrawlerOperator {
     /// A CrawlerRunningException with `fail_on_already_running: false` is a warning; any
     /// other error fails the task.
-    fn tolerate_running<E, R>(
+    fn tolerate_running(
         &self,
         ctx: &TaskContext,
         name: &str,
-        e: &aws_sdk_glue::error::SdkError<E, R>,
-        call: &str,
-    ) -> Result<(), TaskError>
-    where
-        E: aws_sdk_glue::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
-    {
-        if airtask_aws::error::code(e) == Some("CrawlerRunningException") && !self.fail_on_already_running
-        {
+        code: Option<&str>,
+        err: TaskError,
+    ) -> Result<(), TaskError> {
+        if code == Some("CrawlerRunningException") && !self.fail_on_already_running {
             ctx.warning(&format!(
                 "Crawler '{name}' is already running. Waiting for the existing run to complete \
                  instead of failing."
             ));
             return Ok(());
         }
-        Err(airtask_aws::error::task_error(
-            &format!("{call} {name}"),
-            e,
-        ))
+        Err(err)
     }
 
     /// The provider's closing lines: the crawl's status and the crawler's metrics.

@@ -132,8 +132,8 @@ fn targets(mut t: Obj<'_>) -> Result<CrawlerTargets, String> {
 
 impl CrawlerConfig {
     /// Reads `config`; it must name the crawler (`Name`).
-    pub(crate) fn read(config: &Value) -> Result<CrawlerConfig, String> {
-        let mut o = Obj::new("config", config)?;
+    pub(crate) fn read(config: &Value, rendered: bool) -> Result<CrawlerConfig, String> {
+        let mut o = Obj::new("config", config, rendered)?;
         let name = o.str("Name")?.ok_or(
             "`config` needs `Name`: the crawler's name (config holds boto3's CreateCrawler \
              arguments)",
@@ -257,7 +257,7 @@ mod tests {
             "DatabaseName": "db",
             "Targets": {"S3Targets": [{"Path": "bucket/input"}]}
         });
-        let c = CrawlerConfig::read(&v).unwrap();
+        let c = CrawlerConfig::read(&v, true).unwrap();
         assert_eq!(c.name, "c");
         let t = c.targets.unwrap();
         assert_eq!(t.s3_targets()[0].path(), Some("bucket/input"));
@@ -265,9 +265,9 @@ mod tests {
 
     #[test]
     fn a_config_without_name_or_with_a_typo_is_refused() {
-        let e = CrawlerConfig::read(&json!({"Role": "r"})).unwrap_err();
+        let e = CrawlerConfig::read(&json!({"Role": "r"}), true).unwrap_err();
         assert!(e.contains("`config` needs `Name`"), "{e}");
-        let e = CrawlerConfig::read(&json!({"Name": "c", "Targets": {"S3Target": []}}))
+        let e = CrawlerConfig::read(&json!({"Name": "c", "Targets": {"S3Target": []}}), true)
             .unwrap_err();
         assert!(e.contains("`config.Targets.S3Target`"), "{e}");
     }

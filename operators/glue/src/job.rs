@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use airtask_aws::AwsParams;
-use airtask_core::wait::{self, Poll, WaitSettings};
+use airtask_core::wait::{self, WaitSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
@@ -13,6 +13,7 @@ use aws_sdk_glue::Client;
 use serde_json::json;
 
 use crate::job_config::{Command, JobConfig, RunConfig};
+use crate::kwargs;
 use crate::job_logs::JobLogs;
 use crate::run_state::{self, RunEnd};
 
@@ -84,28 +85,31 @@ impl Operator for GlueJobOperator {
             .str("job_desc")?
             .unwrap_or_else(|| "AWS Glue Job with Airflow".to_owned());
         let script_location = p.str("script_location")?;
+        // The provider's `concurrent_run_limit or 1`: None and 0 mean 1.
         let concurrent_run_limit = p
-            .i64("concurrent_run_limit", 1..=i64::from(i32::MAX))?
+            .i64("concurrent_run_limit", 0..=i64::from(i32::MAX))?
+            .filter(|n| *n > 0)
             .map_or(1, |n| i32::try_from(n).unwrap_or(i32::MAX));
-        let script_args = match p.value("script_args") {
-            None => HashMap::new(),
-            Some(v) => crate::kwargs::str_map("script_args", v).map_err(ParamError::new)?,
-        };
+        let script_args: HashMap<String, String> = p
+            .str_map("script_args")?
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let retry_limit = p
             .i64("retry_limit", 0..=i64::from(i32::MAX))?
             .map_or(0, |n| i32::try_from(n).unwrap_or(i32::MAX));
-        let num_of_dpus = match p.value("num_of_dpus") {
-            None => None,
-            Some(v) => Some(v.as_f64().filter(|n| *n > 0.0).ok_or_else(|| {
-                ParamError::new(format!(
-                    "GlueJobOperator parameter `num_of_dpus` must be a positive number, not {v}"
-                ))
-            })?),
-        };
+        let num_of_dpus = p.optional_seconds("num_of_dpus").map_err(|_| {
+            ParamError::at(
+                "num_of_dpus",
+                "GlueJobOperator parameter `num_of_dpus` must be a number of DPUs (0.0625, 1, \
+                 10, ...)",
+            )
+        })?;
         let s3_bucket = p.str("s3_bucket")?;
         let role = match (p.str("iam_role_name")?, p.str("iam_role_arn")?) {
             (Some(_), Some(_)) => {
-                return Err(ParamError::new(
+                return Err(ParamError::at(
+                    "iam_role_arn",
                     "Cannot set iam_role_arn and iam_role_name simultaneously: GlueJobOperator \
                      takes one of them",
                 ));
@@ -114,8 +118,11 @@ impl Operator for GlueJobOperator {
             (None, Some(arn)) => Role::Arn(arn),
             (None, None) => Role::Unset,
         };
-        let create = JobConfig::read(p.value("create_job_kwargs")).map_err(ParamError::new)?;
-        let run = RunConfig::read(p.value("run_job_kwargs")).map_err(ParamError::new)?;
+        let rendered = p.rendered();
+        let create = JobConfig::read(kwargs::mapping(p, "create_job_kwargs"), rendered)
+            .map_err(|e| kwargs::param_error(p, "create_job_kwargs", e))?;
+        let run = RunConfig::read(kwargs::mapping(p, "run_job_kwargs"), rendered)
+            .map_err(|e| kwargs::param_error(p, "run_job_kwargs", e))?;
         // The provider's hook checks: WorkerType and NumberOfWorkers go together, and exclude
         // num_of_dpus.
         match (create.worker_type.is_some(), create.number_of_workers.is_some()) {
@@ -143,6 +150,7 @@ impl Operator for GlueJobOperator {
             .as_deref()
             .is_some_and(|s| !s.starts_with("s3://"))
             && s3_bucket.is_none()
+            && !p.is_templated(script_location.as_deref().unwrap_or_default())
         {
             return Err(ParamError::new(
                 "GlueJobOperator needs `s3_bucket` when `script_location` is a local file: the \
@@ -154,8 +162,8 @@ impl Operator for GlueJobOperator {
         if !wait.deferrable {
             // The provider's synchronous wait polls every job_poll_interval with no cap on the
             // number of polls (waiter_delay and waiter_max_attempts are for deferrable).
-            wait.delay = Duration::from_secs_f64(job_poll_interval);
-            wait.max_attempts = u32::MAX;
+            wait.waiter_delay = Duration::from_secs_f64(job_poll_interval);
+            wait.waiter_max_attempts = u32::MAX;
         }
         let verbose = p.bool("verbose", false)?;
         let replace_script_file = p.bool("replace_script_file", false)?;

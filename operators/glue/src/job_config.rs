@@ -64,11 +64,11 @@ pub(crate) struct JobConfig {
 
 impl JobConfig {
     /// Reads `create_job_kwargs` (boto3's CreateJob arguments, without Name).
-    pub(crate) fn read(kwargs: Option<&Value>) -> Result<JobConfig, String> {
+    pub(crate) fn read(kwargs: Option<&Value>, rendered: bool) -> Result<JobConfig, String> {
         let Some(kwargs) = kwargs else {
             return Ok(JobConfig::default());
         };
-        let mut o = Obj::new("create_job_kwargs", kwargs)?;
+        let mut o = Obj::new("create_job_kwargs", kwargs, rendered)?;
         let command = match o.obj("Command")? {
             None => None,
             Some(mut c) => {
@@ -238,11 +238,11 @@ pub(crate) struct RunConfig {
 
 impl RunConfig {
     /// Reads `run_job_kwargs`.
-    pub(crate) fn read(kwargs: Option<&Value>) -> Result<RunConfig, String> {
+    pub(crate) fn read(kwargs: Option<&Value>, rendered: bool) -> Result<RunConfig, String> {
         let Some(kwargs) = kwargs else {
             return Ok(RunConfig::default());
         };
-        let mut o = Obj::new("run_job_kwargs", kwargs)?;
+        let mut o = Obj::new("run_job_kwargs", kwargs, rendered)?;
         for taken in ["JobName", "Arguments"] {
             if o.has(taken) {
                 return Err(format!(
@@ -313,7 +313,7 @@ mod tests {
             "NumberOfWorkers": 2,
             "WorkerType": "G.1X"
         });
-        let c = JobConfig::read(Some(&v)).unwrap();
+        let c = JobConfig::read(Some(&v), true).unwrap();
         assert_eq!(c.glue_version.as_deref(), Some("5.0"));
         assert_eq!(
             c.command.as_ref().and_then(|c| c.python_version.as_deref()),
@@ -328,13 +328,13 @@ mod tests {
 
     #[test]
     fn unknown_and_reserved_keys_are_refused() {
-        let e = JobConfig::read(Some(&json!({"Timeoutt": 5}))).unwrap_err();
+        let e = JobConfig::read(Some(&json!({"Timeoutt": 5})), true).unwrap_err();
         assert!(e.contains("create_job_kwargs.Timeoutt"), "{e}");
-        let e = JobConfig::read(Some(&json!({"Name": "x"}))).unwrap_err();
+        let e = JobConfig::read(Some(&json!({"Name": "x"})), true).unwrap_err();
         assert!(e.contains("job_name"), "{e}");
-        let e = RunConfig::read(Some(&json!({"Arguments": {}}))).unwrap_err();
+        let e = RunConfig::read(Some(&json!({"Arguments": {}})), true).unwrap_err();
         assert!(e.contains("script_args"), "{e}");
-        let r = RunConfig::read(Some(&json!({"Timeout": 30, "WorkerType": "G.2X"}))).unwrap();
+        let r = RunConfig::read(Some(&json!({"Timeout": 30, "WorkerType": "G.2X"})), true).unwrap();
         assert_eq!(r.timeout, Some(30));
     }
 }

@@ -12,6 +12,9 @@ pub(crate) struct Obj<'a> {
     path: String,
     map: &'a Map<String, Value>,
     known: Vec<&'static str>,
+    /// False for `airtask validate`: an unrendered template where a number, a boolean or a
+    /// mapping is expected then reads as absent (only a try knows its value).
+    rendered: bool,
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -27,13 +30,19 @@ fn kind(v: &Value) -> &'static str {
 
 impl<'a> Obj<'a> {
     /// Reads `value` as an object; `path` names it in messages (`create_job_kwargs`).
-    pub(crate) fn new(path: impl Into<String>, value: &'a Value) -> Result<Obj<'a>, String> {
+    /// `rendered` is false for unrendered parameters (`airtask validate`).
+    pub(crate) fn new(
+        path: impl Into<String>,
+        value: &'a Value,
+        rendered: bool,
+    ) -> Result<Obj<'a>, String> {
         let path = path.into();
         match value {
             Value::Object(map) => Ok(Obj {
                 path,
                 map,
                 known: Vec::new(),
+                rendered,
             }),
             other => Err(format!("`{path}` must be a mapping, not {}", kind(other))),
         }
@@ -46,6 +55,13 @@ impl<'a> Obj<'a> {
     fn get(&mut self, key: &'static str) -> Option<&'a Value> {
         self.known.push(key);
         self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// Like `get`, but an unrendered template where a non-string is expected reads as absent.
+    fn get_typed(&mut self, key: &'static str) -> Option<&'a Value> {
+        let rendered = self.rendered;
+        self.get(key)
+            .filter(|v| rendered || !matches!(v, Value::String(s) if airtask_core::params::is_template(s)))
     }
 
     /// Whether `key` is present (and not null), without reading it.
@@ -68,7 +84,7 @@ impl<'a> Obj<'a> {
 
     /// An optional integer (a number, or a string of one as a template renders it).
     pub(crate) fn i32(&mut self, key: &'static str) -> Result<Option<i32>, String> {
-        let Some(v) = self.get(key) else {
+        let Some(v) = self.get_typed(key) else {
             return Ok(None);
         };
         let n = match v {
@@ -83,7 +99,7 @@ impl<'a> Obj<'a> {
 
     /// An optional number.
     pub(crate) fn f64(&mut self, key: &'static str) -> Result<Option<f64>, String> {
-        let Some(v) = self.get(key) else {
+        let Some(v) = self.get_typed(key) else {
             return Ok(None);
         };
         let n = match v {
@@ -98,7 +114,7 @@ impl<'a> Obj<'a> {
 
     /// An optional boolean.
     pub(crate) fn bool(&mut self, key: &'static str) -> Result<Option<bool>, String> {
-        match self.get(key) {
+        match self.get_typed(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(other) => Err(format!(
@@ -114,7 +130,7 @@ impl<'a> Obj<'a> {
         &mut self,
         key: &'static str,
     ) -> Result<Option<HashMap<String, String>>, String> {
-        let Some(v) = self.get(key) else {
+        let Some(v) = self.get_typed(key) else {
             return Ok(None);
         };
         let path = self.at(key);
@@ -123,7 +139,7 @@ impl<'a> Obj<'a> {
 
     /// An optional list of strings.
     pub(crate) fn str_list(&mut self, key: &'static str) -> Result<Option<Vec<String>>, String> {
-        let Some(v) = self.get(key) else {
+        let Some(v) = self.get_typed(key) else {
             return Ok(None);
         };
         let path = self.at(key);
@@ -147,18 +163,22 @@ impl<'a> Obj<'a> {
     /// An optional nested object.
     pub(crate) fn obj(&mut self, key: &'static str) -> Result<Option<Obj<'a>>, String> {
         let path = self.at(key);
-        self.get(key).map(|v| Obj::new(path, v)).transpose()
+        let rendered = self.rendered;
+        self.get_typed(key)
+            .map(|v| Obj::new(path, v, rendered))
+            .transpose()
     }
 
     /// An optional list of objects.
     pub(crate) fn objs(&mut self, key: &'static str) -> Result<Option<Vec<Obj<'a>>>, String> {
         let path = self.at(key);
-        match self.get(key) {
+        let rendered = self.rendered;
+        match self.get_typed(key) {
             None => Ok(None),
             Some(Value::Array(items)) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| Obj::new(format!("{path}[{i}]"), item))
+                .map(|(i, item)| Obj::new(format!("{path}[{i}]"), item, rendered))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
             Some(other) => Err(format!(
@@ -166,11 +186,6 @@ impl<'a> Obj<'a> {
                 kind(other)
             )),
         }
-    }
-
-    /// Marks `key` as read without reading it (the caller handles it).
-    pub(crate) fn accept(&mut self, key: &'static str) {
-        self.known.push(key);
     }
 
     /// Refuses any key that was not read, naming it and the accepted ones.
@@ -186,6 +201,27 @@ impl<'a> Obj<'a> {
         }
         Ok(())
     }
+}
+
+/// A mapping parameter of `p` (`create_job_kwargs`, `config`): `None` when absent, or when it
+/// is an unrendered template (`airtask validate`; only a try knows its value).
+pub(crate) fn mapping<'a>(
+    p: &mut airtask_core::ParamReader<'a>,
+    name: &'static str,
+) -> Option<&'a Value> {
+    match p.value(name) {
+        Some(Value::String(s)) if p.is_templated(s) => None,
+        other => other,
+    }
+}
+
+/// The error of a parameter read with [`Obj`]: the operator, then what is wrong where.
+pub(crate) fn param_error(
+    p: &airtask_core::ParamReader<'_>,
+    name: &str,
+    message: String,
+) -> airtask_core::ParamError {
+    airtask_core::ParamError::at(name, format!("{} parameter {message}", p.operator()))
 }
 
 /// A mapping of strings to strings at `path`.
@@ -216,7 +252,7 @@ mod tests {
     #[test]
     fn reads_typed_values_and_refuses_unknown_keys_with_their_path() {
         let v = json!({"Timeout": "60", "MaxCapacity": 2, "Args": {"--a": "1"}, "Typo": 1});
-        let mut o = Obj::new("create_job_kwargs", &v).unwrap();
+        let mut o = Obj::new("create_job_kwargs", &v, true).unwrap();
         assert_eq!(o.i32("Timeout").unwrap(), Some(60));
         assert_eq!(o.f64("MaxCapacity").unwrap(), Some(2.0));
         assert_eq!(
@@ -231,7 +267,7 @@ mod tests {
     #[test]
     fn wrong_types_name_the_path() {
         let v = json!({"Command": {"Name": 3}, "Args": {"--x": true}, "N": 1.5});
-        let mut o = Obj::new("k", &v).unwrap();
+        let mut o = Obj::new("k", &v, true).unwrap();
         let mut c = o.obj("Command").unwrap().unwrap();
         assert_eq!(
             c.str("Name").unwrap_err(),
@@ -239,6 +275,13 @@ mod tests {
         );
         assert!(o.str_map("Args").unwrap_err().contains("`k.Args.--x`"));
         assert!(o.i32("N").unwrap_err().contains("whole number"));
-        assert!(Obj::new("k", &json!([1])).is_err());
+        assert!(Obj::new("k", &json!([1]), true).is_err());
+        // Unrendered (validate): a template where a number is expected passes.
+        let v = json!({"Timeout": "{{ params.t }}", "Command": "{{ params.c }}"});
+        let mut o = Obj::new("k", &v, false).unwrap();
+        assert_eq!(o.i32("Timeout").unwrap(), None);
+        assert!(o.obj("Command").unwrap().is_none());
+        let mut o = Obj::new("k", &v, true).unwrap();
+        assert!(o.i32("Timeout").is_err(), "rendered, it must be a number");
     }
 }
