@@ -143,7 +143,11 @@ async fn create_bucket(name: &str) {
         .expect("CreateBucket");
 }
 
-async fn job_run(glue: &aws_sdk_glue::Client, job: &str, run_id: &str) -> aws_sdk_glue::types::JobRun {
+async fn job_run(
+    glue: &aws_sdk_glue::Client,
+    job: &str,
+    run_id: &str,
+) -> aws_sdk_glue::types::JobRun {
     glue.get_job_run()
         .job_name(job)
         .run_id(run_id)
@@ -207,7 +211,12 @@ async fn glue_job_operator_creates_the_job_uploads_the_script_and_returns_the_ru
     // Created from script_location (uploaded), s3_bucket and the role's ARN; run with the
     // rendered script_args; the run id is the XCom value, also under `glue_job_run_id`.
     let r = flow.expect("run_job", 0);
-    let run_id = r.xcom.as_ref().and_then(|v| v.as_str()).expect("XCom run id").to_owned();
+    let run_id = r
+        .xcom
+        .as_ref()
+        .and_then(|v| v.as_str())
+        .expect("XCom run id")
+        .to_owned();
     assert!(run_id.starts_with("jr_"), "{run_id}");
     assert_eq!(r.xcom_run_id, r.xcom, "{}", r.log);
     assert!(
@@ -223,7 +232,11 @@ async fn glue_job_operator_creates_the_job_uploads_the_script_and_returns_the_ru
         "{}",
         r.log
     );
-    assert!(r.log.contains("RUNNING"), "a poll saw the run running: {}", r.log);
+    assert!(
+        r.log.contains("RUNNING"),
+        "a poll saw the run running: {}",
+        r.log
+    );
     assert!(
         r.log
             .contains(&format!("Exiting Job {run_id} Run State: SUCCEEDED")),
@@ -271,7 +284,9 @@ async fn glue_job_operator_creates_the_job_uploads_the_script_and_returns_the_ru
     assert_eq!(&body[..], b"print('hello from glue')\n");
     let run = job_run(&glue, "gluet-job-20250309", &run_id).await;
     assert_eq!(
-        run.arguments().and_then(|a| a.get("--day")).map(String::as_str),
+        run.arguments()
+            .and_then(|a| a.get("--day"))
+            .map(String::as_str),
         Some("2025-03-09")
     );
     assert_eq!(run.timeout(), Some(30));
@@ -300,7 +315,12 @@ async fn glue_job_operator_creates_the_job_uploads_the_script_and_returns_the_ru
 
     // wait_for_completion: false returns the id of a run still running.
     let r = flow.expect("no_wait", 0);
-    let pending = r.xcom.as_ref().and_then(|v| v.as_str()).expect("run id").to_owned();
+    let pending = r
+        .xcom
+        .as_ref()
+        .and_then(|v| v.as_str())
+        .expect("run id")
+        .to_owned();
     assert!(r.log.contains(&format!("Run Id: {pending}")), "{}", r.log);
     assert_eq!(
         state_of(&job_run(&glue, "gluet-job-20250309", &pending).await),
@@ -324,7 +344,11 @@ async fn glue_job_operator_creates_the_job_uploads_the_script_and_returns_the_ru
     );
     let r = flow.expect("unknown_param", 2);
     assert!(r.log.contains("script_arguments"), "{}", r.log);
-    assert!(r.log.contains("script_args"), "lists the accepted ones: {}", r.log);
+    assert!(
+        r.log.contains("script_args"),
+        "lists the accepted ones: {}",
+        r.log
+    );
     drop(dir);
 }
 
@@ -364,7 +388,11 @@ async fn a_failed_glue_job_run_fails_the_try_with_its_error_message_and_is_retri
 
     let r = flow.expect("times_out", 1);
     assert!(r.error().contains("Run State: TIMEOUT"), "{}", r.log);
-    assert!(r.error().contains("moto: job run ended TIMEOUT"), "{}", r.log);
+    assert!(
+        r.error().contains("moto: job run ended TIMEOUT"),
+        "{}",
+        r.log
+    );
 }
 
 /// Starts `task` of `flow` and returns the child and the run id once the run has started.
@@ -467,16 +495,31 @@ async fn glue_job_sensor_waits_for_the_run_and_prints_its_logs() {
         }
         req.send()
     };
-    let ok = start(&[("--moto-polls", "2")]).await.expect("start").job_run_id.expect("id");
-    let failed = start(&[("--moto-final-state", "FAILED"), ("--moto-error-message", "boom")])
+    let ok = start(&[("--moto-polls", "2")])
         .await
         .expect("start")
         .job_run_id
         .expect("id");
-    let stuck = start(&[("--moto-polls", "1000000")]).await.expect("start").job_run_id.expect("id");
+    let failed = start(&[
+        ("--moto-final-state", "FAILED"),
+        ("--moto-error-message", "boom"),
+    ])
+    .await
+    .expect("start")
+    .job_run_id
+    .expect("id");
+    let stuck = start(&[("--moto-polls", "1000000")])
+        .await
+        .expect("start")
+        .job_run_id
+        .expect("id");
     // The run's driver output, where Glue writes it: <LogGroupName>/output, stream = run id.
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config().await);
-    let _ = logs.create_log_group().log_group_name("test/log/output").send().await;
+    let _ = logs
+        .create_log_group()
+        .log_group_name("test/log/output")
+        .send()
+        .await;
     logs.create_log_stream()
         .log_group_name("test/log/output")
         .log_stream_name(&ok)
@@ -528,14 +571,16 @@ async fn glue_job_sensor_waits_for_the_run_and_prints_its_logs() {
     );
     assert!(r.log.contains("gluet driver says hello"), "{}", r.log);
     assert!(
-        r.log.contains("No new log from the Glue Job in test/log/error")
+        r.log
+            .contains("No new log from the Glue Job in test/log/error")
             || r.log.contains("No new Glue driver logs so far."),
         "{}",
         r.log
     );
     let r = flow.expect("failed", 1);
     assert!(
-        r.error().contains(&format!("Exiting Job {failed} Run State: FAILED")),
+        r.error()
+            .contains(&format!("Exiting Job {failed} Run State: FAILED")),
         "{}",
         r.log
     );
@@ -570,17 +615,17 @@ async fn glue_crawler_operator_and_sensor_succeed_and_report_a_failed_crawl() {
             CRAWLER_SENSOR,
             "crawler_name: gluet-bad-crawler\npoke_interval: 0.2".to_owned(),
         ),
-        (
-            "no_name",
-            CRAWLER,
-            "config: {Role: r}".to_owned(),
-        ),
+        ("no_name", CRAWLER, "config: {Role: r}".to_owned()),
     ];
     let flow = Flow::new("gluet_crawl", &tasks);
     let r = flow.expect("crawl", 0);
     assert_eq!(r.xcom, Some(serde_json::json!("gluet-crawler")));
     assert!(r.log.contains("Status: SUCCEEDED"), "{}", r.log);
-    assert!(r.log.contains("Last Runtime Duration (seconds):"), "{}", r.log);
+    assert!(
+        r.log.contains("Last Runtime Duration (seconds):"),
+        "{}",
+        r.log
+    );
     let r = flow.expect("crawl_updated", 0);
     assert_eq!(r.xcom, Some(serde_json::json!("gluet-crawler")));
     let crawler = glue
@@ -591,7 +636,11 @@ async fn glue_crawler_operator_and_sensor_succeed_and_report_a_failed_crawl() {
         .expect("GetCrawler")
         .crawler
         .expect("Crawler");
-    assert_eq!(crawler.description(), Some("second"), "updated before the run");
+    assert_eq!(
+        crawler.description(),
+        Some("second"),
+        "updated before the run"
+    );
     let r = flow.expect("sense", 0);
     assert_eq!(r.xcom, None);
 
@@ -607,10 +656,17 @@ async fn glue_crawler_operator_and_sensor_succeed_and_report_a_failed_crawl() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn glue_catalog_partition_sensor_finds_a_partition_and_times_out_without_one() {
-    use aws_sdk_glue::types::{Column, DatabaseInput, PartitionInput, StorageDescriptor, TableInput};
+    use aws_sdk_glue::types::{
+        Column, DatabaseInput, PartitionInput, StorageDescriptor, TableInput,
+    };
     let glue = glue().await;
     glue.create_database()
-        .database_input(DatabaseInput::builder().name("gluet_pdb").build().expect("db"))
+        .database_input(
+            DatabaseInput::builder()
+                .name("gluet_pdb")
+                .build()
+                .expect("db"),
+        )
         .send()
         .await
         .expect("CreateDatabase");
@@ -619,7 +675,13 @@ async fn glue_catalog_partition_sensor_finds_a_partition_and_times_out_without_o
         .table_input(
             TableInput::builder()
                 .name("events")
-                .partition_keys(Column::builder().name("ds").r#type("string").build().expect("col"))
+                .partition_keys(
+                    Column::builder()
+                        .name("ds")
+                        .r#type("string")
+                        .build()
+                        .expect("col"),
+                )
                 .build()
                 .expect("table"),
         )
@@ -684,7 +746,9 @@ async fn glue_catalog_partition_sensor_finds_a_partition_and_times_out_without_o
 
 #[tokio::test(flavor = "current_thread")]
 async fn example_glue_from_the_corpus_validates_and_runs_end_to_end() {
-    use aws_sdk_glue::types::{Column, DatabaseInput, PartitionInput, StorageDescriptor, TableInput};
+    use aws_sdk_glue::types::{
+        Column, DatabaseInput, PartitionInput, StorageDescriptor, TableInput,
+    };
     let file = corpus_dir().join("converter-upstream/example_glue.yaml");
     let file_s = file.to_string_lossy().into_owned();
     let out = airtask(&["validate", &file_s]);
@@ -781,7 +845,11 @@ async fn example_glue_from_the_corpus_validates_and_runs_end_to_end() {
         .crawler
         .and_then(|c| c.state)
         .map(|s| s.as_str().to_owned());
-    assert_eq!(state_now.as_deref(), Some("RUNNING"), "wait_for_completion: false");
+    assert_eq!(
+        state_now.as_deref(),
+        Some("RUNNING"),
+        "wait_for_completion: false"
+    );
     for task in [
         "wait_for_crawl",
         "wait_for_catalog_partition",

@@ -7,7 +7,9 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::{self, Poll, WaitSettings};
-use airtask_core::{Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::{
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+};
 use aws_sdk_glue::Client;
 use aws_sdk_glue::types::Crawler;
 use serde_json::json;
@@ -67,10 +69,12 @@ impl Operator for GlueCrawlerOperator {
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
         let rendered = p.rendered();
-        let templated = matches!(p.value("config"), Some(serde_json::Value::String(s)) if p.is_templated(s));
+        let templated =
+            matches!(p.value("config"), Some(serde_json::Value::String(s)) if p.is_templated(s));
         let config = match kwargs::mapping(p, "config") {
-            Some(v) => CrawlerConfig::read(v, rendered)
-                .map_err(|e| kwargs::param_error(p, "config", e))?,
+            Some(v) => {
+                CrawlerConfig::read(v, rendered).map_err(|e| kwargs::param_error(p, "config", e))?
+            }
             // Unrendered (validate): only a try knows the crawler's definition.
             None if templated => CrawlerConfig::read(&json!({"Name": "(templated)"}), rendered)
                 .map_err(|e| kwargs::param_error(p, "config", e))?,
@@ -130,25 +134,32 @@ impl Operator for GlueCrawlerOperator {
         }
         ctx.info("Waiting for AWS Glue Crawler");
         let (glue_ref, name_ref) = (&glue, name.as_str());
-        wait::until_terminal(ctx, &self.wait, &format!("Glue crawler {name}"), || async move {
-            let crawler = get_crawler(glue_ref, name_ref).await?.ok_or_else(|| {
-                TaskError::fatal(format!("Glue crawler {name_ref} was deleted during its crawl"))
-            })?;
-            let state = crawler_state(&crawler);
-            if state != "READY" {
-                return Ok(Poll::Pending { state });
-            }
-            match last_crawl(&crawler) {
-                Some((status, message)) if status == "FAILED" || status == "CANCELLED" => {
-                    let mut text = format!("Glue crawler {name_ref}: the crawl ended {status}");
-                    if let Some(m) = message.filter(|m| !m.is_empty()) {
-                        text.push_str(&format!(": {m}"));
-                    }
-                    Err(TaskError::retryable(text))
+        wait::until_terminal(
+            ctx,
+            &self.wait,
+            &format!("Glue crawler {name}"),
+            || async move {
+                let crawler = get_crawler(glue_ref, name_ref).await?.ok_or_else(|| {
+                    TaskError::fatal(format!(
+                        "Glue crawler {name_ref} was deleted during its crawl"
+                    ))
+                })?;
+                let state = crawler_state(&crawler);
+                if state != "READY" {
+                    return Ok(Poll::Pending { state });
                 }
-                _ => Ok(Poll::Done(())),
-            }
-        })
+                match last_crawl(&crawler) {
+                    Some((status, message)) if status == "FAILED" || status == "CANCELLED" => {
+                        let mut text = format!("Glue crawler {name_ref}: the crawl ended {status}");
+                        if let Some(m) = message.filter(|m| !m.is_empty()) {
+                            text.push_str(&format!(": {m}"));
+                        }
+                        Err(TaskError::retryable(text))
+                    }
+                    _ => Ok(Poll::Done(())),
+                }
+            },
+        )
         .await?;
         self.report(ctx, &glue, &name).await?;
         Ok(Outcome::Success(Some(json!(name))))
@@ -185,11 +196,19 @@ impl GlueCrawlerOperator {
             .crawler_name_list(name)
             .send()
             .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("GetCrawlerMetrics {name}"), &e))?;
+            .map_err(|e| {
+                airtask_aws::error::task_error(&format!("GetCrawlerMetrics {name}"), &e)
+            })?;
         if let Some(m) = metrics.crawler_metrics_list().first() {
             for line in [
-                format!("Last Runtime Duration (seconds): {}", m.last_runtime_seconds()),
-                format!("Median Runtime Duration (seconds): {}", m.median_runtime_seconds()),
+                format!(
+                    "Last Runtime Duration (seconds): {}",
+                    m.last_runtime_seconds()
+                ),
+                format!(
+                    "Median Runtime Duration (seconds): {}",
+                    m.median_runtime_seconds()
+                ),
                 format!("Tables Created: {}", m.tables_created()),
                 format!("Tables Updated: {}", m.tables_updated()),
                 format!("Tables Deleted: {}", m.tables_deleted()),

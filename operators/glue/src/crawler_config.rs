@@ -142,8 +142,16 @@ impl CrawlerConfig {
             None => None,
             Some(mut p) => {
                 let policy = SchemaChangePolicy::builder()
-                    .set_update_behavior(p.str("UpdateBehavior")?.as_deref().map(UpdateBehavior::from))
-                    .set_delete_behavior(p.str("DeleteBehavior")?.as_deref().map(DeleteBehavior::from))
+                    .set_update_behavior(
+                        p.str("UpdateBehavior")?
+                            .as_deref()
+                            .map(UpdateBehavior::from),
+                    )
+                    .set_delete_behavior(
+                        p.str("DeleteBehavior")?
+                            .as_deref()
+                            .map(DeleteBehavior::from),
+                    )
                     .build();
                 p.finish()?;
                 Some(policy)
@@ -153,7 +161,11 @@ impl CrawlerConfig {
             None => None,
             Some(mut p) => {
                 let policy = RecrawlPolicy::builder()
-                    .set_recrawl_behavior(p.str("RecrawlBehavior")?.as_deref().map(RecrawlBehavior::from))
+                    .set_recrawl_behavior(
+                        p.str("RecrawlBehavior")?
+                            .as_deref()
+                            .map(RecrawlBehavior::from),
+                    )
                     .build();
                 p.finish()?;
                 Some(policy)

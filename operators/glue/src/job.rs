@@ -13,8 +13,8 @@ use aws_sdk_glue::Client;
 use serde_json::json;
 
 use crate::job_config::{Command, JobConfig, RunConfig};
-use crate::kwargs;
 use crate::job_logs::JobLogs;
+use crate::kwargs;
 use crate::run_state::{self, RunEnd};
 
 /// Where a local `script_location` is uploaded, under `s3_bucket`.
@@ -125,7 +125,10 @@ impl Operator for GlueJobOperator {
             .map_err(|e| kwargs::param_error(p, "run_job_kwargs", e))?;
         // The provider's hook checks: WorkerType and NumberOfWorkers go together, and exclude
         // num_of_dpus.
-        match (create.worker_type.is_some(), create.number_of_workers.is_some()) {
+        match (
+            create.worker_type.is_some(),
+            create.number_of_workers.is_some(),
+        ) {
             (true, true) if num_of_dpus.is_some() => {
                 return Err(ParamError::new(
                     "Cannot specify num_of_dpus with custom WorkerType (GlueJobOperator: \
@@ -224,7 +227,10 @@ impl Operator for GlueJobOperator {
                     &format!("Starting a run of Glue job {}", self.job_name),
                     &e,
                 );
-                ctx.error(&format!("Failed to run aws glue job, error: {}", err.message));
+                ctx.error(&format!(
+                    "Failed to run aws glue job, error: {}",
+                    err.message
+                ));
                 return Err(err);
             }
         };
@@ -256,11 +262,13 @@ impl Operator for GlueJobOperator {
             return Ok(Outcome::Success(Some(json!(run_id))));
         }
         let logs = if self.verbose {
-            Some(tokio::sync::Mutex::new(JobLogs::new(airtask_aws::client_in(
-                ctx,
-                self.aws.region(),
-                aws_sdk_cloudwatchlogs::Client::new,
-            )?)))
+            Some(tokio::sync::Mutex::new(JobLogs::new(
+                airtask_aws::client_in(
+                    ctx,
+                    self.aws.region(),
+                    aws_sdk_cloudwatchlogs::Client::new,
+                )?,
+            )))
         } else {
             None
         };
@@ -268,13 +276,18 @@ impl Operator for GlueJobOperator {
         let run_id_ref = run_id.as_str();
         let glue_ref = &glue;
         let logs_ref = logs.as_ref();
-        let end = wait::until_terminal(ctx, &self.wait, &format!("Glue job run {run_id}"), || async move {
-            let run = run_state::get(glue_ref, job_name, run_id_ref).await?;
-            if let Some(logs) = logs_ref {
-                logs.lock().await.print(ctx, &run).await?;
-            }
-            Ok(run_state::classify(&run))
-        })
+        let end = wait::until_terminal(
+            ctx,
+            &self.wait,
+            &format!("Glue job run {run_id}"),
+            || async move {
+                let run = run_state::get(glue_ref, job_name, run_id_ref).await?;
+                if let Some(logs) = logs_ref {
+                    logs.lock().await.print(ctx, &run).await?;
+                }
+                Ok(run_state::classify(&run))
+            },
+        )
         .await?;
         match end {
             RunEnd::Succeeded => {
@@ -405,12 +418,18 @@ impl GlueJobOperator {
     }
 
     /// The job's definition, as the provider's `create_glue_job_config`.
-    async fn config(&self, ctx: &TaskContext, script: Option<String>) -> Result<JobConfig, TaskError> {
+    async fn config(
+        &self,
+        ctx: &TaskContext,
+        script: Option<String>,
+    ) -> Result<JobConfig, TaskError> {
         let mut config = self.create.clone();
         if config.role.is_none() {
             config.role = Some(self.role_arn(ctx).await?);
         }
-        config.description.get_or_insert_with(|| self.job_desc.clone());
+        config
+            .description
+            .get_or_insert_with(|| self.job_desc.clone());
         config
             .max_concurrent_runs
             .get_or_insert(self.concurrent_run_limit);
@@ -502,7 +521,10 @@ impl GlueJobOperator {
                 .send()
                 .await
                 .map_err(|e| {
-                    airtask_aws::error::task_error(&format!("Updating Glue job {}", self.job_name), &e)
+                    airtask_aws::error::task_error(
+                        &format!("Updating Glue job {}", self.job_name),
+                        &e,
+                    )
                 })?;
         } else {
             ctx.hook_info(
@@ -514,7 +536,10 @@ impl GlueJobOperator {
                 .send()
                 .await
                 .map_err(|e| {
-                    airtask_aws::error::task_error(&format!("Creating Glue job {}", self.job_name), &e)
+                    airtask_aws::error::task_error(
+                        &format!("Creating Glue job {}", self.job_name),
+                        &e,
+                    )
                 })?;
         }
         Ok(())

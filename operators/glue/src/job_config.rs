@@ -196,19 +196,14 @@ impl JobConfig {
     }
 
     fn execution_property(&self) -> Option<ExecutionProperty> {
-        self.max_concurrent_runs.map(|n| {
-            ExecutionProperty::builder()
-                .max_concurrent_runs(n)
-                .build()
-        })
+        self.max_concurrent_runs
+            .map(|n| ExecutionProperty::builder().max_concurrent_runs(n).build())
     }
 
     fn connections(&self) -> Option<ConnectionsList> {
-        self.connections.clone().map(|c| {
-            ConnectionsList::builder()
-                .set_connections(Some(c))
-                .build()
-        })
+        self.connections
+            .clone()
+            .map(|c| ConnectionsList::builder().set_connections(Some(c)).build())
     }
 
     fn notification_property(&self) -> Option<NotificationProperty> {

@@ -4,7 +4,9 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::Poll;
-use airtask_core::{Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::{
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+};
 use aws_sdk_glue::Client;
 
 use crate::job_logs::JobLogs;
@@ -49,15 +51,22 @@ impl Operator for GlueJobSensor {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let glue = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
         let logs = if self.verbose {
-            Some(tokio::sync::Mutex::new(JobLogs::new(airtask_aws::client_in(
-                ctx,
-                self.aws.region(),
-                aws_sdk_cloudwatchlogs::Client::new,
-            )?)))
+            Some(tokio::sync::Mutex::new(JobLogs::new(
+                airtask_aws::client_in(
+                    ctx,
+                    self.aws.region(),
+                    aws_sdk_cloudwatchlogs::Client::new,
+                )?,
+            )))
         } else {
             None
         };
-        let (glue, logs, job, run_id) = (&glue, logs.as_ref(), self.job_name.as_str(), self.run_id.as_str());
+        let (glue, logs, job, run_id) = (
+            &glue,
+            logs.as_ref(),
+            self.job_name.as_str(),
+            self.run_id.as_str(),
+        );
         sensor::run(&self.settings, ctx, || async move {
             ctx.info(&format!(
                 "Poking for job run status :for Glue Job {job} and ID {run_id}"

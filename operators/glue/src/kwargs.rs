@@ -60,8 +60,9 @@ impl<'a> Obj<'a> {
     /// Like `get`, but an unrendered template where a non-string is expected reads as absent.
     fn get_typed(&mut self, key: &'static str) -> Option<&'a Value> {
         let rendered = self.rendered;
-        self.get(key)
-            .filter(|v| rendered || !matches!(v, Value::String(s) if airtask_core::params::is_template(s)))
+        self.get(key).filter(|v| {
+            rendered || !matches!(v, Value::String(s) if airtask_core::params::is_template(s))
+        })
     }
 
     /// Whether `key` is present (and not null), without reading it.
@@ -156,7 +157,10 @@ impl<'a> Obj<'a> {
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            other => Err(format!("`{path}` must be a list of strings, not {}", kind(other))),
+            other => Err(format!(
+                "`{path}` must be a list of strings, not {}",
+                kind(other)
+            )),
         }
     }
 
@@ -256,7 +260,11 @@ mod tests {
         assert_eq!(o.i32("Timeout").unwrap(), Some(60));
         assert_eq!(o.f64("MaxCapacity").unwrap(), Some(2.0));
         assert_eq!(
-            o.str_map("Args").unwrap().unwrap().get("--a").map(String::as_str),
+            o.str_map("Args")
+                .unwrap()
+                .unwrap()
+                .get("--a")
+                .map(String::as_str),
             Some("1")
         );
         let e = o.finish().unwrap_err();

@@ -3,7 +3,9 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
-use airtask_core::{Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::{
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+};
 use aws_sdk_glue::Client;
 
 /// A configured `GlueCatalogPartitionSensor`.
@@ -40,7 +42,9 @@ impl Operator for GlueCatalogPartitionSensor {
             "the table whose partition to wait for (`table` or `database.table`)",
         )?;
         let expression = p.str("expression")?;
-        let database_name = p.str("database_name")?.unwrap_or_else(|| "default".to_owned());
+        let database_name = p
+            .str("database_name")?
+            .unwrap_or_else(|| "default".to_owned());
         p.accept("deferrable");
         Ok(GlueCatalogPartitionSensor {
             aws,

@@ -100,7 +100,10 @@ mod tests {
             JobRunState::Expired,
         ] {
             assert!(
-                matches!(classify(&run(s.clone(), Some("x"))), Poll::Done(RunEnd::Failed { .. })),
+                matches!(
+                    classify(&run(s.clone(), Some("x"))),
+                    Poll::Done(RunEnd::Failed { .. })
+                ),
                 "{s:?}"
             );
         }
