@@ -58,7 +58,8 @@ struct Flow {
     id: String,
     wf: String,
     state: std::path::PathBuf,
-    dir: TempDir,
+    /// Holds the directory until the flow is dropped.
+    _dir: TempDir,
 }
 
 impl Flow {
@@ -70,7 +71,7 @@ impl Flow {
             id: id.to_owned(),
             wf,
             state,
-            dir,
+            _dir: dir,
         }
     }
 
@@ -495,7 +496,7 @@ async fn glue_job_sensor_waits_for_the_run_and_prints_its_logs() {
         }
         req.send()
     };
-    let ok = start(&[("--moto-polls", "2")])
+    let ok = start(&[("--moto-polls", "3")])
         .await
         .expect("start")
         .job_run_id
@@ -526,16 +527,19 @@ async fn glue_job_sensor_waits_for_the_run_and_prints_its_logs() {
         .send()
         .await
         .expect("CreateLogStream");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as i64;
+    // At the run's start (the provider reads from StartedOn on). This read is one of the run's
+    // three RUNNING answers.
+    let started = job_run(&glue, job, &ok)
+        .await
+        .started_on()
+        .map(|t| t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
+        .expect("StartedOn");
     logs.put_log_events()
         .log_group_name("test/log/output")
         .log_stream_name(&ok)
         .log_events(
             aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(now)
+                .timestamp(started + 1)
                 .message("gluet driver says hello")
                 .build()
                 .expect("event"),
