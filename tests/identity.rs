@@ -258,12 +258,18 @@ async fn each_task_runs_as_its_own_role_and_nothing_broader() {
     let wf = dir.write(
         "confined.yaml",
         format!(
-            "confined:\n  default_args:\n    retries: 0\n  tasks:\n{}{}{}{}{}    wait_for_late_key:\n      operator: airflow.providers.amazon.aws.sensors.s3.S3KeySensor\n      task_iam_role_arn: {}\n      bucket_name: {}\n      bucket_key: late.txt\n      poke_interval: 1\n      timeout: 60\n    print_credentials:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      task_iam_role_arn: {}\n      bash_command: |\n        echo \"secret=$AWS_SECRET_ACCESS_KEY token=$AWS_SESSION_TOKEN\"\n        {} -c \"import boto3; print(boto3.client(\x27sts\x27).get_caller_identity()[\x27Arn\x27])\"\n",
+            "confined:\n  default_args:\n    retries: 0\n  tasks:\n{}{}{}{}{}{}    wait_for_late_key:\n      operator: airflow.providers.amazon.aws.sensors.s3.S3KeySensor\n      task_iam_role_arn: {}\n      bucket_name: {}\n      bucket_key: late.txt\n      poke_interval: 1\n      timeout: 60\n    print_credentials:\n      operator: airflow.providers.standard.operators.bash.BashOperator\n      task_iam_role_arn: {}\n      bash_command: |\n        echo \"secret=$AWS_SECRET_ACCESS_KEY token=$AWS_SESSION_TOKEN\"\n        {} -c \"import boto3; print(boto3.client(\x27sts\x27).get_caller_identity()[\x27Arn\x27])\"\n",
             task("a_writes_a", &iam.role_a, &iam.bucket_a, ""),
             task("b_writes_b", &iam.role_b, &iam.bucket_b, ""),
             // replace: true skips the HeadObject, whose 403 has no body to show the caller.
             task("a_writes_b", &iam.role_a, &iam.bucket_b, "      replace: true\n"),
             task("b_writes_a", &iam.role_b, &iam.bucket_a, "      replace: true\n"),
+            task(
+                "a_writes_b_retried",
+                &iam.role_a,
+                &iam.bucket_b,
+                "      replace: true\n      retries: 2\n      retry_delay: 0\n"
+            ),
             task(
                 "untrusted_role",
                 &iam.untrusted,
@@ -350,6 +356,21 @@ async fn each_task_runs_as_its_own_role_and_nothing_broader() {
         );
         assert!(!iam.exists(bucket, &format!("{t}.txt")).await);
     }
+
+    // S3's AccessDenied cannot change on another try: the task fails at once, retries left.
+    let out = run("a_writes_b_retried", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let rec = record(&out);
+    assert_eq!(rec["try"], 1, "AccessDenied was retried: {rec}");
+    assert_eq!(rec["status"], "FAILED");
+    let error = rec["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with(&format!(
+            "PutObject s3://{}/a_writes_b_retried.txt failed: AccessDenied",
+            iam.bucket_b
+        )),
+        "{error}"
+    );
 
     // A role that cannot be assumed fails the task before its operator runs, without another
     // try (AccessDenied cannot change), and nothing is written with other credentials.

@@ -226,7 +226,7 @@ fn workflow(script_ok: &str, script_fail: &str) -> String {
             "unchanged_too_few",
             format!("{sensors}.S3KeysUnchangedSensor"),
             format!(
-                "bucket_name: {B}\nprefix: data/\ninactivity_period: 0.2\npoke_interval: 0.2\ntimeout: 1\nmin_objects: 5"
+                "bucket_name: {B}\nprefix: data/\ninactivity_period: 0.2\npoke_interval: 0.2\ntimeout: 3\nmin_objects: 5"
             ),
         ),
         (

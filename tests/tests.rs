@@ -13,3 +13,4 @@ mod s3;
 mod s3_operators;
 mod task_logs;
 mod templates;
+mod validate_params;

@@ -9,11 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
     let text = airtask_benches::synthetic_definition(50 * 1024 - 512);
-    let mut registry = Registry::builder();
-    for info in airtask_standard::OPERATORS {
-        registry = registry.register_legacy(*info);
-    }
-    let registry = registry.build();
+    let registry = airtask_standard::register(Registry::builder()).build();
     let env = |_: &str| None;
     let opts = LoadOptions {
         env: &env,

@@ -32,7 +32,10 @@ pub(crate) fn validate(args: &ValidateArgs) -> u8 {
     let mut checked = Vec::with_capacity(args.files.len());
     for f in &args.files {
         match check(f, args.source.version_id.as_deref(), args.for_create) {
-            Ok(c) => checked.push(c),
+            Ok(mut c) => {
+                crate::registry::check_parameters(&mut c.report);
+                checked.push(c);
+            }
             Err(e) => return usage(&e.to_string()),
         }
     }

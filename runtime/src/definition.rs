@@ -132,7 +132,7 @@ pub(crate) fn load(bytes: &[u8], for_create: bool) -> Report {
         env: &env,
         now: clock::now(),
         for_create,
-        catalog: &registry,
+        catalog: registry,
     };
     airtask_workflow::load(bytes, &opts)
 }

@@ -1,24 +1,84 @@
 //! The operators this build implements, one Cargo feature per operator crate.
 
-use airtask_core::Registry;
+use std::sync::OnceLock;
 
-/// Builds the registry of every operator compiled in.
-pub(crate) fn registry() -> Registry {
+use airtask_core::{Params, Registry};
+use airtask_workflow::{Diagnostic, Origin, Report};
+
+/// The registry of every operator compiled in, built once per process on first use (the
+/// loader, the renderer and the task runner all read this one).
+pub(crate) fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(build)
+}
+
+/// Builds the registry: one line per operator family.
+fn build() -> Registry {
     #[allow(unused_mut)]
-    let mut builder = Registry::builder();
+    let mut b = Registry::builder();
     #[cfg(feature = "op-standard")]
-    for info in airtask_standard::OPERATORS {
-        builder = builder.register_legacy(*info);
+    {
+        b = airtask_standard::register(b);
     }
     #[cfg(feature = "op-s3")]
-    for info in airtask_s3::OPERATORS {
-        builder = builder.register_legacy(*info);
+    {
+        b = airtask_s3::register(b);
     }
     #[cfg(feature = "op-glue")]
     {
-        builder = airtask_glue::register(builder);
+        b = airtask_glue::register(b);
     }
-    builder.build()
+    b.build()
+}
+
+/// What `airtask validate` adds to the loader: each task's operator is built from its
+/// unrendered parameters, as Airflow builds it when it parses the DAG ("Invalid arguments were
+/// passed"). Unknown and ill-typed parameters are errors naming the task, the key and its line;
+/// a template passes wherever its rendering may fit, and a mapped task's expanded arguments
+/// count as given. Errors make the workflow invalid.
+pub(crate) fn check_parameters(report: &mut Report) {
+    let Some(wf) = &report.workflow else {
+        return;
+    };
+    let registry = registry();
+    let mut found = Vec::new();
+    for task in &wf.tasks {
+        let Some(entry) = task
+            .implementation
+            .as_deref()
+            .and_then(|p| registry.lookup(p))
+        else {
+            continue;
+        };
+        let mut params = Params::new();
+        // default_args entries apply only to operators that take them (as at run time).
+        for p in task
+            .parameters
+            .iter()
+            .filter(|p| p.origin != Origin::DefaultArgs)
+        {
+            params.insert(p.name.clone(), p.value.to_json());
+        }
+        for (name, _) in task.mapping.iter().flat_map(|m| &m.expand) {
+            params.insert(name.clone(), "{{ expanded }}".into());
+        }
+        if let Err(e) = entry.check(&params) {
+            let written = e
+                .param()
+                .and_then(|k| task.parameters.iter().find(|p| p.name == k));
+            let mut d = Diagnostic::error(e.message())
+                .task(&task.task_id)
+                .at(written.map_or(task.pos, |p| p.pos));
+            if let Some(k) = e.param() {
+                d = d.key(k);
+            }
+            found.push(d);
+        }
+    }
+    if !found.is_empty() {
+        report.diagnostics.extend(found);
+        report.workflow = None;
+    }
 }
 
 #[cfg(test)]

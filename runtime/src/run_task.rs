@@ -426,12 +426,12 @@ async fn run(
         let prepared = match try_identity(identity, wf, task, info, try_number, &terminal).await {
             Err(e) => Err((e, false)),
             Ok(layer) => prepare(args, &store, wf, task, &tctx, info, &terminal)
-                .map(|op| (op, layer))
+                .map(|(op, spec)| (op, spec, layer))
                 .map_err(|msg| (TaskError::fatal(msg), true)),
         };
         let (end, invalid) = match prepared {
             Err((e, invalid)) => (TryEnd::Failed(e), invalid),
-            Ok((mut op, layer)) => {
+            Ok((mut op, spec, layer)) => {
                 let mut process_env: Vec<(String, Option<String>)> = [
                     ("AIRFLOW_CTX_DAG_OWNER", tctx.owner.clone()),
                     ("AIRFLOW_CTX_DAG_ID", wf.workflow_id.clone()),
@@ -444,15 +444,7 @@ async fn run(
                 .map(|(k, v)| (k.to_owned(), Some(v)))
                 .collect();
                 process_env.extend(layer.as_ref().map(Layer::process_env).unwrap_or_default());
-                let spec = info
-                    .map(|i| *i.spec())
-                    .unwrap_or(airtask_core::OperatorSpec {
-                        class_path: "",
-                        aliases: &[],
-                        template_fields: &[],
-                        calls_aws: false,
-                    });
-                let mut ctx = OpContext::new(&spec, task.task_id.clone(), try_number, log.clone())
+                let mut ctx = OpContext::new(spec, task.task_id.clone(), try_number, log.clone())
                     .with_process_env(process_env)
                     .with_time_budget(timeout);
                 if let Some(l) = layer {
@@ -646,9 +638,15 @@ fn prepare(
     wf: &Workflow,
     task: &Task,
     tctx: &airtask_template::TaskContext,
-    info: Option<&airtask_core::Entry>,
+    info: Option<&'static airtask_core::Entry>,
     log: &TaskLog,
-) -> Result<airtask_core::BuiltOperator, String> {
+) -> Result<
+    (
+        airtask_core::BuiltOperator,
+        &'static airtask_core::OperatorSpec,
+    ),
+    String,
+> {
     let renderer = Renderer::new(
         tctx,
         xcom_source(Vec::new(), store.root(), wf, &tctx.run_id),
@@ -683,5 +681,6 @@ fn prepare(
     // Values of parameters whose names look secret are masked from here on.
     log.mask(crate::tasklog::sensitive_values(&params));
     info.build(&params)
+        .map(|op| (op, info.spec()))
         .map_err(|e| format!("task '{}': {e}", task.task_id))
 }

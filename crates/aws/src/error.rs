@@ -33,6 +33,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "InternalServiceError",
     "RequestTimeout",
     "RequestTimeoutException",
+    "RequestExpired",
     "OperationAbortedException",
 ];
 

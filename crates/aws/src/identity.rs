@@ -13,6 +13,7 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use tokio::sync::OnceCell;
 
 /// The longest role session name STS accepts.
 pub const MAX_SESSION_NAME: usize = 64;
@@ -169,12 +170,11 @@ fn failure(e: &CredentialsError) -> (String, bool) {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(sdk) = s.downcast_ref::<SdkError<AssumeRoleError>>() {
-            let reason = match (sdk.code(), sdk.message(), sdk.raw_response()) {
-                (Some(c), Some(m), _) => format!("{c}: {m}"),
-                (Some(c), None, _) => c.to_owned(),
-                // An answer the SDK could not parse: its status, and the code and message of
-                // an XML error body when there is one.
-                (None, _, Some(raw)) => {
+            let (code, message) = match (sdk.code(), sdk.raw_response()) {
+                (Some(c), _) => (Some(c.to_owned()), sdk.message().map(str::to_owned)),
+                // An answer the SDK could not parse: the code and message of an XML error
+                // body when there is one.
+                (None, Some(raw)) => {
                     let body = raw.body().bytes().map(String::from_utf8_lossy);
                     let tag = |t: &str| {
                         let body = body.as_deref()?;
@@ -182,22 +182,24 @@ fn failure(e: &CredentialsError) -> (String, bool) {
                         let end = body[start..].find(&format!("</{t}>"))? + start;
                         Some(body[start..end].trim().to_owned())
                     };
-                    match (tag("Code"), tag("Message")) {
-                        (Some(c), Some(m)) => format!("{c}: {m}"),
-                        (Some(c), None) => c,
-                        _ => format!("HTTP {}", raw.status().as_u16()),
-                    }
+                    (tag("Code"), tag("Message"))
                 }
-                _ => crate::error_chain(sdk),
+                (None, None) => (None, None),
             };
+            let status = crate::error::status(sdk);
+            let reason = match (&code, message, status) {
+                (Some(c), Some(m), _) => format!("{c}: {m}"),
+                (Some(c), None, _) => c.clone(),
+                (None, _, Some(status)) => format!("HTTP {status}"),
+                (None, _, None) => crate::error_chain(sdk),
+            };
+            // The one classifier's rules, with the code read from the body when the SDK
+            // could not.
             let retryable = match sdk {
-                SdkError::ServiceError(ctx) => {
-                    let throttled = ["Throttling", "ThrottlingException", "RequestLimitExceeded"]
-                        .iter()
-                        .any(|t| reason.starts_with(t));
-                    throttled || ctx.raw().status().as_u16() >= 500
+                SdkError::ServiceError(_) | SdkError::ResponseError(_) => {
+                    crate::error::retryable_code(code.as_deref(), status)
                 }
-                _ => true,
+                _ => crate::error::is_retryable(sdk),
             };
             return (reason, retryable);
         }
@@ -243,6 +245,189 @@ pub async fn caller_arn(config: &SdkConfig, layer: &str) -> Result<String, Ident
                 reason: crate::error_chain(&e),
             })?;
     Ok(out.arn().unwrap_or_default().to_owned())
+}
+
+/// STS's shortest session.
+const MIN_SESSION: u64 = 900;
+/// The longest session of a chained role (and the default maximum of any role).
+const MAX_CHAINED_SESSION: u64 = 3600;
+
+/// The roles configured for a command (the CLI maps its flags and `AIRTASK_*` variables to
+/// these).
+#[derive(Debug, Clone, Default)]
+pub struct RoleSettings {
+    /// The workflow's execution role, assumed from the base credentials.
+    pub execution_role_arn: Option<String>,
+    /// Its external id.
+    pub external_id: Option<String>,
+    /// Every session's length; by default an hour for the execution role and the try's
+    /// execution_timeout (within STS's 900 to 3600 s for a chained role) for a task's role.
+    pub session_duration: Option<Duration>,
+}
+
+/// One layer of identity: the configuration to build clients from, and, for an assumed role,
+/// its first credentials (handed to child processes).
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// The configuration.
+    pub config: SdkConfig,
+    /// The role, when this layer is one.
+    pub role_arn: Option<String>,
+    /// The first credentials of an assumed role; `None` for the base credentials, which
+    /// child processes find in the environment themselves.
+    pub credentials: Option<Credentials>,
+}
+
+impl Layer {
+    /// The environment changes that make a child process run as this layer: the role's
+    /// credentials, and no profile that could take precedence over them.
+    pub fn process_env(&self) -> Vec<(String, Option<String>)> {
+        let Some(c) = &self.credentials else {
+            return Vec::new();
+        };
+        let mut env = vec![
+            (
+                "AWS_ACCESS_KEY_ID".to_owned(),
+                Some(c.access_key_id().to_owned()),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                Some(c.secret_access_key().to_owned()),
+            ),
+            (
+                "AWS_SESSION_TOKEN".to_owned(),
+                c.session_token().map(str::to_owned),
+            ),
+        ];
+        for name in [
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_ROLE_ARN",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        ] {
+            env.push((name.to_owned(), None));
+        }
+        env
+    }
+
+    /// The secret parts of the credentials, to mask in the log.
+    pub fn secrets(&self) -> Vec<String> {
+        self.credentials
+            .iter()
+            .flat_map(|c| {
+                [Some(c.secret_access_key()), c.session_token()]
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+}
+
+/// The identities of one command: the base credentials (the SDK's default chain), the
+/// workflow's execution role (assumed from them), and a task's own role (assumed from the
+/// execution role, or from the base credentials when there is none). Each layer is taken on
+/// when first needed, so a task that touches no AWS service never loads AWS configuration.
+/// An assumption that fails is an error: nothing falls back to the credentials it was assumed
+/// from.
+pub struct Identity {
+    roles: RoleSettings,
+    base: OnceCell<SdkConfig>,
+    execution: OnceCell<Layer>,
+}
+
+impl Identity {
+    /// An identity with `roles`; nothing is loaded or assumed yet.
+    pub fn new(roles: impl Into<RoleSettings>) -> Identity {
+        Identity {
+            roles: roles.into(),
+            base: OnceCell::new(),
+            execution: OnceCell::new(),
+        }
+    }
+
+    /// Whether an execution role is configured.
+    pub fn has_execution_role(&self) -> bool {
+        self.roles.execution_role_arn.is_some()
+    }
+
+    /// The base credentials and region (the SDK's default chain), loaded once.
+    pub async fn base(&self) -> &SdkConfig {
+        self.base.get_or_init(crate::sdk_config).await
+    }
+
+    /// The identity that reads definitions and state and ships logs: the execution role,
+    /// assumed once with `session_name`, or the base credentials when there is none.
+    pub async fn execution(&self, session_name: &str) -> Result<&Layer, IdentityError> {
+        self.execution
+            .get_or_try_init(|| async {
+                let base = self.base().await.clone();
+                let Some(role) = &self.roles.execution_role_arn else {
+                    return Ok(Layer {
+                        config: base,
+                        role_arn: None,
+                        credentials: None,
+                    });
+                };
+                let spec = RoleSpec {
+                    role_arn: role.clone(),
+                    session_name: session_name.to_owned(),
+                    external_id: self.roles.external_id.clone(),
+                    duration: self
+                        .roles
+                        .session_duration
+                        .unwrap_or(Duration::from_secs(MAX_CHAINED_SESSION)),
+                };
+                let Assumed {
+                    config,
+                    credentials,
+                } = assume(&base, &spec).await?;
+                Ok(Layer {
+                    config,
+                    role_arn: Some(role.clone()),
+                    credentials: Some(credentials),
+                })
+            })
+            .await
+    }
+
+    /// The identity a task's operator runs as: its own role (assumed afresh from the
+    /// execution layer, with `session_name`, for a session that covers `timeout`) when it
+    /// names one, else the execution layer.
+    pub async fn task(
+        &self,
+        role: Option<&str>,
+        session_name: &str,
+        timeout: Duration,
+    ) -> Result<Layer, IdentityError> {
+        let execution = self.execution(session_name).await?;
+        let Some(role) = role else {
+            return Ok(execution.clone());
+        };
+        let duration = self.roles.session_duration.unwrap_or_else(|| {
+            Duration::from_secs(
+                (timeout.as_secs_f64().ceil() as u64).clamp(MIN_SESSION, MAX_CHAINED_SESSION),
+            )
+        });
+        let spec = RoleSpec {
+            role_arn: role.to_owned(),
+            session_name: session_name.to_owned(),
+            external_id: None,
+            duration,
+        };
+        let Assumed {
+            config,
+            credentials,
+        } = assume(&execution.config, &spec).await?;
+        Ok(Layer {
+            config,
+            role_arn: Some(role.to_owned()),
+            credentials: Some(credentials),
+        })
+    }
 }
 
 /// The AWS identity the runtime gives an operator for one try, in
@@ -328,6 +513,42 @@ mod tests {
             .1
         );
         assert!(!failure(&CredentialsError::invalid_configuration("bad")).1);
+    }
+
+    #[test]
+    fn a_role_layer_hands_its_credentials_to_child_processes_and_masks_them() {
+        let layer = Layer {
+            config: SdkConfig::builder().build(),
+            role_arn: Some("arn:aws:iam::123456789012:role/r".into()),
+            credentials: Some(Credentials::new(
+                "AKID",
+                "SECRET",
+                Some("TOKEN".into()),
+                None,
+                "t",
+            )),
+        };
+        let env = layer.process_env();
+        assert!(env.contains(&("AWS_SECRET_ACCESS_KEY".into(), Some("SECRET".into()))));
+        assert!(env.contains(&("AWS_SESSION_TOKEN".into(), Some("TOKEN".into()))));
+        // No profile or container credentials may take precedence over the role's.
+        assert!(env.contains(&("AWS_PROFILE".into(), None)));
+        assert!(env.contains(&("AWS_CONTAINER_CREDENTIALS_FULL_URI".into(), None)));
+        assert_eq!(layer.secrets(), ["SECRET", "TOKEN"]);
+        let base = Layer {
+            credentials: None,
+            role_arn: None,
+            ..layer
+        };
+        assert!(base.process_env().is_empty() && base.secrets().is_empty());
+    }
+
+    #[tokio::test]
+    async fn without_an_execution_role_the_execution_layer_is_the_base() {
+        let identity = Identity::new(RoleSettings::default());
+        assert!(!identity.has_execution_role());
+        let layer = identity.execution("airtask.wf.t.try1").await.unwrap();
+        assert!(layer.role_arn.is_none() && layer.credentials.is_none());
     }
 
     #[test]

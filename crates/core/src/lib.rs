@@ -31,7 +31,6 @@
 //! );
 //! ```
 
-pub mod legacy;
 mod operator;
 pub mod params;
 mod registry;
@@ -41,7 +40,7 @@ pub mod wait;
 
 pub use operator::{
     BoxFuture, BuiltOperator, Level, LogSink, Operator, OperatorSpec, Outcome, Params, TaskContext,
-    TaskError,
+    TaskError, build_operator,
 };
 pub use params::{ParamError, ParamReader};
 pub use registry::{Entry, Registry, RegistryBuilder};

@@ -132,6 +132,7 @@ pub struct TaskContext {
     process_env: Vec<(String, Option<String>)>,
     aws: Option<Arc<dyn Any + Send + Sync>>,
     deadline: Option<tokio::time::Instant>,
+    execution_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -170,6 +171,7 @@ impl TaskContext {
             process_env: Vec::new(),
             aws: None,
             deadline: None,
+            execution_timeout: None,
         }
     }
 
@@ -195,6 +197,7 @@ impl TaskContext {
     #[must_use]
     pub fn with_time_budget(mut self, budget: Duration) -> TaskContext {
         self.deadline = Some(tokio::time::Instant::now() + budget);
+        self.execution_timeout = Some(budget);
         self
     }
 
@@ -212,6 +215,12 @@ impl TaskContext {
     pub fn time_budget(&self) -> Option<Duration> {
         self.deadline
             .map(|d| d.saturating_duration_since(tokio::time::Instant::now()))
+    }
+
+    /// The try's whole `execution_timeout` (for messages; see [`TaskContext::time_budget`]
+    /// for what is left of it).
+    pub fn execution_timeout(&self) -> Option<Duration> {
+        self.execution_timeout
     }
 
     /// Changes to the environment of processes the operator starts (see
@@ -355,10 +364,6 @@ impl BuiltOperator {
     pub(crate) fn typed<T: Operator>(op: T) -> BuiltOperator {
         BuiltOperator(Box::new(Typed(op)))
     }
-
-    pub(crate) fn legacy(op: Box<dyn crate::legacy::Operator>) -> BuiltOperator {
-        BuiltOperator(Box::new(Legacy(op)))
-    }
 }
 
 /// The object-safe face of an operator: where core boxes the futures, once for every operator.
@@ -383,24 +388,17 @@ impl<T: Operator> Erased for Typed<T> {
     }
 }
 
-struct Legacy(Box<dyn crate::legacy::Operator>);
-
-impl Erased for Legacy {
-    fn execute<'a>(
-        &'a mut self,
-        ctx: &'a TaskContext,
-    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        self.0.execute(ctx)
-    }
-
-    fn on_kill<'a>(&'a mut self, _ctx: &'a TaskContext) -> BoxFuture<'a, ()> {
-        self.0.on_kill();
-        Box::pin(async {})
-    }
-}
-
 /// The rendered parameters an operator is built from.
 pub type Params = serde_json::Map<String, serde_json::Value>;
+
+/// Builds `T` from its rendered `params` as the runtime does: the reader, `from_params`, then
+/// `finish` (for operators' unit tests).
+///
+/// # Errors
+/// A parameter that is missing, of the wrong type, unknown or not allowed.
+pub fn build_operator<T: Operator>(params: &Params) -> Result<T, ParamError> {
+    build(params, true)
+}
 
 /// Builds `T` from `params`: the reader, `from_params`, then `finish`.
 pub(crate) fn build<T: Operator>(params: &Params, rendered: bool) -> Result<T, ParamError> {

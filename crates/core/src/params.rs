@@ -20,6 +20,7 @@ use crate::Params;
 pub struct ParamError {
     message: String,
     param: Option<String>,
+    unknown: bool,
 }
 
 impl ParamError {
@@ -28,6 +29,7 @@ impl ParamError {
         ParamError {
             message: message.into(),
             param: None,
+            unknown: false,
         }
     }
 
@@ -36,6 +38,7 @@ impl ParamError {
         ParamError {
             message: message.into(),
             param: Some(param.into()),
+            unknown: false,
         }
     }
 
@@ -56,6 +59,12 @@ impl ParamError {
     /// The parameter to blame, when one is.
     pub fn param(&self) -> Option<&str> {
         self.param.as_deref()
+    }
+
+    /// True when the parameter is one the operator does not take (from
+    /// [`ParamReader::finish`]).
+    pub fn is_unknown_parameter(&self) -> bool {
+        self.unknown
     }
 }
 
@@ -80,6 +89,16 @@ impl From<ParamError> for String {
 /// Whether a string holds a Jinja template.
 pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%")
+}
+
+/// Whether a value holds a Jinja template anywhere (in a string, a list or a mapping).
+pub fn holds_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => is_template(s),
+        Value::Array(items) => items.iter().any(holds_template),
+        Value::Object(m) => m.values().any(holds_template),
+        _ => false,
+    }
 }
 
 /// Reads the parameters of one operator.
@@ -153,6 +172,13 @@ impl<'a> ParamReader<'a> {
     /// Accepts a parameter without reading it (one Airflow takes that changes nothing here).
     pub fn accept(&mut self, name: &'static str) {
         self.known.push(name);
+    }
+
+    /// Whether a parameter is given, null included (where null means something else than
+    /// absent, as `skip_on_exit_code: null`).
+    pub fn contains(&mut self, name: &'static str) -> bool {
+        self.known.push(name);
+        self.params.contains_key(name)
     }
 
     /// The raw value of a parameter, `None` when absent or null.
@@ -383,14 +409,17 @@ impl<'a> ParamReader<'a> {
                 } else {
                     format!("it takes {}", known.join(", "))
                 };
-                Err(ParamError::at(
-                    k.as_str(),
-                    format!(
-                        "{} has no parameter `{k}`; {takes} (Airflow: Invalid arguments were \
-                         passed to {})",
-                        self.operator, self.operator
-                    ),
-                ))
+                Err(ParamError {
+                    unknown: true,
+                    ..ParamError::at(
+                        k.as_str(),
+                        format!(
+                            "{} has no parameter `{k}`; {takes} (Airflow: Invalid arguments \
+                             were passed to {})",
+                            self.operator, self.operator
+                        ),
+                    )
+                })
             }
         }
     }

@@ -6,16 +6,12 @@ use std::collections::HashMap;
 
 use airtask_workflow::OperatorCatalog;
 
-use crate::legacy::OperatorInfo;
 use crate::operator::{BuiltOperator, build};
+use crate::params::holds_template;
 use crate::{Operator, OperatorSpec, ParamError, Params};
 
 /// How an entry builds its operator: from the parameters, rendered or not.
-#[derive(Clone, Copy)]
-enum Builder {
-    Typed(fn(&Params, bool) -> Result<BuiltOperator, ParamError>),
-    Legacy(crate::legacy::BuildFn),
-}
+type Builder = fn(&Params, bool) -> Result<BuiltOperator, ParamError>;
 
 /// One implemented operator: its spec and how to build it.
 #[derive(Clone, Copy)]
@@ -46,24 +42,28 @@ impl Entry {
     /// # Errors
     /// A parameter that is missing, of the wrong type, unknown or not allowed.
     pub fn build(&self, params: &Params) -> Result<BuiltOperator, ParamError> {
-        match self.builder {
-            Builder::Typed(f) => f(params, true),
-            Builder::Legacy(f) => f(params)
-                .map(BuiltOperator::legacy)
-                .map_err(ParamError::new),
-        }
+        (self.builder)(params, true)
     }
 
     /// Checks the unrendered parameters as `airtask validate` does: builds the operator from
-    /// them (templates pass where their rendering may fit) and drops it.
+    /// them and drops it. A template passes wherever its rendering may fit: an error about a
+    /// parameter that holds a template (or, for an error that names no parameter, when any
+    /// does) is left to the try, which sees the rendered value. Unknown parameters are always
+    /// errors.
     ///
     /// # Errors
     /// A parameter that is missing, of the wrong type, unknown or not allowed.
     pub fn check(&self, params: &Params) -> Result<(), ParamError> {
-        match self.builder {
-            Builder::Typed(f) => f(params, false).map(drop),
-            // Operators of the first seam cannot tell templates apart: not checked.
-            Builder::Legacy(_) => Ok(()),
+        match (self.builder)(params, false) {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_unknown_parameter() => Err(e),
+            Err(e) => {
+                let templated = match e.param() {
+                    Some(p) => params.get(p).is_some_and(holds_template),
+                    None => params.values().any(holds_template),
+                };
+                if templated { Ok(()) } else { Err(e) }
+            }
         }
     }
 }
@@ -112,24 +112,7 @@ impl RegistryBuilder {
     pub fn register<T: Operator>(self) -> Self {
         self.add(Entry {
             spec: T::SPEC,
-            builder: Builder::Typed(build_typed::<T>),
-        })
-    }
-
-    /// Registers an operator of the first seam (until every operator is ported).
-    ///
-    /// # Panics
-    /// When a class path is registered twice.
-    #[must_use]
-    pub fn register_legacy(self, info: OperatorInfo) -> Self {
-        self.add(Entry {
-            spec: OperatorSpec {
-                class_path: info.class_path,
-                aliases: info.aliases,
-                template_fields: info.template_fields,
-                calls_aws: info.aws,
-            },
-            builder: Builder::Legacy(info.build),
+            builder: build_typed::<T>,
         })
     }
 
@@ -181,9 +164,13 @@ mod tests {
         };
 
         fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
-            Ok(A {
-                n: p.u32("n", 1..=9)?,
-            })
+            let n = p.u32("n", 1..=9)?;
+            if let Some(s) = p.str("s")?
+                && s != "ok"
+            {
+                return Err(format!("A: s must be ok, not {s}").into());
+            }
+            Ok(A { n })
         }
 
         async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
@@ -234,6 +221,23 @@ mod tests {
         let templated = params(serde_json::json!({"n": "{{ params.n }}"}));
         assert!(entry.check(&templated).is_ok());
         assert!(entry.build(&templated).is_err());
+        // A template does not excuse an unknown parameter, nor a wrong literal.
+        let e = entry
+            .check(&params(serde_json::json!({"n": 2, "m": "{{ ds }}"})))
+            .unwrap_err();
+        assert!(e.is_unknown_parameter() && e.param() == Some("m"), "{e}");
+        assert!(entry.check(&params(serde_json::json!({"n": 0}))).is_err());
+        // An operator's own check that names no parameter passes when a template might be
+        // the cause, and fails when none is.
+        assert!(
+            entry
+                .check(&params(serde_json::json!({"s": "{{ ds }}"})))
+                .is_ok()
+        );
+        let e = entry
+            .check(&params(serde_json::json!({"s": "no"})))
+            .unwrap_err();
+        assert_eq!(e.message(), "A: s must be ok, not no");
 
         struct Lines(std::sync::Mutex<Vec<String>>);
         impl crate::LogSink for Lines {

@@ -181,7 +181,9 @@ where
                 return Ok(Outcome::Skipped(format!(
                     "the try's execution_timeout of {} s ran out while the sensor waited \
                      ({poke_count} pokes) and soft_fail is set",
-                    (budget + BUDGET_MARGIN).as_secs_f64()
+                    ctx.execution_timeout()
+                        .unwrap_or(budget + BUDGET_MARGIN)
+                        .as_secs_f64()
                 )));
             }
             wait = wait.min(left);

@@ -2,14 +2,13 @@
 
 use std::time::Duration;
 
+use airtask_aws::error::task_error;
 use airtask_core::{
-    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 
-use crate::common::{bucket_exists, call_failed, client, delete_keys, list_objects};
-
-const LOGGER: &str = "airflow.task.operators.airflow.providers.amazon.aws.operators.s3";
+use crate::common::{bucket_exists, client, delete_keys, list_objects};
 
 /// What a bucket operator does.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,115 +20,210 @@ enum Action {
     DeleteTags,
 }
 
-/// A configured bucket operator.
+/// A bucket and what to do with it: each bucket operator is one of these.
 #[derive(Debug)]
-pub(crate) struct BucketOp {
+struct BucketOp {
     bucket: String,
     action: Action,
 }
 
-fn bucket_name(r: &mut ParamReader<'_>) -> Result<String, String> {
-    Ok(r.required_str("bucket_name", "the bucket")?)
+/// The bucket operators' template fields.
+const FIELDS: &[&str] = &["aws_conn_id", "bucket_name", "region_name", "verify"];
+
+fn bucket_name(r: &mut ParamReader<'_>) -> Result<String, ParamError> {
+    r.required_str("bucket_name", "the bucket")
 }
 
-/// Builds `S3CreateBucketOperator`.
-pub(crate) fn build_create(p: &Params) -> Result<Box<dyn Operator>, String> {
-    let mut r = ParamReader::new("S3CreateBucketOperator", p);
-    let bucket = bucket_name(&mut r)?;
-    if let Some(ns) = r.str("bucket_namespace")? {
-        return Err(format!(
-            "bucket_namespace '{ns}' is not supported by airtask yet; remove it to create a \
-             bucket in the global namespace"
-        ));
-    }
-    r.finish()?;
-    Ok(Box::new(BucketOp {
-        bucket,
-        action: Action::Create,
-    }))
-}
+/// `S3CreateBucketOperator`: creates the bucket unless it exists.
+#[derive(Debug)]
+pub struct S3CreateBucketOperator(BucketOp);
 
-/// Builds `S3DeleteBucketOperator`.
-pub(crate) fn build_delete(p: &Params) -> Result<Box<dyn Operator>, String> {
-    let mut r = ParamReader::new("S3DeleteBucketOperator", p);
-    let bucket = bucket_name(&mut r)?;
-    let force = r.bool("force_delete", false)?;
-    r.finish()?;
-    Ok(Box::new(BucketOp {
-        bucket,
-        action: Action::Delete { force },
-    }))
-}
-
-/// Builds `S3GetBucketTaggingOperator`.
-pub(crate) fn build_get_tags(p: &Params) -> Result<Box<dyn Operator>, String> {
-    let mut r = ParamReader::new("S3GetBucketTaggingOperator", p);
-    let bucket = bucket_name(&mut r)?;
-    r.finish()?;
-    Ok(Box::new(BucketOp {
-        bucket,
-        action: Action::GetTags,
-    }))
-}
-
-/// Builds `S3DeleteBucketTaggingOperator`.
-pub(crate) fn build_delete_tags(p: &Params) -> Result<Box<dyn Operator>, String> {
-    let mut r = ParamReader::new("S3DeleteBucketTaggingOperator", p);
-    let bucket = bucket_name(&mut r)?;
-    r.finish()?;
-    Ok(Box::new(BucketOp {
-        bucket,
-        action: Action::DeleteTags,
-    }))
-}
-
-/// Builds `S3PutBucketTaggingOperator`: `tag_set` (a mapping, or a list of `{Key, Value}`),
-/// then `key` + `value` appended when both are given.
-pub(crate) fn build_put_tags(p: &Params) -> Result<Box<dyn Operator>, String> {
-    let mut r = ParamReader::new("S3PutBucketTaggingOperator", p);
-    let bucket = bucket_name(&mut r)?;
-    let key = r.str("key")?.filter(|k| !k.is_empty());
-    let value = r.str("value")?.filter(|v| !v.is_empty());
-    let tag_set = r.value("tag_set").cloned();
-    r.finish()?;
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => airtask_template::python_str(other),
+impl Operator for S3CreateBucketOperator {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.amazon.aws.operators.s3.S3CreateBucketOperator",
+        aliases: &["airflow.providers.amazon.aws.operators.s3_bucket.S3CreateBucketOperator"],
+        template_fields: &[
+            "aws_conn_id",
+            "bucket_name",
+            "bucket_namespace",
+            "region_name",
+            "verify",
+        ],
+        calls_aws: true,
     };
-    let mut tags: Vec<(String, String)> = match &tag_set {
-        None => Vec::new(),
-        Some(serde_json::Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .map(|t| match (t.get("Key"), t.get("Value")) {
-                (Some(k), Some(v)) => Ok((text(k), text(v))),
-                _ => Err(format!(
-                    "each item of tag_set must be a mapping with Key and Value, not {t}"
-                )),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => {
-            return Err(format!(
-                "tag_set must be a mapping of tags or a list of {{Key, Value}} mappings, not {other}"
+
+    fn from_params(r: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        let bucket = bucket_name(r)?;
+        if let Some(ns) = r.str("bucket_namespace")? {
+            return Err(ParamError::at(
+                "bucket_namespace",
+                format!(
+                    "bucket_namespace '{ns}' is not supported by airtask yet; remove it to \
+                     create a bucket in the global namespace"
+                ),
             ));
         }
-    };
-    match (key, value) {
-        (Some(k), Some(v)) => tags.push((k, v)),
-        (None, None) => {}
-        (k, v) => {
-            return Err(format!(
-                "Key and Value must be specified as a pair. Only one of the two had a value \
-                 (key: '{}', value: '{}')",
-                k.unwrap_or_default(),
-                v.unwrap_or_default()
-            ));
-        }
+        Ok(Self(BucketOp {
+            bucket,
+            action: Action::Create,
+        }))
     }
-    Ok(Box::new(BucketOp {
-        bucket,
-        action: Action::PutTags(tags),
-    }))
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        self.0.run(ctx).await
+    }
+}
+
+/// `S3DeleteBucketOperator`: deletes the bucket (emptying it first with `force_delete`).
+#[derive(Debug)]
+pub struct S3DeleteBucketOperator(BucketOp);
+
+impl Operator for S3DeleteBucketOperator {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.amazon.aws.operators.s3.S3DeleteBucketOperator",
+        aliases: &["airflow.providers.amazon.aws.operators.s3_bucket.S3DeleteBucketOperator"],
+        template_fields: FIELDS,
+        calls_aws: true,
+    };
+
+    fn from_params(r: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        let bucket = bucket_name(r)?;
+        let force = r.bool("force_delete", false)?;
+        Ok(Self(BucketOp {
+            bucket,
+            action: Action::Delete { force },
+        }))
+    }
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        self.0.run(ctx).await
+    }
+}
+
+/// `S3GetBucketTaggingOperator`: the bucket's tags as `[{Key, Value}]`.
+#[derive(Debug)]
+pub struct S3GetBucketTaggingOperator(BucketOp);
+
+impl Operator for S3GetBucketTaggingOperator {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.amazon.aws.operators.s3.S3GetBucketTaggingOperator",
+        aliases: &[
+            "airflow.providers.amazon.aws.operators.s3_bucket_tagging.S3GetBucketTaggingOperator",
+        ],
+        template_fields: FIELDS,
+        calls_aws: true,
+    };
+
+    fn from_params(r: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        Ok(Self(BucketOp {
+            bucket: bucket_name(r)?,
+            action: Action::GetTags,
+        }))
+    }
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        self.0.run(ctx).await
+    }
+}
+
+/// `S3DeleteBucketTaggingOperator`: removes the bucket's tags.
+#[derive(Debug)]
+pub struct S3DeleteBucketTaggingOperator(BucketOp);
+
+impl Operator for S3DeleteBucketTaggingOperator {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.amazon.aws.operators.s3.S3DeleteBucketTaggingOperator",
+        aliases: &[
+            "airflow.providers.amazon.aws.operators.s3_bucket_tagging.S3DeleteBucketTaggingOperator",
+        ],
+        template_fields: FIELDS,
+        calls_aws: true,
+    };
+
+    fn from_params(r: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        Ok(Self(BucketOp {
+            bucket: bucket_name(r)?,
+            action: Action::DeleteTags,
+        }))
+    }
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        self.0.run(ctx).await
+    }
+}
+
+/// `S3PutBucketTaggingOperator`: `tag_set` (a mapping, or a list of `{Key, Value}`), then
+/// `key` + `value` appended when both are given.
+#[derive(Debug)]
+pub struct S3PutBucketTaggingOperator(BucketOp);
+
+impl Operator for S3PutBucketTaggingOperator {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.amazon.aws.operators.s3.S3PutBucketTaggingOperator",
+        aliases: &[
+            "airflow.providers.amazon.aws.operators.s3_bucket_tagging.S3PutBucketTaggingOperator",
+        ],
+        template_fields: FIELDS,
+        calls_aws: true,
+    };
+
+    fn from_params(r: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        let bucket = bucket_name(r)?;
+        let key = r.str("key")?.filter(|k| !k.is_empty());
+        let value = r.str("value")?.filter(|v| !v.is_empty());
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => airtask_template::python_str(other),
+        };
+        let mut tags: Vec<(String, String)> = match r.value("tag_set") {
+            None => Vec::new(),
+            Some(serde_json::Value::Object(m)) => {
+                m.iter().map(|(k, v)| (k.clone(), text(v))).collect()
+            }
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|t| match (t.get("Key"), t.get("Value")) {
+                    (Some(k), Some(v)) => Ok((text(k), text(v))),
+                    _ => Err(ParamError::at(
+                        "tag_set",
+                        format!(
+                            "each item of tag_set must be a mapping with Key and Value, not {t}"
+                        ),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(ParamError::at(
+                    "tag_set",
+                    format!(
+                        "tag_set must be a mapping of tags or a list of {{Key, Value}} mappings, \
+                         not {other}"
+                    ),
+                ));
+            }
+        };
+        match (key, value) {
+            (Some(k), Some(v)) => tags.push((k, v)),
+            (None, None) => {}
+            (k, v) => {
+                return Err(format!(
+                    "Key and Value must be specified as a pair. Only one of the two had a value \
+                     (key: '{}', value: '{}')",
+                    k.unwrap_or_default(),
+                    v.unwrap_or_default()
+                )
+                .into());
+            }
+        }
+        Ok(Self(BucketOp {
+            bucket,
+            action: Action::PutTags(tags),
+        }))
+    }
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        self.0.run(ctx).await
+    }
 }
 
 impl BucketOp {
@@ -147,7 +241,7 @@ impl BucketOp {
         match &self.action {
             Action::Create => {
                 if bucket_exists(&s3, b).await? {
-                    ctx.hook_info(LOGGER, &format!("Bucket with name: {b} already exists"));
+                    ctx.info(&format!("Bucket with name: {b} already exists"));
                     return Ok(Outcome::Success(None));
                 }
                 let region = airtask_aws::identity::task_config(ctx)?
@@ -165,13 +259,13 @@ impl BucketOp {
                 create
                     .send()
                     .await
-                    .map_err(|e| call_failed(&format!("CreateBucket {b}"), &e))?;
-                ctx.hook_info(LOGGER, &format!("Created bucket with name: {b}"));
+                    .map_err(|e| task_error(&format!("CreateBucket {b}"), &e))?;
+                ctx.info(&format!("Created bucket with name: {b}"));
                 Ok(Outcome::Success(None))
             }
             Action::Delete { force } => {
                 if !bucket_exists(&s3, b).await? {
-                    ctx.hook_info(LOGGER, &format!("Bucket with name: {b} doesn't exist"));
+                    ctx.info(&format!("Bucket with name: {b} doesn't exist"));
                     return Ok(Outcome::Success(None));
                 }
                 if *force {
@@ -181,8 +275,8 @@ impl BucketOp {
                     .bucket(b)
                     .send()
                     .await
-                    .map_err(|e| call_failed(&format!("DeleteBucket {b}"), &e))?;
-                ctx.hook_info(LOGGER, &format!("Deleted bucket with name: {b}"));
+                    .map_err(|e| task_error(&format!("DeleteBucket {b}"), &e))?;
+                ctx.info(&format!("Deleted bucket with name: {b}"));
                 Ok(Outcome::Success(None))
             }
             Action::GetTags => {
@@ -192,7 +286,7 @@ impl BucketOp {
                          returns None)"
                     )));
                 }
-                ctx.hook_info(LOGGER, &format!("Getting tags for bucket {b}"));
+                ctx.info(&format!("Getting tags for bucket {b}"));
                 let tags = match s3.get_bucket_tagging().bucket(b).send().await {
                     Ok(out) => out
                         .tag_set()
@@ -200,10 +294,8 @@ impl BucketOp {
                         .map(|t| serde_json::json!({"Key": t.key(), "Value": t.value()}))
                         .collect(),
                     // A bucket without tags has an empty tag set (Airflow fails here).
-                    Err(e) if airtask_aws::sdk_error_text(&e).starts_with("NoSuchTagSet") => {
-                        Vec::new()
-                    }
-                    Err(e) => return Err(call_failed(&format!("GetBucketTagging {b}"), &e)),
+                    Err(e) if airtask_aws::error::code(&e) == Some("NoSuchTagSet") => Vec::new(),
+                    Err(e) => return Err(task_error(&format!("GetBucketTagging {b}"), &e)),
                 };
                 Ok(Outcome::Success(Some(serde_json::Value::Array(tags))))
             }
@@ -230,8 +322,8 @@ impl BucketOp {
                     .tagging(tagging)
                     .send()
                     .await
-                    .map_err(|e| call_failed(&format!("PutBucketTagging {b}"), &e))?;
-                ctx.hook_info(LOGGER, &format!("Put {} tags on bucket {b}", tags.len()));
+                    .map_err(|e| task_error(&format!("PutBucketTagging {b}"), &e))?;
+                ctx.info(&format!("Put {} tags on bucket {b}", tags.len()));
                 Ok(Outcome::Success(None))
             }
             Action::DeleteTags => {
@@ -242,8 +334,8 @@ impl BucketOp {
                     .bucket(b)
                     .send()
                     .await
-                    .map_err(|e| call_failed(&format!("DeleteBucketTagging {b}"), &e))?;
-                ctx.hook_info(LOGGER, &format!("Deleted the tags of bucket {b}"));
+                    .map_err(|e| task_error(&format!("DeleteBucketTagging {b}"), &e))?;
+                ctx.info(&format!("Deleted the tags of bucket {b}"));
                 Ok(Outcome::Success(None))
             }
         }
@@ -291,7 +383,7 @@ async fn list_versions(
             .set_version_id_marker(version_marker.clone())
             .send()
             .await
-            .map_err(|e| call_failed(&format!("ListObjectVersions s3://{bucket}"), &e))?;
+            .map_err(|e| task_error(&format!("ListObjectVersions s3://{bucket}"), &e))?;
         let versioned = |v: Option<&str>| v.filter(|v| *v != "null").map(str::to_owned);
         for v in page.versions() {
             if let (Some(k), Some(id)) = (v.key(), versioned(v.version_id())) {
@@ -311,14 +403,5 @@ async fn list_versions(
         if key_marker.is_none() && version_marker.is_none() {
             return Ok(out);
         }
-    }
-}
-
-impl Operator for BucketOp {
-    fn execute<'a>(
-        &'a mut self,
-        ctx: &'a TaskContext,
-    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        Box::pin(self.run(ctx))
     }
 }

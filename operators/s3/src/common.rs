@@ -2,7 +2,8 @@
 //! bucket and key arguments (`S3Hook.get_s3_bucket_key`, `parse_s3_url`), listing with
 //! pagination, and errors.
 
-use airtask_core::{ParamReader, TaskContext, TaskError};
+use airtask_aws::error::{status, task_error};
+use airtask_core::{ParamError, ParamReader, TaskContext, TaskError};
 use aws_sdk_s3::Client;
 
 /// The logger of the S3 hook's lines.
@@ -11,26 +12,7 @@ pub(crate) const HOOK_LOGGER: &str =
 
 /// An S3 client with the task's identity.
 pub(crate) fn client(ctx: &TaskContext) -> Result<Client, TaskError> {
-    airtask_aws::identity::task_config(ctx).map(airtask_aws::s3_client)
-}
-
-/// A failed S3 call: what was asked, and what S3 answered. Another try may help (Airflow
-/// retries any failed call).
-pub(crate) fn call_failed<E>(
-    what: &str,
-    e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> TaskError
-where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    TaskError::retryable(format!("{what} failed: {}", airtask_aws::sdk_error_text(e)))
-}
-
-/// The HTTP status S3 answered with, when it answered.
-pub(crate) fn status<E>(
-    e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> Option<u16> {
-    e.raw_response().map(|r| r.status().as_u16())
+    airtask_aws::client(ctx, airtask_aws::s3_client)
 }
 
 /// Splits an S3 URL (`s3://`, `s3a://`, `s3n://`, or an https path-style or virtual-host
@@ -73,21 +55,27 @@ pub(crate) fn bucket_key(
     key: &str,
     bucket_param: &str,
     key_param: &str,
-) -> Result<(String, String), String> {
+) -> Result<(String, String), ParamError> {
     match bucket {
         None => parse_s3_url(key).ok_or_else(|| {
-            format!(
-                "Please provide a bucket name using a valid format of the form: \
+            ParamError::at(
+                key_param,
+                format!(
+                    "Please provide a bucket name using a valid format of the form: \
                  S3://bucket-name/key-name or \
                  https://bucket-name.s3.region-code.amazonaws.com/key-name but provided: \"{key}\" \
                  (or give `{bucket_param}`)"
+                ),
             )
         }),
         Some(b) => {
             if key.contains("://") {
-                return Err(format!(
-                    "If `{bucket_param}` is provided, {key_param} should be a relative path \
-                     from root level, rather than a full s3:// url"
+                return Err(ParamError::at(
+                    key_param,
+                    format!(
+                        "If `{bucket_param}` is provided, {key_param} should be a relative \
+                         path from root level, rather than a full s3:// url"
+                    ),
                 ));
             }
             Ok((b.to_owned(), key.to_owned()))
@@ -121,7 +109,7 @@ pub(crate) async fn list(
         .send();
     while let Some(page) = pages.next().await {
         let page =
-            page.map_err(|e| call_failed(&format!("ListObjectsV2 s3://{bucket}/{prefix}"), &e))?;
+            page.map_err(|e| task_error(&format!("ListObjectsV2 s3://{bucket}/{prefix}"), &e))?;
         out.prefixes.extend(
             page.common_prefixes()
                 .iter()
@@ -158,7 +146,7 @@ pub(crate) async fn bucket_exists(s3: &Client, bucket: &str) -> Result<bool, Tas
             "HeadBucket s3://{bucket} failed: HTTP 403 Forbidden: the bucket exists but the \
              task's role may not access it, or it belongs to another account"
         ))),
-        Err(e) => Err(call_failed(&format!("HeadBucket s3://{bucket}"), &e)),
+        Err(e) => Err(task_error(&format!("HeadBucket s3://{bucket}"), &e)),
     }
 }
 
@@ -193,7 +181,7 @@ pub(crate) async fn delete_keys(
             .delete(delete)
             .send()
             .await
-            .map_err(|e| call_failed(&format!("DeleteObjects s3://{bucket}"), &e))?;
+            .map_err(|e| task_error(&format!("DeleteObjects s3://{bucket}"), &e))?;
         let failed: Vec<&str> = out.errors().iter().filter_map(|e| e.key()).collect();
         if !failed.is_empty() {
             return Err(TaskError::retryable(format!(
@@ -320,11 +308,13 @@ mod tests {
         assert!(
             bucket_key(None, "k", "dest_bucket", "dest_key")
                 .unwrap_err()
+                .message()
                 .starts_with("Please provide a bucket name")
         );
         assert!(
             bucket_key(Some("b"), "s3://b/k", "dest_bucket", "dest_key")
                 .unwrap_err()
+                .message()
                 .contains("should be a relative path")
         );
     }

@@ -4,79 +4,23 @@
 use std::io::Write as _;
 
 use airtask_core::{
-    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption};
 
-use crate::common::{bucket_key, call_failed, client, status, text};
-
-const LOGGER: &str =
-    "airflow.task.operators.airflow.providers.amazon.aws.operators.s3.S3CreateObjectOperator";
+use crate::common::{bucket_key, client, text};
+use airtask_aws::error::{status, task_error};
 
 /// A configured `S3CreateObjectOperator`.
 #[derive(Debug)]
-pub(crate) struct CreateObject {
+pub struct S3CreateObjectOperator {
     bucket: String,
     key: String,
     data: Vec<u8>,
     replace: bool,
     encrypt: bool,
     acl: Option<ObjectCannedAcl>,
-}
-
-/// Builds it from its rendered parameters.
-pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
-    let mut r = ParamReader::new("S3CreateObjectOperator", p);
-    let bucket = r.str("s3_bucket")?;
-    let key = r.required_str(
-        "s3_key",
-        "the key to write (relative to s3_bucket, or a full s3:// URL)",
-    )?;
-    // A lone xcom_pull renders natively here; the data is still the text Airflow writes.
-    let data =
-        text(&mut r, "data").ok_or("S3CreateObjectOperator needs `data`: the content to write")?;
-    let replace = r.bool("replace", false)?;
-    let encrypt = r.bool("encrypt", false)?;
-    let acl = r.str("acl_policy")?;
-    let encoding = r.str("encoding")?;
-    let compression = r.str("compression")?;
-    r.finish()?;
-    let (bucket, key) = bucket_key(bucket.as_deref(), &key, "dest_bucket", "dest_key")?;
-    let mut data = encode(&data, encoding.as_deref())?;
-    match compression.as_deref() {
-        None => {}
-        Some("gzip") => {
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            gz.write_all(&data)
-                .and_then(|()| gz.finish())
-                .map(|out| data = out)
-                .map_err(|e| format!("cannot gzip the data: {e}"))?;
-        }
-        Some(other) => {
-            return Err(format!(
-                "compression '{other}' is not supported; the only one is gzip (as in Airflow)"
-            ));
-        }
-    }
-    let acl = acl.map(|a| {
-        if ObjectCannedAcl::values().contains(&a.as_str()) {
-            Ok(ObjectCannedAcl::from(a.as_str()))
-        } else {
-            Err(format!(
-                "acl_policy '{a}' is not a canned ACL; use one of {}",
-                ObjectCannedAcl::values().join(", ")
-            ))
-        }
-    });
-    Ok(Box::new(CreateObject {
-        bucket,
-        key,
-        data,
-        replace,
-        encrypt,
-        acl: acl.transpose()?,
-    }))
 }
 
 /// Encodes `data` as Python's `str.encode(encoding)` does, for the encodings that matter.
@@ -102,47 +46,110 @@ fn encode(data: &str, encoding: Option<&str>) -> Result<Vec<u8>, String> {
     }
 }
 
-impl Operator for CreateObject {
-    fn execute<'a>(
-        &'a mut self,
-        ctx: &'a TaskContext,
-    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        Box::pin(async move {
-            let s3 = client(ctx)?;
-            let url = format!("s3://{}/{}", self.bucket, self.key);
-            if !self.replace {
-                match s3
-                    .head_object()
-                    .bucket(&self.bucket)
-                    .key(&self.key)
-                    .send()
-                    .await
-                {
-                    Ok(_) => {
-                        return Err(TaskError::fatal(format!(
-                            "The key {} already exists. ({url}; set replace: true to overwrite it)",
-                            self.key
-                        )));
-                    }
-                    Err(e) if status(&e) == Some(404) => {}
-                    Err(e) => return Err(call_failed(&format!("HeadObject {url}"), &e)),
-                }
+impl Operator for S3CreateObjectOperator {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.amazon.aws.operators.s3.S3CreateObjectOperator",
+        aliases: &[],
+        template_fields: &[
+            "aws_conn_id",
+            "data",
+            "region_name",
+            "s3_bucket",
+            "s3_key",
+            "verify",
+        ],
+        calls_aws: true,
+    };
+
+    fn from_params(r: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        let bucket = r.str("s3_bucket")?;
+        let key = r.required_str(
+            "s3_key",
+            "the key to write (relative to s3_bucket, or a full s3:// URL)",
+        )?;
+        // A lone xcom_pull renders natively here; the data is still the text Airflow writes.
+        let data =
+            text(r, "data").ok_or("S3CreateObjectOperator needs `data`: the content to write")?;
+        let replace = r.bool("replace", false)?;
+        let encrypt = r.bool("encrypt", false)?;
+        let acl = r.str("acl_policy")?;
+        let encoding = r.str("encoding")?;
+        let compression = r.str("compression")?;
+        // The provider's message names dest_bucket and dest_key; the parameter is s3_key.
+        let (bucket, key) = bucket_key(bucket.as_deref(), &key, "dest_bucket", "dest_key")
+            .map_err(|e| ParamError::at("s3_key", e.message()))?;
+        let mut data = encode(&data, encoding.as_deref())?;
+        match compression.as_deref() {
+            None => {}
+            Some("gzip") => {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(&data)
+                    .and_then(|()| gz.finish())
+                    .map(|out| data = out)
+                    .map_err(|e| format!("cannot gzip the data: {e}"))?;
             }
-            let mut put = s3
-                .put_object()
+            Some(other) => {
+                return Err(ParamError::new(format!(
+                    "compression '{other}' is not supported; the only one is gzip (as in Airflow)"
+                )));
+            }
+        }
+        let acl = acl.map(|a| {
+            if ObjectCannedAcl::values().contains(&a.as_str()) {
+                Ok(ObjectCannedAcl::from(a.as_str()))
+            } else {
+                Err(ParamError::new(format!(
+                    "acl_policy '{a}' is not a canned ACL; use one of {}",
+                    ObjectCannedAcl::values().join(", ")
+                )))
+            }
+        });
+        Ok(S3CreateObjectOperator {
+            bucket,
+            key,
+            data,
+            replace,
+            encrypt,
+            acl: acl.transpose()?,
+        })
+    }
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        let s3 = client(ctx)?;
+        let url = format!("s3://{}/{}", self.bucket, self.key);
+        if !self.replace {
+            match s3
+                .head_object()
                 .bucket(&self.bucket)
                 .key(&self.key)
-                .body(ByteStream::from(self.data.clone()))
-                .set_acl(self.acl.clone());
-            if self.encrypt {
-                put = put.server_side_encryption(ServerSideEncryption::Aes256);
-            }
-            put.send()
+                .send()
                 .await
-                .map_err(|e| call_failed(&format!("PutObject {url}"), &e))?;
-            ctx.hook_info(LOGGER, &format!("Wrote {} bytes to {url}", self.data.len()));
-            Ok(Outcome::Success(None))
-        })
+            {
+                Ok(_) => {
+                    return Err(TaskError::fatal(format!(
+                        "The key {} already exists. ({url}; set replace: true to overwrite it)",
+                        self.key
+                    )));
+                }
+                Err(e) if status(&e) == Some(404) => {}
+                Err(e) => return Err(task_error(&format!("HeadObject {url}"), &e)),
+            }
+        }
+        let mut put = s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .body(ByteStream::from(self.data.clone()))
+            .set_acl(self.acl.clone());
+        if self.encrypt {
+            put = put.server_side_encryption(ServerSideEncryption::Aes256);
+        }
+        put.send()
+            .await
+            .map_err(|e| task_error(&format!("PutObject {url}"), &e))?;
+        ctx.info(&format!("Wrote {} bytes to {url}", self.data.len()));
+        Ok(Outcome::Success(None))
     }
 }
 
@@ -165,7 +172,11 @@ mod tests {
     #[test]
     fn parameters_are_checked() {
         let p = |v: serde_json::Value| v.as_object().cloned().unwrap();
-        let build = |p: &Params| build(p).map(|_| ());
+        let build = |p: &airtask_core::Params| {
+            airtask_core::build_operator::<S3CreateObjectOperator>(p)
+                .map(|_| ())
+                .map_err(String::from)
+        };
         let e = build(&p(serde_json::json!({"s3_key": "k", "data": "x"}))).unwrap_err();
         assert!(e.starts_with("Please provide a bucket name"), "{e}");
         let e = build(&p(

@@ -3,14 +3,15 @@
 
 use airtask_core::sensor::SensorSettings;
 use airtask_core::{
-    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
 
-use crate::common::{HOOK_LOGGER, bucket_key, call_failed, client, fnmatch, list_objects, status};
+use crate::common::{HOOK_LOGGER, bucket_key, client, fnmatch, list_objects};
+use airtask_aws::error::{status, task_error};
 
 /// A configured `S3KeySensor`.
 #[derive(Debug)]
-pub(crate) struct KeySensor {
+pub struct S3KeySensor {
     settings: SensorSettings,
     /// (bucket, key or pattern), checked in order.
     keys: Vec<(String, String)>,
@@ -18,51 +19,7 @@ pub(crate) struct KeySensor {
     regex: Vec<Option<regex_lite::Regex>>,
 }
 
-/// Builds it from its rendered parameters.
-pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
-    let mut r = ParamReader::new("S3KeySensor", p);
-    let settings = SensorSettings::read(&mut r, 60.0)?;
-    let keys = r
-        .str_or_list("bucket_key")?
-        .ok_or("S3KeySensor needs `bucket_key`: the key (or list of keys) to wait for")?;
-    let bucket = r.str("bucket_name")?;
-    let wildcard_match = r.bool("wildcard_match", false)?;
-    let use_regex = r.bool("use_regex", false)?;
-    if r.value("check_fn").is_some() {
-        return Err(
-            "check_fn is a Python callable, which a YAML workflow cannot run here; remove it \
-             (the sensor then waits for the keys to exist)"
-                .into(),
-        );
-    }
-    // metadata_keys only feed check_fn; deferrable runs as a plain sensor.
-    r.accept("metadata_keys");
-    r.accept("deferrable");
-    r.finish()?;
-    let keys = keys
-        .iter()
-        .map(|k| bucket_key(bucket.as_deref(), k, "bucket_name", "bucket_key"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let regex = keys
-        .iter()
-        .map(|(_, k)| {
-            (use_regex && !wildcard_match)
-                .then(|| {
-                    regex_lite::Regex::new(&format!("^(?:{k})"))
-                        .map_err(|e| format!("bucket_key '{k}' is not a regular expression: {e}"))
-                })
-                .transpose()
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Box::new(KeySensor {
-        settings,
-        keys,
-        wildcard_match,
-        regex,
-    }))
-}
-
-impl KeySensor {
+impl S3KeySensor {
     async fn check(
         &self,
         ctx: &TaskContext,
@@ -90,12 +47,12 @@ impl KeySensor {
         match s3.head_object().bucket(bucket).key(key).send().await {
             Ok(_) => Ok(true),
             Err(e) if status(&e) == Some(404) => Ok(false),
-            Err(e) => Err(call_failed(&format!("HeadObject s3://{bucket}/{key}"), &e)),
+            Err(e) => Err(task_error(&format!("HeadObject s3://{bucket}/{key}"), &e)),
         }
     }
 }
 
-impl KeySensor {
+impl S3KeySensor {
     /// One poke: every key must exist; the first missing one ends the poke (as Airflow's
     /// all()).
     async fn poke(&self, ctx: &TaskContext) -> Result<bool, TaskError> {
@@ -109,14 +66,67 @@ impl KeySensor {
     }
 }
 
-impl Operator for KeySensor {
-    fn execute<'a>(
-        &'a mut self,
-        ctx: &'a TaskContext,
-    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        Box::pin(async move {
-            let this = &*self;
-            airtask_core::sensor::run(&this.settings, ctx, || this.poke(ctx)).await
+impl Operator for S3KeySensor {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.amazon.aws.sensors.s3.S3KeySensor",
+        aliases: &[
+            "airflow.providers.amazon.aws.sensors.s3_key.S3KeySensor",
+            "airflow.sensors.s3_key_sensor.S3KeySensor",
+        ],
+        template_fields: &[
+            "aws_conn_id",
+            "bucket_key",
+            "bucket_name",
+            "region_name",
+            "verify",
+        ],
+        calls_aws: true,
+    };
+
+    fn from_params(r: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        let settings = SensorSettings::read(r, 60.0)?;
+        let keys = r
+            .str_or_list("bucket_key")?
+            .ok_or("S3KeySensor needs `bucket_key`: the key (or list of keys) to wait for")?;
+        let bucket = r.str("bucket_name")?;
+        let wildcard_match = r.bool("wildcard_match", false)?;
+        let use_regex = r.bool("use_regex", false)?;
+        if r.value("check_fn").is_some() {
+            return Err(
+                "check_fn is a Python callable, which a YAML workflow cannot run here; remove it \
+                 (the sensor then waits for the keys to exist)"
+                    .into(),
+            );
+        }
+        // metadata_keys only feed check_fn; deferrable runs as a plain sensor.
+        r.accept("metadata_keys");
+        r.accept("deferrable");
+        let keys = keys
+            .iter()
+            .map(|k| bucket_key(bucket.as_deref(), k, "bucket_name", "bucket_key"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let regex = keys
+            .iter()
+            .map(|(_, k)| {
+                (use_regex && !wildcard_match)
+                    .then(|| {
+                        regex_lite::Regex::new(&format!("^(?:{k})")).map_err(|e| {
+                            format!("bucket_key '{k}' is not a regular expression: {e}")
+                        })
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(S3KeySensor {
+            settings,
+            keys,
+            wildcard_match,
+            regex,
         })
+    }
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        let this = &*self;
+        airtask_core::sensor::run(&this.settings, ctx, || this.poke(ctx)).await
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use airtask_core::sensor::SensorSettings;
 use airtask_core::{
-    BoxFuture, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
 use tokio::time::Instant;
 
@@ -13,7 +13,7 @@ use crate::common::{HOOK_LOGGER, client, list_objects};
 
 /// A configured `S3KeysUnchangedSensor`, with the state it keeps between pokes.
 #[derive(Debug)]
-pub(crate) struct KeysUnchanged {
+pub struct S3KeysUnchangedSensor {
     settings: SensorSettings,
     bucket: String,
     prefix: String,
@@ -24,43 +24,7 @@ pub(crate) struct KeysUnchanged {
     last_activity: Option<Instant>,
 }
 
-/// Builds it from its rendered parameters.
-pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
-    let mut r = ParamReader::new("S3KeysUnchangedSensor", p);
-    let settings = SensorSettings::read(&mut r, 60.0)?;
-    if settings.reschedule {
-        return Err("Cannot set mode to 'reschedule'. Only 'poke' is acceptable".into());
-    }
-    let bucket = r.required_str("bucket_name", "the bucket")?;
-    let prefix = r.required_str("prefix", "the prefix whose keys to watch")?;
-    let inactivity_period = r.seconds("inactivity_period", 3600.0)?;
-    let min_objects = match r.value("min_objects") {
-        None => 1,
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| format!("min_objects must be a whole number, 0 or more, not {v}"))?,
-    };
-    let previous = r
-        .str_or_list("previous_objects")?
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    let allow_delete = r.bool("allow_delete", true)?;
-    r.accept("deferrable");
-    r.finish()?;
-    Ok(Box::new(KeysUnchanged {
-        settings,
-        bucket,
-        prefix,
-        inactivity_period,
-        min_objects,
-        allow_delete,
-        previous,
-        last_activity: None,
-    }))
-}
-
-impl KeysUnchanged {
+impl S3KeysUnchangedSensor {
     /// Airflow's `is_keys_unchanged`.
     fn unchanged(
         &mut self,
@@ -113,30 +77,69 @@ impl KeysUnchanged {
     }
 }
 
-impl Operator for KeysUnchanged {
-    fn execute<'a>(
-        &'a mut self,
-        ctx: &'a TaskContext,
-    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        Box::pin(async move {
-            let settings = self.settings.clone();
-            let (bucket, prefix) = (self.bucket.clone(), self.prefix.clone());
-            // The pokes share the sensor's state (the last listing and when it changed).
-            let state = std::sync::Mutex::new(self);
-            let (state, bucket, prefix) = (&state, &bucket, &prefix);
-            airtask_core::sensor::run(&settings, ctx, || async move {
-                let s3 = client(ctx)?;
-                let current: BTreeSet<String> = list_objects(&s3, bucket, prefix, None)
-                    .await?
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned))
-                    .collect();
-                let mut this = state
-                    .lock()
-                    .map_err(|_| TaskError::fatal("the sensor's state was poisoned"))?;
-                this.unchanged(ctx, current, Instant::now())
-            })
-            .await
+impl Operator for S3KeysUnchangedSensor {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.amazon.aws.sensors.s3.S3KeysUnchangedSensor",
+        aliases: &["airflow.providers.amazon.aws.sensors.s3_keys_unchanged.S3KeysUnchangedSensor"],
+        template_fields: &[
+            "aws_conn_id",
+            "bucket_name",
+            "prefix",
+            "region_name",
+            "verify",
+        ],
+        calls_aws: true,
+    };
+
+    fn from_params(r: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        let settings = SensorSettings::read(r, 60.0)?;
+        if settings.reschedule {
+            return Err("Cannot set mode to 'reschedule'. Only 'poke' is acceptable".into());
+        }
+        let bucket = r.required_str("bucket_name", "the bucket")?;
+        let prefix = r.required_str("prefix", "the prefix whose keys to watch")?;
+        let inactivity_period = r.seconds("inactivity_period", 3600.0)?;
+        let min_objects = r
+            .i64("min_objects", 0..=i64::MAX)?
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(1);
+        let previous = r
+            .str_or_list("previous_objects")?
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let allow_delete = r.bool("allow_delete", true)?;
+        r.accept("deferrable");
+        Ok(S3KeysUnchangedSensor {
+            settings,
+            bucket,
+            prefix,
+            inactivity_period,
+            min_objects,
+            allow_delete,
+            previous,
+            last_activity: None,
         })
+    }
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        let settings = self.settings.clone();
+        let (bucket, prefix) = (self.bucket.clone(), self.prefix.clone());
+        // The pokes share the sensor's state (the last listing and when it changed).
+        let state = std::sync::Mutex::new(self);
+        let (state, bucket, prefix) = (&state, &bucket, &prefix);
+        airtask_core::sensor::run(&settings, ctx, || async move {
+            let s3 = client(ctx)?;
+            let current: BTreeSet<String> = list_objects(&s3, bucket, prefix, None)
+                .await?
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .collect();
+            let mut this = state
+                .lock()
+                .map_err(|_| TaskError::fatal("the sensor's state was poisoned"))?;
+            this.unchanged(ctx, current, Instant::now())
+        })
+        .await
     }
 }

@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{Map, Value};
 
-use crate::common::call_failed;
+use airtask_aws::error::task_error;
 
 /// The serialization settings of a select, checked at build time.
 #[derive(Debug, Clone)]
@@ -219,7 +219,7 @@ pub(crate) async fn select(
         .output_serialization(serialization.output.clone())
         .send()
         .await
-        .map_err(|e| call_failed(&what, &e))?;
+        .map_err(|e| task_error(&what, &e))?;
     let mut records = Vec::new();
     loop {
         match out.payload.recv().await {

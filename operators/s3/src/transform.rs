@@ -4,20 +4,18 @@
 use std::process::Stdio;
 
 use airtask_core::{
-    BoxFuture, Level, Outcome, ParamReader, Params, TaskContext, TaskError, legacy::Operator,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
 use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncBufReadExt as _;
 
-use crate::common::{bucket_key, call_failed, client, status};
+use crate::common::{bucket_key, client};
 use crate::select::{Serialization, select};
-
-const LOGGER: &str =
-    "airflow.task.operators.airflow.providers.amazon.aws.operators.s3.S3FileTransformOperator";
+use airtask_aws::error::{status, task_error};
 
 /// A configured `S3FileTransformOperator`.
 #[derive(Debug)]
-pub(crate) struct FileTransform {
+pub struct S3FileTransformOperator {
     source: (String, String),
     dest: (String, String),
     /// The transform script; without one the (selected) source is uploaded as is.
@@ -28,44 +26,7 @@ pub(crate) struct FileTransform {
     replace: bool,
 }
 
-/// Builds it from its rendered parameters.
-pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
-    let mut r = ParamReader::new("S3FileTransformOperator", p);
-    let source = r.required_str("source_s3_key", "the key to read, a full s3:// URL")?;
-    let dest = r.required_str("dest_s3_key", "the key to write, a full s3:// URL")?;
-    let script = r.str("transform_script")?;
-    let select = r.str("select_expression")?;
-    let serialization = Serialization::read(r.value("select_expr_serialization_config"))?;
-    let args = r.str_or_list("script_args")?.unwrap_or_default();
-    let replace = r.bool("replace", false)?;
-    // One identity per task here: the source and destination connections are that identity.
-    for conn in ["source_aws_conn_id", "dest_aws_conn_id"] {
-        if let Some(c) = r.str(conn)?
-            && c != "aws_default"
-        {
-            return Err(format!(
-                "{conn} '{c}' is not supported: there are no Airflow connections here; the task \
-                 reads and writes with its own role (role_arn)"
-            ));
-        }
-    }
-    r.accept("source_verify");
-    r.accept("dest_verify");
-    r.finish()?;
-    if script.is_none() && select.is_none() {
-        return Err("Either transform_script or select_expression must be specified".into());
-    }
-    Ok(Box::new(FileTransform {
-        source: bucket_key(None, &source, "source_s3_key", "source_s3_key")?,
-        dest: bucket_key(None, &dest, "dest_s3_key", "dest_s3_key")?,
-        script,
-        select: select.map(|e| (e, serialization)),
-        args,
-        replace,
-    }))
-}
-
-impl FileTransform {
+impl S3FileTransformOperator {
     async fn run(&self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let s3 = client(ctx)?;
         let (sb, sk) = &self.source;
@@ -80,7 +41,7 @@ impl FileTransform {
                     )));
                 }
                 Err(e) if status(&e) == Some(404) => {}
-                Err(e) => return Err(call_failed(&format!("HeadObject s3://{db}/{dk}"), &e)),
+                Err(e) => return Err(task_error(&format!("HeadObject s3://{db}/{dk}"), &e)),
             }
         }
         match s3.head_object().bucket(sb).key(sk).send().await {
@@ -90,28 +51,24 @@ impl FileTransform {
                     "The source key s3://{sb}/{sk} does not exist"
                 )));
             }
-            Err(e) => return Err(call_failed(&format!("HeadObject s3://{sb}/{sk}"), &e)),
+            Err(e) => return Err(task_error(&format!("HeadObject s3://{sb}/{sk}"), &e)),
         }
         let bytes = match &self.select {
             Some((expression, serialization)) => {
-                ctx.hook_info(
-                    LOGGER,
-                    &format!("Selecting from source S3 file s3://{sb}/{sk}: {expression}"),
-                );
+                ctx.info(&format!(
+                    "Selecting from source S3 file s3://{sb}/{sk}: {expression}"
+                ));
                 select(&s3, sb, sk, expression, serialization).await?
             }
             None => {
-                ctx.hook_info(
-                    LOGGER,
-                    &format!("Downloading source S3 file s3://{sb}/{sk}"),
-                );
+                ctx.info(&format!("Downloading source S3 file s3://{sb}/{sk}"));
                 let object = s3
                     .get_object()
                     .bucket(sb)
                     .key(sk)
                     .send()
                     .await
-                    .map_err(|e| call_failed(&format!("GetObject s3://{sb}/{sk}"), &e))?;
+                    .map_err(|e| task_error(&format!("GetObject s3://{sb}/{sk}"), &e))?;
                 object
                     .body
                     .collect()
@@ -151,8 +108,8 @@ impl FileTransform {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| call_failed(&format!("PutObject s3://{db}/{dk}"), &e))?;
-            ctx.hook_info(LOGGER, "Upload successful");
+                .map_err(|e| task_error(&format!("PutObject s3://{db}/{dk}"), &e))?;
+            ctx.info("Upload successful");
             Ok(Outcome::Success(None))
         }
         .await;
@@ -186,7 +143,7 @@ impl FileTransform {
         let mut child = cmd.spawn().map_err(|e| {
             TaskError::fatal(format!("cannot run the transform script {script}: {e}"))
         })?;
-        ctx.hook_info(LOGGER, "Output:");
+        ctx.info("Output:");
         let out = child
             .stdout
             .take()
@@ -195,7 +152,7 @@ impl FileTransform {
             .stderr
             .take()
             .map(|e| tokio::io::BufReader::new(e).lines());
-        let log = |line: String| ctx.line(Level::Info, LOGGER, line.trim_end());
+        let log = |line: String| ctx.info(line.trim_end());
         let pump = async {
             if let Some(mut out) = out {
                 while let Ok(Some(line)) = out.next_line().await {
@@ -221,22 +178,65 @@ impl FileTransform {
                 status.code().unwrap_or(-1)
             )));
         }
-        ctx.hook_info(
-            LOGGER,
-            &format!(
-                "Transform script successful. Output temporarily located at {}",
-                dst.display()
-            ),
-        );
+        ctx.info(&format!(
+            "Transform script successful. Output temporarily located at {}",
+            dst.display()
+        ));
         Ok(())
     }
 }
 
-impl Operator for FileTransform {
-    fn execute<'a>(
-        &'a mut self,
-        ctx: &'a TaskContext,
-    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        Box::pin(self.run(ctx))
+impl Operator for S3FileTransformOperator {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.amazon.aws.operators.s3.S3FileTransformOperator",
+        aliases: &[
+            "airflow.providers.amazon.aws.operators.s3_file_transform.S3FileTransformOperator",
+        ],
+        template_fields: &[
+            "dest_aws_conn_id",
+            "dest_s3_key",
+            "script_args",
+            "source_aws_conn_id",
+            "source_s3_key",
+        ],
+        calls_aws: true,
+    };
+
+    fn from_params(r: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        let source = r.required_str("source_s3_key", "the key to read, a full s3:// URL")?;
+        let dest = r.required_str("dest_s3_key", "the key to write, a full s3:// URL")?;
+        let script = r.str("transform_script")?;
+        let select = r.str("select_expression")?;
+        let serialization = Serialization::read(r.value("select_expr_serialization_config"))?;
+        let args = r.str_or_list("script_args")?.unwrap_or_default();
+        let replace = r.bool("replace", false)?;
+        // One identity per task here: the source and destination connections are that identity.
+        for conn in ["source_aws_conn_id", "dest_aws_conn_id"] {
+            if let Some(c) = r.str(conn)?
+                && c != "aws_default"
+            {
+                return Err(ParamError::new(format!(
+                    "{conn} '{c}' is not supported: there are no Airflow connections here; the task \
+                     reads and writes with its own role (role_arn)"
+                )));
+            }
+        }
+        r.accept("source_verify");
+        r.accept("dest_verify");
+        if script.is_none() && select.is_none() {
+            return Err("Either transform_script or select_expression must be specified".into());
+        }
+        Ok(S3FileTransformOperator {
+            source: bucket_key(None, &source, "source_s3_key", "source_s3_key")?,
+            dest: bucket_key(None, &dest, "dest_s3_key", "dest_s3_key")?,
+            script,
+            select: select.map(|e| (e, serialization)),
+            args,
+            replace,
+        })
+    }
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        self.run(ctx).await
     }
 }

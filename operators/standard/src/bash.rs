@@ -6,7 +6,9 @@ use std::io::BufRead as _;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use airtask_core::{BoxFuture, Outcome, Params, TaskContext, TaskError, legacy::Operator};
+use airtask_core::{
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
@@ -24,10 +26,8 @@ pub struct BashOperator {
     skip_on_exit_code: Vec<i32>,
     /// The process group of the running command, for `on_kill`.
     pgid: Arc<Mutex<Option<i32>>>,
-    /// The task log, for on_kill's lines.
-    log: Option<TaskContext>,
     /// Signalled when the output thread has read the command's output to its end.
-    output_done: Option<std::sync::mpsc::Receiver<()>>,
+    output_done: Option<oneshot::Receiver<()>>,
 }
 
 impl std::fmt::Debug for BashOperator {
@@ -40,104 +40,127 @@ impl std::fmt::Debug for BashOperator {
     }
 }
 
-fn param_str(p: &Params, name: &str) -> Result<Option<String>, String> {
-    match p.get(name) {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("{name} must be a string, not {other}")),
-    }
+/// An exit code (a whole number that fits an `i32`).
+fn exit_code(v: &serde_json::Value) -> Option<i32> {
+    v.as_i64().and_then(|i| i32::try_from(i).ok())
 }
 
-/// Builds a `BashOperator` from its rendered parameters.
-pub(crate) fn build(p: &Params) -> Result<Box<dyn Operator>, String> {
-    for key in p.keys() {
-        const KNOWN: &[&str] = &[
-            "bash_command",
-            "env",
-            "append_env",
-            "output_encoding",
-            "skip_on_exit_code",
-            "cwd",
-            "output_processor",
-        ];
-        if !KNOWN.contains(&key.as_str()) {
-            return Err(format!(
-                "BashOperator has no parameter `{key}`; it takes {}",
-                KNOWN.join(", ")
-            ));
-        }
-    }
-    let bash_command = param_str(p, "bash_command")?
-        .ok_or("BashOperator needs `bash_command`, the command to run")?;
-    if bash_command.trim().is_empty() {
-        return Err("bash_command is empty; give the command to run".into());
-    }
-    let env = match p.get("env") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::Object(m)) => Some(
-            m.iter()
-                .map(|(k, v)| {
-                    let v = match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Some(other) => {
-            return Err(format!(
-                "env must be a mapping of names to strings, not {other}"
-            ));
-        }
-    };
-    let append_env = match p.get("append_env") {
-        None | Some(serde_json::Value::Null) => false,
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(other) => return Err(format!("append_env must be true or false, not {other}")),
-    };
-    if let Some(enc) = param_str(p, "output_encoding")?
-        && !matches!(
-            enc.to_ascii_lowercase().replace('_', "-").as_str(),
-            "utf-8" | "utf8"
-        )
-    {
-        return Err(format!(
-            "output_encoding '{enc}' is not supported; airtask decodes output as UTF-8"
-        ));
-    }
-    let skip_on_exit_code = match p.get("skip_on_exit_code") {
-        None => vec![99],
-        Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::Number(n)) => vec![
-            n.as_i64()
-                .and_then(|i| i32::try_from(i).ok())
-                .ok_or("skip_on_exit_code must be an exit code")?,
+impl Operator for BashOperator {
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.standard.operators.bash.BashOperator",
+        aliases: &[
+            "airflow.operators.bash.BashOperator",
+            "airflow.operators.bash_operator.BashOperator",
         ],
-        Some(serde_json::Value::Array(a)) => a
-            .iter()
-            .map(|v| {
-                v.as_i64()
-                    .and_then(|i| i32::try_from(i).ok())
-                    .ok_or("skip_on_exit_code must list exit codes")
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => {
-            return Err(format!(
-                "skip_on_exit_code must be an exit code or a list of them, not {other}"
+        template_fields: &["bash_command", "env", "cwd"],
+        calls_aws: false,
+    };
+
+    fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        let bash_command = p.required_str("bash_command", "the command to run")?;
+        if bash_command.trim().is_empty() {
+            return Err(ParamError::at(
+                "bash_command",
+                "bash_command is empty; give the command to run",
             ));
         }
-    };
-    Ok(Box::new(BashOperator {
-        bash_command,
-        env,
-        append_env,
-        cwd: param_str(p, "cwd")?,
-        skip_on_exit_code,
-        pgid: Arc::new(Mutex::new(None)),
-        log: None,
-        output_done: None,
-    }))
+        // Values that are not strings become their text (Airflow passes them to the process
+        // as str()).
+        let env = p.map("env")?.map(|m| {
+            m.iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => (k.clone(), s.clone()),
+                    other => (k.clone(), other.to_string()),
+                })
+                .collect()
+        });
+        let append_env = p.bool("append_env", false)?;
+        if let Some(enc) = p.str("output_encoding")?
+            && !matches!(
+                enc.to_ascii_lowercase().replace('_', "-").as_str(),
+                "utf-8" | "utf8"
+            )
+            && !p.is_templated(&enc)
+        {
+            return Err(ParamError::at(
+                "output_encoding",
+                format!(
+                    "output_encoding '{enc}' is not supported; airtask decodes output as UTF-8"
+                ),
+            ));
+        }
+        let wrong_code = || {
+            ParamError::at(
+                "skip_on_exit_code",
+                "skip_on_exit_code must be an exit code or a list of them",
+            )
+        };
+        let present = p.contains("skip_on_exit_code");
+        let skip_on_exit_code = match p.value("skip_on_exit_code") {
+            // Absent: 99; null: none.
+            None if present => Vec::new(),
+            None => vec![99],
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .map(|v| exit_code(v).ok_or_else(wrong_code))
+                .collect::<Result<_, _>>()?,
+            Some(v) => vec![exit_code(v).ok_or_else(wrong_code)?],
+        };
+        let cwd = p.str("cwd")?;
+        p.accept("output_processor");
+        Ok(BashOperator {
+            bash_command,
+            env,
+            append_env,
+            cwd,
+            skip_on_exit_code,
+            pgid: Arc::new(Mutex::new(None)),
+            output_done: None,
+        })
+    }
+
+    async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        self.run(ctx).await
+    }
+
+    /// Sends SIGTERM to the command's whole process group, waits up to two seconds for it to
+    /// end, then sends SIGKILL to whatever is left.
+    async fn on_kill(&mut self, ctx: &TaskContext) {
+        let pgid = self.pgid.lock().ok().and_then(|mut g| g.take());
+        let Some(pgid) = pgid else { return };
+        let group = Pid::from_raw(pgid);
+        let say = |message: &str| ctx.hook_info(LOGGER, message);
+        say(&format!("Sending SIGTERM signal to process group {pgid}"));
+        if killpg(group, Signal::SIGTERM).is_err() {
+            return;
+        }
+        // As the container's init (PID 1), this process inherits the command's orphans and
+        // must reap them, or their zombies keep the group alive.
+        let init = std::process::id() == 1;
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            // Reap bash itself (our child), then probe the group with signal 0: it is gone when
+            // no process of it is left.
+            let _ = waitpid(group, Some(WaitPidFlag::WNOHANG));
+            if init {
+                while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                    if status == nix::sys::wait::WaitStatus::StillAlive {
+                        break;
+                    }
+                }
+            }
+            if killpg(group, None).is_err() {
+                say(&format!("Process group {pgid} ended after SIGTERM"));
+                self.drain_output().await;
+                return;
+            }
+        }
+        say(&format!(
+            "Process group {pgid} still running 2 s after SIGTERM; sending SIGKILL"
+        ));
+        let _ = killpg(group, Signal::SIGKILL);
+        self.drain_output().await;
+    }
 }
 
 impl BashOperator {
@@ -214,7 +237,7 @@ impl BashOperator {
         // and on_kill waits for it.
         let last = Arc::new(Mutex::new(String::new()));
         let (eof_tx, eof_rx) = oneshot::channel::<()>();
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done_rx) = oneshot::channel::<()>();
         self.output_done = Some(done_rx);
         let (log, last_seen) = (ctx.clone(), last.clone());
         std::thread::spawn(move || {
@@ -266,62 +289,9 @@ impl BashOperator {
 impl BashOperator {
     /// Waits (at most a second) for the output thread to log the last lines of a command that
     /// was stopped.
-    fn drain_output(&mut self) {
+    async fn drain_output(&mut self) {
         if let Some(done) = self.output_done.take() {
-            let _ = done.recv_timeout(std::time::Duration::from_secs(1));
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), done).await;
         }
-    }
-}
-
-impl Operator for BashOperator {
-    fn execute<'a>(
-        &'a mut self,
-        ctx: &'a TaskContext,
-    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        self.log = Some(ctx.clone());
-        Box::pin(self.run(ctx))
-    }
-
-    /// Sends SIGTERM to the command's whole process group, waits up to two seconds for it to
-    /// end, then sends SIGKILL to whatever is left.
-    fn on_kill(&mut self) {
-        let pgid = self.pgid.lock().ok().and_then(|mut g| g.take());
-        let Some(pgid) = pgid else { return };
-        let group = Pid::from_raw(pgid);
-        let say = |message: &str| {
-            if let Some(log) = &self.log {
-                log.line(airtask_core::Level::Info, LOGGER, message);
-            }
-        };
-        say(&format!("Sending SIGTERM signal to process group {pgid}"));
-        if killpg(group, Signal::SIGTERM).is_err() {
-            return;
-        }
-        // As the container's init (PID 1), this process inherits the command's orphans and
-        // must reap them, or their zombies keep the group alive.
-        let init = std::process::id() == 1;
-        for _ in 0..40 {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            // Reap bash itself (our child), then probe the group with signal 0: it is gone when
-            // no process of it is left.
-            let _ = waitpid(group, Some(WaitPidFlag::WNOHANG));
-            if init {
-                while let Ok(status) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                    if status == nix::sys::wait::WaitStatus::StillAlive {
-                        break;
-                    }
-                }
-            }
-            if killpg(group, None).is_err() {
-                say(&format!("Process group {pgid} ended after SIGTERM"));
-                self.drain_output();
-                return;
-            }
-        }
-        say(&format!(
-            "Process group {pgid} still running 2 s after SIGTERM; sending SIGKILL"
-        ));
-        let _ = killpg(group, Signal::SIGKILL);
-        self.drain_output();
     }
 }

@@ -4,52 +4,39 @@
 mod bash;
 
 use airtask_core::{
-    BoxFuture, Outcome, Params, TaskContext, TaskError, legacy::Operator, legacy::OperatorInfo,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, RegistryBuilder, TaskContext,
+    TaskError,
 };
 
 pub use bash::BashOperator;
 
-/// `EmptyOperator`: does nothing and succeeds.
+/// Registers the operators of this crate.
+pub fn register(b: RegistryBuilder) -> RegistryBuilder {
+    b.register::<EmptyOperator>().register::<BashOperator>()
+}
+
+/// `EmptyOperator` (Airflow 2's `DummyOperator` too): does nothing and succeeds. It takes no
+/// parameters; any is refused, as Airflow refuses it ("Invalid arguments were passed").
 #[derive(Debug, Default)]
 pub struct EmptyOperator;
 
 impl Operator for EmptyOperator {
-    fn execute<'a>(
-        &'a mut self,
-        _ctx: &'a TaskContext,
-    ) -> BoxFuture<'a, Result<Outcome, TaskError>> {
-        Box::pin(async { Ok(Outcome::Success(None)) })
+    const SPEC: OperatorSpec = OperatorSpec {
+        class_path: "airflow.providers.standard.operators.empty.EmptyOperator",
+        aliases: &[
+            "airflow.operators.empty.EmptyOperator",
+            "airflow.operators.dummy.DummyOperator",
+            "airflow.operators.dummy_operator.DummyOperator",
+        ],
+        template_fields: &[],
+        calls_aws: false,
+    };
+
+    fn from_params(_: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+        Ok(EmptyOperator)
+    }
+
+    async fn execute(&mut self, _: &TaskContext) -> Result<Outcome, TaskError> {
+        Ok(Outcome::Success(None))
     }
 }
-
-fn build_empty(_: &Params) -> Result<Box<dyn Operator>, String> {
-    Ok(Box::new(EmptyOperator))
-}
-
-/// `EmptyOperator` (Airflow 2's `DummyOperator` too).
-pub const EMPTY: OperatorInfo = OperatorInfo {
-    class_path: "airflow.providers.standard.operators.empty.EmptyOperator",
-    aliases: &[
-        "airflow.operators.empty.EmptyOperator",
-        "airflow.operators.dummy.DummyOperator",
-        "airflow.operators.dummy_operator.DummyOperator",
-    ],
-    template_fields: &[],
-    aws: false,
-    build: build_empty,
-};
-
-/// `BashOperator`: runs a shell command.
-pub const BASH: OperatorInfo = OperatorInfo {
-    class_path: "airflow.providers.standard.operators.bash.BashOperator",
-    aliases: &[
-        "airflow.operators.bash.BashOperator",
-        "airflow.operators.bash_operator.BashOperator",
-    ],
-    template_fields: &["bash_command", "env", "cwd"],
-    aws: false,
-    build: bash::build,
-};
-
-/// Every operator of this crate.
-pub const OPERATORS: &[OperatorInfo] = &[EMPTY, BASH];

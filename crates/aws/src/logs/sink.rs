@@ -7,8 +7,8 @@ use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 
+use crate::error_chain;
 use crate::logs::LogEvent;
-use crate::{error_chain, sdk_error_text};
 
 /// What the shipper needs from CloudWatch Logs, as a trait so that tests and benchmarks can put
 /// an in-process sink in its place. The shipper calls one method at a time and does all the
@@ -78,35 +78,21 @@ pub enum SinkError {
     Fatal(String),
 }
 
-/// What to do about an error answered by the service, from its code and HTTP status.
+/// What to do about an error answered by the service, from its code and HTTP status: the
+/// two codes the shipper repairs itself, else retryable or fatal as the one classifier
+/// ([`crate::error`]) says.
 pub(crate) fn classify_code(code: Option<&str>, status: Option<u16>, text: String) -> SinkError {
     match code {
         Some("ResourceNotFoundException") => SinkError::NotFound(text),
         Some("InvalidParameterException") => SinkError::InvalidParameter(text),
-        Some(
-            "ThrottlingException"
-            | "Throttling"
-            | "ThrottledException"
-            | "TooManyRequestsException"
-            | "RequestLimitExceeded"
-            | "ServiceUnavailableException"
-            | "ServiceUnavailable"
-            | "InternalFailure"
-            | "InternalServerError"
-            | "InternalError"
-            | "RequestTimeout"
-            | "RequestTimeoutException"
-            | "RequestExpired"
-            | "OperationAbortedException",
-        ) => SinkError::Retryable(text),
-        _ if status.is_some_and(|s| s == 429 || s >= 500) => SinkError::Retryable(text),
+        _ if crate::error::retryable_code(code, status) => SinkError::Retryable(text),
         _ => SinkError::Fatal(text),
     }
 }
 
-/// Classifies any SDK error: the service's answer by its code, a request that could not even be
-/// built as fatal, and everything on the way (timeouts, connection failures, unreadable
-/// responses, credentials that could not be loaded) as retryable.
+/// Classifies any SDK error: the service's answer by its code, everything else (a request
+/// that could not be built, timeouts, connection failures, unreadable responses, credentials
+/// that could not be loaded) as the one classifier says.
 fn classify<E>(e: &SdkError<E, HttpResponse>) -> SinkError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -115,10 +101,10 @@ where
         SdkError::ServiceError(se) => classify_code(
             se.err().code(),
             Some(se.raw().status().as_u16()),
-            sdk_error_text(e),
+            crate::error::text(e),
         ),
-        SdkError::ConstructionFailure(_) => SinkError::Fatal(error_chain(e)),
-        _ => SinkError::Retryable(error_chain(e)),
+        _ if crate::error::is_retryable(e) => SinkError::Retryable(error_chain(e)),
+        _ => SinkError::Fatal(error_chain(e)),
     }
 }
 
