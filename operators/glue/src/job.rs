@@ -561,7 +561,148 @@ fn quote(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use airtask_core::{Level, LogSink, Params};
+    use aws_sdk_glue::operation::batch_stop_job_run::BatchStopJobRunOutput;
+    use aws_sdk_glue::types::{
+        BatchStopJobRunError, BatchStopJobRunSuccessfulSubmission, ErrorDetail,
+    };
+    use aws_smithy_mocks::{mock, mock_client};
+
     use super::*;
+
+    /// The log lines of a try.
+    struct Lines(Mutex<Vec<(Level, String)>>);
+
+    impl LogSink for Lines {
+        fn line(&self, level: Level, _logger: &str, message: &str) {
+            self.0
+                .lock()
+                .expect("the lines")
+                .push((level, message.to_owned()));
+        }
+    }
+
+    fn operator(params: serde_json::Value) -> GlueJobOperator {
+        let params: Params = serde_json::from_value(params).expect("an object");
+        let mut p = ParamReader::new("GlueJobOperator", &params);
+        GlueJobOperator::from_params(&mut p).expect("valid parameters")
+    }
+
+    fn new_ctx() -> (TaskContext, Arc<Lines>) {
+        let lines = Arc::new(Lines(Mutex::new(Vec::new())));
+        let ctx = TaskContext::new(&GlueJobOperator::SPEC, "run_job", 1, lines.clone());
+        (ctx, lines)
+    }
+
+    #[tokio::test]
+    async fn on_kill_stops_the_run_and_reports_a_stop_glue_refused() {
+        let refused = mock!(Client::batch_stop_job_run)
+            .match_requests(|r| r.job_name() == Some("etl") && r.job_run_ids() == ["jr_1"])
+            .then_output(|| {
+                BatchStopJobRunOutput::builder()
+                    .errors(
+                        BatchStopJobRunError::builder()
+                            .job_name("etl")
+                            .job_run_id("jr_1")
+                            .error_detail(
+                                ErrorDetail::builder()
+                                    .error_code("InvalidInputException")
+                                    .error_message("the run has finished")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let glue = mock_client!(aws_sdk_glue, [&refused]);
+        let mut op = operator(serde_json::json!({"job_name": "etl", "stop_job_run_on_kill": true}));
+        op.started = Some((glue, "jr_1".to_owned()));
+        let (ctx, lines) = new_ctx();
+        op.on_kill(&ctx).await;
+        assert_eq!(refused.num_calls(), 1);
+        let lines = lines.0.lock().expect("the lines").clone();
+        assert!(
+            lines.contains(&(
+                Level::Info,
+                "Stopping AWS Glue Job: etl. Run Id: jr_1".to_owned()
+            )),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&(
+                Level::Error,
+                "Failed to stop AWS Glue Job: etl. Run Id: jr_1 (InvalidInputException: the run \
+                 has finished)"
+                    .to_owned()
+            )),
+            "{lines:?}"
+        );
+
+        let stopped = mock!(Client::batch_stop_job_run).then_output(|| {
+            BatchStopJobRunOutput::builder()
+                .successful_submissions(
+                    BatchStopJobRunSuccessfulSubmission::builder()
+                        .job_name("etl")
+                        .job_run_id("jr_2")
+                        .build(),
+                )
+                .build()
+        });
+        let glue = mock_client!(aws_sdk_glue, [&stopped]);
+        op.started = Some((glue, "jr_2".to_owned()));
+        let (ctx, lines) = new_ctx();
+        op.on_kill(&ctx).await;
+        assert_eq!(stopped.num_calls(), 1);
+        let lines = lines.0.lock().expect("the lines").clone();
+        assert!(lines.iter().all(|(l, _)| *l != Level::Error), "{lines:?}");
+    }
+
+    #[tokio::test]
+    async fn on_kill_leaves_the_run_alone_unless_asked() {
+        let stop = mock!(Client::batch_stop_job_run)
+            .then_output(|| BatchStopJobRunOutput::builder().build());
+        let glue = mock_client!(aws_sdk_glue, [&stop]);
+        let mut op = operator(serde_json::json!({"job_name": "etl"}));
+        op.started = Some((glue, "jr_1".to_owned()));
+        let (ctx, _) = new_ctx();
+        op.on_kill(&ctx).await;
+        assert_eq!(
+            stop.num_calls(),
+            0,
+            "stop_job_run_on_kill is false by default"
+        );
+    }
+
+    #[test]
+    fn the_synchronous_wait_polls_every_job_poll_interval_and_deferrable_the_waiter() {
+        let op = operator(serde_json::json!({"job_poll_interval": 2}));
+        assert_eq!(op.wait.waiter_delay, Duration::from_secs(2));
+        assert_eq!(op.wait.waiter_max_attempts, u32::MAX);
+        let op = operator(serde_json::json!({"deferrable": true, "job_poll_interval": 2}));
+        assert_eq!(op.wait.waiter_delay, Duration::from_secs(60));
+        assert_eq!(op.wait.waiter_max_attempts, 75);
+    }
+
+    #[test]
+    fn unrendered_templates_pass_validation_where_a_number_is_expected() {
+        let params: Params = serde_json::from_value(serde_json::json!({
+            "create_job_kwargs": {"Timeout": "{{ params.timeout }}", "GlueVersion": "4.0"},
+            "run_job_kwargs": "{{ params.run_kwargs }}",
+            "script_location": "{{ params.script }}"
+        }))
+        .expect("an object");
+        let mut p = ParamReader::unrendered("GlueJobOperator", &params);
+        assert!(GlueJobOperator::from_params(&mut p).is_ok());
+        let mut p = ParamReader::new("GlueJobOperator", &params);
+        let e = GlueJobOperator::from_params(&mut p).expect_err("rendered, they must fit");
+        assert!(
+            e.message().contains("create_job_kwargs.Timeout"),
+            "{}",
+            e.message()
+        );
+    }
 
     #[test]
     fn quote_is_pythons_with_nothing_safe() {

@@ -122,6 +122,29 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_missing_run_is_a_fatal_error_naming_glues_code() {
+        use aws_sdk_glue::operation::get_job_run::GetJobRunError;
+        use aws_sdk_glue::types::error::EntityNotFoundException;
+        use aws_smithy_mocks::{mock, mock_client};
+        let missing = mock!(Client::get_job_run).then_error(|| {
+            GetJobRunError::EntityNotFoundException(
+                EntityNotFoundException::builder()
+                    .message("Job run jr_9 not found.")
+                    .build(),
+            )
+        });
+        let glue = mock_client!(aws_sdk_glue, [&missing]);
+        let e = get(&glue, "etl", "jr_9").await.expect_err("not found");
+        assert!(!e.retryable, "another try cannot find it: {e:?}");
+        assert!(
+            e.message.contains("EntityNotFoundException"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("jr_9"), "{}", e.message);
+    }
+
     #[test]
     fn the_failure_names_the_run_the_state_and_glues_message() {
         let e = failure("jr_1", "FAILED", Some("boom"));
