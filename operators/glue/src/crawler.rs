@@ -134,35 +134,34 @@ impl Operator for GlueCrawlerOperator {
         }
         ctx.info("Waiting for AWS Glue Crawler");
         let (glue_ref, name_ref) = (&glue, name.as_str());
-        wait::until_terminal(
-            ctx,
-            &self.wait,
-            &format!("Glue crawler {name}"),
-            || async move {
-                let crawler = get_crawler(glue_ref, name_ref).await?.ok_or_else(|| {
-                    TaskError::fatal(format!(
-                        "Glue crawler {name_ref} was deleted during its crawl"
-                    ))
-                })?;
-                let state = crawler_state(&crawler);
-                if state != "READY" {
-                    return Ok(Poll::Pending { state });
-                }
-                match last_crawl(&crawler) {
-                    Some((status, message)) if status == "FAILED" || status == "CANCELLED" => {
-                        let mut text = format!("Glue crawler {name_ref}: the crawl ended {status}");
-                        if let Some(m) = message.filter(|m| !m.is_empty()) {
-                            text.push_str(&format!(": {m}"));
-                        }
-                        Err(TaskError::retryable(text))
-                    }
-                    _ => Ok(Poll::Done(())),
-                }
-            },
-        )
+        wait::until_terminal(ctx, &self.wait, &format!("Glue crawler {name}"), || {
+            crawl_poll(glue_ref, name_ref)
+        })
         .await?;
         self.report(ctx, &glue, &name).await?;
         Ok(Outcome::Success(Some(json!(name))))
+    }
+}
+
+/// One poll of the provider's `crawler_ready` waiter: READY ends the wait, with a failure when
+/// the last crawl is FAILED or CANCELLED.
+async fn crawl_poll(glue: &Client, name: &str) -> Result<Poll<()>, TaskError> {
+    let crawler = get_crawler(glue, name).await?.ok_or_else(|| {
+        TaskError::fatal(format!("Glue crawler {name} was deleted during its crawl"))
+    })?;
+    let state = crawler_state(&crawler);
+    if state != "READY" {
+        return Ok(Poll::Pending { state });
+    }
+    match last_crawl(&crawler) {
+        Some((status, message)) if status == "FAILED" || status == "CANCELLED" => {
+            let mut text = format!("Glue crawler {name}: the crawl ended {status}");
+            if let Some(m) = message.filter(|m| !m.is_empty()) {
+                text.push_str(&format!(": {m}"));
+            }
+            Err(TaskError::retryable(text))
+        }
+        _ => Ok(Poll::Done(())),
     }
 }
 
@@ -280,5 +279,83 @@ impl Operator for GlueCrawlerSensor {
             }
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_glue::operation::get_crawler::GetCrawlerOutput;
+    use aws_sdk_glue::types::{CrawlerState, LastCrawlInfo, LastCrawlStatus};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn answer(
+        state: CrawlerState,
+        last: Option<(LastCrawlStatus, &'static str)>,
+    ) -> GetCrawlerOutput {
+        let mut c = Crawler::builder().name("c").state(state);
+        if let Some((status, message)) = last {
+            c = c.last_crawl(
+                LastCrawlInfo::builder()
+                    .status(status)
+                    .error_message(message)
+                    .build(),
+            );
+        }
+        GetCrawlerOutput::builder().crawler(c.build()).build()
+    }
+
+    #[tokio::test]
+    async fn the_crawl_wait_ends_on_ready_and_fails_on_a_cancelled_or_failed_crawl() {
+        let running =
+            mock!(Client::get_crawler).then_output(|| answer(CrawlerState::Running, None));
+        let stopping =
+            mock!(Client::get_crawler).then_output(|| answer(CrawlerState::Stopping, None));
+        let cancelled = mock!(Client::get_crawler).then_output(|| {
+            answer(
+                CrawlerState::Ready,
+                Some((LastCrawlStatus::Cancelled, "stopped by a user")),
+            )
+        });
+        let failed = mock!(Client::get_crawler).then_output(|| {
+            answer(
+                CrawlerState::Ready,
+                Some((LastCrawlStatus::Failed, "Internal Service Exception")),
+            )
+        });
+        let succeeded = mock!(Client::get_crawler)
+            .then_output(|| answer(CrawlerState::Ready, Some((LastCrawlStatus::Succeeded, ""))));
+        let glue = mock_client!(
+            aws_sdk_glue,
+            RuleMode::Sequential,
+            [&running, &stopping, &cancelled, &failed, &succeeded]
+        );
+        assert_eq!(
+            crawl_poll(&glue, "c").await.expect("running"),
+            Poll::Pending {
+                state: "RUNNING".into()
+            }
+        );
+        assert_eq!(
+            crawl_poll(&glue, "c").await.expect("stopping"),
+            Poll::Pending {
+                state: "STOPPING".into()
+            }
+        );
+        let e = crawl_poll(&glue, "c").await.expect_err("cancelled");
+        assert_eq!(
+            e.message,
+            "Glue crawler c: the crawl ended CANCELLED: stopped by a user"
+        );
+        let e = crawl_poll(&glue, "c").await.expect_err("failed");
+        assert!(
+            e.message
+                .contains("ended FAILED: Internal Service Exception"),
+            "{}",
+            e.message
+        );
+        assert!(e.retryable);
+        assert_eq!(crawl_poll(&glue, "c").await.expect("done"), Poll::Done(()));
     }
 }
