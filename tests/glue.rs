@@ -1004,3 +1004,52 @@ async fn glue_dag_from_the_corpus_runs_its_script_and_glue_job() {
     .expect("the job's XCom");
     assert!(xcom.contains("jr_"), "{xcom}");
 }
+
+#[test]
+fn validate_checks_glue_parameters_down_to_the_keys_of_create_job_kwargs() {
+    let dir = TempDir::new("gluet-validate");
+    let wf = dir.write(
+        "gluet_validate.yaml",
+        workflow(
+            "gluet_validate",
+            &[
+                (
+                    "job",
+                    &format!("{JOBS}.GlueJobOperator"),
+                    "job_name: x\ncreate_job_kwargs:\n  Timeoutt: 5".to_owned(),
+                ),
+                (
+                    "crawl",
+                    CRAWLER,
+                    "config: \"{{ params.config }}\"\npoll_interval: \"{{ params.p }}\"".to_owned(),
+                ),
+                (
+                    "part",
+                    PARTITION_SENSOR,
+                    "table_name: t\nexpresion: \"ds='x'\"".to_owned(),
+                ),
+            ],
+        ),
+    );
+    let out = airtask(&["validate", &wf]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    // The typo, with its line, and the keys that are accepted.
+    assert!(
+        text.contains("gluet_validate.yaml:9:")
+            && text.contains(
+                "error: task 'job', key 'create_job_kwargs': GlueJobOperator parameter \
+                 `create_job_kwargs.Timeoutt` is not a setting"
+            ),
+        "{text}"
+    );
+    assert!(text.contains("Timeout, SecurityConfiguration"), "{text}");
+    // A misspelt parameter of a sensor; templates pass where their rendering may fit.
+    assert!(text.contains("has no parameter `expresion`"), "{text}");
+    assert!(!text.contains("task 'crawl'"), "{text}");
+    assert!(text.contains("2 errors"), "{text}");
+}
