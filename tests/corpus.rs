@@ -91,6 +91,8 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "Athena",
                         "RedshiftData",
                         "DynamoDBValueSensor",
+                        "Glue",
+                        "Lambda",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),

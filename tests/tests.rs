@@ -7,6 +7,7 @@ mod dynamodb;
 mod faults;
 mod flow;
 mod glue_dq;
+mod glue;
 mod identity;
 mod lambda;
 mod logs;

@@ -1,0 +1,295 @@
+//! boto3-style keyword arguments (`create_job_kwargs`, `run_job_kwargs`, a crawler's `config`)
+//! read into the SDK's types: every key checked, an unknown one refused with the path to it
+//! and the keys that are accepted, so `validate` catches a typo before AWS does.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+/// One JSON object being read; the keys read are remembered so that [`Obj::finish`] can refuse
+/// the others.
+pub(crate) struct Obj<'a> {
+    path: String,
+    map: &'a Map<String, Value>,
+    known: Vec<&'static str>,
+    /// False for `airtask validate`: an unrendered template where a number, a boolean or a
+    /// mapping is expected then reads as absent (only a try knows its value).
+    rendered: bool,
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+impl<'a> Obj<'a> {
+    /// Reads `value` as an object; `path` names it in messages (`create_job_kwargs`).
+    /// `rendered` is false for unrendered parameters (`airtask validate`).
+    pub(crate) fn new(
+        path: impl Into<String>,
+        value: &'a Value,
+        rendered: bool,
+    ) -> Result<Obj<'a>, String> {
+        let path = path.into();
+        match value {
+            Value::Object(map) => Ok(Obj {
+                path,
+                map,
+                known: Vec::new(),
+                rendered,
+            }),
+            other => Err(format!("`{path}` must be a mapping, not {}", kind(other))),
+        }
+    }
+
+    fn at(&self, key: &str) -> String {
+        format!("{}.{key}", self.path)
+    }
+
+    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.known.push(key);
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// Like `get`, but an unrendered template where a non-string is expected reads as absent.
+    fn get_typed(&mut self, key: &'static str) -> Option<&'a Value> {
+        let rendered = self.rendered;
+        self.get(key).filter(|v| {
+            rendered || !matches!(v, Value::String(s) if airtask_core::params::is_template(s))
+        })
+    }
+
+    /// Whether `key` is present (and not null), without reading it.
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    /// An optional string.
+    pub(crate) fn str(&mut self, key: &'static str) -> Result<Option<String>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!(
+                "`{}` must be a string, not {}",
+                self.at(key),
+                kind(other)
+            )),
+        }
+    }
+
+    /// An optional integer (a number, or a string of one as a template renders it).
+    pub(crate) fn i32(&mut self, key: &'static str) -> Result<Option<i32>, String> {
+        let Some(v) = self.get_typed(key) else {
+            return Ok(None);
+        };
+        let n = match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        n.and_then(|n| i32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| format!("`{}` must be a whole number, not {v}", self.at(key)))
+    }
+
+    /// An optional number.
+    pub(crate) fn f64(&mut self, key: &'static str) -> Result<Option<f64>, String> {
+        let Some(v) = self.get_typed(key) else {
+            return Ok(None);
+        };
+        let n = match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        n.filter(|n| n.is_finite())
+            .map(Some)
+            .ok_or_else(|| format!("`{}` must be a number, not {v}", self.at(key)))
+    }
+
+    /// An optional boolean.
+    pub(crate) fn bool(&mut self, key: &'static str) -> Result<Option<bool>, String> {
+        match self.get_typed(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(format!(
+                "`{}` must be true or false, not {}",
+                self.at(key),
+                kind(other)
+            )),
+        }
+    }
+
+    /// An optional mapping of strings to strings.
+    pub(crate) fn str_map(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<HashMap<String, String>>, String> {
+        let Some(v) = self.get_typed(key) else {
+            return Ok(None);
+        };
+        let path = self.at(key);
+        str_map(&path, v).map(Some)
+    }
+
+    /// An optional list of strings.
+    pub(crate) fn str_list(&mut self, key: &'static str) -> Result<Option<Vec<String>>, String> {
+        let Some(v) = self.get_typed(key) else {
+            return Ok(None);
+        };
+        let path = self.at(key);
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| match item {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(format!(
+                        "`{path}[{i}]` must be a string, not {}",
+                        kind(other)
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            other => Err(format!(
+                "`{path}` must be a list of strings, not {}",
+                kind(other)
+            )),
+        }
+    }
+
+    /// An optional nested object.
+    pub(crate) fn obj(&mut self, key: &'static str) -> Result<Option<Obj<'a>>, String> {
+        let path = self.at(key);
+        let rendered = self.rendered;
+        self.get_typed(key)
+            .map(|v| Obj::new(path, v, rendered))
+            .transpose()
+    }
+
+    /// An optional list of objects.
+    pub(crate) fn objs(&mut self, key: &'static str) -> Result<Option<Vec<Obj<'a>>>, String> {
+        let path = self.at(key);
+        let rendered = self.rendered;
+        match self.get_typed(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| Obj::new(format!("{path}[{i}]"), item, rendered))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(other) => Err(format!(
+                "`{path}` must be a list of mappings, not {}",
+                kind(other)
+            )),
+        }
+    }
+
+    /// Refuses any key that was not read, naming it and the accepted ones.
+    pub(crate) fn finish(self) -> Result<(), String> {
+        for key in self.map.keys() {
+            if !self.known.contains(&key.as_str()) {
+                return Err(format!(
+                    "`{}` is not a setting airtask knows here; the accepted keys are {}",
+                    self.at(key),
+                    self.known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A mapping parameter of `p` (`create_job_kwargs`, `config`): `None` when absent, or when it
+/// is an unrendered template (`airtask validate`; only a try knows its value).
+pub(crate) fn mapping<'a>(
+    p: &mut airtask_core::ParamReader<'a>,
+    name: &'static str,
+) -> Option<&'a Value> {
+    match p.value(name) {
+        Some(Value::String(s)) if p.is_templated(s) => None,
+        other => other,
+    }
+}
+
+/// The error of a parameter read with [`Obj`]: the operator, then what is wrong where.
+pub(crate) fn param_error(
+    p: &airtask_core::ParamReader<'_>,
+    name: &str,
+    message: String,
+) -> airtask_core::ParamError {
+    airtask_core::ParamError::at(name, format!("{} parameter {message}", p.operator()))
+}
+
+/// A mapping of strings to strings at `path`.
+pub(crate) fn str_map(path: &str, v: &Value) -> Result<HashMap<String, String>, String> {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(format!(
+                    "`{path}.{k}` must be a string, not {} (quote it in the YAML)",
+                    kind(other)
+                )),
+            })
+            .collect(),
+        other => Err(format!(
+            "`{path}` must be a mapping of strings, not {}",
+            kind(other)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_typed_values_and_refuses_unknown_keys_with_their_path() {
+        let v = json!({"Timeout": "60", "MaxCapacity": 2, "Args": {"--a": "1"}, "Typo": 1});
+        let mut o = Obj::new("create_job_kwargs", &v, true).unwrap();
+        assert_eq!(o.i32("Timeout").unwrap(), Some(60));
+        assert_eq!(o.f64("MaxCapacity").unwrap(), Some(2.0));
+        assert_eq!(
+            o.str_map("Args")
+                .unwrap()
+                .unwrap()
+                .get("--a")
+                .map(String::as_str),
+            Some("1")
+        );
+        let e = o.finish().unwrap_err();
+        assert!(e.contains("`create_job_kwargs.Typo`"), "{e}");
+        assert!(e.contains("Timeout, MaxCapacity, Args"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_name_the_path() {
+        let v = json!({"Command": {"Name": 3}, "Args": {"--x": true}, "N": 1.5});
+        let mut o = Obj::new("k", &v, true).unwrap();
+        let mut c = o.obj("Command").unwrap().unwrap();
+        assert_eq!(
+            c.str("Name").unwrap_err(),
+            "`k.Command.Name` must be a string, not a number"
+        );
+        assert!(o.str_map("Args").unwrap_err().contains("`k.Args.--x`"));
+        assert!(o.i32("N").unwrap_err().contains("whole number"));
+        assert!(Obj::new("k", &json!([1]), true).is_err());
+        // Unrendered (validate): a template where a number is expected passes.
+        let v = json!({"Timeout": "{{ params.t }}", "Command": "{{ params.c }}"});
+        let mut o = Obj::new("k", &v, false).unwrap();
+        assert_eq!(o.i32("Timeout").unwrap(), None);
+        assert!(o.obj("Command").unwrap().is_none());
+        let mut o = Obj::new("k", &v, true).unwrap();
+        assert!(o.i32("Timeout").is_err(), "rendered, it must be a number");
+    }
+}
