@@ -340,9 +340,13 @@ tasks:
 #[test]
 fn a_bare_class_name_that_is_not_implemented_stays_an_error() {
     let dir = TempDir::new("bare-unknown");
-    let text = "wf:\n  tasks:\n    t:\n      operator: GlueJobOperator\n";
+    let text = "wf:\n  tasks:\n    t:\n      operator: SageMakerTrainingOperator\n";
     let diags = diagnostics(&dir, "wf.yaml", text, 1);
-    let d = find(&diags, "error", "GlueJobOperator is not implemented");
+    let d = find(
+        &diags,
+        "error",
+        "SageMakerTrainingOperator is not implemented",
+    );
     assert_eq!(d["key"], "operator");
 }
 
