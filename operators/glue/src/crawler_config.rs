@@ -138,64 +138,44 @@ impl CrawlerConfig {
             "`config` needs `Name`: the crawler's name (config holds boto3's CreateCrawler \
              arguments)",
         )?;
-        let schema_change_policy = match o.obj("SchemaChangePolicy")? {
-            None => None,
-            Some(mut p) => {
-                let policy = SchemaChangePolicy::builder()
-                    .set_update_behavior(
-                        p.str("UpdateBehavior")?
-                            .as_deref()
-                            .map(UpdateBehavior::from),
-                    )
-                    .set_delete_behavior(
-                        p.str("DeleteBehavior")?
-                            .as_deref()
-                            .map(DeleteBehavior::from),
-                    )
-                    .build();
-                p.finish()?;
-                Some(policy)
-            }
-        };
-        let recrawl_policy = match o.obj("RecrawlPolicy")? {
-            None => None,
-            Some(mut p) => {
-                let policy = RecrawlPolicy::builder()
-                    .set_recrawl_behavior(
-                        p.str("RecrawlBehavior")?
-                            .as_deref()
-                            .map(RecrawlBehavior::from),
-                    )
-                    .build();
-                p.finish()?;
-                Some(policy)
-            }
-        };
-        let lineage_configuration = match o.obj("LineageConfiguration")? {
-            None => None,
-            Some(mut p) => {
-                let c = LineageConfiguration::builder()
-                    .set_crawler_lineage_settings(
-                        p.str("CrawlerLineageSettings")?
-                            .as_deref()
-                            .map(CrawlerLineageSettings::from),
-                    )
-                    .build();
-                p.finish()?;
-                Some(c)
-            }
-        };
-        let lake_formation_configuration = match o.obj("LakeFormationConfiguration")? {
-            None => None,
-            Some(mut p) => {
-                let c = LakeFormationConfiguration::builder()
-                    .set_use_lake_formation_credentials(p.bool("UseLakeFormationCredentials")?)
-                    .set_account_id(p.str("AccountId")?)
-                    .build();
-                p.finish()?;
-                Some(c)
-            }
-        };
+        let schema_change_policy = o.nested("SchemaChangePolicy", |p| {
+            Ok(SchemaChangePolicy::builder()
+                .set_update_behavior(
+                    p.str("UpdateBehavior")?
+                        .as_deref()
+                        .map(UpdateBehavior::from),
+                )
+                .set_delete_behavior(
+                    p.str("DeleteBehavior")?
+                        .as_deref()
+                        .map(DeleteBehavior::from),
+                )
+                .build())
+        })?;
+        let recrawl_policy = o.nested("RecrawlPolicy", |p| {
+            Ok(RecrawlPolicy::builder()
+                .set_recrawl_behavior(
+                    p.str("RecrawlBehavior")?
+                        .as_deref()
+                        .map(RecrawlBehavior::from),
+                )
+                .build())
+        })?;
+        let lineage_configuration = o.nested("LineageConfiguration", |p| {
+            Ok(LineageConfiguration::builder()
+                .set_crawler_lineage_settings(
+                    p.str("CrawlerLineageSettings")?
+                        .as_deref()
+                        .map(CrawlerLineageSettings::from),
+                )
+                .build())
+        })?;
+        let lake_formation_configuration = o.nested("LakeFormationConfiguration", |p| {
+            Ok(LakeFormationConfiguration::builder()
+                .set_use_lake_formation_credentials(p.bool("UseLakeFormationCredentials")?)
+                .set_account_id(p.str("AccountId")?)
+                .build())
+        })?;
         let targets = o.obj("Targets")?.map(targets).transpose()?;
         let config = CrawlerConfig {
             name,

@@ -69,43 +69,23 @@ impl JobConfig {
             return Ok(JobConfig::default());
         };
         let mut o = Obj::new("create_job_kwargs", kwargs, rendered)?;
-        let command = match o.obj("Command")? {
-            None => None,
-            Some(mut c) => {
-                let command = Command {
-                    name: c.str("Name")?,
-                    script_location: c.str("ScriptLocation")?,
-                    python_version: c.str("PythonVersion")?,
-                    runtime: c.str("Runtime")?,
-                };
-                c.finish()?;
-                Some(command)
-            }
-        };
-        let max_concurrent_runs = match o.obj("ExecutionProperty")? {
-            None => None,
-            Some(mut e) => {
-                let n = e.i32("MaxConcurrentRuns")?;
-                e.finish()?;
-                n
-            }
-        };
-        let connections = match o.obj("Connections")? {
-            None => None,
-            Some(mut c) => {
-                let list = c.str_list("Connections")?;
-                c.finish()?;
-                list
-            }
-        };
-        let notify_delay_after = match o.obj("NotificationProperty")? {
-            None => None,
-            Some(mut n) => {
-                let d = n.i32("NotifyDelayAfter")?;
-                n.finish()?;
-                d
-            }
-        };
+        let command = o.nested("Command", |c| {
+            Ok(Command {
+                name: c.str("Name")?,
+                script_location: c.str("ScriptLocation")?,
+                python_version: c.str("PythonVersion")?,
+                runtime: c.str("Runtime")?,
+            })
+        })?;
+        let max_concurrent_runs = o
+            .nested("ExecutionProperty", |e| e.i32("MaxConcurrentRuns"))?
+            .flatten();
+        let connections = o
+            .nested("Connections", |c| c.str_list("Connections"))?
+            .flatten();
+        let notify_delay_after = o
+            .nested("NotificationProperty", |n| n.i32("NotifyDelayAfter"))?
+            .flatten();
         let config = JobConfig {
             description: o.str("Description")?,
             role: o.str("Role")?,
@@ -246,14 +226,9 @@ impl RunConfig {
                 ));
             }
         }
-        let notify_delay_after = match o.obj("NotificationProperty")? {
-            None => None,
-            Some(mut n) => {
-                let d = n.i32("NotifyDelayAfter")?;
-                n.finish()?;
-                d
-            }
-        };
+        let notify_delay_after = o
+            .nested("NotificationProperty", |n| n.i32("NotifyDelayAfter"))?
+            .flatten();
         let config = RunConfig {
             job_run_id: o.str("JobRunId")?,
             job_run_queuing_enabled: o.bool("JobRunQueuingEnabled")?,

@@ -173,6 +173,23 @@ impl<'a> Obj<'a> {
             .transpose()
     }
 
+    /// Reads the optional nested object under `key` with `read`, then refuses the keys `read`
+    /// did not take.
+    pub(crate) fn nested<T>(
+        &mut self,
+        key: &'static str,
+        read: impl FnOnce(&mut Obj<'a>) -> Result<T, String>,
+    ) -> Result<Option<T>, String> {
+        match self.obj(key)? {
+            None => Ok(None),
+            Some(mut o) => {
+                let value = read(&mut o)?;
+                o.finish()?;
+                Ok(Some(value))
+            }
+        }
+    }
+
     /// An optional list of objects.
     pub(crate) fn objs(&mut self, key: &'static str) -> Result<Option<Vec<Obj<'a>>>, String> {
         let path = self.at(key);
