@@ -6,8 +6,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/airtask-target}"
-cargo build --release --quiet -p airtask
 bin="$CARGO_TARGET_DIR/release/airtask"
+echo "==> building airtask (release) into $bin"
+echo "    a cold build (first run: the AWS SDK crates) takes about 15 minutes on 2 cores; later runs take seconds"
+# Cargo's own progress: a live bar on a terminal, one line per crate otherwise.
+cargo build --release -p airtask
+echo
 example=examples/hello_world.yaml
 echo "\$ airtask validate $example"
 "$bin" validate "$example"
@@ -17,6 +21,13 @@ echo "\$ airtask run $example --no-cloudwatch"
 "$bin" run "$example" --no-cloudwatch
 echo
 run_dir=$(ls -td .airtask/hello_world/*/ | head -n 1)
-echo "Task records, XCom values and each task's output are under $run_dir, e.g.:"
+echo "Task records, XCom values and each task's output are under $run_dir."
+echo "The task 'flaky' failed its first try and succeeded on the retry; its output, try by try:"
+echo "\$ cat ${run_dir}flaky/-1/output.log"
+cat "${run_dir}flaky/-1/output.log"
 echo "\$ cat ${run_dir}report/-1/output.log"
 cat "${run_dir}report/-1/output.log"
+echo
+echo "The task graph (also --format dot or mermaid):"
+echo "\$ airtask graph $example"
+"$bin" graph "$example"

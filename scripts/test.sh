@@ -22,6 +22,22 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 step "cargo fmt --all --check"
 cargo fmt --all --check
 
+# Headless Chromium for the report test and Graphviz for the graph test (tests/pictures.rs),
+# from Debian's packages. Where they cannot be installed (not root, no apt), those tests say so
+# and check the page's HTML and the dot text only.
+pkgs=()
+[ -x /usr/bin/chromium ] || pkgs+=(chromium)
+command -v dot >/dev/null 2>&1 || pkgs+=(graphviz)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  step "installing Debian's ${pkgs[*]} for the picture tests"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null) \
+      || echo "could not install ${pkgs[*]}: the picture tests will say what they skipped" >&2
+  else
+    echo "not root or no apt-get: ${pkgs[*]} cannot be installed; the picture tests will say what they skipped" >&2
+  fi
+fi
+
 step "starting the local AWS endpoint"
 url=$(scripts/aws-endpoint.sh start "$run_dir")
 echo "local AWS endpoint: $url (pid $(cat "$run_dir/pid"))" >&2

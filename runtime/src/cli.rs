@@ -4,7 +4,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Runs one Apache Airflow task the way Amazon MWAA Serverless runs it.
 #[derive(Debug, Parser)]
-#[command(name = "airtask", version, about, long_about = None)]
+#[command(
+    name = "airtask",
+    version,
+    long_version = crate::version::LONG,
+    about,
+    long_about = None
+)]
 pub(crate) struct Cli {
     /// Without a subcommand, airtask is a container entrypoint: it runs one task instance
     /// described by AIRTASK_* environment variables (see the README).
@@ -87,6 +93,80 @@ Examples:
   airtask logs --workflow-id etl --run-id manual__2025-03-09T00:00:00+00:00 --task-id load
   airtask logs --workflow-id etl --run-id r1 --task-id fan_out --map-index 2 --try 1 --follow")]
     Logs(LogsArgs),
+    /// Draw a workflow's task graph: task groups, mapped tasks and trigger rules.
+    #[command(after_help = "\
+Groups (dotted task ids) are clusters, a mapped task is a stack (`[]` in text), an edge into a
+task whose trigger rule is not all_success is dashed and names the rule.
+Exit codes: 0 drawn, 1 the definition is invalid or cannot be read, 2 usage error.
+
+Examples:
+  airtask graph examples/hello_world.yaml
+  airtask graph wf.yaml --format dot | dot -Tsvg > wf.svg
+  airtask graph wf.yaml --format mermaid > wf.mmd")]
+    Graph(GraphArgs),
+    /// Write one self-contained HTML page of a run: the graph coloured by state, a Gantt chart
+    /// of every try, each task instance's XComs and links to its logs.
+    #[command(after_help = "\
+RUN_DIR is the directory `airtask run` names at its end: STATE_DIR/WORKFLOW_ID/RUN_ID. The page
+needs no network access; its log links point at the files under STATE_DIR.
+Exit codes: 0 written, 1 the page cannot be written, 2 RUN_DIR is not a run directory.
+
+Examples:
+  airtask report .airtask/hello_world/manual__2025-03-09T00:00:00+00:00 -o run.html")]
+    Report(ReportArgs),
+    /// Print a shell completion script for airtask.
+    #[command(after_help = "\
+Examples:
+  airtask completions bash > ~/.local/share/bash-completion/completions/airtask
+  airtask completions zsh > \"${fpath[1]}/_airtask\"
+  airtask completions fish > ~/.config/fish/completions/airtask.fish")]
+    Completions(CompletionsArgs),
+    /// Print airtask's manual page (roff) on stdout.
+    #[command(after_help = "\
+Examples:
+  airtask man > ~/.local/share/man/man1/airtask.1 && man airtask
+  airtask man | man -l -")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL.
+    #[arg(value_name = "WORKFLOW", value_parser = crate::ids::definition())]
+    pub(crate) file: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub(crate) format: GraphFormat,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+}
+
+/// How `airtask graph` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// One line per task, indented under its groups.
+    Text,
+    /// Graphviz (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (GitHub and GitLab render it in Markdown).
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The run's directory: STATE_DIR/WORKFLOW_ID/RUN_ID.
+    #[arg(value_name = "RUN_DIR")]
+    pub(crate) run_dir: std::path::PathBuf,
+    /// Where to write the page.
+    #[arg(short, long, value_name = "FILE", default_value = "run.html")]
+    pub(crate) output: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

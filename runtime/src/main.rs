@@ -18,16 +18,19 @@ mod commands;
 mod definition;
 mod entrypoint;
 mod exit;
+mod graph;
 mod identity;
 mod ids;
 mod logs;
 mod mapping;
 mod registry;
 mod render;
+mod report;
 mod run;
 mod state;
 mod task_instance;
 mod tasklog;
+mod version;
 mod whoami;
 
 use std::process::ExitCode;
@@ -61,5 +64,22 @@ fn run(command: cli::Command) -> Result<u8, exit::CliError> {
         cli::Command::Run(args) => run::run(&args),
         cli::Command::Whoami(args) => whoami::whoami(&args),
         cli::Command::Logs(args) => logs::logs(&args),
+        cli::Command::Graph(args) => graph::graph(&args),
+        cli::Command::Report(args) => report::report(&args),
+        cli::Command::Completions(args) => {
+            let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "airtask", &mut std::io::stdout());
+            Ok(exit::EXIT_OK)
+        }
+        cli::Command::Man => {
+            let cmd = <cli::Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| exit::usage(&format!("cannot render the manual page: {e}")))?;
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(&out);
+            Ok(exit::EXIT_OK)
+        }
     }
 }

@@ -56,6 +56,9 @@ struct Runner<'a> {
     /// Set when SIGTERM or SIGINT asked the run to stop.
     stopping: bool,
     started: jiff::Timestamp,
+    /// On a terminal: how many lines the live table below the state changes has (0: none
+    /// drawn, or stdout is not a terminal and there is no table).
+    screen: Option<std::sync::atomic::AtomicUsize>,
 }
 
 fn say(line: &str) {
@@ -63,7 +66,89 @@ fn say(line: &str) {
     outln!("[{ts}] {line}");
 }
 
+/// ANSI: move the cursor up `n` lines to their start, then erase to the end of the screen.
+fn erase_lines(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("\x1b[{n}F\x1b[J")
+    }
+}
+
 impl Runner<'_> {
+    /// A line about the run: above the live table on a terminal, else just the line.
+    fn say(&self, line: &str) {
+        let Some(drawn) = &self.screen else {
+            return say(line);
+        };
+        use std::sync::atomic::Ordering::Relaxed;
+        let ts = clock::now().strftime("%H:%M:%S");
+        let table = self.live_table();
+        let lines = table.lines().count();
+        let mut out = std::io::stdout().lock();
+        use std::io::Write as _;
+        let _ = write!(
+            out,
+            "{}[{ts}] {line}\n{table}",
+            erase_lines(drawn.load(Relaxed))
+        );
+        let _ = out.flush();
+        drawn.store(lines, Relaxed);
+    }
+
+    /// Redraws the live table (on a terminal), e.g. for the elapsed times.
+    fn redraw(&self) {
+        let Some(drawn) = &self.screen else { return };
+        use std::sync::atomic::Ordering::Relaxed;
+        let table = self.live_table();
+        let mut out = std::io::stdout().lock();
+        use std::io::Write as _;
+        let _ = write!(out, "{}{table}", erase_lines(drawn.load(Relaxed)));
+        let _ = out.flush();
+        drawn.store(table.lines().count(), Relaxed);
+    }
+
+    /// Erases the live table (before the summary).
+    fn erase_live(&self) {
+        let Some(drawn) = &self.screen else { return };
+        use std::io::Write as _;
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "{}", erase_lines(drawn.swap(0, Relaxed)));
+        let _ = out.flush();
+    }
+
+    /// The live table: every task with its state and instances (done/all for a mapped task).
+    fn live_table(&self) -> String {
+        use std::fmt::Write as _;
+        let elapsed = clock::now().duration_since(self.started).as_secs_f64();
+        let mut t = format!("\x1b[1m{:<28} {:<16} INSTANCES\x1b[0m\n", "TASK", "STATE");
+        for (i, task) in self.wf.tasks.iter().enumerate() {
+            let state = self.states[i];
+            let colour = match state {
+                State::Success => "32",
+                State::Running => "34",
+                State::Skipped => "35",
+                s if s.is_failed() => "31",
+                _ => "0",
+            };
+            let inst = if task.mapping.is_some() {
+                let total = self.instances[i].len() + self.live[i].len() + self.pending[i].len();
+                format!("{}/{total}", self.instances[i].len())
+            } else {
+                "-".to_owned()
+            };
+            let _ = writeln!(
+                t,
+                "{:<28} \x1b[{colour}m{:<16}\x1b[0m {inst}",
+                task.task_id,
+                state.as_str()
+            );
+        }
+        let _ = writeln!(t, "{elapsed:.1} s");
+        t
+    }
+
     fn index(&self, task_id: &str) -> Option<usize> {
         self.wf.tasks.iter().position(|t| t.task_id == task_id)
     }
@@ -71,7 +156,7 @@ impl Runner<'_> {
     fn set(&mut self, i: usize, state: State, detail: &str) {
         self.states[i] = state;
         let t = &self.wf.tasks[i];
-        say(&format!("{:<28} {}{detail}", t.task_id, state.as_str()));
+        self.say(&format!("{:<28} {}{detail}", t.task_id, state.as_str()));
     }
 
     fn output_log(&self, task: &Task, map_index: i64) -> std::path::PathBuf {
@@ -242,7 +327,7 @@ impl Runner<'_> {
         self.instances[i].push((map_index, outcome));
         let task = &self.wf.tasks[i];
         if task.mapping.is_some() {
-            say(&format!(
+            self.say(&format!(
                 "{:<28} {}{detail}",
                 format!("{}[{map_index}]", task.task_id),
                 outcome.as_str()
@@ -294,7 +379,7 @@ impl Runner<'_> {
         } else {
             nix::sys::signal::Signal::SIGTERM
         };
-        say(&format!(
+        self.say(&format!(
             "{signal_name}: stopping the run; sending {kill} to {} running task instance(s)",
             self.live.iter().map(Vec::len).sum::<usize>()
         ));
@@ -317,8 +402,53 @@ impl Runner<'_> {
         }
     }
 
+    /// Writes `run.json` in the run's directory: the run, the task graph and each task's state
+    /// (`airtask report` draws the run from it). Written when the run starts and when it ends;
+    /// a failure to write it is reported and does not change the run's outcome.
+    fn write_run_json(&self, ended: Option<&str>) {
+        let tasks: Vec<serde_json::Value> = self
+            .wf
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                serde_json::json!({
+                    "task_id": t.task_id,
+                    "operator": t.implementation.as_deref().unwrap_or(&t.operator),
+                    "upstream": t.upstream,
+                    "trigger_rule": t.trigger_rule.as_str(),
+                    "mapped": t.mapping.is_some(),
+                    "retries": t.retries,
+                    "state": self.states[i].as_str(),
+                    "instances": self.instances[i].len(),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "workflow_id": self.wid,
+            "dag_id": self.wf.workflow_id,
+            "run_id": self.run_id,
+            "definition": self.file,
+            "logical_date": self.logical_date,
+            "started_at": crate::task_instance::record::iso(self.started),
+            "ended_at": ended.map(|_| crate::task_instance::record::iso(clock::now())),
+            "outcome": ended,
+            "tasks": tasks,
+        });
+        let dir = self.logs.run_dir(&self.wid, &self.run_id);
+        let path = dir.join("run.json");
+        let tmp = dir.join("run.json.tmp");
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&tmp, format!("{doc:#}\n")))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            self.say(&format!("cannot write {}: {e}", path.display()));
+        }
+    }
+
     async fn run(mut self) -> Result<u8, CliError> {
-        say(&format!(
+        self.write_run_json(None);
+        self.say(&format!(
             "run {} of workflow {} ({} tasks, state in {})",
             self.run_id,
             self.wid,
@@ -337,6 +467,7 @@ impl Runner<'_> {
             }
         };
         let mut running: JoinSet<Exited> = JoinSet::new();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
             let mut changed = false;
             if !self.stopping {
@@ -363,9 +494,17 @@ impl Runner<'_> {
                 }
                 _ = term.recv() => self.stop("SIGTERM"),
                 _ = int.recv() => self.stop("SIGINT"),
+                _ = tick.tick(), if self.screen.is_some() => self.redraw(),
             }
         }
-        Ok(self.summary())
+        self.erase_live();
+        let code = self.summary();
+        self.write_run_json(Some(match code {
+            0 => "success",
+            crate::exit::RUN_STOPPED => "stopped",
+            _ => "failed",
+        }));
+        Ok(code)
     }
 
     /// Prints the summary table; the run succeeds when no leaf task failed (Airflow's rule).
@@ -497,6 +636,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<u8, CliError> {
         live: vec![Vec::new(); n],
         stopping: false,
         started: clock::now(),
+        screen: std::io::IsTerminal::is_terminal(&std::io::stdout())
+            .then(|| std::sync::atomic::AtomicUsize::new(0)),
     };
     rt.block_on(runner.run())
 }

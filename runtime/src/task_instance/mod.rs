@@ -3,7 +3,7 @@
 //! task record.
 
 mod prepare;
-mod record;
+pub(crate) mod record;
 mod tries;
 mod xcom;
 
