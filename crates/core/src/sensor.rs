@@ -38,6 +38,9 @@ pub struct SensorSettings {
     pub max_wait: Option<f64>,
     /// `reschedule` was asked for (it runs as poke).
     pub reschedule: bool,
+    /// `deferrable` was asked for: the provider's sensors then wait in the triggerer; airtask
+    /// pokes in the task's process, which ends the same way.
+    pub deferrable: bool,
 }
 
 impl SensorSettings {
@@ -69,6 +72,7 @@ impl SensorSettings {
             exponential_backoff: r.bool("exponential_backoff", false)?,
             max_wait: r.optional_seconds("max_wait")?,
             reschedule,
+            deferrable: r.bool("deferrable", false)?,
         };
         if s.soft_fail && s.never_fail {
             return Err(ParamError::at(

@@ -159,7 +159,6 @@ pub(crate) const IGNORED_TASK_KEYS: &[(&str, Default)] = &[
     ("retry_exponential_backoff", Default::Bool(false)),
     ("max_retry_delay", Default::Null),
     ("map_index_template", Default::Null),
-    ("deferrable", Default::Bool(false)),
     ("logger_name", Default::Null),
     ("allow_nested_operators", Default::Bool(true)),
     ("start_date", Default::Silent),
@@ -176,10 +175,6 @@ pub(crate) const IGNORED_TASK_KEYS: &[(&str, Default)] = &[
 /// Why a parameter is ignored, for the warning text.
 pub(crate) fn ignored_reason(key: &str) -> &'static str {
     match key {
-        "deferrable" => {
-            "deferrable operators run as ordinary (non-deferred) operators in airtask; the \
-             result is the same"
-        }
         "retry_exponential_backoff" | "max_retry_delay" => {
             "MWAA Serverless waits a fixed retry_delay between tries"
         }
