@@ -12,6 +12,7 @@ mod identity;
 mod lambda;
 mod logs;
 mod malformed;
+mod rds;
 mod real_world;
 mod redshift;
 mod render;
