@@ -406,7 +406,7 @@ pub(crate) async fn wait_for(
     failure_message: &str,
 ) -> Result<(), TaskError> {
     let what = format!("RDS {} {id}", kind.noun());
-    wait::until_terminal(ctx, settings, &what, || async {
+    wait::until_terminal(ctx, settings, &what, move || async move {
         match state(rds, kind, id).await? {
             None if target.gone_is_success => Ok(Poll::Done(())),
             None => Err(TaskError::fatal(format!(

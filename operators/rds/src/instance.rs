@@ -90,8 +90,8 @@ impl CreateArgs {
     fn read(k: &Kwargs<'_>) -> Result<CreateArgs, ParamError> {
         k.only(CREATE_KEYS, "CreateDBInstance")?;
         let mut a = CreateArgs::default();
-        for key in CREATE_KEYS {
-            match *key {
+        for &key in CREATE_KEYS {
+            match key {
                 "AllocatedStorage"
                 | "BackupRetentionPeriod"
                 | "Port"
