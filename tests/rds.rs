@@ -109,7 +109,9 @@ async fn a_db_instance_is_created_stopped_started_and_deleted() {
         (
             "stop",
             op("RdsStopDbOperator"),
-            format!("db_identifier: rdst-inst\ndb_snapshot_identifier: rdst-inst-stop-snap\n{FAST}"),
+            format!(
+                "db_identifier: rdst-inst\ndb_snapshot_identifier: rdst-inst-stop-snap\n{FAST}"
+            ),
         ),
         (
             "stopped",
@@ -124,7 +126,9 @@ async fn a_db_instance_is_created_stopped_started_and_deleted() {
         (
             "delete",
             op("RdsDeleteDbInstanceOperator"),
-            format!("db_instance_identifier: rdst-inst\nrds_kwargs: {{SkipFinalSnapshot: true}}\n{FAST}"),
+            format!(
+                "db_instance_identifier: rdst-inst\nrds_kwargs: {{SkipFinalSnapshot: true}}\n{FAST}"
+            ),
         ),
     ];
     let flow = flow("rdst_inst", &tasks);
@@ -137,14 +141,23 @@ async fn a_db_instance_is_created_stopped_started_and_deleted() {
         a["DBInstance"]["TagList"][0],
         serde_json::json!({"Key": "team", "Value": "data"})
     );
-    assert!(run.log.contains("Creating new DB instance rdst-inst"), "{}", run.log);
     assert!(
-        run.log.contains("DB instance 'rdst-inst' reached the 'available' state"),
+        run.log.contains("Creating new DB instance rdst-inst"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains("DB instance 'rdst-inst' reached the 'available' state"),
         "{}",
         run.log
     );
     let sensed = flow.expect("available", 0);
-    assert!(sensed.log.contains("Success criteria met"), "{}", sensed.log);
+    assert!(
+        sensed.log.contains("Success criteria met"),
+        "{}",
+        sensed.log
+    );
     assert!(
         sensed.log.contains("Poking for statuses : ['available']"),
         "{}",
@@ -152,17 +165,37 @@ async fn a_db_instance_is_created_stopped_started_and_deleted() {
     );
 
     let run = flow.expect("stop", 0);
-    assert_eq!(answer(&run)["DBInstance"]["DBInstanceIdentifier"], "rdst-inst");
-    assert_eq!(instance_status("rdst-inst").await.as_deref(), Some("stopped"));
-    assert!(snapshot_exists("rdst-inst-stop-snap").await, "the snapshot taken before stopping");
+    assert_eq!(
+        answer(&run)["DBInstance"]["DBInstanceIdentifier"],
+        "rdst-inst"
+    );
+    assert_eq!(
+        instance_status("rdst-inst").await.as_deref(),
+        Some("stopped")
+    );
+    assert!(
+        snapshot_exists("rdst-inst-stop-snap").await,
+        "the snapshot taken before stopping"
+    );
     flow.expect("stopped", 0);
 
     let run = flow.expect("start", 0);
-    assert!(run.log.contains("Waiting for DB instance to reach 'available' state"), "{}", run.log);
-    assert_eq!(instance_status("rdst-inst").await.as_deref(), Some("available"));
+    assert!(
+        run.log
+            .contains("Waiting for DB instance to reach 'available' state"),
+        "{}",
+        run.log
+    );
+    assert_eq!(
+        instance_status("rdst-inst").await.as_deref(),
+        Some("available")
+    );
 
     let run = flow.expect("delete", 0);
-    assert_eq!(answer(&run)["DBInstance"]["DBInstanceIdentifier"], "rdst-inst");
+    assert_eq!(
+        answer(&run)["DBInstance"]["DBInstanceIdentifier"],
+        "rdst-inst"
+    );
     assert_eq!(instance_status("rdst-inst").await, None, "deleted");
 }
 
@@ -211,20 +244,28 @@ async fn failed_db_instances_and_refused_calls_fail_the_tasks() {
     let flow = flow("rdst_inst_fail", &tasks);
     let run = flow.expect("create_failed", 1);
     assert!(
-        run.error().starts_with("DB instance creation failed")
-            && run.error().contains("'failed'"),
+        run.error().starts_with("DB instance creation failed") && run.error().contains("'failed'"),
         "{}",
         run.log
     );
     assert!(run.xcom.is_none(), "a failed task pushes no XCom");
     // Without the wait the operator returns once RDS accepted the call.
     let run = flow.expect("create_no_wait", 0);
-    assert_eq!(answer(&run)["DBInstance"]["DBInstanceIdentifier"], "rdst-nowait-moto-failed");
+    assert_eq!(
+        answer(&run)["DBInstance"]["DBInstanceIdentifier"],
+        "rdst-nowait-moto-failed"
+    );
     let run = flow.expect("stop_failed", 1);
-    assert!(run.error().contains("StopDBInstance rdst-stopfail-moto-failed failed"), "{}", run.log);
+    assert!(
+        run.error()
+            .contains("StopDBInstance rdst-stopfail-moto-failed failed"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("start_unknown", 1);
     assert!(
-        run.error().contains("StartDBInstance rdst-no-such-db failed: DBInstanceNotFound"),
+        run.error()
+            .contains("StartDBInstance rdst-no-such-db failed: DBInstanceNotFound"),
         "{}",
         run.log
     );
@@ -232,7 +273,12 @@ async fn failed_db_instances_and_refused_calls_fail_the_tasks() {
     assert!(run.error().contains("DBInstanceNotFound"), "{}", run.log);
     let run = flow.expect("sense_timeout", 1);
     assert!(run.error().contains("Sensor has timed out"), "{}", run.log);
-    assert!(run.log.contains("The DB instance rdst-no-such-db was not found"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("The DB instance rdst-no-such-db was not found"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("sense_bad_type", 1);
     assert!(run.error().contains("not a valid RdsDbType"), "{}", run.log);
 }
@@ -294,8 +340,14 @@ async fn a_db_cluster_is_stopped_and_started_and_its_snapshots_managed() {
     let flow = flow("rdst_cluster", &tasks);
     let run = flow.expect("snap", 0);
     let a = answer(&run);
-    assert_eq!(a["DBClusterSnapshot"]["DBClusterSnapshotIdentifier"], "rdst-cluster-snap", "{a}");
-    assert_eq!(a["DBClusterSnapshot"]["DBClusterIdentifier"], "rdst-cluster", "{a}");
+    assert_eq!(
+        a["DBClusterSnapshot"]["DBClusterSnapshotIdentifier"], "rdst-cluster-snap",
+        "{a}"
+    );
+    assert_eq!(
+        a["DBClusterSnapshot"]["DBClusterIdentifier"], "rdst-cluster",
+        "{a}"
+    );
     assert_eq!(a["DBClusterSnapshot"]["TagList"][0]["Key"], "owner", "{a}");
     flow.expect("snap_sensor", 0);
     let run = flow.expect("copy", 0);
@@ -314,14 +366,23 @@ async fn a_db_cluster_is_stopped_and_started_and_its_snapshots_managed() {
 
     let run = flow.expect("stop", 0);
     assert!(
-        run.log.contains("'db_snapshot_identifier' does not apply to db clusters"),
+        run.log
+            .contains("'db_snapshot_identifier' does not apply to db clusters"),
         "{}",
         run.log
     );
-    assert_eq!(answer(&run)["DBCluster"]["DBClusterIdentifier"], "rdst-cluster");
+    assert_eq!(
+        answer(&run)["DBCluster"]["DBClusterIdentifier"],
+        "rdst-cluster"
+    );
     flow.expect("stopped", 0);
     let run = flow.expect("start", 0);
-    assert!(run.log.contains("DB cluster 'rdst-cluster' reached the 'available' state"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("DB cluster 'rdst-cluster' reached the 'available' state"),
+        "{}",
+        run.log
+    );
 
     let run = flow.expect("snap_failed", 1);
     assert!(
@@ -380,7 +441,10 @@ async fn db_snapshots_are_created_copied_sensed_and_deleted() {
     let run = flow.expect("snap", 0);
     let a = answer(&run);
     assert_eq!(a["DBSnapshot"]["DBSnapshotIdentifier"], "rdst-snap", "{a}");
-    assert_eq!(a["DBSnapshot"]["DBInstanceIdentifier"], "rdst-snapdb", "{a}");
+    assert_eq!(
+        a["DBSnapshot"]["DBInstanceIdentifier"], "rdst-snapdb",
+        "{a}"
+    );
     assert!(
         a["DBSnapshot"]["SnapshotCreateTime"]
             .as_str()
@@ -388,17 +452,28 @@ async fn db_snapshots_are_created_copied_sensed_and_deleted() {
         "times as Python's str(): {a}"
     );
     assert!(
-        run.log.contains("Starting to create snapshot of RDS instance 'rdst-snapdb': rdst-snap"),
+        run.log
+            .contains("Starting to create snapshot of RDS instance 'rdst-snapdb': rdst-snap"),
         "{}",
         run.log
     );
     let sensed = flow.expect("sense", 0);
-    assert!(sensed.log.contains("Success criteria met"), "{}", sensed.log);
+    assert!(
+        sensed.log.contains("Success criteria met"),
+        "{}",
+        sensed.log
+    );
     let run = flow.expect("copy", 0);
-    assert_eq!(answer(&run)["DBSnapshot"]["DBSnapshotIdentifier"], "rdst-snap-copy");
+    assert_eq!(
+        answer(&run)["DBSnapshot"]["DBSnapshotIdentifier"],
+        "rdst-snap-copy"
+    );
     assert!(snapshot_exists("rdst-snap-copy").await);
     let run = flow.expect("delete", 0);
-    assert_eq!(answer(&run)["DBSnapshot"]["DBSnapshotIdentifier"], "rdst-snap");
+    assert_eq!(
+        answer(&run)["DBSnapshot"]["DBSnapshotIdentifier"],
+        "rdst-snap"
+    );
     assert!(!snapshot_exists("rdst-snap").await, "deleted");
 
     let run = flow.expect("copy_failed", 1);
@@ -409,7 +484,8 @@ async fn db_snapshots_are_created_copied_sensed_and_deleted() {
     );
     let run = flow.expect("delete_unknown", 1);
     assert!(
-        run.error().contains("DeleteDBSnapshot rdst-no-such-snap failed: DBSnapshotNotFound"),
+        run.error()
+            .contains("DeleteDBSnapshot rdst-no-such-snap failed: DBSnapshotNotFound"),
         "{}",
         run.log
     );
@@ -440,7 +516,11 @@ async fn snapshot_exports_start_fail_and_are_cancelled() {
         )
     };
     let tasks = [
-        ("export", op("RdsStartExportTaskOperator"), export("rdst-export", "")),
+        (
+            "export",
+            op("RdsStartExportTaskOperator"),
+            export("rdst-export", ""),
+        ),
         (
             "sense",
             sensor("RdsExportTaskExistenceSensor"),
@@ -469,12 +549,15 @@ async fn snapshot_exports_start_fail_and_are_cancelled() {
         (
             "cancel",
             op("RdsCancelExportTaskOperator"),
-            "export_task_identifier: rdst-export-moto-running\ncheck_interval: 1\nmax_attempts: 3".to_owned(),
+            "export_task_identifier: rdst-export-moto-running\ncheck_interval: 1\nmax_attempts: 3"
+                .to_owned(),
         ),
         (
             "sense_canceled",
             sensor("RdsExportTaskExistenceSensor"),
-            format!("export_task_identifier: rdst-export-moto-running\ntarget_statuses: [canceled]\n{SENSE}"),
+            format!(
+                "export_task_identifier: rdst-export-moto-running\ntarget_statuses: [canceled]\n{SENSE}"
+            ),
         ),
         (
             "cancel_unknown",
@@ -494,7 +577,12 @@ async fn snapshot_exports_start_fail_and_are_cancelled() {
     assert_eq!(a["SourceArn"], arn.as_str(), "{a}");
     assert_eq!(a["S3Bucket"], "rdst-exports", "{a}");
     assert_eq!(a["Status"], "complete", "{a}");
-    assert!(run.log.contains("export task 'rdst-export' reached the 'complete' state"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("export task 'rdst-export' reached the 'complete' state"),
+        "{}",
+        run.log
+    );
     flow.expect("sense", 0);
 
     let run = flow.expect("export_failed", 1);
@@ -505,7 +593,8 @@ async fn snapshot_exports_start_fail_and_are_cancelled() {
     );
     let run = flow.expect("sense_failed", 1);
     assert!(
-        run.error().contains("Export task rdst-export-moto-failed failed with status failed"),
+        run.error()
+            .contains("Export task rdst-export-moto-failed failed with status failed"),
         "{}",
         run.log
     );
@@ -513,7 +602,11 @@ async fn snapshot_exports_start_fail_and_are_cancelled() {
     let run = flow.expect("export_running", 0);
     assert_eq!(answer(&run)["Status"], "in_progress");
     let run = flow.expect("export_times_out", 1);
-    assert!(run.error().contains("Waiter error: max attempts reached"), "{}", run.log);
+    assert!(
+        run.error().contains("Waiter error: max attempts reached"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("cancel", 0);
     assert_eq!(answer(&run)["Status"], "canceled");
     flow.expect("sense_canceled", 0);
@@ -530,7 +623,9 @@ async fn event_subscriptions_are_created_and_deleted() {
         (
             "create",
             op("RdsCreateEventSubscriptionOperator"),
-            format!("subscription_name: rdst-sub\nsns_topic_arn: {topic}\nsource_type: db-instance\nevent_categories: [availability, backup]\nsource_ids: [rdst-db]\nenabled: true\ntags: {{team: data}}"),
+            format!(
+                "subscription_name: rdst-sub\nsns_topic_arn: {topic}\nsource_type: db-instance\nevent_categories: [availability, backup]\nsource_ids: [rdst-db]\nenabled: true\ntags: {{team: data}}"
+            ),
         ),
         (
             "create_again",
@@ -551,18 +646,34 @@ async fn event_subscriptions_are_created_and_deleted() {
     let flow = flow("rdst_events", &tasks);
     let run = flow.expect("create", 0);
     let a = answer(&run);
-    assert_eq!(a["EventSubscription"]["CustSubscriptionId"], "rdst-sub", "{a}");
+    assert_eq!(
+        a["EventSubscription"]["CustSubscriptionId"], "rdst-sub",
+        "{a}"
+    );
     assert_eq!(a["EventSubscription"]["SnsTopicArn"], topic, "{a}");
     assert_eq!(a["EventSubscription"]["Status"], "active", "{a}");
     assert_eq!(
         a["EventSubscription"]["EventCategoriesList"],
         serde_json::json!(["availability", "backup"])
     );
-    assert!(run.log.contains("event subscription 'rdst-sub' reached the 'active' state"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("event subscription 'rdst-sub' reached the 'active' state"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("create_again", 1);
-    assert!(run.error().contains("CreateEventSubscription rdst-sub failed"), "{}", run.log);
+    assert!(
+        run.error()
+            .contains("CreateEventSubscription rdst-sub failed"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("delete", 0);
-    assert_eq!(answer(&run)["EventSubscription"]["CustSubscriptionId"], "rdst-sub");
+    assert_eq!(
+        answer(&run)["EventSubscription"]["CustSubscriptionId"],
+        "rdst-sub"
+    );
     let gone = rds()
         .await
         .describe_event_subscriptions()
@@ -571,7 +682,12 @@ async fn event_subscriptions_are_created_and_deleted() {
         .await;
     assert!(gone.is_err(), "deleted: {gone:?}");
     let run = flow.expect("delete_again", 1);
-    assert!(run.error().contains("DeleteEventSubscription rdst-sub failed"), "{}", run.log);
+    assert!(
+        run.error()
+            .contains("DeleteEventSubscription rdst-sub failed"),
+        "{}",
+        run.log
+    );
 }
 
 #[test]
@@ -597,8 +713,9 @@ fn the_rds_corpus_workflows_validate_and_run() {
             "{name}: {stdout}{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let text = std::fs::read_to_string(corpus_dir().join(format!("converter-upstream/{name}.yaml")))
-            .expect("the corpus file");
+        let text =
+            std::fs::read_to_string(corpus_dir().join(format!("converter-upstream/{name}.yaml")))
+                .expect("the corpus file");
         let tasks: Vec<&str> = text
             .lines()
             .filter_map(|l| l.strip_prefix("    "))
@@ -626,9 +743,15 @@ fn the_rds_corpus_workflows_validate_and_run() {
         .iter()
         .filter(|d| d["severity"] == "error")
         .collect();
-    assert!(!errors.is_empty(), "the CloudFormation operators are not implemented here");
+    assert!(
+        !errors.is_empty(),
+        "the CloudFormation operators are not implemented here"
+    );
     for e in errors {
         let task = e["task"].as_str().unwrap_or_default();
-        assert!(task.contains("rds_stack") || task.contains("rds_delete"), "{e}");
+        assert!(
+            task.contains("rds_stack") || task.contains("rds_delete"),
+            "{e}"
+        );
     }
 }

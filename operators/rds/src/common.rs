@@ -127,10 +127,7 @@ pub(crate) fn tags(p: &mut ParamReader<'_>) -> Result<Vec<Tag>, ParamError> {
             .iter()
             .map(|(k, v)| {
                 let value = text(v).ok_or_else(|| {
-                    bad(format!(
-                        "`{k}` is {}",
-                        airtask_core::params::describe(v)
-                    ))
+                    bad(format!("`{k}` is {}", airtask_core::params::describe(v)))
                 })?;
                 Ok(Tag::builder().key(k).value(value).build())
             })
@@ -246,21 +243,36 @@ pub(crate) async fn state(
     id: &str,
 ) -> Result<Option<String>, TaskError> {
     let status = match kind {
-        Resource::Instance => match rds.describe_db_instances().db_instance_identifier(id).send().await {
+        Resource::Instance => match rds
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+        {
             Ok(o) => o
                 .db_instances()
                 .first()
                 .map(|d| d.db_instance_status().unwrap_or_default().to_owned()),
             Err(e) => return describe_error(&format!("DescribeDBInstances {id}"), e),
         },
-        Resource::Cluster => match rds.describe_db_clusters().db_cluster_identifier(id).send().await {
+        Resource::Cluster => match rds
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+        {
             Ok(o) => o
                 .db_clusters()
                 .first()
                 .map(|d| d.status().unwrap_or_default().to_owned()),
             Err(e) => return describe_error(&format!("DescribeDBClusters {id}"), e),
         },
-        Resource::Snapshot => match rds.describe_db_snapshots().db_snapshot_identifier(id).send().await {
+        Resource::Snapshot => match rds
+            .describe_db_snapshots()
+            .db_snapshot_identifier(id)
+            .send()
+            .await
+        {
             Ok(o) => o
                 .db_snapshots()
                 .first()
@@ -279,7 +291,12 @@ pub(crate) async fn state(
                 .map(|d| d.status().unwrap_or_default().to_owned()),
             Err(e) => return describe_error(&format!("DescribeDBClusterSnapshots {id}"), e),
         },
-        Resource::ExportTask => match rds.describe_export_tasks().export_task_identifier(id).send().await {
+        Resource::ExportTask => match rds
+            .describe_export_tasks()
+            .export_task_identifier(id)
+            .send()
+            .await
+        {
             Ok(o) => o
                 .export_tasks()
                 .first()
@@ -577,7 +594,10 @@ pub(crate) fn db_snapshot(s: &aws_sdk_rds::types::DbSnapshot) -> Value {
         .s("OptionGroupName", s.option_group_name())
         .i("PercentProgress", s.percent_progress())
         .s("SourceRegion", s.source_region())
-        .s("SourceDBSnapshotIdentifier", s.source_db_snapshot_identifier())
+        .s(
+            "SourceDBSnapshotIdentifier",
+            s.source_db_snapshot_identifier(),
+        )
         .s("StorageType", s.storage_type())
         .b("Encrypted", s.encrypted())
         .s("KmsKeyId", s.kms_key_id())
@@ -595,7 +615,10 @@ pub(crate) fn db_snapshot(s: &aws_sdk_rds::types::DbSnapshot) -> Value {
 pub(crate) fn db_cluster_snapshot(s: &aws_sdk_rds::types::DbClusterSnapshot) -> Value {
     Obj::default()
         .list("AvailabilityZones", s.availability_zones())
-        .s("DBClusterSnapshotIdentifier", s.db_cluster_snapshot_identifier())
+        .s(
+            "DBClusterSnapshotIdentifier",
+            s.db_cluster_snapshot_identifier(),
+        )
         .s("DBClusterIdentifier", s.db_cluster_identifier())
         .t("SnapshotCreateTime", s.snapshot_create_time())
         .s("Engine", s.engine())
@@ -612,7 +635,10 @@ pub(crate) fn db_cluster_snapshot(s: &aws_sdk_rds::types::DbClusterSnapshot) -> 
         .b("StorageEncrypted", s.storage_encrypted())
         .s("KmsKeyId", s.kms_key_id())
         .s("DBClusterSnapshotArn", s.db_cluster_snapshot_arn())
-        .s("SourceDBClusterSnapshotArn", s.source_db_cluster_snapshot_arn())
+        .s(
+            "SourceDBClusterSnapshotArn",
+            s.source_db_cluster_snapshot_arn(),
+        )
         .b(
             "IAMDatabaseAuthenticationEnabled",
             s.iam_database_authentication_enabled(),
@@ -645,7 +671,10 @@ pub(crate) fn db_instance(d: &aws_sdk_rds::types::DbInstance) -> Value {
         .s("PreferredBackupWindow", d.preferred_backup_window())
         .i("BackupRetentionPeriod", d.backup_retention_period())
         .s("AvailabilityZone", d.availability_zone())
-        .s("PreferredMaintenanceWindow", d.preferred_maintenance_window())
+        .s(
+            "PreferredMaintenanceWindow",
+            d.preferred_maintenance_window(),
+        )
         .b("MultiAZ", d.multi_az())
         .s("EngineVersion", d.engine_version())
         .b("AutoMinorVersionUpgrade", d.auto_minor_version_upgrade())

@@ -50,8 +50,7 @@ pub struct RdsCreateEventSubscriptionOperator {
 
 impl Operator for RdsCreateEventSubscriptionOperator {
     const SPEC: OperatorSpec = OperatorSpec {
-        class_path:
-            "airflow.providers.amazon.aws.operators.rds.RdsCreateEventSubscriptionOperator",
+        class_path: "airflow.providers.amazon.aws.operators.rds.RdsCreateEventSubscriptionOperator",
         aliases: &[],
         template_fields: aws_fields!(
             "subscription_name",
@@ -131,8 +130,7 @@ pub struct RdsDeleteEventSubscriptionOperator {
 
 impl Operator for RdsDeleteEventSubscriptionOperator {
     const SPEC: OperatorSpec = OperatorSpec {
-        class_path:
-            "airflow.providers.amazon.aws.operators.rds.RdsDeleteEventSubscriptionOperator",
+        class_path: "airflow.providers.amazon.aws.operators.rds.RdsDeleteEventSubscriptionOperator",
         aliases: &[],
         template_fields: aws_fields!("subscription_name"),
         calls_aws: true,

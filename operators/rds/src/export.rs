@@ -93,18 +93,14 @@ impl Operator for RdsStartExportTaskOperator {
                 "source_arn",
                 "the ARN of the snapshot to export to Amazon S3",
             )?,
-            s3_bucket_name: p.required_str(
-                "s3_bucket_name",
-                "the S3 bucket to export the snapshot to",
-            )?,
+            s3_bucket_name: p
+                .required_str("s3_bucket_name", "the S3 bucket to export the snapshot to")?,
             iam_role_arn: p.required_str(
                 "iam_role_arn",
                 "the IAM role RDS uses to write to the bucket",
             )?,
-            kms_key_id: p.required_str(
-                "kms_key_id",
-                "the KMS key that encrypts the exported data",
-            )?,
+            kms_key_id: p
+                .required_str("kms_key_id", "the KMS key that encrypts the exported data")?,
             s3_prefix: non_empty(p.str("s3_prefix")?),
             export_only: common::str_list(p, "export_only")?.unwrap_or_default(),
             wait: wait(p, "waiter_interval", "waiter_max_attempts")?,

@@ -9,12 +9,12 @@ use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
 use aws_sdk_rds::Client;
-use aws_sdk_rds::operation::create_db_instance::builders::CreateDbInstanceFluentBuilder;
+use aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder;
 use serde_json::Value;
 
 use crate::common::{
-    self, AVAILABLE, CLUSTER_STOPPED, DELETED, DbType, INSTANCE_STOPPED, Obj, Resource,
-    db_cluster, db_instance,
+    self, AVAILABLE, CLUSTER_STOPPED, DELETED, DbType, INSTANCE_STOPPED, Obj, Resource, db_cluster,
+    db_instance,
 };
 use crate::kwargs::Kwargs;
 use crate::snapshot::aws_fields;
@@ -137,7 +137,7 @@ impl CreateArgs {
     }
 
     /// Sets the arguments on the call.
-    fn apply(&self, mut b: CreateDbInstanceFluentBuilder) -> CreateDbInstanceFluentBuilder {
+    fn apply(&self, mut b: CreateDBInstanceFluentBuilder) -> CreateDBInstanceFluentBuilder {
         for (k, v) in &self.strings {
             let v = v.clone();
             b = match *k {
@@ -286,12 +286,10 @@ impl Operator for RdsCreateDbInstanceOperator {
             .db_instance_identifier(id)
             .db_instance_class(&self.db_instance_class)
             .engine(&self.engine);
-        let out = self
-            .args
-            .apply(call)
-            .send()
-            .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("CreateDBInstance {id}"), &e))?;
+        let out =
+            self.args.apply(call).send().await.map_err(|e| {
+                airtask_aws::error::task_error(&format!("CreateDBInstance {id}"), &e)
+            })?;
         let answer = wrap("DBInstance", out.db_instance().map(db_instance));
         if self.wait.wait_for_completion {
             common::wait_for(
@@ -577,7 +575,11 @@ mod tests {
             "rds_kwargs": {"AllocatedStorage": "lots"},
         })))
         .unwrap_err();
-        assert!(e.message().contains("`AllocatedStorage` must be a whole number"), "{e}");
+        assert!(
+            e.message()
+                .contains("`AllocatedStorage` must be a whole number"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -587,8 +589,8 @@ mod tests {
         })))
         .unwrap_err();
         assert!(e.message().contains("not a valid RdsDbType"), "{e}");
-        let op = build_operator::<RdsStopDbOperator>(&params(json!({"db_identifier": "db1"})))
-            .unwrap();
+        let op =
+            build_operator::<RdsStopDbOperator>(&params(json!({"db_identifier": "db1"}))).unwrap();
         assert_eq!(op.db_type, DbType::Instance);
         assert_eq!(op.wait.waiter_max_attempts, 40);
     }

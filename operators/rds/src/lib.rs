@@ -30,8 +30,7 @@ use airtask_core::RegistryBuilder;
 pub use event::{RdsCreateEventSubscriptionOperator, RdsDeleteEventSubscriptionOperator};
 pub use export::{RdsCancelExportTaskOperator, RdsStartExportTaskOperator};
 pub use instance::{
-    RdsCreateDbInstanceOperator, RdsDeleteDbInstanceOperator, RdsStartDbOperator,
-    RdsStopDbOperator,
+    RdsCreateDbInstanceOperator, RdsDeleteDbInstanceOperator, RdsStartDbOperator, RdsStopDbOperator,
 };
 pub use sensor::{RdsDbSensor, RdsExportTaskExistenceSensor, RdsSnapshotExistenceSensor};
 pub use snapshot::{

@@ -123,13 +123,23 @@ impl Operator for RdsExportTaskExistenceSensor {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.sensors.rds.RdsExportTaskExistenceSensor",
         aliases: &[],
-        template_fields: aws_fields!("export_task_identifier", "target_statuses", "error_statuses"),
+        template_fields: aws_fields!(
+            "export_task_identifier",
+            "target_statuses",
+            "error_statuses"
+        ),
         calls_aws: true,
     };
 
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let (aws, settings) = base(p)?;
-        let defaults = ["starting", "in_progress", "complete", "canceling", "canceled"];
+        let defaults = [
+            "starting",
+            "in_progress",
+            "complete",
+            "canceling",
+            "canceled",
+        ];
         Ok(RdsExportTaskExistenceSensor {
             aws,
             export_task_identifier: p.required_str(

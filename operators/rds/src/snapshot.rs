@@ -76,7 +76,10 @@ impl Operator for RdsCreateDbSnapshotOperator {
                     .send()
                     .await
                     .map_err(|e| {
-                        airtask_aws::error::task_error(&format!("CreateDBSnapshot {snap} of {db}"), &e)
+                        airtask_aws::error::task_error(
+                            &format!("CreateDBSnapshot {snap} of {db}"),
+                            &e,
+                        )
                     })?;
                 let mut o = Obj::default();
                 if let Some(s) = out.db_snapshot() {
@@ -169,9 +172,7 @@ impl Operator for RdsCopyDbSnapshotOperator {
             copy_tags: p.bool("copy_tags", false)?,
             pre_signed_url: non_empty(p.str("pre_signed_url")?),
             option_group_name: non_empty(p.str("option_group_name")?),
-            target_custom_availability_zone: non_empty(
-                p.str("target_custom_availability_zone")?,
-            ),
+            target_custom_availability_zone: non_empty(p.str("target_custom_availability_zone")?),
             source_region: non_empty(p.str("source_region")?),
             wait_for_completion: p.bool("wait_for_completion", true)?,
         })
@@ -204,7 +205,10 @@ impl Operator for RdsCopyDbSnapshotOperator {
                     .send()
                     .await
                     .map_err(|e| {
-                        airtask_aws::error::task_error(&format!("CopyDBSnapshot {src} to {dst}"), &e)
+                        airtask_aws::error::task_error(
+                            &format!("CopyDBSnapshot {src} to {dst}"),
+                            &e,
+                        )
                     })?;
                 let mut o = Obj::default();
                 if let Some(s) = out.db_snapshot() {
