@@ -279,7 +279,9 @@ async fn failed_db_instances_and_refused_calls_fail_the_tasks() {
         "{}",
         run.log
     );
-    let run = flow.expect("sense_bad_type", 1);
+    // A db_type that renders to something else than instance or cluster is a parameter error
+    // of the try (the provider's ValueError), exit code 2.
+    let run = flow.expect("sense_bad_type", 2);
     assert!(run.error().contains("not a valid RdsDbType"), "{}", run.log);
 }
 
