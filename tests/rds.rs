@@ -735,7 +735,8 @@ fn the_rds_corpus_workflows_validate_and_run() {
             assert_eq!(state, Some("success"), "{name} {task}:\n{stdout}");
         }
     }
-    // The aws-samples workflow validates up to its CloudFormation tasks.
+    // The aws-samples workflow: no error is about its RDS tasks (only its CloudFormation tasks,
+    // another family, may be unimplemented).
     let file = corpus_dir().join("aws-samples/rds_dag.yaml");
     let out = airtask(&["validate", "--format", "json", &file.to_string_lossy()]);
     let report = airtask_tests::stdout_json(&out);
@@ -745,10 +746,6 @@ fn the_rds_corpus_workflows_validate_and_run() {
         .iter()
         .filter(|d| d["severity"] == "error")
         .collect();
-    assert!(
-        !errors.is_empty(),
-        "the CloudFormation operators are not implemented here"
-    );
     for e in errors {
         let task = e["task"].as_str().unwrap_or_default();
         assert!(
