@@ -13,6 +13,7 @@ mod lambda;
 mod logs;
 mod malformed;
 mod pictures;
+mod rds;
 mod real_world;
 mod redshift;
 mod render;

@@ -44,6 +44,10 @@ fn build() -> Registry {
     {
         b = airtask_dynamodb::register(b);
     }
+    #[cfg(feature = "op-rds")]
+    {
+        b = airtask_rds::register(b);
+    }
     b.build()
 }
 
