@@ -3,6 +3,7 @@
 mod athena;
 mod cli;
 mod corpus;
+mod dms;
 mod dynamodb;
 mod faults;
 mod flow;

@@ -44,6 +44,14 @@ fn build() -> Registry {
     {
         b = airtask_dynamodb::register(b);
     }
+    #[cfg(feature = "op-dms")]
+    {
+        b = airtask_dms::register(b);
+    }
+    #[cfg(feature = "op-glacier")]
+    {
+        b = airtask_glacier::register(b);
+    }
     b.build()
 }
 
