@@ -7,6 +7,7 @@ mod dms;
 mod dynamodb;
 mod faults;
 mod flow;
+mod glacier;
 mod glue;
 mod glue_dq;
 mod identity;
