@@ -93,6 +93,8 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "DynamoDBValueSensor",
                         "Glue",
                         "Lambda",
+                        "Dms",
+                        "Glacier",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),
