@@ -95,6 +95,7 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "Lambda",
                         "Dms",
                         "Glacier",
+                        "DataSync",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),

@@ -3,6 +3,7 @@
 mod athena;
 mod cli;
 mod corpus;
+mod datasync;
 mod dms;
 mod dynamodb;
 mod faults;

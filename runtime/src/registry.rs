@@ -52,6 +52,10 @@ fn build() -> Registry {
     {
         b = airtask_glacier::register(b);
     }
+    #[cfg(feature = "op-datasync")]
+    {
+        b = airtask_datasync::register(b);
+    }
     b.build()
 }
 
