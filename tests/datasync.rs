@@ -78,17 +78,23 @@ async fn a_datasync_task_is_created_found_updated_executed_and_deleted() {
             (
                 "again",
                 OPERATOR,
-                format!("{uris}\nupdate_task_kwargs: {{Name: dst-life-2}}\ndelete_task_after_execution: true"),
+                format!(
+                    "{uris}\nupdate_task_kwargs: {{Name: dst-life-2}}\ndelete_task_after_execution: true"
+                ),
             ),
             ("gone", OPERATOR, uris.to_owned()),
         ],
     );
     let run = flow.expect("create", 0);
-    let xcom = run.xcom.clone().unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
+    let xcom = run
+        .xcom
+        .clone()
+        .unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     let task_arn = xcom["TaskArn"].as_str().unwrap_or_default().to_owned();
     let execution = xcom["TaskExecutionArn"].as_str().unwrap_or_default();
     assert!(
-        task_arn.contains(":task/task-") && execution.starts_with(&format!("{task_arn}/execution/")),
+        task_arn.contains(":task/task-")
+            && execution.starts_with(&format!("{task_arn}/execution/")),
         "{xcom}"
     );
     for line in [
@@ -114,7 +120,10 @@ async fn a_datasync_task_is_created_found_updated_executed_and_deleted() {
 
     // The same URIs (in other case, with a trailing slash) find the task again.
     let run = flow.expect("again", 0);
-    let xcom = run.xcom.clone().unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
+    let xcom = run
+        .xcom
+        .clone()
+        .unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     assert_eq!(xcom["TaskArn"], task_arn.as_str(), "{}", run.log);
     assert_ne!(xcom["TaskExecutionArn"].as_str(), Some(execution));
     for line in [
@@ -125,13 +134,20 @@ async fn a_datasync_task_is_created_found_updated_executed_and_deleted() {
         assert!(run.log.contains(line), "{line}:\n{}", run.log);
     }
     assert!(
-        datasync().await.describe_task().task_arn(&task_arn).send().await.is_err(),
+        datasync()
+            .await
+            .describe_task()
+            .task_arn(&task_arn)
+            .send()
+            .await
+            .is_err(),
         "the task was deleted"
     );
 
     let run = flow.expect("gone", 1);
     assert!(
-        run.error().contains("DataSync TaskArn could not be identified or created."),
+        run.error()
+            .contains("DataSync TaskArn could not be identified or created."),
         "{}",
         run.log
     );
@@ -158,13 +174,15 @@ async fn several_candidate_tasks_or_an_unsupported_location_fail_the_task() {
     );
     let run = flow.expect("many", 1);
     assert!(
-        run.error().contains("Unable to choose a Task from ['arn:aws:datasync:"),
+        run.error()
+            .contains("Unable to choose a Task from ['arn:aws:datasync:"),
         "{}",
         run.log
     );
     let run = flow.expect("hdfs", 1);
     assert!(
-        run.error().contains("Invalid/Unsupported location type: hdfs"),
+        run.error()
+            .contains("Invalid/Unsupported location type: hdfs"),
         "{}",
         run.log
     );
@@ -206,7 +224,8 @@ async fn an_execution_past_max_iterations_is_cancelled() {
     );
     let run = flow.expect("run", 1);
     assert!(
-        run.error().contains("did not reach a terminal state after 4 attempts"),
+        run.error()
+            .contains("did not reach a terminal state after 4 attempts"),
         "{}",
         run.log
     );

@@ -35,7 +35,9 @@ fn describe_created() -> String {
 fn described(xcom: Option<&serde_json::Value>, log: &str) -> serde_json::Value {
     let v = xcom.unwrap_or_else(|| panic!("no XCom:\n{log}"));
     assert!(v[0].is_null(), "no Marker expected: {v}");
-    let tasks = v[1].as_array().unwrap_or_else(|| panic!("no task list: {v}"));
+    let tasks = v[1]
+        .as_array()
+        .unwrap_or_else(|| panic!("no task list: {v}"));
     assert_eq!(tasks.len(), 1, "{v}");
     tasks[0].clone()
 }
@@ -72,7 +74,9 @@ async fn a_dms_task_is_created_described_started_stopped_and_deleted() {
         .to_owned();
     assert!(arn.ends_with(":task:dmst-life"), "{arn}");
     assert!(
-        created.log.contains("DMS replication task(dmst-life) is ready."),
+        created
+            .log
+            .contains("DMS replication task(dmst-life) is ready."),
         "{}",
         created.log
     );
@@ -132,11 +136,7 @@ async fn a_dms_task_is_created_described_started_stopped_and_deleted() {
         run.log
     );
     let run = flow.expect("describe_deleted", 1);
-    assert!(
-        run.error().contains("ResourceNotFoundFault"),
-        "{}",
-        run.log
-    );
+    assert!(run.error().contains("ResourceNotFoundFault"), "{}", run.log);
     for task in ["delete_again", "start_deleted"] {
         let run = flow.expect(task, 1);
         assert!(

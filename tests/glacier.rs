@@ -50,13 +50,10 @@ async fn an_archive_is_uploaded_and_an_inventory_job_succeeds() {
         ],
     );
     let run = flow.expect("upload", 0);
-    let xcom = run
-        .xcom
-        .unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
+    let xcom = run.xcom.unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     // The tree hash of a body under 1 MiB is its SHA-256: the endpoint got the bytes given.
     assert_eq!(
-        xcom["checksum"],
-        "fb847ff5db2a4fa46ba71380f37a8acd8320468f2aced210b3a586c8dc795e36",
+        xcom["checksum"], "fb847ff5db2a4fa46ba71380f37a8acd8320468f2aced210b3a586c8dc795e36",
         "{xcom}"
     );
     assert!(xcom["archiveId"].is_string(), "{xcom}");
@@ -70,13 +67,16 @@ async fn an_archive_is_uploaded_and_an_inventory_job_succeeds() {
         .to_owned();
     assert!(
         run.log.contains(&format!("Retrieval Job ID: {job_id}"))
-            && run.log.contains("Retrieving inventory for vault: glaciert-ok"),
+            && run
+                .log
+                .contains("Retrieving inventory for vault: glaciert-ok"),
         "{}",
         run.log
     );
     let run = flow.expect("sense", 0);
     assert!(
-        run.log.contains("Job status: InventoryRetrieval, code status: InProgress"),
+        run.log
+            .contains("Job status: InventoryRetrieval, code status: InProgress"),
         "{}",
         run.log
     );

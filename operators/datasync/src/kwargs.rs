@@ -180,9 +180,8 @@ impl<'a> Obj<'a> {
 
     /// A required string entry.
     fn required(&self, key: &str) -> Result<String, ParamError> {
-        self.str(key)?.ok_or_else(|| {
-            self.bad(format!("`{}` is required", self.name(key)))
-        })
+        self.str(key)?
+            .ok_or_else(|| self.bad(format!("`{}` is required", self.name(key))))
     }
 
     /// `Tags`: `[{Key, Value}]`.
@@ -446,8 +445,7 @@ pub(crate) fn scheme(uri: &str) -> String {
         Some((s, _))
             if !s.is_empty()
                 && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && s
-                    .chars()
+                && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
         {
             s.to_ascii_lowercase()
@@ -627,7 +625,10 @@ mod tests {
         })))
         .unwrap();
         assert_eq!(c.name.as_deref(), Some("t"));
-        assert_eq!(c.options.as_ref().and_then(|o| o.bytes_per_second()), Some(100));
+        assert_eq!(
+            c.options.as_ref().and_then(|o| o.bytes_per_second()),
+            Some(100)
+        );
         assert_eq!(c.excludes.as_ref().map(Vec::len), Some(1));
         let e = CreateTask::read(&map(json!({"Options": {"Verify": "NONE"}}))).unwrap_err();
         assert_eq!(e.param(), Some("create_task_kwargs"));
@@ -645,9 +646,21 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(l, CreateLocation::S3 { .. }));
-        let l = CreateLocation::read("p", "smb://host/share", &map(json!({"ServerHostname": "h", "MountOptions": {"Version": "SMB3"}}))).unwrap();
-        assert!(matches!(l, CreateLocation::Smb { mount_options: Some(_), .. }));
-        let e = CreateLocation::read("p", "nfs://h/d", &map(json!({"S3BucketArn": "x"}))).unwrap_err();
+        let l = CreateLocation::read(
+            "p",
+            "smb://host/share",
+            &map(json!({"ServerHostname": "h", "MountOptions": {"Version": "SMB3"}})),
+        )
+        .unwrap();
+        assert!(matches!(
+            l,
+            CreateLocation::Smb {
+                mount_options: Some(_),
+                ..
+            }
+        ));
+        let e =
+            CreateLocation::read("p", "nfs://h/d", &map(json!({"S3BucketArn": "x"}))).unwrap_err();
         assert!(e.message().contains("unknown key `S3BucketArn`"), "{e}");
         let l = CreateLocation::read("p", "hdfs://h/d", &map(json!({}))).unwrap();
         assert!(matches!(l, CreateLocation::Unsupported(s) if s == "hdfs"));

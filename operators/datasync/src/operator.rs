@@ -107,9 +107,7 @@ fn failed(message: impl Into<String>) -> TaskError {
 impl Operator for DataSyncOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.datasync.DataSyncOperator",
-        aliases: &[
-            "airflow.providers.amazon.aws.operators.datasync.AWSDataSyncOperator",
-        ],
+        aliases: &["airflow.providers.amazon.aws.operators.datasync.AWSDataSyncOperator"],
         template_fields: &[
             "aws_conn_id",
             "create_destination_location_kwargs",
@@ -135,8 +133,7 @@ impl Operator for DataSyncOperator {
         let wait_for_completion = p.bool("wait_for_completion", true)?;
         let task_arn = p.str("task_arn")?.filter(|s| !s.is_empty());
         let source_location_uri = p.str("source_location_uri")?.filter(|s| !s.is_empty());
-        let destination_location_uri =
-            p.str("destination_location_uri")?.filter(|s| !s.is_empty());
+        let destination_location_uri = p.str("destination_location_uri")?.filter(|s| !s.is_empty());
         if task_arn.is_none()
             && (source_location_uri.is_none() || destination_location_uri.is_none())
         {
@@ -215,8 +212,14 @@ impl Operator for DataSyncOperator {
             && let Some(create) = &self.create_task
         {
             task_arn = Some(
-                self.create(ctx, &ds, create, &candidate_sources, &candidate_destinations)
-                    .await?,
+                self.create(
+                    ctx,
+                    &ds,
+                    create,
+                    &candidate_sources,
+                    &candidate_destinations,
+                )
+                .await?,
             );
         }
         let Some(task_arn) = task_arn else {
@@ -246,17 +249,23 @@ impl Operator for DataSyncOperator {
                 .set_schedule(update.schedule.clone())
                 .send()
                 .await
-                .map_err(|e| airtask_aws::error::task_error(&format!("UpdateTask {task_arn}"), &e))?;
+                .map_err(|e| {
+                    airtask_aws::error::task_error(&format!("UpdateTask {task_arn}"), &e)
+                })?;
             ctx.info(&format!("Updated TaskArn {task_arn}"));
         }
-        let execution_arn = self.run_execution(ctx, &ds, &task_arn, &region, &task_id).await?;
+        let execution_arn = self
+            .run_execution(ctx, &ds, &task_arn, &region, &task_id)
+            .await?;
         if self.delete_task_after_execution {
             ctx.info(&format!("Deleting Task with TaskArn {task_arn}"));
             ds.delete_task()
                 .task_arn(&task_arn)
                 .send()
                 .await
-                .map_err(|e| airtask_aws::error::task_error(&format!("DeleteTask {task_arn}"), &e))?;
+                .map_err(|e| {
+                    airtask_aws::error::task_error(&format!("DeleteTask {task_arn}"), &e)
+                })?;
             ctx.info("Task Deleted");
         }
         Ok(Outcome::Success(Some(json!({
@@ -276,7 +285,12 @@ impl Operator for DataSyncOperator {
 /// CancelTaskExecution, logged as the provider logs it; a failure is logged, not raised.
 async fn cancel(ctx: &TaskContext, ds: &Client, arn: &str) {
     ctx.info(&format!("Cancelling TaskExecutionArn {arn}"));
-    match ds.cancel_task_execution().task_execution_arn(arn).send().await {
+    match ds
+        .cancel_task_execution()
+        .task_execution_arn(arn)
+        .send()
+        .await
+    {
         Ok(_) => ctx.info(&format!("Cancelled TaskExecutionArn {arn}")),
         Err(e) => {
             let err = airtask_aws::error::task_error(&format!("CancelTaskExecution {arn}"), &e);
@@ -297,9 +311,18 @@ fn description_json(d: &DescribeTaskExecutionOutput) -> (String, Vec<(String, St
                 result.push((k.to_owned(), v));
             }
         };
-        push("PrepareStatus", r.prepare_status().map(|s| s.as_str().to_owned()));
-        push("TransferStatus", r.transfer_status().map(|s| s.as_str().to_owned()));
-        push("VerifyStatus", r.verify_status().map(|s| s.as_str().to_owned()));
+        push(
+            "PrepareStatus",
+            r.prepare_status().map(|s| s.as_str().to_owned()),
+        );
+        push(
+            "TransferStatus",
+            r.transfer_status().map(|s| s.as_str().to_owned()),
+        );
+        push(
+            "VerifyStatus",
+            r.verify_status().map(|s| s.as_str().to_owned()),
+        );
         push("ErrorCode", r.error_code().map(str::to_owned));
         push("ErrorDetail", r.error_detail().map(str::to_owned));
     }
@@ -314,7 +337,12 @@ fn description_json(d: &DescribeTaskExecutionOutput) -> (String, Vec<(String, St
 
 impl DataSyncOperator {
     /// `choose_task` / `choose_location`: none, the only one, a random one when allowed.
-    fn choose(&self, what: &str, items: &[String], random: bool) -> Result<Option<String>, TaskError> {
+    fn choose(
+        &self,
+        what: &str,
+        items: &[String],
+        random: bool,
+    ) -> Result<Option<String>, TaskError> {
         match items {
             [] => Ok(None),
             [one] => Ok(Some(one.clone())),
@@ -395,15 +423,12 @@ impl DataSyncOperator {
                 .map_err(|e| airtask_aws::error::task_error("ListTasks", &e))?;
             for t in out.tasks() {
                 let Some(arn) = t.task_arn() else { continue };
-                let d = ds
-                    .describe_task()
-                    .task_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| airtask_aws::error::task_error(&format!("DescribeTask {arn}"), &e))?;
-                if d.source_location_arn().is_some_and(|a| sources.iter().any(|s| s == a))
-                    && d
-                        .destination_location_arn()
+                let d = ds.describe_task().task_arn(arn).send().await.map_err(|e| {
+                    airtask_aws::error::task_error(&format!("DescribeTask {arn}"), &e)
+                })?;
+                if d.source_location_arn()
+                    .is_some_and(|a| sources.iter().any(|s| s == a))
+                    && d.destination_location_arn()
                         .is_some_and(|a| destinations.iter().any(|s| s == a))
                 {
                     tasks.push(arn.to_owned());
@@ -414,7 +439,10 @@ impl DataSyncOperator {
                 break;
             }
         }
-        ctx.info(&format!("Found candidate DataSync TaskArns {}", py_list(&tasks)));
+        ctx.info(&format!(
+            "Found candidate DataSync TaskArns {}",
+            py_list(&tasks)
+        ));
         Ok((sources, destinations, tasks))
     }
 
@@ -444,7 +472,9 @@ impl DataSyncOperator {
                 .set_tags(tags)
                 .send()
                 .await
-                .map_err(|e| airtask_aws::error::task_error(&format!("CreateLocationS3 ({what})"), &e))?
+                .map_err(|e| {
+                    airtask_aws::error::task_error(&format!("CreateLocationS3 ({what})"), &e)
+                })?
                 .location_arn
                 .unwrap_or_default(),
             CreateLocation::Smb {
@@ -468,7 +498,9 @@ impl DataSyncOperator {
                 .set_tags(tags)
                 .send()
                 .await
-                .map_err(|e| airtask_aws::error::task_error(&format!("CreateLocationSmb ({what})"), &e))?
+                .map_err(|e| {
+                    airtask_aws::error::task_error(&format!("CreateLocationSmb ({what})"), &e)
+                })?
                 .location_arn
                 .unwrap_or_default(),
             CreateLocation::Nfs {
@@ -486,7 +518,9 @@ impl DataSyncOperator {
                 .set_tags(tags)
                 .send()
                 .await
-                .map_err(|e| airtask_aws::error::task_error(&format!("CreateLocationNfs ({what})"), &e))?
+                .map_err(|e| {
+                    airtask_aws::error::task_error(&format!("CreateLocationNfs ({what})"), &e)
+                })?
                 .location_arn
                 .unwrap_or_default(),
             CreateLocation::Efs {
@@ -508,7 +542,9 @@ impl DataSyncOperator {
                 .set_in_transit_encryption(in_transit_encryption)
                 .send()
                 .await
-                .map_err(|e| airtask_aws::error::task_error(&format!("CreateLocationEfs ({what})"), &e))?
+                .map_err(|e| {
+                    airtask_aws::error::task_error(&format!("CreateLocationEfs ({what})"), &e)
+                })?
                 .location_arn
                 .unwrap_or_default(),
             CreateLocation::Unsupported(scheme) => {
@@ -532,8 +568,10 @@ impl DataSyncOperator {
     ) -> Result<String, TaskError> {
         let mut source = self.choose("Location", sources, self.allow_random_location_choice)?;
         if source.is_none()
-            && let (Some(uri), Some(spec)) =
-                (self.source_location_uri.as_deref(), &self.create_source_location)
+            && let (Some(uri), Some(spec)) = (
+                self.source_location_uri.as_deref(),
+                &self.create_source_location,
+            )
         {
             ctx.info("Attempting to create source Location");
             source = Some(self.create_location(ds, uri, spec).await?);
@@ -667,7 +705,9 @@ impl DataSyncOperator {
             .task_execution_arn(&arn)
             .send()
             .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("DescribeTaskExecution {arn}"), &e))?;
+            .map_err(|e| {
+                airtask_aws::error::task_error(&format!("DescribeTaskExecution {arn}"), &e)
+            })?;
         let (status, result, description) = description_json(&d);
         ctx.info(&format!("task_execution_description={description}"));
         let level = if succeeded { Level::Info } else { Level::Error };
@@ -725,8 +765,14 @@ mod tests {
             "create_destination_location_kwargs": {"S3BucketArn": "arn:aws:s3:::bucket"},
         }))
         .unwrap();
-        assert!(matches!(op.create_source_location, Some(CreateLocation::Smb { .. })));
-        assert!(matches!(op.create_destination_location, Some(CreateLocation::S3 { .. })));
+        assert!(matches!(
+            op.create_source_location,
+            Some(CreateLocation::Smb { .. })
+        ));
+        assert!(matches!(
+            op.create_destination_location,
+            Some(CreateLocation::S3 { .. })
+        ));
         let e = build(json!({
             "source_location_uri": "s3://b/x",
             "destination_location_uri": "s3://c/y",

@@ -69,10 +69,9 @@ impl<'a> Kwargs<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.bad(format!(
-                "`{key}` must be a string, not {}",
-                describe(other)
-            ))),
+            Some(other) => {
+                Err(self.bad(format!("`{key}` must be a string, not {}", describe(other))))
+            }
         }
     }
 
@@ -88,7 +87,10 @@ impl<'a> Kwargs<'a> {
                 .and_then(|n| i32::try_from(n).ok())
                 .map(Some)
                 .ok_or_else(|| {
-                    self.bad(format!("`{key}` must be a whole number, not {}", describe(v)))
+                    self.bad(format!(
+                        "`{key}` must be a whole number, not {}",
+                        describe(v)
+                    ))
                 }),
         }
     }
@@ -282,16 +284,23 @@ mod tests {
     #[test]
     fn keys_are_checked_and_values_typed() {
         let v = json!({"TableMappings": "{}"});
-        let e = Kwargs::new("Op", "p", v.as_object().unwrap(), &["A"], &["TableMappings"])
-            .err()
-            .unwrap();
+        let e = Kwargs::new(
+            "Op",
+            "p",
+            v.as_object().unwrap(),
+            &["A"],
+            &["TableMappings"],
+        )
+        .err()
+        .unwrap();
         assert!(e.message().contains("set by the operator itself"), "{e}");
         let v = json!({"Nope": 1});
         let e = Kwargs::new("Op", "p", v.as_object().unwrap(), &["A"], &[])
             .err()
             .unwrap();
         assert!(
-            e.message().contains("unknown key `Nope`; the keys allowed are A"),
+            e.message()
+                .contains("unknown key `Nope`; the keys allowed are A"),
             "{e}"
         );
         let v = json!({
@@ -302,14 +311,25 @@ mod tests {
         });
         let k = kwargs(&v);
         assert_eq!(k.tags("Tags").unwrap().unwrap()[0].key(), Some("k"));
-        assert_eq!(k.timestamp("CdcStartTime").unwrap().unwrap().secs(), 1_767_323_045);
+        assert_eq!(
+            k.timestamp("CdcStartTime").unwrap().unwrap().secs(),
+            1_767_323_045
+        );
         assert_eq!(k.filters("Filters").unwrap().unwrap()[0].values(), ["cdc"]);
         assert_eq!(k.i32("MaxRecords").unwrap(), Some(20));
         let v = json!({"CdcStartTime": "soon", "Filters": [{"Values": []}], "Tags": {"k": "v"}});
         let k = kwargs(&v);
         assert!(k.timestamp("CdcStartTime").is_err());
-        assert!(k.filters("Filters").unwrap_err().message().contains("needs `Name`"));
+        assert!(
+            k.filters("Filters")
+                .unwrap_err()
+                .message()
+                .contains("needs `Name`")
+        );
         assert!(k.tags("Tags").is_err());
-        assert_eq!(timestamp_text("2026-01-02").map(|t| t.secs()), Some(1_767_312_000));
+        assert_eq!(
+            timestamp_text("2026-01-02").map(|t| t.secs()),
+            Some(1_767_312_000)
+        );
     }
 }

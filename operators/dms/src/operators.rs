@@ -117,8 +117,10 @@ impl Operator for DmsCreateTaskOperator {
 
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
-        let replication_task_id =
-            p.required_str("replication_task_id", "the identifier of the new replication task")?;
+        let replication_task_id = p.required_str(
+            "replication_task_id",
+            "the identifier of the new replication task",
+        )?;
         let source_endpoint_arn =
             p.required_str("source_endpoint_arn", "the ARN of the source endpoint")?;
         let target_endpoint_arn =
@@ -246,7 +248,12 @@ impl Operator for DmsDeleteTaskOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.dms.DmsDeleteTaskOperator",
         aliases: &["airflow.providers.amazon.aws.operators.dms_delete_task.DmsDeleteTaskOperator"],
-        template_fields: &["aws_conn_id", "region_name", "replication_task_arn", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "region_name",
+            "replication_task_arn",
+            "verify",
+        ],
         calls_aws: true,
     };
 
@@ -309,7 +316,12 @@ impl Operator for DmsDescribeTasksOperator {
         aliases: &[
             "airflow.providers.amazon.aws.operators.dms_describe_tasks.DmsDescribeTasksOperator",
         ],
-        template_fields: &["aws_conn_id", "describe_tasks_kwargs", "region_name", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "describe_tasks_kwargs",
+            "region_name",
+            "verify",
+        ],
         calls_aws: true,
     };
 
@@ -344,7 +356,11 @@ impl Operator for DmsDescribeTasksOperator {
             .send()
             .await
             .map_err(|e| airtask_aws::error::task_error("DescribeReplicationTasks", &e))?;
-        let tasks: Vec<Value> = out.replication_tasks().iter().map(task::task_json).collect();
+        let tasks: Vec<Value> = out
+            .replication_tasks()
+            .iter()
+            .map(task::task_json)
+            .collect();
         ctx.hook_info(
             HOOK_LOGGER,
             &format!("Described {} DMS replication task(s).", tasks.len()),
@@ -437,7 +453,12 @@ impl Operator for DmsStopTaskOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.dms.DmsStopTaskOperator",
         aliases: &["airflow.providers.amazon.aws.operators.dms_stop_task.DmsStopTaskOperator"],
-        template_fields: &["aws_conn_id", "region_name", "replication_task_arn", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "region_name",
+            "replication_task_arn",
+            "verify",
+        ],
         calls_aws: true,
     };
 
@@ -498,7 +519,11 @@ mod tests {
         })))
         .unwrap_err();
         assert_eq!(e.param(), Some("create_task_kwargs"));
-        assert!(e.message().contains("`MigrationType` is set by the operator"), "{e}");
+        assert!(
+            e.message()
+                .contains("`MigrationType` is set by the operator"),
+            "{e}"
+        );
         let e = build_operator::<DmsCreateTaskOperator>(&params(json!({
             "replication_task_id": "t1",
             "source_endpoint_arn": "arn:s",

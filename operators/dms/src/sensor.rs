@@ -42,7 +42,12 @@ impl Operator for DmsTaskCompletedSensor {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.sensors.dms.DmsTaskCompletedSensor",
         aliases: &["airflow.providers.amazon.aws.sensors.dms_task.DmsTaskCompletedSensor"],
-        template_fields: &["aws_conn_id", "region_name", "replication_task_arn", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "region_name",
+            "replication_task_arn",
+            "verify",
+        ],
         calls_aws: true,
     };
 

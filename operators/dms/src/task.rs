@@ -72,7 +72,8 @@ pub(crate) async fn find(dms: &Client, arn: &str) -> Result<Found, TaskError> {
 
 /// A time as an ISO 8601 string.
 fn time_json(t: Option<&DateTime>) -> Option<Value> {
-    t.and_then(|t| t.fmt(Format::DateTime).ok()).map(Value::String)
+    t.and_then(|t| t.fmt(Format::DateTime).ok())
+        .map(Value::String)
 }
 
 fn put(m: &mut Map<String, Value>, key: &str, v: Option<Value>) {
@@ -99,7 +100,11 @@ fn stats_json(s: &ReplicationTaskStats) -> Value {
     put(&mut m, "FreshStartDate", time_json(s.fresh_start_date()));
     put(&mut m, "StartDate", time_json(s.start_date()));
     put(&mut m, "StopDate", time_json(s.stop_date()));
-    put(&mut m, "FullLoadStartDate", time_json(s.full_load_start_date()));
+    put(
+        &mut m,
+        "FullLoadStartDate",
+        time_json(s.full_load_start_date()),
+    );
     put(
         &mut m,
         "FullLoadFinishDate",
@@ -118,7 +123,11 @@ pub(crate) fn task_json(t: &ReplicationTask) -> Value {
     );
     put_str(&mut m, "SourceEndpointArn", t.source_endpoint_arn());
     put_str(&mut m, "TargetEndpointArn", t.target_endpoint_arn());
-    put_str(&mut m, "ReplicationInstanceArn", t.replication_instance_arn());
+    put_str(
+        &mut m,
+        "ReplicationInstanceArn",
+        t.replication_instance_arn(),
+    );
     put_str(
         &mut m,
         "MigrationType",
@@ -229,7 +238,8 @@ mod tests {
 
     #[test]
     fn table_mappings_are_dumped_as_python_does() {
-        let v = json!({"rules": [{"rule-type": "selection", "rule-id": "1", "n": 1.5, "é": "a\"b"}]});
+        let v =
+            json!({"rules": [{"rule-type": "selection", "rule-id": "1", "n": 1.5, "é": "a\"b"}]});
         assert_eq!(
             python_json(&v),
             r#"{"rules": [{"rule-type": "selection", "rule-id": "1", "n": 1.5, "\u00e9": "a\"b"}]}"#

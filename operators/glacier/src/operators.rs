@@ -56,10 +56,16 @@ impl Operator for GlacierCreateJobOperator {
             .initiate_job()
             .account_id("-")
             .vault_name(vault)
-            .job_parameters(JobParameters::builder().r#type("inventory-retrieval").build())
+            .job_parameters(
+                JobParameters::builder()
+                    .r#type("inventory-retrieval")
+                    .build(),
+            )
             .send()
             .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("InitiateJob in vault {vault}"), &e))?;
+            .map_err(|e| {
+                airtask_aws::error::task_error(&format!("InitiateJob in vault {vault}"), &e)
+            })?;
         let job_id = out.job_id().unwrap_or_default();
         ctx.hook_info(
             HOOK_LOGGER,
@@ -156,8 +162,8 @@ mod tests {
         let e = build_operator::<GlacierUploadArchiveOperator>(&params(json!({"vault_name": "v"})))
             .unwrap_err();
         assert!(e.message().contains("needs `body`"), "{e}");
-        let e = build_operator::<GlacierCreateJobOperator>(&params(json!({"vault": "v"})))
-            .unwrap_err();
+        let e =
+            build_operator::<GlacierCreateJobOperator>(&params(json!({"vault": "v"}))).unwrap_err();
         assert!(e.message().contains("needs `vault_name`"), "{e}");
     }
 }

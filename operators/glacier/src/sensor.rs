@@ -27,7 +27,13 @@ impl Operator for GlacierJobOperationSensor {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.sensors.glacier.GlacierJobOperationSensor",
         aliases: &[],
-        template_fields: &["aws_conn_id", "job_id", "region_name", "vault_name", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "job_id",
+            "region_name",
+            "vault_name",
+            "verify",
+        ],
         calls_aws: true,
     };
 
