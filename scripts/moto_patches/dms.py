@@ -8,7 +8,9 @@ What stock moto does:
   or StopReason);
 - DescribeReplicationTasks with a filter that matches nothing answers an empty list, where DMS
   answers ResourceNotFoundFault "No Tasks found matching provided filters" (which the
-  `replication_task_deleted` waiter takes as success).
+  `replication_task_deleted` waiter takes as success);
+- a task's dates are ISO 8601 strings (and null when unset), which no AWS SDK reads: the JSON
+  protocol sends epoch seconds.
 
 What this patch changes (each an AWS path, selected by the task identifier):
 - a `creating` task is `ready` when it is next read (DMS takes a moment; the answer of
@@ -19,12 +21,15 @@ What this patch changes (each an AWS path, selected by the task identifier):
   `stopped` with StopReason "Stop Reason FULL_LOAD_ONLY_FINISHED" (a full load that finished);
 - a started task whose identifier contains `moto-fails` is read `failed`, with
   LastFailureMessage "moto: replication failed (moto-fails in the task id)";
-- DescribeReplicationTasks with filters that match no task answers 400 ResourceNotFoundFault.
+- DescribeReplicationTasks with filters that match no task answers 400 ResourceNotFoundFault;
+- a task's dates are epoch seconds, and unset ones are left out.
 Tasks without these markers behave as in stock moto, apart from `creating` -> `ready`.
 
 Tests that need it: tests/dms.rs (DmsCreateTaskOperator success and failure,
 DmsDeleteTaskOperator's wait, DmsTaskCompletedSensor met, failed and not found).
 """
+
+from datetime import datetime, timezone
 
 from moto.core.utils import utcnow
 from moto.dms.exceptions import ResourceNotFoundFault
@@ -76,8 +81,34 @@ def _start(self: FakeReplicationTask) -> FakeReplicationTask:
     return _stock_start(self)
 
 
+_TASK_DATES = ("ReplicationTaskCreationDate", "ReplicationTaskStartDate")
+_STATS_DATES = (
+    "FreshStartDate",
+    "StartDate",
+    "StopDate",
+    "FullLoadStartDate",
+    "FullLoadFinishDate",
+)
+
+
+def _epoch(body: dict, keys: tuple) -> None:
+    """Turns the ISO 8601 dates of `body` into epoch seconds; drops the unset ones."""
+    for key in keys:
+        value = body.get(key)
+        if value is None:
+            body.pop(key, None)
+        elif isinstance(value, str):
+            when = datetime.fromisoformat(value)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            body[key] = when.timestamp()
+
+
 def _to_dict(self: FakeReplicationTask) -> dict:
     body = _stock_to_dict(self)
+    _epoch(body, _TASK_DATES)
+    if isinstance(body.get("ReplicationTaskStats"), dict):
+        _epoch(body["ReplicationTaskStats"], _STATS_DATES)
     failure = getattr(self, "moto_failure", None)
     if failure:
         body["LastFailureMessage"] = failure
