@@ -94,6 +94,9 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "Glue",
                         "Lambda",
                         "Rds",
+                        "Dms",
+                        "Glacier",
+                        "DataSync",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),

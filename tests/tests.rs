@@ -3,9 +3,12 @@
 mod athena;
 mod cli;
 mod corpus;
+mod datasync;
+mod dms;
 mod dynamodb;
 mod faults;
 mod flow;
+mod glacier;
 mod glue;
 mod glue_dq;
 mod identity;

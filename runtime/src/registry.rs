@@ -47,6 +47,17 @@ fn build() -> Registry {
     #[cfg(feature = "op-rds")]
     {
         b = airtask_rds::register(b);
+    #[cfg(feature = "op-dms")]
+    {
+        b = airtask_dms::register(b);
+    }
+    #[cfg(feature = "op-glacier")]
+    {
+        b = airtask_glacier::register(b);
+    }
+    #[cfg(feature = "op-datasync")]
+    {
+        b = airtask_datasync::register(b);
     }
     b.build()
 }
