@@ -44,6 +44,22 @@ fn build() -> Registry {
     {
         b = airtask_dynamodb::register(b);
     }
+    #[cfg(feature = "op-eventbridge")]
+    {
+        b = airtask_eventbridge::register(b);
+    }
+    #[cfg(feature = "op-stepfunctions")]
+    {
+        b = airtask_stepfunctions::register(b);
+    }
+    #[cfg(feature = "op-sns")]
+    {
+        b = airtask_sns::register(b);
+    }
+    #[cfg(feature = "op-sqs")]
+    {
+        b = airtask_sqs::register(b);
+    }
     b.build()
 }
 
