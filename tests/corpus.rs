@@ -93,6 +93,10 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "DynamoDBValueSensor",
                         "Glue",
                         "Lambda",
+                        "EventBridge",
+                        "StepFunction",
+                        "Sns",
+                        "Sqs",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),
