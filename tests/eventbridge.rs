@@ -69,10 +69,15 @@ async fn a_rule_is_put_enabled_and_disabled_and_routes_put_events_to_its_target(
         ],
     );
     let run = flow.expect("put_rule", 0);
-    let arn = run.xcom.as_ref().and_then(|x| x["RuleArn"].as_str()).unwrap_or_default();
+    let arn = run
+        .xcom
+        .as_ref()
+        .and_then(|x| x["RuleArn"].as_str())
+        .unwrap_or_default();
     assert!(arn.ends_with("rule/ebt-bus/ebt-rule"), "{arn}\n{}", run.log);
     assert!(
-        run.log.contains("Sending rule \"ebt-rule\" to EventBridge."),
+        run.log
+            .contains("Sending rule \"ebt-rule\" to EventBridge."),
         "{}",
         run.log
     );
@@ -99,10 +104,17 @@ async fn a_rule_is_put_enabled_and_disabled_and_routes_put_events_to_its_target(
         .await
         .expect("PutTargets");
     let run = flow.expect("put_events", 0);
-    let ids = run.xcom.clone().unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
+    let ids = run
+        .xcom
+        .clone()
+        .unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     let ids = ids.as_array().expect("a list of event ids");
     assert_eq!(ids.len(), 2, "{ids:?}");
-    assert!(run.log.contains("Sent 2 events to EventBridge."), "{}", run.log);
+    assert!(
+        run.log.contains("Sent 2 events to EventBridge."),
+        "{}",
+        run.log
+    );
     // Only the event the rule's pattern matches reaches its target.
     let delivered = bodies(&url).await;
     assert_eq!(delivered.len(), 1, "{delivered:?}");
@@ -112,7 +124,11 @@ async fn a_rule_is_put_enabled_and_disabled_and_routes_put_events_to_its_target(
     assert_eq!(event["detail"]["run"], "2025-03-09");
 
     let run = flow.expect("disable", 0);
-    assert!(run.log.contains("Disabled rule \"ebt-rule\""), "{}", run.log);
+    assert!(
+        run.log.contains("Disabled rule \"ebt-rule\""),
+        "{}",
+        run.log
+    );
     assert_eq!(rule_state("ebt-rule", "ebt-bus").await, "DISABLED");
 }
 

@@ -41,11 +41,15 @@ async fn a_published_message_reaches_the_subscribed_queue() {
         )],
     );
     let run = flow.expect("publish", 0);
-    let xcom = run.xcom.clone().unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
+    let xcom = run
+        .xcom
+        .clone()
+        .unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     let id = xcom["MessageId"].as_str().expect("MessageId").to_owned();
     assert!(
-        run.log
-            .contains(&format!("Sending SNS notification to {topic} using aws_default:")),
+        run.log.contains(&format!(
+            "Sending SNS notification to {topic} using aws_default:"
+        )),
         "{}",
         run.log
     );
@@ -85,7 +89,8 @@ async fn publishing_to_an_unknown_topic_fails_without_retry() {
     );
     let run = flow.expect("publish", 1);
     assert!(
-        run.error().contains("Publish to arn:aws:sns:us-east-1:123456789012:snst-no-such-topic failed")
+        run.error()
+            .contains("Publish to arn:aws:sns:us-east-1:123456789012:snst-no-such-topic failed")
             && run.error().contains("NotFound"),
         "{}",
         run.log

@@ -73,12 +73,17 @@ async fn a_published_message_is_sensed_pushed_and_deleted() {
             (
                 "sense",
                 SENSOR,
-                format!("sqs_queue: {url}\nmax_messages: 10\nwait_time_seconds: 0\npoke_interval: 0.2\ntimeout: 30"),
+                format!(
+                    "sqs_queue: {url}\nmax_messages: 10\nwait_time_seconds: 0\npoke_interval: 0.2\ntimeout: 30"
+                ),
             ),
         ],
     );
     let run = flow.expect("publish", 0);
-    let xcom = run.xcom.clone().unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
+    let xcom = run
+        .xcom
+        .clone()
+        .unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     let id = xcom["MessageId"].as_str().expect("MessageId").to_owned();
     assert_eq!(
         xcom["MD5OfMessageBody"].as_str().map(str::len),
@@ -89,7 +94,10 @@ async fn a_published_message_is_sensed_pushed_and_deleted() {
     assert!(run.log.contains("send_message result: "), "{}", run.log);
 
     let sensed = flow.expect("sense", 0);
-    assert!(sensed.xcom.is_none(), "the sensor's return value is not pushed");
+    assert!(
+        sensed.xcom.is_none(),
+        "the sensor's return value is not pushed"
+    );
     let messages = flow.xcom("sense", "messages").expect("XCom messages");
     let messages = messages.as_array().expect("a list");
     assert_eq!(messages.len(), 1, "{messages:?}");
@@ -202,15 +210,16 @@ async fn an_unknown_queue_fails_the_operator_and_the_sensor_without_retry() {
             (
                 "sense",
                 SENSOR,
-                format!("sqs_queue: {url}\nwait_time_seconds: 0\npoke_interval: 0.2\nretries: 2\nretry_delay: 0"),
+                format!(
+                    "sqs_queue: {url}\nwait_time_seconds: 0\npoke_interval: 0.2\nretries: 2\nretry_delay: 0"
+                ),
             ),
         ],
     );
     for task in ["publish", "sense"] {
         let run = flow.expect(task, 1);
         assert!(
-            run.error().contains("QueueDoesNotExist")
-                || run.error().contains("NonExistentQueue"),
+            run.error().contains("QueueDoesNotExist") || run.error().contains("NonExistentQueue"),
             "{task}: {}",
             run.log
         );

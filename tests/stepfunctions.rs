@@ -78,15 +78,21 @@ async fn an_execution_is_started_sensed_and_its_output_read() {
         .and_then(|v| v.as_str())
         .unwrap_or_else(|| panic!("no execution ARN XCom:\n{}", run.log))
         .to_owned();
-    assert!(arn.ends_with(":execution:sfnt-ok:sfnt-ok-20250309"), "{arn}");
     assert!(
-        run.log
-            .contains(&format!("Started State Machine execution for {machine}: {arn}")),
+        arn.ends_with(":execution:sfnt-ok:sfnt-ok-20250309"),
+        "{arn}"
+    );
+    assert!(
+        run.log.contains(&format!(
+            "Started State Machine execution for {machine}: {arn}"
+        )),
         "{}",
         run.log
     );
     let sensed = flow.expect("sense", 0);
-    let output = flow.xcom("sense", "output").unwrap_or_else(|| panic!("no output:\n{}", sensed.log));
+    let output = flow
+        .xcom("sense", "output")
+        .unwrap_or_else(|| panic!("no output:\n{}", sensed.log));
     assert_eq!(
         output,
         serde_json::json!({"marker": "moto:SUCCEEDED", "day": "2025-03-09"})
@@ -117,19 +123,27 @@ async fn a_failed_execution_fails_the_deferrable_operator_and_the_sensor() {
             (
                 "sense",
                 SENSOR,
-                format!("execution_arn: {}\npoke_interval: 0.2", machine.replace(":stateMachine:", ":execution:") + ":sfnt-fail-1"),
+                format!(
+                    "execution_arn: {}\npoke_interval: 0.2",
+                    machine.replace(":stateMachine:", ":execution:") + ":sfnt-fail-1"
+                ),
             ),
             (
                 "output",
                 OUTPUT,
-                format!("execution_arn: {}", machine.replace(":stateMachine:", ":execution:") + ":sfnt-fail-1"),
+                format!(
+                    "execution_arn: {}",
+                    machine.replace(":stateMachine:", ":execution:") + ":sfnt-fail-1"
+                ),
             ),
         ],
     );
     let run = flow.expect("start", 1);
     assert!(
         run.error().starts_with("Step function failed: execution ")
-            && run.error().contains("is FAILED (error moto.Failed: moto: execution failed"),
+            && run
+                .error()
+                .contains("is FAILED (error moto.Failed: moto: execution failed"),
         "{}",
         run.log
     );
@@ -142,7 +156,12 @@ async fn a_failed_execution_fails_the_deferrable_operator_and_the_sensor() {
         run.log
     );
     let run = flow.expect("output", 0);
-    assert_eq!(run.xcom, Some(serde_json::json!("moto.Failed")), "{}", run.log);
+    assert_eq!(
+        run.xcom,
+        Some(serde_json::json!("moto.Failed")),
+        "{}",
+        run.log
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -170,13 +189,23 @@ async fn a_running_execution_times_the_sensor_out_and_exhausts_the_waiter() {
     );
     // Without deferrable the operator returns once the execution started.
     let run = flow.expect("start", 0);
-    let arn = run.xcom.as_ref().and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let arn = run
+        .xcom
+        .as_ref()
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
     assert_eq!(status_of(&arn).await, "RUNNING");
     let run = flow.expect("sense", 1);
-    assert!(run.error().starts_with("Sensor has timed out"), "{}", run.log);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("wait", 1);
     assert!(
-        run.error().contains("did not reach a terminal state after 3 attempts"),
+        run.error()
+            .contains("did not reach a terminal state after 3 attempts"),
         "{}",
         run.log
     );
@@ -190,7 +219,9 @@ async fn sigterm_during_the_wait_stops_the_execution() {
         &[(
             "start",
             START,
-            format!("state_machine_arn: {machine}\nname: sfnt-kill-1\nstate_machine_input: '{{\"marker\": \"moto:RUNNING\"}}'\ndeferrable: true\nwaiter_delay: 0.5"),
+            format!(
+                "state_machine_arn: {machine}\nname: sfnt-kill-1\nstate_machine_input: '{{\"marker\": \"moto:RUNNING\"}}'\ndeferrable: true\nwaiter_delay: 0.5"
+            ),
         )],
     );
     let (code, log) = flow
@@ -199,6 +230,9 @@ async fn sigterm_during_the_wait_stops_the_execution() {
     assert_eq!(code, Some(4), "{log}");
     assert!(log.contains("Received a kill signal."), "{log}");
     let arn = machine.replace(":stateMachine:", ":execution:") + ":sfnt-kill-1";
-    assert!(log.contains(&format!("Execution {arn} is ABORTED")), "{log}");
+    assert!(
+        log.contains(&format!("Execution {arn} is ABORTED")),
+        "{log}"
+    );
     assert_eq!(status_of(&arn).await, "ABORTED");
 }

@@ -242,7 +242,10 @@ mod tests {
         assert_eq!(e.time().map(|t| t.secs()), Some(1_741_521_600));
         for (entries, says) in [
             (json!(["x"]), "must be a mapping"),
-            (json!([{"Source": "s", "Detail-Type": "t"}]), "unknown key `Detail-Type`"),
+            (
+                json!([{"Source": "s", "Detail-Type": "t"}]),
+                "unknown key `Detail-Type`",
+            ),
             (json!([{"Source": 1}]), "`Source` must be a string"),
             (json!([{"Time": "yesterday"}]), "not an ISO 8601 date-time"),
             (json!([{"Resources": "arn"}]), "`Resources` must be a list"),

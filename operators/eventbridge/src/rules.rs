@@ -27,7 +27,10 @@ pub struct EventBridgePutRuleOperator {
 const PUT_RULE: &str = "EventBridgePutRuleOperator";
 
 fn bad(name: &str, message: String) -> ParamError {
-    ParamError::at(name.to_owned(), format!("{PUT_RULE} parameter `{name}`: {message}"))
+    ParamError::at(
+        name.to_owned(),
+        format!("{PUT_RULE} parameter `{name}`: {message}"),
+    )
 }
 
 /// `tags`: boto3's list of `{Key, Value}` mappings.
@@ -214,8 +217,9 @@ impl RuleTarget {
                 .send()
                 .await;
             (
-                r.map(|_| ())
-                    .map_err(|e| airtask_aws::error::task_error(&format!("EnableRule {}", self.name), &e)),
+                r.map(|_| ()).map_err(|e| {
+                    airtask_aws::error::task_error(&format!("EnableRule {}", self.name), &e)
+                }),
                 "Enabled",
             )
         } else {
@@ -250,7 +254,13 @@ impl Operator for EventBridgeEnableRuleOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.eventbridge.EventBridgeEnableRuleOperator",
         aliases: &[],
-        template_fields: &["aws_conn_id", "event_bus_name", "name", "region_name", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "event_bus_name",
+            "name",
+            "region_name",
+            "verify",
+        ],
         calls_aws: true,
     };
 
@@ -267,7 +277,13 @@ impl Operator for EventBridgeDisableRuleOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.eventbridge.EventBridgeDisableRuleOperator",
         aliases: &[],
-        template_fields: &["aws_conn_id", "event_bus_name", "name", "region_name", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "event_bus_name",
+            "name",
+            "region_name",
+            "verify",
+        ],
         calls_aws: true,
     };
 
@@ -298,10 +314,26 @@ mod tests {
         assert_eq!(op.event_pattern.as_deref(), Some("{\"source\":[\"a\"]}"));
         assert_eq!(op.tags.len(), 1);
         for (params, param, says) in [
-            (json!({"name": "r"}), "event_pattern", "one of `event_pattern` or `schedule_expression`"),
-            (json!({"name": "r", "event_pattern": "{x"}), "event_pattern", "valid JSON string"),
-            (json!({"name": "r", "schedule_expression": "rate(1 day)", "state": "ON"}), "state", "ENABLED or DISABLED"),
-            (json!({"name": "r", "schedule_expression": "rate(1 day)", "tags": [{"Key": "k"}]}), "tags", "Value must be a string"),
+            (
+                json!({"name": "r"}),
+                "event_pattern",
+                "one of `event_pattern` or `schedule_expression`",
+            ),
+            (
+                json!({"name": "r", "event_pattern": "{x"}),
+                "event_pattern",
+                "valid JSON string",
+            ),
+            (
+                json!({"name": "r", "schedule_expression": "rate(1 day)", "state": "ON"}),
+                "state",
+                "ENABLED or DISABLED",
+            ),
+            (
+                json!({"name": "r", "schedule_expression": "rate(1 day)", "tags": [{"Key": "k"}]}),
+                "tags",
+                "Value must be a string",
+            ),
         ] {
             let e = build(params).unwrap_err();
             assert_eq!(e.param(), Some(param));
@@ -311,10 +343,16 @@ mod tests {
 
     #[test]
     fn enable_and_disable_need_a_name() {
-        let p: Params = json!({"event_bus_name": "b"}).as_object().cloned().unwrap_or_default();
+        let p: Params = json!({"event_bus_name": "b"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         let e = build_operator::<EventBridgeEnableRuleOperator>(&p).unwrap_err();
         assert!(e.message().contains("needs `name`"), "{e}");
-        let p: Params = json!({"name": "r"}).as_object().cloned().unwrap_or_default();
+        let p: Params = json!({"name": "r"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         assert!(build_operator::<EventBridgeDisableRuleOperator>(&p).is_ok());
     }
 }

@@ -148,10 +148,10 @@ impl Operator for SnsPublishOperator {
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let sns = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
-        let attributes_text = self
-            .message_attributes
-            .as_ref()
-            .map_or_else(|| "None".to_owned(), |m| python_json(&Value::Object(m.clone())));
+        let attributes_text = self.message_attributes.as_ref().map_or_else(
+            || "None".to_owned(),
+            |m| python_json(&Value::Object(m.clone())),
+        );
         ctx.info(&format!(
             "Sending SNS notification to {} using aws_default:\nsubject={}\nattributes={}\n\
              message={}\nmessage_deduplication_id={}\nmessage_group_id={}",
@@ -172,9 +172,7 @@ impl Operator for SnsPublishOperator {
                         .data_type(data_type)
                         .string_value(value)
                         .build()
-                        .map_err(|e| {
-                            TaskError::fatal(format!("message attribute `{k}`: {e}"))
-                        })?;
+                        .map_err(|e| TaskError::fatal(format!("message attribute `{k}`: {e}")))?;
                     out.insert(k.clone(), value);
                 }
                 Some(out)
@@ -219,10 +217,7 @@ mod tests {
 
     #[test]
     fn attributes_take_their_data_type_from_the_value() {
-        assert_eq!(
-            attribute("a", &json!("x")),
-            Ok(("String", "x".to_owned()))
-        );
+        assert_eq!(attribute("a", &json!("x")), Ok(("String", "x".to_owned())));
         assert_eq!(attribute("a", &json!(3)), Ok(("Number", "3".to_owned())));
         assert_eq!(
             attribute("a", &json!(2.5)),
@@ -236,7 +231,11 @@ mod tests {
             attribute("a", &json!(["x", 1])),
             Ok(("String.Array", "[\"x\", 1]".to_owned()))
         );
-        assert!(attribute("a", &Value::Null).unwrap_err().contains("`a` is null"));
+        assert!(
+            attribute("a", &Value::Null)
+                .unwrap_err()
+                .contains("`a` is null")
+        );
     }
 
     #[test]
@@ -260,8 +259,9 @@ mod tests {
         assert_eq!(op.subject.as_deref(), Some("s"));
         let e = build(json!({"message": "hi"})).unwrap_err();
         assert!(e.message().contains("needs `target_arn`"), "{e}");
-        let e = build(json!({"target_arn": "t", "message": "m", "message_attributes": {"x": null}}))
-            .unwrap_err();
+        let e =
+            build(json!({"target_arn": "t", "message": "m", "message_attributes": {"x": null}}))
+                .unwrap_err();
         assert_eq!(e.param(), Some("message_attributes"));
         assert!(e.message().contains("`x` is null"), "{e}");
     }

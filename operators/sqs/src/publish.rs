@@ -162,9 +162,7 @@ impl Operator for SqsPublishOperator {
             .queue_url(&self.sqs_queue)
             .message_body(&self.message_content)
             .delay_seconds(self.delay_seconds)
-            .set_message_attributes(
-                Some(self.message_attributes.clone()).filter(|m| !m.is_empty()),
-            )
+            .set_message_attributes(Some(self.message_attributes.clone()).filter(|m| !m.is_empty()))
             .set_message_group_id(self.message_group_id.clone())
             .set_message_deduplication_id(self.message_deduplication_id.clone())
             .send()
@@ -217,18 +215,23 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(op.delay_seconds, 5);
-        assert_eq!(
-            op.message_attributes["color"].string_value(),
-            Some("blue")
-        );
+        assert_eq!(op.message_attributes["color"].string_value(), Some("blue"));
         for (attrs, says) in [
             (json!({"c": "blue"}), "must be a mapping with DataType"),
             (json!({"c": {"StringValue": "x"}}), "needs DataType"),
-            (json!({"c": {"DataType": "String", "Value": "x"}}), "unknown key `Value`"),
-            (json!({"c": {"DataType": 1}}), "`c.DataType` must be a string"),
+            (
+                json!({"c": {"DataType": "String", "Value": "x"}}),
+                "unknown key `Value`",
+            ),
+            (
+                json!({"c": {"DataType": 1}}),
+                "`c.DataType` must be a string",
+            ),
         ] {
-            let e = build(json!({"sqs_queue": "q", "message_content": "m", "message_attributes": attrs}))
-                .unwrap_err();
+            let e = build(
+                json!({"sqs_queue": "q", "message_content": "m", "message_attributes": attrs}),
+            )
+            .unwrap_err();
             assert_eq!(e.param(), Some("message_attributes"));
             assert!(e.message().contains(says), "{}", e.message());
         }

@@ -55,7 +55,10 @@ pub struct SqsSensor {
 }
 
 fn bad(name: &str, message: String) -> ParamError {
-    ParamError::at(name.to_owned(), format!("SqsSensor parameter `{name}`: {message}"))
+    ParamError::at(
+        name.to_owned(),
+        format!("SqsSensor parameter `{name}`: {message}"),
+    )
 }
 
 /// `message_filtering_match_values`: a list is its values; one value is a list of it (the
@@ -80,8 +83,7 @@ impl SqsSensor {
             Some("literal") => values.map(Filter::Literal).ok_or_else(|| {
                 bad(
                     "message_filtering_match_values",
-                    "must be given for literal matching (the message bodies to accept)"
-                        .to_owned(),
+                    "must be given for literal matching (the message bodies to accept)".to_owned(),
                 )
             }),
             Some("jsonpath" | "jsonpath-ext") => {
@@ -186,7 +188,10 @@ impl SqsSensor {
             if received.is_empty() {
                 continue;
             }
-            ctx.hook_info(UTILS_LOGGER, &format!("Received {} messages", received.len()));
+            ctx.hook_info(
+                UTILS_LOGGER,
+                &format!("Received {} messages", received.len()),
+            );
             let kept = self.filter(received)?;
             if self.filter != Filter::None {
                 ctx.hook_info(
@@ -226,12 +231,11 @@ impl SqsSensor {
                     let failed: Vec<String> = deleted
                         .failed()
                         .iter()
-                        .map(|f| format!("{} ({}: {})", f.id(), f.code(), f.message().unwrap_or("")))
+                        .map(|f| {
+                            format!("{} ({}: {})", f.id(), f.code(), f.message().unwrap_or(""))
+                        })
                         .collect();
-                    ctx.warning(&format!(
-                        "SQS batch deletion failed: {}",
-                        failed.join("; ")
-                    ));
+                    ctx.warning(&format!("SQS batch deletion failed: {}", failed.join("; ")));
                 }
             }
         }
@@ -263,7 +267,10 @@ fn message_json(m: &Message) -> Value {
             .map(|(k, v)| (k.as_str().to_owned(), json!(v)))
             .collect();
         attrs.sort_by(|x, y| x.0.cmp(&y.0));
-        out.insert("Attributes".into(), Value::Object(attrs.into_iter().collect()));
+        out.insert(
+            "Attributes".into(),
+            Value::Object(attrs.into_iter().collect()),
+        );
     }
     if let Some(a) = m.message_attributes().filter(|a| !a.is_empty()) {
         let mut attrs: Vec<(String, Value)> = a
@@ -381,12 +388,18 @@ mod tests {
         let e = build(json!({"sqs_queue": "q", "message_filtering": "literal"})).unwrap_err();
         assert_eq!(e.param(), Some("message_filtering_match_values"));
         let e = build(json!({"sqs_queue": "q", "message_filtering": "jsonpath"})).unwrap_err();
-        assert!(e.message().contains("must be the JSONPath expression"), "{e}");
+        assert!(
+            e.message().contains("must be the JSONPath expression"),
+            "{e}"
+        );
         let e = build(json!({"sqs_queue": "q", "message_filtering": "jsonpath", "message_filtering_config": "$[?(@.a)]"}))
             .unwrap_err();
         assert!(e.message().contains("filters are not supported"), "{e}");
         let e = build(json!({"sqs_queue": "q", "message_filtering": "regex"})).unwrap_err();
-        assert!(e.message().contains("literal, jsonpath or jsonpath-ext"), "{e}");
+        assert!(
+            e.message().contains("literal, jsonpath or jsonpath-ext"),
+            "{e}"
+        );
         let e = build(json!({"sqs_queue": "q", "max_messages": 11})).unwrap_err();
         assert_eq!(e.param(), Some("max_messages"));
     }

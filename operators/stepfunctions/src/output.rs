@@ -49,7 +49,8 @@ impl Operator for StepFunctionGetExecutionOutputOperator {
             })?),
             // An error is a code (States.TaskFailed), seldom JSON: it is returned as text.
             (None, Some(error)) => Some(
-                serde_json::from_str::<Value>(error).unwrap_or_else(|_| Value::String(error.clone())),
+                serde_json::from_str::<Value>(error)
+                    .unwrap_or_else(|_| Value::String(error.clone())),
             ),
             (None, None) => None,
         };

@@ -27,7 +27,9 @@ pub struct StepFunctionExecutionSensor {
 fn parsed(arn: &str, output: Option<&str>) -> Result<Value, TaskError> {
     output.map_or(Ok(Value::Null), |o| {
         serde_json::from_str(o).map_err(|e| {
-            TaskError::fatal(format!("the output of execution {arn} is not JSON ({e}): {o}"))
+            TaskError::fatal(format!(
+                "the output of execution {arn} is not JSON ({e}): {o}"
+            ))
         })
     })
 }

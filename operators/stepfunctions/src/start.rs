@@ -60,10 +60,8 @@ impl Operator for StepFunctionStartExecutionOperator {
 
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
-        let state_machine_arn = p.required_str(
-            "state_machine_arn",
-            "the ARN of the state machine to start",
-        )?;
+        let state_machine_arn =
+            p.required_str("state_machine_arn", "the ARN of the state machine to start")?;
         let name = p.str("name")?;
         let is_redrive_execution = p.bool("is_redrive_execution", false)?;
         // A mapping (or a list) is sent as its JSON, as the hook sends a dict.
