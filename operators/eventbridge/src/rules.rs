@@ -120,18 +120,17 @@ impl Operator for EventBridgePutRuleOperator {
         let schedule_expression = p.str("schedule_expression")?;
         let state = p.str("state")?;
         let tags = tags(p.list("tags")?)?;
-        // The hook's checks, made when the values are known (a try, or plain values).
-        if p.rendered() {
-            if event_pattern.as_deref().is_none_or(str::is_empty)
-                && schedule_expression.as_deref().is_none_or(str::is_empty)
-            {
-                return Err(bad(
-                    "event_pattern",
-                    "one of `event_pattern` or `schedule_expression` is required in order to \
-                     put or update the rule"
-                        .to_owned(),
-                ));
-            }
+        // The hook's checks; "one of" only on rendered values (a template may give either).
+        if p.rendered()
+            && event_pattern.as_deref().is_none_or(str::is_empty)
+            && schedule_expression.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(bad(
+                "event_pattern",
+                "one of `event_pattern` or `schedule_expression` is required in order to put or \
+                 update the rule"
+                    .to_owned(),
+            ));
         }
         if let Some(s) = &state
             && !s.is_empty()
