@@ -161,7 +161,7 @@ async fn an_unknown_bus_or_rule_fails_without_retry() {
             (
                 "put_rule",
                 PUT_RULE,
-                "name: ebt-lost\nevent_bus_name: ebt-no-such-bus\nschedule_expression: rate(1 day)\nretries: 2\nretry_delay: 0".to_owned(),
+                "name: ebt-lost\nevent_bus_name: ebt-no-such-bus\nevent_pattern: '{\"source\": [\"x\"]}'\nretries: 2\nretry_delay: 0".to_owned(),
             ),
             (
                 "enable",

@@ -132,7 +132,7 @@ async fn jsonpath_and_literal_filters_keep_only_matching_messages() {
                 "literal",
                 SENSOR,
                 format!(
-                    "sqs_queue: {url}\nmax_messages: 10\nwait_time_seconds: 0\nmessage_filtering: literal\nmessage_filtering_match_values: ['{{\"kind\": \"skip\", \"n\": 2}}']\npoke_interval: 0.2\ntimeout: 30"
+                    "sqs_queue: {url}\nmax_messages: 10\nwait_time_seconds: 0\nvisibility_timeout: 0\nmessage_filtering: literal\nmessage_filtering_match_values: ['{{\"kind\": \"skip\", \"n\": 2}}']\npoke_interval: 0.2\ntimeout: 30"
                 ),
             ),
         ],
