@@ -38,6 +38,23 @@ fn execution_arn(state_machine_arn: &str, name: &str) -> Option<String> {
     Some(format!("{head}:execution:{machine}:{name}"))
 }
 
+/// One poll of the wait: RUNNING is pending, SUCCEEDED done, FAILED, TIMED_OUT and ABORTED
+/// fail the task (the provider's `step_function_succeeded` waiter).
+async fn poll(sfn: &Client, arn: &str) -> Result<Poll<()>, TaskError> {
+    let d = execution::describe(sfn, arn).await?;
+    match d.group() {
+        Group::Running => Ok(Poll::Pending {
+            state: format!("Status of step function execution is: {}", d.status),
+        }),
+        Group::Succeeded => Ok(Poll::Done(())),
+        Group::Failed => Err(TaskError::retryable(format!(
+            "Step function failed: execution {arn} is {} ({})",
+            d.status,
+            d.why()
+        ))),
+    }
+}
+
 impl Operator for StepFunctionStartExecutionOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.step_function.StepFunctionStartExecutionOperator",
@@ -169,20 +186,7 @@ impl Operator for StepFunctionStartExecutionOperator {
             ctx,
             &self.wait,
             &format!("Step Functions execution {arn}"),
-            || async move {
-                let d = execution::describe(sfn_ref, arn_ref).await?;
-                match d.group() {
-                    Group::Running => Ok(Poll::Pending {
-                        state: format!("Status of step function execution is: {}", d.status),
-                    }),
-                    Group::Succeeded => Ok(Poll::Done(())),
-                    Group::Failed => Err(TaskError::retryable(format!(
-                        "Step function failed: execution {arn_ref} is {} ({})",
-                        d.status,
-                        d.why()
-                    ))),
-                }
-            },
+            || poll(sfn_ref, arn_ref),
         )
         .await?;
         self.started = None;
@@ -217,9 +221,107 @@ impl Operator for StepFunctionStartExecutionOperator {
 
 #[cfg(test)]
 mod tests {
-    use airtask_core::{Params, build_operator};
+    use std::sync::{Arc, Mutex};
+
+    use airtask_core::{Level, LogSink, Params, build_operator};
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    use aws_sdk_sfn::operation::stop_execution::StopExecutionOutput;
+    use aws_sdk_sfn::primitives::DateTime;
+    use aws_sdk_sfn::types::ExecutionStatus;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     use super::*;
+
+    struct Lines(Mutex<Vec<String>>);
+    impl LogSink for Lines {
+        fn line(&self, _: Level, _: &str, message: &str) {
+            if let Ok(mut l) = self.0.lock() {
+                l.push(message.to_owned());
+            }
+        }
+    }
+
+    const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:m:e1";
+
+    fn described(status: ExecutionStatus) -> DescribeExecutionOutput {
+        DescribeExecutionOutput::builder()
+            .execution_arn(ARN)
+            .state_machine_arn(SM)
+            .status(status.clone())
+            .start_date(DateTime::from_secs(0))
+            .set_error((status == ExecutionStatus::Failed).then(|| "States.TaskFailed".to_owned()))
+            .set_cause((status == ExecutionStatus::Failed).then(|| "boom".to_owned()))
+            .build()
+            .expect("a DescribeExecution answer")
+    }
+
+    #[tokio::test]
+    async fn the_wait_polls_until_succeeded_and_fails_on_a_failed_execution() {
+        let running =
+            mock!(Client::describe_execution).then_output(|| described(ExecutionStatus::Running));
+        let failed =
+            mock!(Client::describe_execution).then_output(|| described(ExecutionStatus::Failed));
+        let done =
+            mock!(Client::describe_execution).then_output(|| described(ExecutionStatus::Succeeded));
+        let sfn = mock_client!(
+            aws_sdk_sfn,
+            RuleMode::Sequential,
+            [&running, &failed, &done]
+        );
+        assert_eq!(
+            poll(&sfn, ARN).await.expect("running"),
+            Poll::Pending {
+                state: "Status of step function execution is: RUNNING".into()
+            }
+        );
+        let e = poll(&sfn, ARN).await.expect_err("failed");
+        assert_eq!(
+            e.message,
+            format!(
+                "Step function failed: execution {ARN} is FAILED (error States.TaskFailed: boom)"
+            )
+        );
+        assert!(e.retryable);
+        assert_eq!(poll(&sfn, ARN).await.expect("done"), Poll::Done(()));
+    }
+
+    #[tokio::test]
+    async fn on_kill_stops_the_execution_being_waited_for() {
+        let stop = mock!(Client::stop_execution)
+            .match_requests(|r| {
+                r.execution_arn() == Some(ARN) && r.cause() == Some("The Airflow task was killed")
+            })
+            .then_output(|| {
+                StopExecutionOutput::builder()
+                    .stop_date(DateTime::from_secs(1))
+                    .build()
+                    .expect("a StopExecution answer")
+            });
+        let aborted =
+            mock!(Client::describe_execution).then_output(|| described(ExecutionStatus::Aborted));
+        let sfn = mock_client!(aws_sdk_sfn, RuleMode::Sequential, [&stop, &aborted]);
+        let mut op = build(json!({"state_machine_arn": SM, "deferrable": true})).unwrap();
+        let lines = Arc::new(Lines(Mutex::new(Vec::new())));
+        let ctx = TaskContext::new(
+            &StepFunctionStartExecutionOperator::SPEC,
+            "t",
+            1,
+            lines.clone(),
+        );
+        // Nothing started: nothing to stop.
+        op.on_kill(&ctx).await;
+        assert_eq!(stop.num_calls(), 0);
+        op.started = Some((sfn, ARN.to_owned()));
+        op.on_kill(&ctx).await;
+        assert_eq!(stop.num_calls(), 1);
+        let lines = lines.0.lock().expect("lines");
+        assert_eq!(lines[0], "Received a kill signal.");
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some(format!("Execution {ARN} is ABORTED").as_str())
+        );
+        assert!(op.started.is_none());
+    }
 
     fn build(v: Value) -> Result<StepFunctionStartExecutionOperator, ParamError> {
         let p: Params = v.as_object().cloned().unwrap_or_default();
