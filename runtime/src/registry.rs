@@ -58,6 +58,21 @@ fn build() -> Registry {
     #[cfg(feature = "op-datasync")]
     {
         b = airtask_datasync::register(b);
+    #[cfg(feature = "op-eventbridge")]
+    {
+        b = airtask_eventbridge::register(b);
+    }
+    #[cfg(feature = "op-stepfunctions")]
+    {
+        b = airtask_stepfunctions::register(b);
+    }
+    #[cfg(feature = "op-sns")]
+    {
+        b = airtask_sns::register(b);
+    }
+    #[cfg(feature = "op-sqs")]
+    {
+        b = airtask_sqs::register(b);
     }
     b.build()
 }
