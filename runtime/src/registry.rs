@@ -44,6 +44,10 @@ fn build() -> Registry {
     {
         b = airtask_dynamodb::register(b);
     }
+    #[cfg(feature = "op-cloudformation")]
+    {
+        b = airtask_cloudformation::register(b);
+    }
     b.build()
 }
 
