@@ -93,6 +93,7 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "DynamoDBValueSensor",
                         "Glue",
                         "Lambda",
+                        "CloudFormation",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),

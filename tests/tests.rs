@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `airtask` binary, real files, the local AWS endpoint.
 
 mod athena;
+mod cloudformation;
 mod cli;
 mod corpus;
 mod dynamodb;
