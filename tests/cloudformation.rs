@@ -573,3 +573,75 @@ async fn the_dynamodb_corpus_workflow_runs_with_the_table_its_stack_makes() {
         "the stack's deletion removed its table"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_athena_and_redshift_corpus_workflows_run_end_to_end() {
+    // athena_dag's stack comes from a TemplateURL, which moto reads from its own S3: the test
+    // puts a template there (the real one builds a Glue catalog of public COVID-19 data; the
+    // queries here run on moto's Athena, which answers any query), and a results bucket for
+    // the run parameter `output_location`. redshift_dag's stack is of Redshift Serverless
+    // resources (moto's CloudFormation passes over them); its query runs on the Data API.
+    let s3 = airtask_tests::s3_client(&config().await);
+    for bucket in ["covid19-lake", "cfnt-athena-results"] {
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("CreateBucket");
+    }
+    s3.put_object()
+        .bucket("covid19-lake")
+        .key("cfn/CovidLakeStack.template.json")
+        .body(
+            template("cfnt covid lake")
+                .trim_matches('\'')
+                .as_bytes()
+                .to_vec()
+                .into(),
+        )
+        .send()
+        .await
+        .expect("PutObject of the template");
+    let file = validates("aws-samples/athena_dag.yaml");
+    let dir = TempDir::new("cfnt-corpus-athena");
+    let summary = run_whole(
+        &file,
+        r#"{"output_location": "s3://cfnt-athena-results/athena-results/"}"#,
+        &dir.path().join("state"),
+    );
+    for task in [
+        "create_stack",
+        "wait_for_stack_create",
+        "query_1",
+        "query_2",
+        "query_3",
+        "delete_stack",
+        "wait_for_stack_delete",
+    ] {
+        assert_eq!(state_of(&summary, task), "success", "{task}:\n{summary}");
+    }
+    assert!(stack("covid-lake-stack").await.is_none());
+
+    let file = validates("aws-samples/redshift_dag.yaml");
+    let dir = TempDir::new("cfnt-corpus-redshift");
+    let summary = run_whole(
+        &file,
+        r#"{"stack_name": "cfnt-corpus-redshift"}"#,
+        &dir.path().join("state"),
+    );
+    for task in [
+        "create_redshift_stack",
+        "wait_for_redshift_stack",
+        "run_query",
+        "delete_redshift_stack",
+        "wait_for_redshift_delete",
+    ] {
+        assert_eq!(state_of(&summary, task), "success", "{task}:\n{summary}");
+    }
+    let id = std::fs::read_to_string(
+        dir.path()
+            .join("state/redshift_dag/r1/run_query/-1/xcom/return_value.json"),
+    )
+    .expect("the statement id");
+    assert!(id.len() > 10, "{id}");
+}
