@@ -111,7 +111,10 @@ async fn a_stack_is_created_and_deleted_and_the_sensors_see_both() {
     assert_eq!(status(&s), "CREATE_COMPLETE");
     assert_eq!(s.timeout_in_minutes(), Some(5));
     assert_eq!(
-        s.tags().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>(),
+        s.tags()
+            .iter()
+            .map(|t| (t.key(), t.value()))
+            .collect::<Vec<_>>(),
         [(Some("team"), Some("data"))]
     );
     assert_eq!(
@@ -165,7 +168,8 @@ fn a_refused_create_stack_fails_the_task_without_another_try() {
     flow.expect("first", 0);
     let r = flow.expect("second", 1);
     assert!(
-        r.error().starts_with("CreateStack cfnt-twice failed: AlreadyExistsException"),
+        r.error()
+            .starts_with("CreateStack cfnt-twice failed: AlreadyExistsException"),
         "{}",
         r.log
     );
@@ -194,11 +198,7 @@ async fn the_create_sensor_fails_on_a_failed_stack_and_times_out_on_a_slow_one()
     let owned = [
         create("rollback", "moto:CREATE_FAILED", ""),
         sense("rollback", "\nretries: 1\nretry_delay: 0"),
-        create(
-            "nothing",
-            "moto:CREATE_FAILED",
-            "\n  OnFailure: DO_NOTHING",
-        ),
+        create("nothing", "moto:CREATE_FAILED", "\n  OnFailure: DO_NOTHING"),
         sense("nothing", ""),
         create("slow", "moto:CREATE_IN_PROGRESS", ""),
         sense("slow", "\ntimeout: 2\nretries: 1\nretry_delay: 0"),
@@ -238,21 +238,13 @@ async fn the_create_sensor_fails_on_a_failed_stack_and_times_out_on_a_slow_one()
     );
     // Still CREATE_IN_PROGRESS when the timeout comes: not retried.
     let r = flow.expect("wait_slow", 1);
-    assert!(
-        r.error().starts_with("Sensor has timed out"),
-        "{}",
-        r.log
-    );
+    assert!(r.error().starts_with("Sensor has timed out"), "{}", r.log);
     assert_eq!(r.record["try"], 1, "a sensor timeout is not retried");
     // OnFailure DELETE removes the stack; the provider's sensor reads "does not exist" as "not
     // created yet" and waits until its timeout.
     assert!(stack("cfnt-dropped").await.is_none());
     let r = flow.expect("wait_dropped", 1);
-    assert!(
-        r.error().starts_with("Sensor has timed out"),
-        "{}",
-        r.log
-    );
+    assert!(r.error().starts_with("Sensor has timed out"), "{}", r.log);
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -310,17 +302,9 @@ async fn the_delete_sensor_fails_on_delete_failed_and_times_out_while_deleting()
     );
     flow.expect("create_deleting", 0);
     let r = flow.expect("delete_deleting", 0);
-    assert!(
-        r.log.contains("\"DeletionMode\":\"STANDARD\""),
-        "{}",
-        r.log
-    );
+    assert!(r.log.contains("\"DeletionMode\":\"STANDARD\""), "{}", r.log);
     let r = flow.expect("wait_deleting", 1);
-    assert!(
-        r.error().starts_with("Sensor has timed out"),
-        "{}",
-        r.log
-    );
+    assert!(r.error().starts_with("Sensor has timed out"), "{}", r.log);
     assert!(
         r.log.contains("criteria not met"),
         "it poked while DELETE_IN_PROGRESS: {}",
@@ -446,7 +430,12 @@ async fn the_stack_only_corpus_workflows_run_end_to_end() {
             "aws-samples/cloudformation_dag.yaml",
             r#"{"stack_name": "cfnt-corpus-sample"}"#,
             "cfnt-corpus-sample",
-            &["create_stack", "wait_for_create", "delete_stack", "wait_for_delete"][..],
+            &[
+                "create_stack",
+                "wait_for_create",
+                "delete_stack",
+                "wait_for_delete",
+            ][..],
         ),
         (
             "aws-samples/dms_dag.yaml",
@@ -475,7 +464,11 @@ async fn the_stack_only_corpus_workflows_run_end_to_end() {
         let dir = TempDir::new("cfnt-corpus");
         let summary = run_whole(&file, params, &dir.path().join("state"));
         for task in tasks {
-            assert_eq!(state_of(&summary, task), "success", "{rel} {task}:\n{summary}");
+            assert_eq!(
+                state_of(&summary, task),
+                "success",
+                "{rel} {task}:\n{summary}"
+            );
         }
         assert!(stack(stack_name).await.is_none(), "{rel}: deleted");
     }
@@ -506,7 +499,10 @@ async fn the_lambda_corpus_workflow_runs_end_to_end_through_its_stack() {
             .join("state/lambda_dag/r1/invoke_function/-1/xcom/return_value.json"),
     )
     .expect("the invoke task's XCom");
-    assert_eq!(payload, serde_json::json!("{\"action\": \"test\"}").to_string());
+    assert_eq!(
+        payload,
+        serde_json::json!("{\"action\": \"test\"}").to_string()
+    );
     assert!(stack("cfnt-corpus-lambda").await.is_none());
 }
 
@@ -545,8 +541,7 @@ async fn the_dynamodb_corpus_workflow_runs_with_the_table_its_stack_makes() {
     };
     run("create_dynamodb_stack");
     run("wait_for_dynamodb_stack");
-    let ddb =
-        aws_sdk_dynamodb::Client::new(&airtask_tests::aws_config_for(&own.url, None).await);
+    let ddb = aws_sdk_dynamodb::Client::new(&airtask_tests::aws_config_for(&own.url, None).await);
     ddb.put_item()
         .table_name("mwaa-test-table")
         .item(
@@ -566,10 +561,7 @@ async fn the_dynamodb_corpus_workflow_runs_with_the_table_its_stack_makes() {
     run("wait_for_dynamodb_delete");
     let tables = ddb.list_tables().send().await.expect("ListTables");
     assert!(
-        !tables
-            .table_names()
-            .iter()
-            .any(|t| t == "mwaa-test-table"),
+        !tables.table_names().iter().any(|t| t == "mwaa-test-table"),
         "the stack's deletion removed its table"
     );
 }

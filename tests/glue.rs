@@ -939,7 +939,10 @@ async fn glue_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
         .map(|o| serde_json::json!({"OutputKey": o.output_key(), "OutputValue": o.output_value()}))
         .collect();
     assert_eq!(outputs.len(), 2, "{outputs:?}");
-    let bucket = outputs[0]["OutputValue"].as_str().expect("bucket").to_owned();
+    let bucket = outputs[0]["OutputValue"]
+        .as_str()
+        .expect("bucket")
+        .to_owned();
     let role_name = outputs[1]["OutputValue"].as_str().expect("role").to_owned();
     let xcom = format!(
         "create_glue_stack={}",
@@ -957,7 +960,8 @@ async fn glue_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
         .job
         .expect("Job");
     assert!(
-        job.role().is_some_and(|r| r.ends_with(&format!(":role/{role_name}"))),
+        job.role()
+            .is_some_and(|r| r.ends_with(&format!(":role/{role_name}"))),
         "the stack's role: {:?}",
         job.role()
     );

@@ -1,8 +1,8 @@
 //! End-to-end tests: the real `airtask` binary, real files, the local AWS endpoint.
 
 mod athena;
-mod cloudformation;
 mod cli;
+mod cloudformation;
 mod corpus;
 mod dynamodb;
 mod faults;

@@ -136,7 +136,12 @@ impl<'a> Kw<'a> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
-        let wrong = || self.bad(key, format!("must be a list of strings, not {}", describe(v)));
+        let wrong = || {
+            self.bad(
+                key,
+                format!("must be a list of strings, not {}", describe(v)),
+            )
+        };
         let Value::Array(items) = v else {
             return Err(wrong());
         };
@@ -167,7 +172,10 @@ impl<'a> Kw<'a> {
         }
         Err(self.bad(
             key,
-            format!("'{value}' is not allowed; it must be one of {}", allowed.join(", ")),
+            format!(
+                "'{value}' is not allowed; it must be one of {}",
+                allowed.join(", ")
+            ),
         ))
     }
 
@@ -484,7 +492,10 @@ mod tests {
     #[test]
     fn create_refuses_what_boto3_refuses() {
         let e = create_of(json!({}), true).unwrap_err();
-        assert!(e.message().contains("needs `cloudformation_parameters`"), "{e}");
+        assert!(
+            e.message().contains("needs `cloudformation_parameters`"),
+            "{e}"
+        );
         let e = create_of(
             json!({"cloudformation_parameters": {"TemplateBdy": "x"}}),
             true,
@@ -531,7 +542,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.timeout_in_minutes, None);
-        assert!(create_of(json!({"cloudformation_parameters": "{{ params.cfn }}"}), false).is_ok());
+        assert!(
+            create_of(
+                json!({"cloudformation_parameters": "{{ params.cfn }}"}),
+                false
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -540,14 +557,22 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        let d = delete(&mut ParamReader::new("CloudFormationDeleteStackOperator", &p)).unwrap();
+        let d = delete(&mut ParamReader::new(
+            "CloudFormationDeleteStackOperator",
+            &p,
+        ))
+        .unwrap();
         assert_eq!(d.deletion_mode, Some(DeletionMode::ForceDeleteStack));
         assert_eq!(d.retain_resources, Some(vec!["B".to_owned()]));
         let p: Params = json!({"cloudformation_parameters": {"DeletionMode": "FAST"}})
             .as_object()
             .cloned()
             .unwrap_or_default();
-        let e = delete(&mut ParamReader::new("CloudFormationDeleteStackOperator", &p)).unwrap_err();
+        let e = delete(&mut ParamReader::new(
+            "CloudFormationDeleteStackOperator",
+            &p,
+        ))
+        .unwrap_err();
         assert!(e.message().contains("STANDARD, FORCE_DELETE_STACK"), "{e}");
         let m = json!({"StackName": "s", "Parameters": [{"ParameterKey": "Pw", "ParameterValue": "hunter2"}]});
         let line = shown(m.as_object());

@@ -63,9 +63,7 @@ pub(crate) async fn status(
 /// The failure of a poke that found the stack in a state it cannot leave for the awaited one.
 fn bad_state(stack_name: &str, state: &str, reason: Option<&str>) -> TaskError {
     let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-    TaskError::retryable(format!(
-        "Stack {stack_name} in bad state: {state}{reason}"
-    ))
+    TaskError::retryable(format!("Stack {stack_name} in bad state: {state}{reason}"))
 }
 
 /// What both sensors read.
@@ -245,6 +243,10 @@ mod tests {
              create: [B].)"
         );
         let e = status(&cfn, &ctx, "s").await.unwrap_err();
-        assert!(e.message.starts_with("DescribeStacks s failed: AccessDenied"), "{e}");
+        assert!(
+            e.message
+                .starts_with("DescribeStacks s failed: AccessDenied"),
+            "{e}"
+        );
     }
 }
