@@ -876,8 +876,8 @@ async fn glue_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
     // glue_dag.yaml makes its bucket and role with a CloudFormation stack, then reads the
     // stack's outputs as `xcom_pull(task_ids='create_glue_stack')['CreateStackResponse']
     // ['Outputs']`. The provider's CloudFormationCreateStackOperator pushes no XCom (nor does
-    // airtask's: docs/operators/cloudformation.md), so the test hands the two tasks that read
-    // it the value the file expects, built from the real stack's outputs. Every task of the
+    // airtask's: docs/operators/cloudformation.md), so the test writes the value the file
+    // expects into the run's state, built from the real stack's outputs. Every task of the
     // file runs, in its order, against the endpoint.
     let file = corpus_dir().join("aws-samples/glue_dag.yaml");
     let file_s = file.to_string_lossy().into_owned();
@@ -891,8 +891,8 @@ async fn glue_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
     );
     let dir = TempDir::new("gluet-dag");
     let state = dir.path().join("state").to_string_lossy().into_owned();
-    let run = |task: &str, xcom: Option<&str>| {
-        let mut args = vec![
+    let run = |task: &str| {
+        let args = [
             "run-task",
             &file_s,
             task,
@@ -907,9 +907,6 @@ async fn glue_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
             "--output",
             "json",
         ];
-        if let Some(x) = xcom {
-            args.extend(["--xcom", x]);
-        }
         let out = airtask(&args);
         let text = format!(
             "{}{}",
@@ -919,8 +916,8 @@ async fn glue_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
         assert_eq!(out.status.code(), Some(0), "{task}:\n{text}");
         text
     };
-    run("create_glue_stack", None);
-    run("wait_for_glue_stack", None);
+    run("create_glue_stack");
+    run("wait_for_glue_stack");
     let cfn = aws_sdk_cloudformation::Client::new(
         &airtask_tests::aws_config_for(&endpoint(), None).await,
     );
@@ -944,12 +941,21 @@ async fn glue_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
         .expect("bucket")
         .to_owned();
     let role_name = outputs[1]["OutputValue"].as_str().expect("role").to_owned();
-    let xcom = format!(
-        "create_glue_stack={}",
-        serde_json::json!({"CreateStackResponse": {"Outputs": outputs}})
+    let xcom_dir = dir
+        .path()
+        .join("state/glue_dag/r1/create_glue_stack/-1/xcom");
+    assert!(
+        !xcom_dir.join("return_value.json").exists(),
+        "the stack task pushes no XCom"
     );
-    run("create_script", Some(&xcom));
-    run("run_glue_job", Some(&xcom));
+    std::fs::create_dir_all(&xcom_dir).expect("xcom dir");
+    std::fs::write(
+        xcom_dir.join("return_value.json"),
+        serde_json::json!({"CreateStackResponse": {"Outputs": outputs}}).to_string(),
+    )
+    .expect("xcom");
+    run("create_script");
+    run("run_glue_job");
     let glue = glue().await;
     let job = glue
         .get_job()
@@ -977,8 +983,8 @@ async fn glue_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
     )
     .expect("the job's XCom");
     assert!(xcom.contains("jr_"), "{xcom}");
-    run("delete_glue_stack", None);
-    run("wait_for_glue_delete", None);
+    run("delete_glue_stack");
+    run("wait_for_glue_delete");
     let gone = cfn
         .describe_stacks()
         .stack_name("gluet-dag-stack")
