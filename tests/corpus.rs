@@ -101,6 +101,7 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "StepFunction",
                         "Sns",
                         "Sqs",
+                        "CloudFormation",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),

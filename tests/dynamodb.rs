@@ -185,8 +185,9 @@ async fn dynamodb_value_sensor_waits_while_the_value_differs_and_fails_without_a
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_dynamodb_corpus_sensor_task_runs_on_its_table() {
-    // The corpus workflow creates its table through CloudFormation (not implemented here); the
-    // sensor task runs against the table it would create.
+    // The corpus workflow creates its table through CloudFormation; here the sensor task runs
+    // alone against the table the stack would create (tests/cloudformation.rs runs the whole
+    // workflow on an endpoint of its own).
     let file = corpus_dir().join("aws-samples/dynamodb_dag.yaml");
     let text = std::fs::read_to_string(&file).expect("the corpus file");
     let start = text.find("    wait_for_value:").expect("the sensor task");

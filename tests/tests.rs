@@ -2,6 +2,7 @@
 
 mod athena;
 mod cli;
+mod cloudformation;
 mod corpus;
 mod datasync;
 mod dms;

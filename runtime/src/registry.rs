@@ -73,6 +73,9 @@ fn build() -> Registry {
     #[cfg(feature = "op-sqs")]
     {
         b = airtask_sqs::register(b);
+    #[cfg(feature = "op-cloudformation")]
+    {
+        b = airtask_cloudformation::register(b);
     }
     b.build()
 }
