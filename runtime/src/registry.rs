@@ -47,6 +47,7 @@ fn build() -> Registry {
     #[cfg(feature = "op-rds")]
     {
         b = airtask_rds::register(b);
+    }
     #[cfg(feature = "op-dms")]
     {
         b = airtask_dms::register(b);
@@ -58,6 +59,7 @@ fn build() -> Registry {
     #[cfg(feature = "op-datasync")]
     {
         b = airtask_datasync::register(b);
+    }
     #[cfg(feature = "op-eventbridge")]
     {
         b = airtask_eventbridge::register(b);
@@ -73,6 +75,7 @@ fn build() -> Registry {
     #[cfg(feature = "op-sqs")]
     {
         b = airtask_sqs::register(b);
+    }
     #[cfg(feature = "op-cloudformation")]
     {
         b = airtask_cloudformation::register(b);
