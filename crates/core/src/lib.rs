@@ -32,6 +32,7 @@
 //! ```
 
 pub mod instance;
+pub mod kwargs;
 mod operator;
 pub mod params;
 mod registry;

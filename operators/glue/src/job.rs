@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::job_config::{Command, JobConfig, RunConfig};
 use crate::job_logs::JobLogs;
-use crate::kwargs;
+use airtask_core::kwargs;
 use crate::run_state::{self, RunEnd};
 
 /// Where a local `script_location` is uploaded, under `s3_bucket`.
