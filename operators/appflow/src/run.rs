@@ -266,3 +266,221 @@ run_operator!(
     AppflowRunDailyOperator,
     Kind::Daily
 );
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use airtask_core::{Level, LogSink, Params, build_operator};
+    use aws_sdk_appflow::operation::describe_flow::DescribeFlowOutput;
+    use aws_sdk_appflow::operation::describe_flow_execution_records::DescribeFlowExecutionRecordsOutput;
+    use aws_sdk_appflow::operation::start_flow::StartFlowOutput;
+    use aws_sdk_appflow::operation::update_flow::UpdateFlowOutput;
+    use aws_sdk_appflow::types::{
+        ConnectorOperator, ConnectorType, ExecutionRecord, ExecutionStatus, S3ConnectorOperator,
+        SalesforceConnectorOperator, SourceFlowConfig, Task, TaskType, TriggerConfig,
+        TriggerProperties, TriggerType, ScheduledTriggerProperties,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use serde_json::Value;
+
+    use super::*;
+
+    struct Lines(Mutex<Vec<String>>);
+    impl LogSink for Lines {
+        fn line(&self, _: Level, _: &str, message: &str) {
+            self.0.lock().unwrap().push(message.to_owned());
+        }
+    }
+
+    fn ctx() -> TaskContext {
+        TaskContext::new(
+            &AppflowRunOperator::SPEC,
+            "run_flow",
+            1,
+            Arc::new(Lines(Mutex::new(Vec::new()))),
+        )
+    }
+
+    fn build<T: Operator>(v: Value) -> Result<T, ParamError> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<T>(&p)
+    }
+
+    fn flow(connector: ConnectorType) -> DescribeFlowOutput {
+        let keep = Task::builder()
+            .task_type(TaskType::Map)
+            .source_fields("Id")
+            .connector_operator(
+                ConnectorOperator::builder()
+                    .salesforce(SalesforceConnectorOperator::NoOp)
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        let old_filter = Task::builder()
+            .task_type(TaskType::Filter)
+            .source_fields("CreatedDate")
+            .connector_operator(
+                ConnectorOperator::builder()
+                    .salesforce(SalesforceConnectorOperator::GreaterThan)
+                    .s3(S3ConnectorOperator::NoOp)
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        DescribeFlowOutput::builder()
+            .flow_name("f")
+            .source_flow_config(
+                SourceFlowConfig::builder()
+                    .connector_type(connector)
+                    .build()
+                    .unwrap(),
+            )
+            .trigger_config(
+                TriggerConfig::builder()
+                    .trigger_type(TriggerType::Scheduled)
+                    .trigger_properties(
+                        TriggerProperties::builder()
+                            .scheduled(
+                                ScheduledTriggerProperties::builder()
+                                    .schedule_expression("rate(1days)")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .tasks(keep)
+            .tasks(old_filter)
+            .build()
+    }
+
+    fn records(status: ExecutionStatus) -> DescribeFlowExecutionRecordsOutput {
+        DescribeFlowExecutionRecordsOutput::builder()
+            .flow_executions(
+                ExecutionRecord::builder()
+                    .execution_id("ex1")
+                    .execution_status(status)
+                    .build(),
+            )
+            .build()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_pushes_its_execution_id_and_a_failed_run_fails() {
+        let start =
+            mock!(Client::start_flow).then_output(|| StartFlowOutput::builder().execution_id("ex1").build());
+        let running = mock!(Client::describe_flow_execution_records)
+            .then_output(|| records(ExecutionStatus::InProgress));
+        let done = mock!(Client::describe_flow_execution_records)
+            .then_output(|| records(ExecutionStatus::Successful));
+        let af = mock_client!(
+            aws_sdk_appflow,
+            RuleMode::Sequential,
+            [&start, &running, &done, &done]
+        );
+        let op: AppflowRunOperator = build(json!({"flow_name": "f", "poll_interval": 1})).unwrap();
+        let c = ctx();
+        assert_eq!(op.0.run_with(&c, &af).await.unwrap(), Outcome::Success(None));
+        assert_eq!(c.pushed(), vec![("execution_id".to_owned(), json!("ex1"))]);
+
+        let failed = mock!(Client::describe_flow_execution_records)
+            .then_output(|| records(ExecutionStatus::Error));
+        let af = mock_client!(aws_sdk_appflow, RuleMode::Sequential, [&start, &failed]);
+        let e = op.0.run_with(&ctx(), &af).await.unwrap_err();
+        assert!(
+            e.message.starts_with("error while waiting for flow to complete"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn filtered_runs_replace_the_filters_and_trigger_on_demand() {
+        let describe =
+            mock!(Client::describe_flow).then_output(|| flow(ConnectorType::Salesforce));
+        let update = mock!(Client::update_flow)
+            .match_requests(|r| {
+                let tasks = r.tasks().unwrap_or_default();
+                let filter = tasks.iter().find(|t| *t.task_type() == TaskType::Filter);
+                tasks.len() == 2
+                    && r.trigger_config().is_some_and(|t| t.trigger_properties().is_none())
+                    && filter.is_some_and(|f| {
+                        f.connector_operator().and_then(|c| c.salesforce())
+                            == Some(&SalesforceConnectorOperator::Between)
+                            && f.task_properties().is_some_and(|p| {
+                                p.values().any(|v| v == "1653523199999")
+                                    && p.values().any(|v| v == "1653609600000")
+                            })
+                    })
+            })
+            .then_output(|| UpdateFlowOutput::builder().build());
+        let start =
+            mock!(Client::start_flow).then_output(|| StartFlowOutput::builder().execution_id("ex1").build());
+        let af = mock_client!(
+            aws_sdk_appflow,
+            RuleMode::MatchAny,
+            [&describe, &update, &start]
+        );
+        let op: AppflowRunDailyOperator = build(json!({
+            "flow_name": "f", "source": "salesforce", "source_field": "LastModifiedDate",
+            "filter_date": "2022-05-26", "wait_for_completion": false,
+        }))
+        .unwrap();
+        let c = ctx();
+        assert_eq!(op.0.run_with(&c, &af).await.unwrap(), Outcome::Success(None));
+        assert_eq!(update.num_calls(), 1);
+        assert_eq!(c.pushed(), vec![("execution_id".to_owned(), json!("ex1"))]);
+
+        // A zendesk flow is not a salesforce one.
+        let zendesk = mock!(Client::describe_flow).then_output(|| flow(ConnectorType::Zendesk));
+        let af = mock_client!(aws_sdk_appflow, RuleMode::MatchAny, [&zendesk]);
+        let full: AppflowRunFullOperator =
+            build(json!({"flow_name": "f", "source": "salesforce"})).unwrap();
+        let e = full.0.run_with(&ctx(), &af).await.unwrap_err();
+        assert_eq!(
+            e.message,
+            "Incompatible source (salesforce and connector type (Zendesk)!"
+        );
+    }
+
+    #[test]
+    fn parameters_are_checked_as_the_provider_checks_them() {
+        let e = build::<AppflowRunBeforeOperator>(json!({
+            "flow_name": "f", "source": "zendesk", "source_field": "d", "filter_date": "2022-01-01",
+        }))
+        .unwrap_err();
+        assert!(
+            e.message().contains("Source zendesk is not supported for AppflowRunBeforeOperator!"),
+            "{}",
+            e.message()
+        );
+        let e = build::<AppflowRunAfterOperator>(json!({
+            "flow_name": "f", "source": "zendesk", "source_field": "d", "filter_date": "",
+        }))
+        .unwrap_err();
+        assert!(e.message().contains("mandatory for AppflowRunAfterOperator"));
+        let e = build::<AppflowRunOperator>(json!({"flow_name": "f", "source": "s3"})).unwrap_err();
+        assert!(e.message().contains("not a supported source"), "{}", e.message());
+        let e = build::<AppflowRunOperator>(json!({"flow_name": "f", "filter_date": "x"}))
+            .unwrap_err();
+        assert!(e.is_unknown_parameter(), "{}", e.message());
+        let op: AppflowRunOperator = build(json!({"flow_name": "f"})).unwrap();
+        assert_eq!(op.0.wait.waiter_delay, Duration::from_secs(20));
+        assert_eq!(op.0.wait.waiter_max_attempts, 60);
+        let op: AppflowRunAfterOperator = build(json!({
+            "flow_name": "f", "source": "zendesk", "source_field": "d", "filter_date": "2022-05-26",
+        }))
+        .unwrap();
+        let f = op.0.filters().unwrap();
+        assert_eq!(f[0].operator, "GREATER_THAN");
+        assert_eq!(f[0].properties, vec![("VALUE", "1653523200000".to_owned())]);
+        let bad: AppflowRunBeforeOperator = build(json!({
+            "flow_name": "f", "source": "salesforce", "source_field": "d", "filter_date": "soon",
+        }))
+        .unwrap();
+        assert!(bad.0.filters().unwrap_err().message.contains("Invalid isoformat string"));
+    }
+}
