@@ -30,7 +30,11 @@ fn create(app: &str) -> String {
 #[test]
 fn an_application_is_created_started_and_stopped_and_the_sensors_see_it() {
     let app = "kdat-ok";
-    let (c, s, t) = (op("CreateApplication"), op("StartApplication"), op("StopApplication"));
+    let (c, s, t) = (
+        op("CreateApplication"),
+        op("StartApplication"),
+        op("StopApplication"),
+    );
     let (ss, ts) = (sensor("Start"), sensor("Stop"));
     let tasks = [
         ("create", c.as_str(), create(app)),
@@ -69,19 +73,28 @@ fn an_application_is_created_started_and_stopped_and_the_sensors_see_it() {
         run.log
     );
     assert!(
-        run.log
-            .contains("AWS Managed Service for Apache Flink application created successfully kdat-ok."),
+        run.log.contains(
+            "AWS Managed Service for Apache Flink application created successfully kdat-ok."
+        ),
         "{}",
         run.log
     );
     let run = flow.expect("start", 0);
     assert_eq!(run.xcom.as_ref().map(|x| x["ApplicationARN"].clone()), arn);
-    assert!(run.log.contains("started successfully kdat-ok"), "{}", run.log);
+    assert!(
+        run.log.contains("started successfully kdat-ok"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("started", 0);
     assert!(run.log.contains("status: RUNNING"), "{}", run.log);
     let run = flow.expect("stop", 0);
     assert_eq!(run.xcom.as_ref().map(|x| x["ApplicationARN"].clone()), arn);
-    assert!(run.log.contains("stopped successfully kdat-ok"), "{}", run.log);
+    assert!(
+        run.log.contains("stopped successfully kdat-ok"),
+        "{}",
+        run.log
+    );
     // deferrable: the trigger's wait in the process, then the poke's true as XCom.
     let run = flow.expect("stopped", 0);
     assert_eq!(run.xcom, Some(serde_json::json!(true)), "{}", run.log);
@@ -89,7 +102,11 @@ fn an_application_is_created_started_and_stopped_and_the_sensors_see_it() {
 
 #[test]
 fn a_failed_start_or_stop_fails_the_operators_and_the_sensors() {
-    let (c, s, t) = (op("CreateApplication"), op("StartApplication"), op("StopApplication"));
+    let (c, s, t) = (
+        op("CreateApplication"),
+        op("StartApplication"),
+        op("StopApplication"),
+    );
     let (ss, ts) = (sensor("Start"), sensor("Stop"));
     let start_fails = "kdat-moto-start-fails";
     let stop_fails = "kdat-moto-stop-fails";
@@ -127,7 +144,8 @@ fn a_failed_start_or_stop_fails_the_operators_and_the_sensors() {
     flow.expect("create_b", 0);
     let run = flow.expect("start_a", 1);
     assert!(
-        run.error().contains("Waiter application_start_complete failed")
+        run.error()
+            .contains("Waiter application_start_complete failed")
             && run.error().contains("is READY"),
         "{}",
         run.log
@@ -141,7 +159,8 @@ fn a_failed_start_or_stop_fails_the_operators_and_the_sensors() {
     );
     let run = flow.expect("stop_b", 1);
     assert!(
-        run.error().contains("Waiter application_stop_complete failed")
+        run.error()
+            .contains("Waiter application_stop_complete failed")
             && run.error().contains("is ROLLED_BACK"),
         "{}",
         run.log
@@ -182,7 +201,9 @@ fn waits_that_never_end_run_out_of_attempts_and_the_sensor_times_out() {
         (
             "started_deferred",
             ss.as_str(),
-            format!("application_name: {app}\npoke_interval: 0.2\nmax_retries: 2\ndeferrable: true"),
+            format!(
+                "application_name: {app}\npoke_interval: 0.2\nmax_retries: 2\ndeferrable: true"
+            ),
         ),
     ];
     let flow = Flow::new("kdat_stuck", &tasks);
@@ -194,7 +215,11 @@ fn waits_that_never_end_run_out_of_attempts_and_the_sensor_times_out() {
         run.log
     );
     let run = flow.expect("started", 1);
-    assert!(run.error().starts_with("Sensor has timed out"), "{}", run.log);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("started_deferred", 1);
     assert!(run.error().contains("after 2 attempts"), "{}", run.log);
 }

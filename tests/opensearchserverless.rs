@@ -106,12 +106,17 @@ async fn deleting_and_unknown_collections_fail_and_a_creating_one_times_out() {
     );
     let run = flow.expect("unknown", 1);
     assert!(
-        run.error().contains("found no collection with name aosst-never-made"),
+        run.error()
+            .contains("found no collection with name aosst-never-made"),
         "{}",
         run.log
     );
     let run = flow.expect("creating", 1);
-    assert!(run.error().starts_with("Sensor has timed out"), "{}", run.log);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("creating_deferred", 1);
     assert!(run.error().contains("after 2 attempts"), "{}", run.log);
 }

@@ -27,9 +27,7 @@ fn an_ingestion_is_created_and_awaited_and_the_sensor_sees_it_complete() {
     ];
     let flow = Flow::new("qst_ok", &tasks);
     let run = flow.expect("ingest", 0);
-    let xcom = run
-        .xcom
-        .unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
+    let xcom = run.xcom.unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     assert_eq!(xcom["IngestionId"], "qst-ok-20250309", "{xcom}");
     assert_eq!(xcom["IngestionStatus"], "INITIALIZED", "{xcom}");
     assert_eq!(xcom["Status"], 200, "{xcom}");
@@ -39,10 +37,22 @@ fn an_ingestion_is_created_and_awaited_and_the_sensor_sees_it_complete() {
             .is_some_and(|a| a.ends_with("data-set/qst-ds/ingestions/qst-ok-20250309")),
         "{xcom}"
     );
-    assert!(run.log.contains("Current status is COMPLETED"), "{}", run.log);
-    assert!(run.log.contains("QuickSight Ingestion completed"), "{}", run.log);
+    assert!(
+        run.log.contains("Current status is COMPLETED"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("QuickSight Ingestion completed"),
+        "{}",
+        run.log
+    );
     let sensed = flow.expect("sense", 0);
-    assert!(sensed.log.contains("QuickSight Status: COMPLETED"), "{}", sensed.log);
+    assert!(
+        sensed.log.contains("QuickSight Status: COMPLETED"),
+        "{}",
+        sensed.log
+    );
 }
 
 #[test]
@@ -68,7 +78,8 @@ fn failed_and_cancelled_ingestions_fail_the_operator_and_the_sensor() {
     let flow = Flow::new("qst_fail", &tasks);
     let run = flow.expect("failed", 1);
     assert!(
-        run.error().contains("The Amazon QuickSight Ingestion failed. Error info: ")
+        run.error()
+            .contains("The Amazon QuickSight Ingestion failed. Error info: ")
             && run
                 .error()
                 .contains("moto: ingestion failed (moto-failed in the ingestion id)"),
@@ -85,8 +96,9 @@ fn failed_and_cancelled_ingestions_fail_the_operator_and_the_sensor() {
     );
     let run = flow.expect("sense_failed", 1);
     assert!(
-        run.error()
-            .contains("The QuickSight Ingestion failed. Error info: {'Type': 'INTERNAL_SERVICE_ERROR'"),
+        run.error().contains(
+            "The QuickSight Ingestion failed. Error info: {'Type': 'INTERNAL_SERVICE_ERROR'"
+        ),
         "{}",
         run.log
     );
@@ -128,7 +140,11 @@ fn without_waiting_the_operator_returns_and_the_sensor_times_out_on_a_running_in
         "{}",
         run.log
     );
-    assert!(run.log.contains("QuickSight Status: RUNNING"), "{}", run.log);
+    assert!(
+        run.log.contains("QuickSight Status: RUNNING"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("sense_unknown", 1);
     assert!(
         run.error().contains("ResourceNotFoundException"),

@@ -302,7 +302,11 @@ impl Runner<'_> {
             if let Some(j) = self.index(&id)
                 && self.states[j] == State::Waiting
             {
-                self.set(j, State::Skipped, &format!(" (short-circuited by {task_id})"));
+                self.set(
+                    j,
+                    State::Skipped,
+                    &format!(" (short-circuited by {task_id})"),
+                );
             }
         }
     }

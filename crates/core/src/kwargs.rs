@@ -60,9 +60,8 @@ impl<'a> Obj<'a> {
     /// Like `get`, but an unrendered template where a non-string is expected reads as absent.
     fn get_typed(&mut self, key: &'static str) -> Option<&'a Value> {
         let rendered = self.rendered;
-        self.get(key).filter(|v| {
-            rendered || !matches!(v, Value::String(s) if crate::params::is_template(s))
-        })
+        self.get(key)
+            .filter(|v| rendered || !matches!(v, Value::String(s) if crate::params::is_template(s)))
     }
 
     /// Whether `key` is present (and not null), without reading it.
@@ -226,10 +225,7 @@ impl<'a> Obj<'a> {
 
 /// A mapping parameter of `p` (`create_job_kwargs`, `config`): `None` when absent, or when it
 /// is an unrendered template (`airtask validate`; only a try knows its value).
-pub fn mapping<'a>(
-    p: &mut crate::ParamReader<'a>,
-    name: &'static str,
-) -> Option<&'a Value> {
+pub fn mapping<'a>(p: &mut crate::ParamReader<'a>, name: &'static str) -> Option<&'a Value> {
     match p.value(name) {
         Some(Value::String(s)) if p.is_templated(s) => None,
         other => other,
@@ -237,11 +233,7 @@ pub fn mapping<'a>(
 }
 
 /// The error of a parameter read with [`Obj`]: the operator, then what is wrong where.
-pub fn param_error(
-    p: &crate::ParamReader<'_>,
-    name: &str,
-    message: String,
-) -> crate::ParamError {
+pub fn param_error(p: &crate::ParamReader<'_>, name: &str, message: String) -> crate::ParamError {
     crate::ParamError::at(name, format!("{} parameter {message}", p.operator()))
 }
 

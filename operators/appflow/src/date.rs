@@ -35,9 +35,7 @@ pub(crate) fn epoch_ms(text: &str) -> Result<i64, String> {
     let mut ms_of_day = 0;
     if let Some(time) = time {
         // The offset (or Z) is dropped, as `dt.replace(tzinfo=timezone.utc)` drops it.
-        let clock = time
-            .find(['+', '-', 'Z', 'z'])
-            .map_or(time, |i| &time[..i]);
+        let clock = time.find(['+', '-', 'Z', 'z']).map_or(time, |i| &time[..i]);
         let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
         let fields: Vec<&str> = hms.split(':').collect();
         if fields.is_empty() || fields.len() > 3 {

@@ -157,10 +157,7 @@ async fn records_page(
         .send()
         .await
         .map_err(|e| {
-            airtask_aws::error::task_error(
-                &format!("DescribeFlowExecutionRecords {flow_name}"),
-                &e,
-            )
+            airtask_aws::error::task_error(&format!("DescribeFlowExecutionRecords {flow_name}"), &e)
         })?;
     Ok((
         out.flow_executions().to_vec(),
@@ -230,9 +227,7 @@ pub(crate) async fn run_flow(
         &format!("AppFlow flow {flow_name} run {id}"),
         move || async move {
             let (records, _) = records_page(af, flow_name, None, None).await?;
-            let record = records
-                .iter()
-                .find(|r| r.execution_id() == Some(id_ref));
+            let record = records.iter().find(|r| r.execution_id() == Some(id_ref));
             let status = record
                 .and_then(|r| r.execution_status())
                 .map(|s| s.as_str().to_owned());

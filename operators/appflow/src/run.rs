@@ -85,7 +85,10 @@ impl RunFlow {
         } else {
             Some(p.required_str(
                 "source",
-                &format!("the flow's source connector ({})", kind.sources().join(" or ")),
+                &format!(
+                    "the flow's source connector ({})",
+                    kind.sources().join(" or ")
+                ),
             )?)
         };
         if let Some(s) = &source
@@ -278,8 +281,8 @@ mod tests {
     use aws_sdk_appflow::operation::update_flow::UpdateFlowOutput;
     use aws_sdk_appflow::types::{
         ConnectorOperator, ConnectorType, ExecutionRecord, ExecutionStatus, S3ConnectorOperator,
-        SalesforceConnectorOperator, SourceFlowConfig, Task, TaskType, TriggerConfig,
-        TriggerProperties, TriggerType, ScheduledTriggerProperties,
+        SalesforceConnectorOperator, ScheduledTriggerProperties, SourceFlowConfig, Task, TaskType,
+        TriggerConfig, TriggerProperties, TriggerType,
     };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use serde_json::Value;
@@ -371,10 +374,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_run_pushes_its_execution_id_and_a_failed_run_fails() {
-        let start =
-            mock!(Client::start_flow).then_output(|| StartFlowOutput::builder().execution_id("ex1").build());
+        let start = mock!(Client::start_flow)
+            .then_output(|| StartFlowOutput::builder().execution_id("ex1").build());
         let running = mock!(Client::describe_flow_execution_records)
-            .then_output(|| records(ExecutionStatus::InProgress));
+            .then_output(|| records(ExecutionStatus::Inprogress));
         let done = mock!(Client::describe_flow_execution_records)
             .then_output(|| records(ExecutionStatus::Successful));
         let af = mock_client!(
@@ -384,7 +387,10 @@ mod tests {
         );
         let op: AppflowRunOperator = build(json!({"flow_name": "f", "poll_interval": 1})).unwrap();
         let c = ctx();
-        assert_eq!(op.0.run_with(&c, &af).await.unwrap(), Outcome::Success(None));
+        assert_eq!(
+            op.0.run_with(&c, &af).await.unwrap(),
+            Outcome::Success(None)
+        );
         assert_eq!(c.pushed(), vec![("execution_id".to_owned(), json!("ex1"))]);
 
         let failed = mock!(Client::describe_flow_execution_records)
@@ -392,21 +398,22 @@ mod tests {
         let af = mock_client!(aws_sdk_appflow, RuleMode::Sequential, [&start, &failed]);
         let e = op.0.run_with(&ctx(), &af).await.unwrap_err();
         assert!(
-            e.message.starts_with("error while waiting for flow to complete"),
+            e.message
+                .starts_with("error while waiting for flow to complete"),
             "{e}"
         );
     }
 
     #[tokio::test(start_paused = true)]
     async fn filtered_runs_replace_the_filters_and_trigger_on_demand() {
-        let describe =
-            mock!(Client::describe_flow).then_output(|| flow(ConnectorType::Salesforce));
+        let describe = mock!(Client::describe_flow).then_output(|| flow(ConnectorType::Salesforce));
         let update = mock!(Client::update_flow)
             .match_requests(|r| {
-                let tasks = r.tasks().unwrap_or_default();
+                let tasks = r.tasks();
                 let filter = tasks.iter().find(|t| *t.task_type() == TaskType::Filter);
                 tasks.len() == 2
-                    && r.trigger_config().is_some_and(|t| t.trigger_properties().is_none())
+                    && r.trigger_config()
+                        .is_some_and(|t| t.trigger_properties().is_none())
                     && filter.is_some_and(|f| {
                         f.connector_operator().and_then(|c| c.salesforce())
                             == Some(&SalesforceConnectorOperator::Between)
@@ -417,8 +424,8 @@ mod tests {
                     })
             })
             .then_output(|| UpdateFlowOutput::builder().build());
-        let start =
-            mock!(Client::start_flow).then_output(|| StartFlowOutput::builder().execution_id("ex1").build());
+        let start = mock!(Client::start_flow)
+            .then_output(|| StartFlowOutput::builder().execution_id("ex1").build());
         let af = mock_client!(
             aws_sdk_appflow,
             RuleMode::MatchAny,
@@ -430,7 +437,10 @@ mod tests {
         }))
         .unwrap();
         let c = ctx();
-        assert_eq!(op.0.run_with(&c, &af).await.unwrap(), Outcome::Success(None));
+        assert_eq!(
+            op.0.run_with(&c, &af).await.unwrap(),
+            Outcome::Success(None)
+        );
         assert_eq!(update.num_calls(), 1);
         assert_eq!(c.pushed(), vec![("execution_id".to_owned(), json!("ex1"))]);
 
@@ -453,7 +463,8 @@ mod tests {
         }))
         .unwrap_err();
         assert!(
-            e.message().contains("Source zendesk is not supported for AppflowRunBeforeOperator!"),
+            e.message()
+                .contains("Source zendesk is not supported for AppflowRunBeforeOperator!"),
             "{}",
             e.message()
         );
@@ -461,11 +472,18 @@ mod tests {
             "flow_name": "f", "source": "zendesk", "source_field": "d", "filter_date": "",
         }))
         .unwrap_err();
-        assert!(e.message().contains("mandatory for AppflowRunAfterOperator"));
+        assert!(
+            e.message()
+                .contains("mandatory for AppflowRunAfterOperator")
+        );
         let e = build::<AppflowRunOperator>(json!({"flow_name": "f", "source": "s3"})).unwrap_err();
-        assert!(e.message().contains("not a supported source"), "{}", e.message());
-        let e = build::<AppflowRunOperator>(json!({"flow_name": "f", "filter_date": "x"}))
-            .unwrap_err();
+        assert!(
+            e.message().contains("not a supported source"),
+            "{}",
+            e.message()
+        );
+        let e =
+            build::<AppflowRunOperator>(json!({"flow_name": "f", "filter_date": "x"})).unwrap_err();
         assert!(e.is_unknown_parameter(), "{}", e.message());
         let op: AppflowRunOperator = build(json!({"flow_name": "f"})).unwrap();
         assert_eq!(op.0.wait.waiter_delay, Duration::from_secs(20));
@@ -481,6 +499,12 @@ mod tests {
             "flow_name": "f", "source": "salesforce", "source_field": "d", "filter_date": "soon",
         }))
         .unwrap();
-        assert!(bad.0.filters().unwrap_err().message.contains("Invalid isoformat string"));
+        assert!(
+            bad.0
+                .filters()
+                .unwrap_err()
+                .message
+                .contains("Invalid isoformat string")
+        );
     }
 }

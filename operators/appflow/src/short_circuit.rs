@@ -151,8 +151,12 @@ mod tests {
         .with_xcom_reader(Arc::new(Pushed(execution_id)))
     }
 
-    fn page(records: &[(&str, Option<i64>)], next: Option<&str>) -> DescribeFlowExecutionRecordsOutput {
-        let mut b = DescribeFlowExecutionRecordsOutput::builder().set_next_token(next.map(Into::into));
+    fn page(
+        records: &[(&str, Option<i64>)],
+        next: Option<&str>,
+    ) -> DescribeFlowExecutionRecordsOutput {
+        let mut b =
+            DescribeFlowExecutionRecordsOutput::builder().set_next_token(next.map(Into::into));
         for (id, n) in records {
             let mut r = ExecutionRecord::builder().execution_id(*id);
             if let Some(n) = n {
@@ -208,7 +212,8 @@ mod tests {
         let o = op(json!({"flow_name": "f", "appflow_run_task_id": "run_flow"}));
         let e = o.check(&ctx(None), &af).await.unwrap_err();
         assert!(
-            e.message.starts_with("No execution_id found from task_id run_flow!"),
+            e.message
+                .starts_with("No execution_id found from task_id run_flow!"),
             "{e}"
         );
         let e = o.check(&ctx(Some(json!("ex1"))), &af).await.unwrap_err();

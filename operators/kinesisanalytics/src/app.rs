@@ -66,9 +66,7 @@ pub(crate) async fn describe(kda: &Client, name: &str) -> Result<(String, String
         .application_name(name)
         .send()
         .await
-        .map_err(|e| {
-            airtask_aws::error::task_error(&format!("DescribeApplication {name}"), &e)
-        })?;
+        .map_err(|e| airtask_aws::error::task_error(&format!("DescribeApplication {name}"), &e))?;
     let Some(d) = out.application_detail() else {
         return Err(TaskError::retryable(format!(
             "DescribeApplication {name} answered without ApplicationDetail"

@@ -7,9 +7,9 @@ use aws_sdk_kinesisanalyticsv2::types::{
     ApplicationCodeConfiguration, ApplicationConfiguration, ApplicationMode,
     ApplicationRestoreConfiguration, ApplicationRestoreType, ApplicationSnapshotConfiguration,
     CheckpointConfiguration, CloudWatchLoggingOption, CodeContent, CodeContentType,
-    ConfigurationType, EnvironmentProperties, FlinkApplicationConfiguration,
-    FlinkRunConfiguration, LogLevel, MetricsLevel, MonitoringConfiguration,
-    ParallelismConfiguration, PropertyGroup, RunConfiguration, S3ContentLocation, Tag,
+    ConfigurationType, EnvironmentProperties, FlinkApplicationConfiguration, FlinkRunConfiguration,
+    LogLevel, MetricsLevel, MonitoringConfiguration, ParallelismConfiguration, PropertyGroup,
+    RunConfiguration, S3ContentLocation, Tag,
 };
 use serde_json::Value;
 
@@ -67,7 +67,10 @@ fn flink(o: &mut Obj<'_>) -> Result<FlinkApplicationConfiguration, String> {
             "MonitoringConfiguration",
             MonitoringConfiguration::builder()
                 .set_configuration_type(configuration_type(m)?)
-                .set_metrics_level(m.str("MetricsLevel")?.map(|s| MetricsLevel::from(s.as_str())))
+                .set_metrics_level(
+                    m.str("MetricsLevel")?
+                        .map(|s| MetricsLevel::from(s.as_str())),
+                )
                 .set_log_level(m.str("LogLevel")?.map(|s| LogLevel::from(s.as_str())))
                 .build(),
         )

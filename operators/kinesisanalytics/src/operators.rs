@@ -98,7 +98,12 @@ impl Operator for KinesisAnalyticsV2CreateApplicationOperator {
             .set_application_mode(k.application_mode)
             .send()
             .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("{MSG} creation failed: CreateApplication {name}"), &e))?;
+            .map_err(|e| {
+                airtask_aws::error::task_error(
+                    &format!("{MSG} creation failed: CreateApplication {name}"),
+                    &e,
+                )
+            })?;
         let arn = out
             .application_detail()
             .map(|d| d.application_arn().to_owned())
@@ -169,7 +174,12 @@ impl Operator for KinesisAnalyticsV2StartApplicationOperator {
             .run_configuration(self.run_configuration.clone())
             .send()
             .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("Failed to start {MSG} {name}: StartApplication"), &e))?;
+            .map_err(|e| {
+                airtask_aws::error::task_error(
+                    &format!("Failed to start {MSG} {name}: StartApplication"),
+                    &e,
+                )
+            })?;
         let (arn, _) = app::describe(&kda, name).await?;
         if self.wait.wait_for_completion {
             ctx.info(&format!("Waiting for {MSG} to start: {name}."));
@@ -226,7 +236,12 @@ impl Operator for KinesisAnalyticsV2StopApplicationOperator {
             .force(self.force)
             .send()
             .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("Failed to stop {MSG} {name}: StopApplication"), &e))?;
+            .map_err(|e| {
+                airtask_aws::error::task_error(
+                    &format!("Failed to stop {MSG} {name}: StopApplication"),
+                    &e,
+                )
+            })?;
         let (arn, _) = app::describe(&kda, name).await?;
         if self.wait.wait_for_completion {
             ctx.info(&format!("Waiting for {MSG} to stop: {name}."));
@@ -256,7 +271,11 @@ mod tests {
             json!({"application_name": "a", "runtime_environment": "FLINK-1_20"}),
         ))
         .unwrap_err();
-        assert!(e.message().contains("`service_execution_role`"), "{}", e.message());
+        assert!(
+            e.message().contains("`service_execution_role`"),
+            "{}",
+            e.message()
+        );
         let op = build_operator::<KinesisAnalyticsV2CreateApplicationOperator>(&params(json!({
             "application_name": "a", "runtime_environment": "FLINK-1_20",
             "service_execution_role": "arn:aws:iam::1:role/r",

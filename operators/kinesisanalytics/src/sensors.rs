@@ -60,9 +60,7 @@ impl Settings {
         }
         sensor::run(&self.settings, ctx, move || async move {
             let (_, status) = app::describe(kda, name).await?;
-            ctx.info(&format!(
-                "Poking for {MSG}: {name} status: {status}"
-            ));
+            ctx.info(&format!("Poking for {MSG}: {name} status: {status}"));
             match op.group(&status) {
                 Group::Failed => Err(TaskError::retryable(format!(
                     "{MSG} {} failed. ({name} is {status})",

@@ -133,14 +133,19 @@ impl Operator for OpenSearchServerlessCollectionActiveSensor {
                 waiter_max_attempts: self.max_retries,
                 deferrable: true,
             };
-            wait::until_terminal(ctx, &settings, "OpenSearch Serverless collection", move || async move {
-                Ok(match look(aoss, c).await? {
-                    Found::Creating => Poll::Pending {
-                        state: "CREATING".to_owned(),
-                    },
-                    Found::Done(_) => Poll::Done(()),
-                })
-            })
+            wait::until_terminal(
+                ctx,
+                &settings,
+                "OpenSearch Serverless collection",
+                move || async move {
+                    Ok(match look(aoss, c).await? {
+                        Found::Creating => Poll::Pending {
+                            state: "CREATING".to_owned(),
+                        },
+                        Found::Done(_) => Poll::Done(()),
+                    })
+                },
+            )
             .await?;
             return Ok(Outcome::Success(Some(json!(true))));
         }

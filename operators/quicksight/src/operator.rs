@@ -63,8 +63,7 @@ impl Operator for QuickSightCreateIngestionOperator {
         let ingestion_type = p
             .str("ingestion_type")?
             .unwrap_or_else(|| "FULL_REFRESH".to_owned());
-        if !p.is_templated(&ingestion_type) && !INGESTION_TYPES.contains(&ingestion_type.as_str())
-        {
+        if !p.is_templated(&ingestion_type) && !INGESTION_TYPES.contains(&ingestion_type.as_str()) {
             return Err(ParamError::at(
                 "ingestion_type",
                 format!(
@@ -202,8 +201,8 @@ mod tests {
         assert!(e.message().contains("FULL_REFRESH or INCREMENTAL_REFRESH"));
         let e = build(json!({"data_set_id": "ds"})).unwrap_err();
         assert!(e.message().contains("`ingestion_id`"), "{}", e.message());
-        let e = build(json!({"data_set_id": "ds", "ingestion_id": "i", "region": "x"}))
-            .unwrap_err();
+        let e =
+            build(json!({"data_set_id": "ds", "ingestion_id": "i", "region": "x"})).unwrap_err();
         assert!(e.is_unknown_parameter(), "{}", e.message());
     }
 }

@@ -36,8 +36,7 @@ impl Operator for QuickSightSensor {
             "data_set_id",
             "the ID of the QuickSight data set of the ingestion",
         )?;
-        let ingestion_id =
-            p.required_str("ingestion_id", "the ID of the ingestion to wait for")?;
+        let ingestion_id = p.required_str("ingestion_id", "the ID of the ingestion to wait for")?;
         let settings = SensorSettings::read(p, DEFAULT_POKE_INTERVAL)?;
         Ok(QuickSightSensor {
             aws,
@@ -53,9 +52,7 @@ impl Operator for QuickSightSensor {
         let (qs, account) = (&qs, account.as_str());
         let (ds, id) = (self.data_set_id.as_str(), self.ingestion_id.as_str());
         sensor::run(&self.settings, ctx, || async move {
-            ctx.info(&format!(
-                "Poking for Amazon QuickSight Ingestion ID: {id}"
-            ));
+            ctx.info(&format!("Poking for Amazon QuickSight Ingestion ID: {id}"));
             let s = ingestion::status(qs, account, ds, id).await?;
             ctx.info(&format!("QuickSight Status: {}", s.status));
             if s.status == "FAILED" || s.status == "CANCELLED" {
