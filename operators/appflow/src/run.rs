@@ -380,10 +380,12 @@ mod tests {
             .then_output(|| records(ExecutionStatus::Inprogress));
         let done = mock!(Client::describe_flow_execution_records)
             .then_output(|| records(ExecutionStatus::Successful));
+        let described = mock!(Client::describe_flow_execution_records)
+            .then_output(|| records(ExecutionStatus::Successful));
         let af = mock_client!(
             aws_sdk_appflow,
             RuleMode::Sequential,
-            [&start, &running, &done, &done]
+            [&start, &running, &done, &described]
         );
         let op: AppflowRunOperator = build(json!({"flow_name": "f", "poll_interval": 1})).unwrap();
         let c = ctx();
@@ -395,7 +397,13 @@ mod tests {
 
         let failed = mock!(Client::describe_flow_execution_records)
             .then_output(|| records(ExecutionStatus::Error));
-        let af = mock_client!(aws_sdk_appflow, RuleMode::Sequential, [&start, &failed]);
+        let start_again = mock!(Client::start_flow)
+            .then_output(|| StartFlowOutput::builder().execution_id("ex1").build());
+        let af = mock_client!(
+            aws_sdk_appflow,
+            RuleMode::Sequential,
+            [&start_again, &failed]
+        );
         let e = op.0.run_with(&ctx(), &af).await.unwrap_err();
         assert!(
             e.message
