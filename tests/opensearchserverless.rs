@@ -1,8 +1,8 @@
 //! The OpenSearch Serverless collection sensor through `airtask run-task` against the local
-//! endpoint: an ACTIVE collection by name and by id, a DELETING one (failure), one still
-//! CREATING (timeout, and the deferrable wait's attempts), and an unknown one. CREATING comes
-//! from the endpoint's patch (scripts/moto_patches/opensearchserverless.py): `moto-creating`
-//! in the collection name. Every test has collections of its own.
+//! endpoint: an ACTIVE collection by name and by id, a FAILED one (failure), one still
+//! CREATING (timeout), and a deleted one (not found). FAILED and CREATING come from the
+//! endpoint's patch (scripts/moto_patches/opensearchserverless.py): `moto-failed` and
+//! `moto-creating` in the collection name. Every test has collections of its own.
 
 use airtask_tests::endpoint;
 
@@ -52,18 +52,19 @@ async fn the_sensor_is_met_by_an_active_collection_by_name_or_id() {
         (
             "by_id",
             SENSOR,
-            format!("collection_id: {id}\npoke_interval: 0.2\ndeferrable: true"),
+            format!("collection_id: {id}\npoke_interval: 0.2"),
         ),
     ];
     let flow = Flow::new("aosst_active", &tasks);
     let run = flow.expect("by_name", 0);
     assert!(run.log.contains("collection status: ACTIVE"), "{}", run.log);
     let run = flow.expect("by_id", 0);
-    assert_eq!(run.xcom, Some(serde_json::json!(true)), "{}", run.log);
+    assert!(run.log.contains("collection status: ACTIVE"), "{}", run.log);
+    assert_eq!(run.xcom, None, "a sensor pushes no XCom");
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn deleting_and_unknown_collections_fail_and_a_creating_one_times_out() {
+async fn failed_and_deleted_collections_fail_and_a_creating_one_times_out() {
     let id = collection("aosst-deleted").await;
     client()
         .await
@@ -73,34 +74,30 @@ async fn deleting_and_unknown_collections_fail_and_a_creating_one_times_out() {
         .await
         .expect("DeleteCollection");
     collection("aosst-moto-creating").await;
+    collection("aosst-moto-failed").await;
     let tasks = [
         (
-            "deleting",
+            "failed",
             SENSOR,
-            "collection_name: aosst-deleted\npoke_interval: 0.2".to_owned(),
+            "collection_name: aosst-moto-failed\npoke_interval: 0.2".to_owned(),
         ),
         (
-            "unknown",
+            "deleted",
             SENSOR,
-            "collection_name: aosst-never-made\npoke_interval: 0.2".to_owned(),
+            "collection_name: aosst-deleted\npoke_interval: 0.2".to_owned(),
         ),
         (
             "creating",
             SENSOR,
             "collection_name: aosst-moto-creating\npoke_interval: 0.2\ntimeout: 1".to_owned(),
         ),
-        (
-            "creating_deferred",
-            SENSOR,
-            "collection_name: aosst-moto-creating\npoke_interval: 0.2\nmax_retries: 2\ndeferrable: true".to_owned(),
-        ),
     ];
     let flow = Flow::new("aosst_fail", &tasks);
-    let run = flow.expect("deleting", 1);
+    let run = flow.expect("failed", 1);
     assert!(
         run.error()
             .starts_with("OpenSearch Serverless Collection sensor failed")
-            && run.error().contains("DELETING"),
+            && run.error().contains("FAILED"),
         "{}",
         run.log
     );
@@ -117,6 +114,4 @@ async fn deleting_and_unknown_collections_fail_and_a_creating_one_times_out() {
         "{}",
         run.log
     );
-    let run = flow.expect("creating_deferred", 1);
-    assert!(run.error().contains("after 2 attempts"), "{}", run.log);
 }

@@ -6,7 +6,9 @@ StartApplication and StopApplication are not implemented; DescribeApplication of
 application answers 500 (a KeyError).
 
 What this patch changes (each an AWS path, selected by the application name):
-- a created application is READY, as on AWS;
+- a created application is READY, as on AWS, and the timestamps of CreateApplication and
+  DescribeApplication are epoch seconds, as AWS answers them (stock moto: ISO strings the
+  SDKs cannot read);
 - StartApplication makes it RUNNING; STARTING for ever when the name contains `moto-stuck`;
   READY again (a start that failed) when it contains `moto-start-fails`;
 - StopApplication makes it READY; STOPPING for ever when the name contains `moto-stuck`;
@@ -19,6 +21,7 @@ success, failure and timeout).
 """
 
 import json
+from datetime import datetime
 
 from moto.core.exceptions import JsonRESTError
 from moto.kinesisanalyticsv2.models import KinesisAnalyticsV2Backend
@@ -43,16 +46,28 @@ def _app(backend: KinesisAnalyticsV2Backend, name: str):
     return app
 
 
+def _epoch_timestamps(detail: dict) -> dict:
+    """Stock moto answers the timestamps as ISO strings, which the AWS SDKs refuse: AWS
+    answers epoch seconds."""
+    for key in ("CreateTimestamp", "LastUpdateTimestamp", "ApplicationVersionCreateTimestamp"):
+        value = detail.get(key)
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if isinstance(value, datetime):
+            detail[key] = value.timestamp()
+    return detail
+
+
 def _create_application(self: KinesisAnalyticsV2Backend, application_name: str, **kwargs):
     detail = _stock_create(self, application_name=application_name, **kwargs)
     self.applications[application_name].application_status = "READY"
     detail["ApplicationStatus"] = "READY"
-    return detail
+    return _epoch_timestamps(detail)
 
 
 def _describe_application(self: KinesisAnalyticsV2Backend, application_name: str):
     _app(self, application_name)
-    return _stock_describe(self, application_name=application_name)
+    return _epoch_timestamps(_stock_describe(self, application_name=application_name))
 
 
 def _start_application(self: KinesisAnalyticsV2Response) -> str:

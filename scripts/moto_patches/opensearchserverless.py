@@ -4,8 +4,8 @@ moto 5.2.5 never has.
 What stock moto does: CreateCollection makes the collection ACTIVE at once; DeleteCollection
 makes it DELETING (both as AWS ends up).
 
-What this patch changes (an AWS path, selected by the collection name): a collection whose
-name contains `moto-creating` stays CREATING. Other collections behave as in stock moto.
+What this patch changes (AWS paths, selected by the collection name): a collection whose
+name contains `moto-creating` stays CREATING; one whose name contains `moto-failed` is FAILED. Other collections behave as in stock moto.
 
 Tests that need it: tests/opensearchserverless.rs (the collection sensor's timeout).
 """
@@ -19,6 +19,8 @@ def _create_collection(self: OpenSearchServiceServerlessBackend, *args, **kwargs
     collection = _stock_create(self, *args, **kwargs)
     if "moto-creating" in collection.name:
         collection.status = "CREATING"
+    elif "moto-failed" in collection.name:
+        collection.status = "FAILED"
     return collection
 
 
