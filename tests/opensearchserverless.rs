@@ -101,10 +101,10 @@ async fn failed_and_deleted_collections_fail_and_a_creating_one_times_out() {
         "{}",
         run.log
     );
-    let run = flow.expect("unknown", 1);
+    let run = flow.expect("deleted", 1);
     assert!(
         run.error()
-            .contains("found no collection with name aosst-never-made"),
+            .contains("found no collection with name aosst-deleted"),
         "{}",
         run.log
     );
