@@ -80,6 +80,22 @@ fn build() -> Registry {
     {
         b = airtask_cloudformation::register(b);
     }
+    #[cfg(feature = "op-appflow")]
+    {
+        b = airtask_appflow::register(b);
+    }
+    #[cfg(feature = "op-quicksight")]
+    {
+        b = airtask_quicksight::register(b);
+    }
+    #[cfg(feature = "op-kinesisanalytics")]
+    {
+        b = airtask_kinesisanalytics::register(b);
+    }
+    #[cfg(feature = "op-opensearchserverless")]
+    {
+        b = airtask_opensearchserverless::register(b);
+    }
     b.build()
 }
 

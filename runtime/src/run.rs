@@ -325,6 +325,9 @@ impl Runner<'_> {
             outcome
         };
         self.instances[i].push((map_index, outcome));
+        if outcome == State::Success {
+            self.skip_listed(i, map_index).await;
+        }
         let task = &self.wf.tasks[i];
         if task.mapping.is_some() {
             self.say(&format!(
@@ -353,6 +356,44 @@ impl Runner<'_> {
             (State::Success, String::new())
         };
         self.set(i, state, &detail);
+    }
+
+    /// Skips the waiting tasks a successful instance listed under the XCom `skipmixin_key`
+    /// (a short-circuit: `Outcome::SkipDownstream`), as Airflow's SkipMixin does.
+    async fn skip_listed(&mut self, task: usize, map_index: i64) {
+        let task_id = self.wf.tasks[task].task_id.clone();
+        let key = crate::task_instance::SKIPMIXIN_KEY;
+        let path = self
+            .store
+            .xcom_path(&self.wid, &self.run_id, &task_id, map_index, key);
+        if self.state.pull_file(&path).await.is_err() {
+            return;
+        }
+        let Ok(Some(v)) =
+            self.store
+                .read_xcom(&self.wid, &self.run_id, &task_id, Some(map_index), key)
+        else {
+            return;
+        };
+        let listed: Vec<String> = v["skipped"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in listed {
+            if let Some(j) = self.index(&id)
+                && self.states[j] == State::Waiting
+            {
+                self.set(
+                    j,
+                    State::Skipped,
+                    &format!(" (short-circuited by {task_id})"),
+                );
+            }
+        }
     }
 
     /// A run-task exit code 0 means success or skipped: the record says which.

@@ -32,6 +32,7 @@
 //! ```
 
 pub mod instance;
+pub mod kwargs;
 mod operator;
 pub mod params;
 mod registry;
@@ -43,7 +44,7 @@ pub mod wait;
 
 pub use operator::{
     BoxFuture, BuiltOperator, Level, LogSink, Operator, OperatorSpec, Outcome, Params, TaskContext,
-    TaskError, build_operator,
+    TaskError, XcomReader, build_operator,
 };
 pub use params::{ParamError, ParamReader};
 pub use registry::{Entry, Registry, RegistryBuilder};

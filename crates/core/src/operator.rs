@@ -60,6 +60,27 @@ pub enum Outcome {
     Success(Option<serde_json::Value>),
     /// The operator asked to be skipped (Airflow's `AirflowSkipException`), with the reason.
     Skipped(String),
+    /// The operator succeeded (without a return value) and asks that the tasks downstream of
+    /// it be skipped, as Airflow's `ShortCircuitOperator` does when its condition is false:
+    /// every task downstream when `all_downstream` (`ignore_downstream_trigger_rules`, the
+    /// default), else only the direct downstream tasks, whose own downstream tasks then follow
+    /// their trigger rules. The runtime records the skipped task ids as Airflow's SkipMixin
+    /// does (XCom `skipmixin_key`: `{"skipped": [...]}`) and the run skips them.
+    SkipDownstream {
+        /// Skip every task downstream, not only the direct ones.
+        all_downstream: bool,
+    },
+}
+
+/// Reads XCom values of the run's other task instances (what `ti.xcom_pull` reads), for
+/// operators that pull at run time rather than through a template.
+pub trait XcomReader: Send + Sync {
+    /// The value of `key` pushed by the (unmapped) task instance `task_id`; `None` when there
+    /// is none.
+    ///
+    /// # Errors
+    /// A store that cannot be read, with its reason.
+    fn pull(&self, task_id: &str, key: &str) -> Result<Option<serde_json::Value>, String>;
 }
 
 /// Why a try failed.
@@ -131,6 +152,7 @@ pub struct TaskContext {
     try_number: u32,
     process_env: Vec<(String, Option<String>)>,
     aws: Option<Arc<dyn Any + Send + Sync>>,
+    xcoms: Option<Arc<dyn XcomReader>>,
     deadline: Option<tokio::time::Instant>,
     execution_timeout: Option<Duration>,
 }
@@ -170,8 +192,29 @@ impl TaskContext {
             try_number,
             process_env: Vec::new(),
             aws: None,
+            xcoms: None,
             deadline: None,
             execution_timeout: None,
+        }
+    }
+
+    /// Sets where [`TaskContext::xcom_pull`] reads the run's XCom values.
+    #[must_use]
+    pub fn with_xcom_reader(mut self, reader: Arc<dyn XcomReader>) -> TaskContext {
+        self.xcoms = Some(reader);
+        self
+    }
+
+    /// The XCom value of `key` pushed by the task instance `task_id` of this run (Airflow's
+    /// `ti.xcom_pull(task_ids=task_id, key=key)`); `None` when there is none, or when the
+    /// runtime gave no reader.
+    ///
+    /// # Errors
+    /// A store that cannot be read.
+    pub fn xcom_pull(&self, task_id: &str, key: &str) -> Result<Option<serde_json::Value>, String> {
+        match &self.xcoms {
+            Some(r) => r.pull(task_id, key),
+            None => Ok(None),
         }
     }
 

@@ -15,7 +15,7 @@ use aws_sdk_glue::types::Crawler;
 use serde_json::json;
 
 use crate::crawler_config::CrawlerConfig;
-use crate::kwargs;
+use airtask_core::kwargs;
 
 /// The logger of the crawler hook's lines.
 const HOOK_LOGGER: &str =

@@ -13,7 +13,7 @@ use aws_sdk_glue::types::{
 };
 use serde_json::Value;
 
-use crate::kwargs::Obj;
+use airtask_core::kwargs::Obj;
 
 /// A crawler's definition.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,8 +14,8 @@ use serde_json::json;
 
 use crate::job_config::{Command, JobConfig, RunConfig};
 use crate::job_logs::JobLogs;
-use crate::kwargs;
 use crate::run_state::{self, RunEnd};
+use airtask_core::kwargs;
 
 /// Where a local `script_location` is uploaded, under `s3_bucket`.
 const ARTIFACTS_PREFIX: &str = "artifacts/glue-scripts/";

@@ -12,7 +12,7 @@ use aws_sdk_glue::types::{
 };
 use serde_json::Value;
 
-use crate::kwargs::Obj;
+use airtask_core::kwargs::Obj;
 
 /// A job's command (`Command`).
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -13,7 +13,6 @@ mod job;
 mod job_config;
 mod job_logs;
 mod job_sensor;
-mod kwargs;
 mod partition_sensor;
 mod run_state;
 

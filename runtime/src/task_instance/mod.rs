@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use self::prepare::{Prep, PrepJob, prepare_cancellable};
 use self::record::{Record, iso};
 use self::tries::{TryEnd, after_try, classify, execute_try, wait_to_retry};
-use self::xcom::{MAX_XCOM_BYTES, clear_xcoms, lock_instance, write_xcoms};
+use self::xcom::{MAX_XCOM_BYTES, StoreXcoms, clear_xcoms, lock_instance, write_xcoms};
 use crate::cli::{Format, RunTaskArgs};
 use crate::clock;
 use crate::definition::{find_task, load_valid_as};
@@ -34,6 +34,34 @@ use crate::registry::registry;
 use crate::render::{Instance, template_context};
 use crate::state::State;
 use crate::tasklog::{Destination, TaskLog, delivery_json};
+
+/// The XCom key under which a task that skips its downstream tasks lists them (Airflow's
+/// `SkipMixin`: `{"skipped": [task ids]}`); `airtask run` skips the ones listed.
+pub(crate) const SKIPMIXIN_KEY: &str = "skipmixin_key";
+
+/// The ids of the tasks downstream of `task_id`: every one (`all`), or only the direct ones,
+/// in the workflow's order.
+pub(crate) fn downstream_ids(wf: &Workflow, task_id: &str, all: bool) -> Vec<String> {
+    let mut found: Vec<&str> = vec![task_id];
+    let mut i = 0;
+    while i < found.len() {
+        let from = found[i];
+        for t in &wf.tasks {
+            if t.upstream.iter().any(|u| u == from) && !found.contains(&t.task_id.as_str()) {
+                found.push(&t.task_id);
+            }
+        }
+        if !all {
+            break;
+        }
+        i += 1;
+    }
+    wf.tasks
+        .iter()
+        .filter(|t| t.task_id != task_id && found.contains(&t.task_id.as_str()))
+        .map(|t| t.task_id.clone())
+        .collect()
+}
 
 /// `airtask run-task`.
 pub(crate) fn run_task(args: &RunTaskArgs) -> Result<u8, CliError> {
@@ -382,7 +410,12 @@ async fn run(
                 process_env.extend(layer.as_ref().map(Layer::process_env).unwrap_or_default());
                 let mut ctx = OpContext::new(spec, task.task_id.clone(), try_number, log.clone())
                     .with_process_env(process_env)
-                    .with_time_budget(timeout);
+                    .with_time_budget(timeout)
+                    .with_xcom_reader(Arc::new(StoreXcoms {
+                        store: store.clone(),
+                        workflow_id: wid.to_owned(),
+                        run_id: run_id.clone(),
+                    }));
                 if let Some(l) = layer {
                     ctx = ctx
                         .with_aws(Arc::new(TaskIdentity { config: l.config })
@@ -407,8 +440,26 @@ async fn run(
                 // XComs of a successful try: return_value (unless do_xcom_push is false) and the
                 // pushed keys, within the quota, all or nothing.
                 let end = match end {
-                    TryEnd::Done(Outcome::Success(value)) => {
+                    TryEnd::Done(
+                        outcome @ (Outcome::Success(_) | Outcome::SkipDownstream { .. }),
+                    ) => {
                         let mut values: Vec<(String, serde_json::Value)> = ctx.pushed();
+                        let value = match &outcome {
+                            Outcome::Success(v) => v.clone(),
+                            _ => None,
+                        };
+                        if let Outcome::SkipDownstream { all_downstream } = outcome {
+                            let skipped = downstream_ids(wf, &task.task_id, all_downstream);
+                            log.line(
+                                Level::Info,
+                                "airtask",
+                                &format!("Skipping downstream tasks: {}", skipped.join(", ")),
+                            );
+                            values.push((
+                                SKIPMIXIN_KEY.into(),
+                                serde_json::json!({ "skipped": skipped }),
+                            ));
+                        }
                         if task.do_xcom_push
                             && let Some(v) = value.clone()
                         {
@@ -425,7 +476,7 @@ async fn run(
                         } {
                             TryEnd::Infra(e)
                         } else {
-                            TryEnd::Done(Outcome::Success(value))
+                            TryEnd::Done(outcome)
                         }
                     }
                     other => other,
@@ -528,5 +579,32 @@ async fn run(
             return Ok(exit::STOPPED);
         }
         try_number += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workflow() -> Workflow {
+        let yaml = b"short:\n  tasks:\n    check:\n      operator: airflow.operators.empty.EmptyOperator\n    a:\n      operator: airflow.operators.empty.EmptyOperator\n      dependencies: [check]\n    b:\n      operator: airflow.operators.empty.EmptyOperator\n      dependencies: [a]\n    c:\n      operator: airflow.operators.empty.EmptyOperator\n      dependencies: [b, other]\n    other:\n      operator: airflow.operators.empty.EmptyOperator\n";
+        let env = |_: &str| None;
+        let opts = airtask_workflow::LoadOptions {
+            env: &env,
+            now: jiff::Timestamp::UNIX_EPOCH,
+            for_create: false,
+            catalog: registry(),
+        };
+        let report = airtask_workflow::load(yaml, &opts);
+        report.workflow.expect("the test workflow loads")
+    }
+
+    #[test]
+    fn downstream_ids_are_the_direct_or_all_descendants() {
+        let wf = workflow();
+        assert_eq!(downstream_ids(&wf, "check", false), vec!["a"]);
+        assert_eq!(downstream_ids(&wf, "check", true), vec!["a", "b", "c"]);
+        assert_eq!(downstream_ids(&wf, "other", true), vec!["c"]);
+        assert!(downstream_ids(&wf, "c", true).is_empty());
     }
 }

@@ -69,7 +69,7 @@ pub(super) fn classify(
     timeout: Duration,
 ) -> (TaskState, u8, Option<String>, retry::TryEnd) {
     match end {
-        TryEnd::Done(Outcome::Success(_)) => {
+        TryEnd::Done(Outcome::Success(_) | Outcome::SkipDownstream { .. }) => {
             (TaskState::Success, exit::OK, None, retry::TryEnd::Done)
         }
         TryEnd::Done(Outcome::Skipped(why)) => (

@@ -141,3 +141,19 @@ impl airtask_template::XcomSource for WatchedXcoms {
         })
     }
 }
+
+/// The run's XCom values in the local state (the run's state is pulled before the first try),
+/// for operators that pull at run time ([`airtask_core::TaskContext::xcom_pull`]).
+pub(super) struct StoreXcoms {
+    pub(super) store: LocalStore,
+    pub(super) workflow_id: String,
+    pub(super) run_id: String,
+}
+
+impl airtask_core::XcomReader for StoreXcoms {
+    fn pull(&self, task_id: &str, key: &str) -> Result<Option<serde_json::Value>, String> {
+        self.store
+            .read_xcom(&self.workflow_id, &self.run_id, task_id, None, key)
+            .map_err(|e| e.to_string())
+    }
+}

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 /// One JSON object being read; the keys read are remembered so that [`Obj::finish`] can refuse
 /// the others.
-pub(crate) struct Obj<'a> {
+pub struct Obj<'a> {
     path: String,
     map: &'a Map<String, Value>,
     known: Vec<&'static str>,
@@ -31,7 +31,7 @@ fn kind(v: &Value) -> &'static str {
 impl<'a> Obj<'a> {
     /// Reads `value` as an object; `path` names it in messages (`create_job_kwargs`).
     /// `rendered` is false for unrendered parameters (`airtask validate`).
-    pub(crate) fn new(
+    pub fn new(
         path: impl Into<String>,
         value: &'a Value,
         rendered: bool,
@@ -60,18 +60,17 @@ impl<'a> Obj<'a> {
     /// Like `get`, but an unrendered template where a non-string is expected reads as absent.
     fn get_typed(&mut self, key: &'static str) -> Option<&'a Value> {
         let rendered = self.rendered;
-        self.get(key).filter(|v| {
-            rendered || !matches!(v, Value::String(s) if airtask_core::params::is_template(s))
-        })
+        self.get(key)
+            .filter(|v| rendered || !matches!(v, Value::String(s) if crate::params::is_template(s)))
     }
 
     /// Whether `key` is present (and not null), without reading it.
-    pub(crate) fn has(&self, key: &str) -> bool {
+    pub fn has(&self, key: &str) -> bool {
         self.map.get(key).is_some_and(|v| !v.is_null())
     }
 
     /// An optional string.
-    pub(crate) fn str(&mut self, key: &'static str) -> Result<Option<String>, String> {
+    pub fn str(&mut self, key: &'static str) -> Result<Option<String>, String> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -84,7 +83,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An optional integer (a number, or a string of one as a template renders it).
-    pub(crate) fn i32(&mut self, key: &'static str) -> Result<Option<i32>, String> {
+    pub fn i32(&mut self, key: &'static str) -> Result<Option<i32>, String> {
         let Some(v) = self.get_typed(key) else {
             return Ok(None);
         };
@@ -99,7 +98,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An optional number.
-    pub(crate) fn f64(&mut self, key: &'static str) -> Result<Option<f64>, String> {
+    pub fn f64(&mut self, key: &'static str) -> Result<Option<f64>, String> {
         let Some(v) = self.get_typed(key) else {
             return Ok(None);
         };
@@ -114,7 +113,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An optional boolean.
-    pub(crate) fn bool(&mut self, key: &'static str) -> Result<Option<bool>, String> {
+    pub fn bool(&mut self, key: &'static str) -> Result<Option<bool>, String> {
         match self.get_typed(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -127,7 +126,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An optional mapping of strings to strings.
-    pub(crate) fn str_map(
+    pub fn str_map(
         &mut self,
         key: &'static str,
     ) -> Result<Option<HashMap<String, String>>, String> {
@@ -139,7 +138,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An optional list of strings.
-    pub(crate) fn str_list(&mut self, key: &'static str) -> Result<Option<Vec<String>>, String> {
+    pub fn str_list(&mut self, key: &'static str) -> Result<Option<Vec<String>>, String> {
         let Some(v) = self.get_typed(key) else {
             return Ok(None);
         };
@@ -165,7 +164,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An optional nested object.
-    pub(crate) fn obj(&mut self, key: &'static str) -> Result<Option<Obj<'a>>, String> {
+    pub fn obj(&mut self, key: &'static str) -> Result<Option<Obj<'a>>, String> {
         let path = self.at(key);
         let rendered = self.rendered;
         self.get_typed(key)
@@ -175,7 +174,7 @@ impl<'a> Obj<'a> {
 
     /// Reads the optional nested object under `key` with `read`, then refuses the keys `read`
     /// did not take.
-    pub(crate) fn nested<T>(
+    pub fn nested<T>(
         &mut self,
         key: &'static str,
         read: impl FnOnce(&mut Obj<'a>) -> Result<T, String>,
@@ -191,7 +190,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An optional list of objects.
-    pub(crate) fn objs(&mut self, key: &'static str) -> Result<Option<Vec<Obj<'a>>>, String> {
+    pub fn objs(&mut self, key: &'static str) -> Result<Option<Vec<Obj<'a>>>, String> {
         let path = self.at(key);
         let rendered = self.rendered;
         match self.get_typed(key) {
@@ -210,7 +209,7 @@ impl<'a> Obj<'a> {
     }
 
     /// Refuses any key that was not read, naming it and the accepted ones.
-    pub(crate) fn finish(self) -> Result<(), String> {
+    pub fn finish(self) -> Result<(), String> {
         for key in self.map.keys() {
             if !self.known.contains(&key.as_str()) {
                 return Err(format!(
@@ -226,10 +225,7 @@ impl<'a> Obj<'a> {
 
 /// A mapping parameter of `p` (`create_job_kwargs`, `config`): `None` when absent, or when it
 /// is an unrendered template (`airtask validate`; only a try knows its value).
-pub(crate) fn mapping<'a>(
-    p: &mut airtask_core::ParamReader<'a>,
-    name: &'static str,
-) -> Option<&'a Value> {
+pub fn mapping<'a>(p: &mut crate::ParamReader<'a>, name: &'static str) -> Option<&'a Value> {
     match p.value(name) {
         Some(Value::String(s)) if p.is_templated(s) => None,
         other => other,
@@ -237,16 +233,12 @@ pub(crate) fn mapping<'a>(
 }
 
 /// The error of a parameter read with [`Obj`]: the operator, then what is wrong where.
-pub(crate) fn param_error(
-    p: &airtask_core::ParamReader<'_>,
-    name: &str,
-    message: String,
-) -> airtask_core::ParamError {
-    airtask_core::ParamError::at(name, format!("{} parameter {message}", p.operator()))
+pub fn param_error(p: &crate::ParamReader<'_>, name: &str, message: String) -> crate::ParamError {
+    crate::ParamError::at(name, format!("{} parameter {message}", p.operator()))
 }
 
 /// A mapping of strings to strings at `path`.
-pub(crate) fn str_map(path: &str, v: &Value) -> Result<HashMap<String, String>, String> {
+pub fn str_map(path: &str, v: &Value) -> Result<HashMap<String, String>, String> {
     match v {
         Value::Object(m) => m
             .iter()
