@@ -44,6 +44,10 @@ fn build() -> Registry {
     {
         b = airtask_dynamodb::register(b);
     }
+    #[cfg(feature = "op-neptune")]
+    {
+        b = airtask_neptune::register(b);
+    }
     b.build()
 }
 
