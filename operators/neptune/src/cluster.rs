@@ -329,11 +329,7 @@ async fn wait_cluster(
 
 /// One poll of `db_instance_available` over the cluster's instances.
 async fn instances_poll(neptune: &Client, id: &str) -> Result<Poll<()>, TaskError> {
-    let filter = Filter::builder()
-        .name("db-cluster-id")
-        .values(id)
-        .build()
-        .map_err(|e| TaskError::fatal(format!("DescribeDBInstances filter: {e}")))?;
+    let filter = Filter::builder().name("db-cluster-id").values(id).build();
     let out = neptune
         .describe_db_instances()
         .filters(filter)
@@ -424,7 +420,7 @@ mod tests {
     use airtask_core::{Level, LogSink, Params, build_operator};
     use aws_sdk_neptune::operation::describe_db_clusters::DescribeDbClustersOutput;
     use aws_sdk_neptune::operation::describe_db_instances::DescribeDbInstancesOutput;
-    use aws_sdk_neptune::operation::stop_db_cluster::{StopDbClusterError, StopDbClusterOutput};
+    use aws_sdk_neptune::operation::stop_db_cluster::{StopDBClusterError, StopDbClusterOutput};
     use aws_sdk_neptune::types::error::InvalidDbClusterStateFault;
     use aws_sdk_neptune::types::{DbCluster, DbInstance};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
@@ -501,7 +497,7 @@ mod tests {
         let stop = mock!(Client::stop_db_cluster)
             .sequence()
             .error(|| {
-                StopDbClusterError::InvalidDbClusterStateFault(
+                StopDBClusterError::InvalidDbClusterStateFault(
                     InvalidDbClusterStateFault::builder()
                         .meta(
                             ErrorMetadata::builder()
