@@ -62,17 +62,23 @@ async fn stop_then_start_wait_and_return_the_cluster_id() {
     );
     let run = flow.expect("stop", 0);
     assert_eq!(run.xcom, Some(json!({"db_cluster_id": id})), "{}", run.log);
-    assert!(run.log.contains(&format!("Stopping Neptune cluster: {id}")), "{}", run.log);
+    assert!(
+        run.log.contains(&format!("Stopping Neptune cluster: {id}")),
+        "{}",
+        run.log
+    );
     assert!(run.log.contains("Current status: available"), "{}", run.log);
     assert!(
-        run.log
-            .contains(&format!("Neptune cluster {id} (cluster_stopped): stopping (poll 1 of 60")),
+        run.log.contains(&format!(
+            "Neptune cluster {id} (cluster_stopped): stopping (poll 1 of 60"
+        )),
         "{}",
         run.log
     );
     assert!(
-        run.log
-            .contains(&format!("Finished waiting for cluster {id}. Status is now stopped")),
+        run.log.contains(&format!(
+            "Finished waiting for cluster {id}. Status is now stopped"
+        )),
         "{}",
         run.log
     );
@@ -81,7 +87,8 @@ async fn stop_then_start_wait_and_return_the_cluster_id() {
     let run = flow.expect("stop_again", 0);
     assert_eq!(run.xcom, Some(json!({"db_cluster_id": id})));
     assert!(
-        run.log.contains(&format!("Neptune cluster {id} is already stopped.")),
+        run.log
+            .contains(&format!("Neptune cluster {id} is already stopped.")),
         "{}",
         run.log
     );
@@ -89,8 +96,9 @@ async fn stop_then_start_wait_and_return_the_cluster_id() {
     let run = flow.expect("start", 0);
     assert_eq!(run.xcom, Some(json!({"db_cluster_id": id})), "{}", run.log);
     assert!(
-        run.log
-            .contains(&format!("Neptune cluster {id} (cluster_available): starting (poll 1 of 60")),
+        run.log.contains(&format!(
+            "Neptune cluster {id} (cluster_available): starting (poll 1 of 60"
+        )),
         "{}",
         run.log
     );
@@ -99,7 +107,8 @@ async fn stop_then_start_wait_and_return_the_cluster_id() {
     let run = flow.expect("start_again", 0);
     assert_eq!(run.xcom, Some(json!({"db_cluster_id": id})));
     assert!(
-        run.log.contains(&format!("Neptune cluster {id} is already available.")),
+        run.log
+            .contains(&format!("Neptune cluster {id} is already available.")),
         "{}",
         run.log
     );
@@ -119,7 +128,11 @@ async fn without_wait_for_completion_the_stop_returns_at_once() {
     );
     let run = flow.expect("stop", 0);
     assert_eq!(run.xcom, Some(json!({"db_cluster_id": id})));
-    assert!(!run.log.contains("Waiting for Neptune cluster"), "{}", run.log);
+    assert!(
+        !run.log.contains("Waiting for Neptune cluster"),
+        "{}",
+        run.log
+    );
     // Nobody has read it since the stop: it is still stopping.
     assert_eq!(status(id).await, "stopping");
 }

@@ -89,15 +89,27 @@ async fn create_cluster_waits_until_available_and_an_existing_cluster_fails() {
     );
     let run = flow.expect("create", 0);
     assert!(run.xcom.is_none(), "no XCom: {:?}", run.xcom);
-    assert!(run.log.contains(&format!("Creating Redshift cluster {id}")), "{}", run.log);
     assert!(
-        run.log
-            .contains(&format!("Redshift cluster {id} (cluster_available): creating (poll 1 of 5")),
+        run.log.contains(&format!("Creating Redshift cluster {id}")),
         "{}",
         run.log
     );
-    assert!(run.log.contains(&format!("Created Redshift cluster {id}")), "{}", run.log);
-    assert!(!run.log.contains("Secret123"), "the password is never logged");
+    assert!(
+        run.log.contains(&format!(
+            "Redshift cluster {id} (cluster_available): creating (poll 1 of 5"
+        )),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains(&format!("Created Redshift cluster {id}")),
+        "{}",
+        run.log
+    );
+    assert!(
+        !run.log.contains("Secret123"),
+        "the password is never logged"
+    );
     let out = rs()
         .await
         .describe_clusters()
@@ -119,7 +131,8 @@ async fn create_cluster_waits_until_available_and_an_existing_cluster_fails() {
 
     let run = flow.expect("again", 1);
     assert!(
-        run.error().contains(&format!("CreateCluster {id} failed: ClusterAlreadyExists")),
+        run.error()
+            .contains(&format!("CreateCluster {id} failed: ClusterAlreadyExists")),
         "{}",
         run.log
     );
@@ -316,8 +329,9 @@ async fn pause_and_resume_wait_through_their_transitions() {
     let run = flow.expect("pause", 0);
     assert!(run.xcom.is_none());
     assert!(
-        run.log
-            .contains(&format!("Redshift cluster {id} (cluster_paused): pausing (poll 1 of 30")),
+        run.log.contains(&format!(
+            "Redshift cluster {id} (cluster_paused): pausing (poll 1 of 30"
+        )),
         "{}",
         run.log
     );
@@ -327,7 +341,11 @@ async fn pause_and_resume_wait_through_their_transitions() {
     assert!(run.log.contains("Starting resume cluster"), "{}", run.log);
     // deferrable: the status read first says "resuming", then the wait runs in the process.
     assert!(run.log.contains("deferrable is set"), "{}", run.log);
-    assert!(run.log.contains("Resumed cluster successfully"), "{}", run.log);
+    assert!(
+        run.log.contains("Resumed cluster successfully"),
+        "{}",
+        run.log
+    );
     assert_eq!(status(id).await.as_deref(), Some("available"));
 
     for task in ["pause_missing", "resume_missing"] {
@@ -404,7 +422,8 @@ async fn delete_cluster_takes_a_final_snapshot_and_waits_until_gone() {
     let run = flow.expect("delete", 0);
     assert!(run.xcom.is_none());
     assert!(
-        run.log.contains("Waiting for cluster rsc-del to be deleted"),
+        run.log
+            .contains("Waiting for cluster rsc-del to be deleted"),
         "{}",
         run.log
     );
@@ -419,7 +438,11 @@ async fn delete_cluster_takes_a_final_snapshot_and_waits_until_gone() {
     assert_eq!(snaps.snapshots()[0].cluster_identifier(), Some("rsc-del"));
 
     let run = flow.expect("deferred", 0);
-    assert!(run.log.contains("Cluster deleted successfully"), "{}", run.log);
+    assert!(
+        run.log.contains("Cluster deleted successfully"),
+        "{}",
+        run.log
+    );
     assert_eq!(status("rsc-del-deferred").await, None);
 
     let run = flow.expect("missing", 1);
@@ -431,11 +454,15 @@ async fn delete_cluster_takes_a_final_snapshot_and_waits_until_gone() {
     );
     let run = flow.expect("no_final_name", 1);
     assert!(
-        run.error().contains("FinalClusterSnapshotIdentifier is required"),
+        run.error()
+            .contains("FinalClusterSnapshotIdentifier is required"),
         "{}",
         run.log
     );
-    assert_eq!(status("rsc-del-nofinal").await.as_deref(), Some("available"));
+    assert_eq!(
+        status("rsc-del-nofinal").await.as_deref(),
+        Some("available")
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -237,7 +237,10 @@ async fn wait_out_refusal(
         ctx.info(&format!(
             "Need to wait for instances to become available: {id}"
         ));
-        ctx.hook_info(HOOK_LOGGER, &format!("Waiting for instances in cluster {id}."));
+        ctx.hook_info(
+            HOOK_LOGGER,
+            &format!("Waiting for instances in cluster {id}."),
+        );
         wait::until_terminal(
             ctx,
             &settings,
@@ -250,7 +253,9 @@ async fn wait_out_refusal(
             &format!("Finished waiting for instances in cluster {id}."),
         );
     } else {
-        ctx.info(&format!("Need to wait for cluster to become available: {id}"));
+        ctx.info(&format!(
+            "Need to wait for cluster to become available: {id}"
+        ));
         wait_cluster(ctx, neptune, id, "available", &settings).await?;
     }
     Ok(())
@@ -336,10 +341,7 @@ async fn instances_poll(neptune: &Client, id: &str) -> Result<Poll<()>, TaskErro
         .send()
         .await
         .map_err(|e| {
-            airtask_aws::error::task_error(
-                &format!("DescribeDBInstances of cluster {id}"),
-                &e,
-            )
+            airtask_aws::error::task_error(&format!("DescribeDBInstances of cluster {id}"), &e)
         })?;
     let states: Vec<(&str, &str)> = out
         .db_instances()
@@ -418,13 +420,13 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use airtask_core::{Level, LogSink, Params, build_operator};
+    use aws_sdk_neptune::error::ErrorMetadata;
     use aws_sdk_neptune::operation::describe_db_clusters::DescribeDbClustersOutput;
     use aws_sdk_neptune::operation::describe_db_instances::DescribeDbInstancesOutput;
     use aws_sdk_neptune::operation::stop_db_cluster::{StopDBClusterError, StopDbClusterOutput};
     use aws_sdk_neptune::types::error::InvalidDbClusterStateFault;
     use aws_sdk_neptune::types::{DbCluster, DbInstance};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use aws_sdk_neptune::error::ErrorMetadata;
 
     use super::*;
 
@@ -451,10 +453,11 @@ mod tests {
         assert!(op.0.wait.wait_for_completion);
         assert_eq!(op.0.wait.waiter_delay, Duration::from_secs(30));
         assert_eq!(op.0.wait.waiter_max_attempts, 60);
-        let p: Params = json!({"db_cluster_id": "c", "wait_for_completion": false, "deferrable": true})
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let p: Params =
+            json!({"db_cluster_id": "c", "wait_for_completion": false, "deferrable": true})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
         let op = build_operator::<NeptuneStartDbClusterOperator>(&p).unwrap();
         assert!(op.0.wait.wait_for_completion, "deferrable implies waiting");
         let p: Params = json!({"cluster_id": "c"})

@@ -171,13 +171,10 @@ pub(crate) async fn snapshots_poll(rs: &Client, cluster: &str) -> Result<Poll<()
     if !snaps.is_empty() && snaps.iter().all(|(_, s)| *s == "available") {
         return Ok(Poll::Done(()));
     }
-    let state = snaps
-        .iter()
-        .find(|(_, s)| *s != "available")
-        .map_or_else(
-            || "no snapshots".to_owned(),
-            |(n, s)| format!("snapshot {n} {s}"),
-        );
+    let state = snaps.iter().find(|(_, s)| *s != "available").map_or_else(
+        || "no snapshots".to_owned(),
+        |(n, s)| format!("snapshot {n} {s}"),
+    );
     Ok(Poll::Pending { state })
 }
 
@@ -333,9 +330,7 @@ mod tests {
             ClusterWaiter::Available.judge("c", NOT_FOUND),
             Ok(Poll::Pending { .. })
         ));
-        let e = ClusterWaiter::Available
-            .judge("c", "deleting")
-            .unwrap_err();
+        let e = ClusterWaiter::Available.judge("c", "deleting").unwrap_err();
         assert_eq!(
             e.message,
             "Redshift cluster c: waiter cluster_available failed: the cluster is deleting, a \

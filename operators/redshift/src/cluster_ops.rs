@@ -14,8 +14,8 @@ use aws_sdk_redshift::Client;
 use aws_sdk_redshift::types::Tag;
 
 use crate::cluster::{
-    self, CallError, ClusterWaiter, HOOK_LOGGER, NOT_FOUND, str_list, wait_cluster,
-    wait_settings, while_state_refuses,
+    self, CallError, ClusterWaiter, HOOK_LOGGER, NOT_FOUND, str_list, wait_cluster, wait_settings,
+    while_state_refuses,
 };
 
 /// The call's error: a refusal by the cluster's state, or another failure.
@@ -800,7 +800,10 @@ impl Operator for RedshiftDeleteClusterOperator {
             wait_cluster(ctx, &rs, id, ClusterWaiter::Deleted, &settings).await?;
             ctx.info("Cluster deleted successfully");
         } else if self.wait.wait_for_completion {
-            ctx.hook_info(HOOK_LOGGER, &format!("Waiting for cluster {id} to be deleted"));
+            ctx.hook_info(
+                HOOK_LOGGER,
+                &format!("Waiting for cluster {id} to be deleted"),
+            );
             wait_cluster(ctx, &rs, id, ClusterWaiter::Deleted, &self.wait).await?;
         }
         Ok(Outcome::Success(None))
@@ -864,8 +867,8 @@ mod tests {
         }))
         .unwrap_err();
         assert!(e.message().contains("multi-node or single-node"), "{e}");
-        let e = build::<RedshiftCreateClusterOperator>(json!({"cluster_identifier": "c"}))
-            .unwrap_err();
+        let e =
+            build::<RedshiftCreateClusterOperator>(json!({"cluster_identifier": "c"})).unwrap_err();
         assert!(e.message().contains("needs `node_type`"), "{e}");
         let e = build::<RedshiftCreateClusterOperator>(json!({
             "cluster_identifier": "c", "node_type": "dc2.large", "master_username": "a",
