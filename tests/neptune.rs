@@ -2,8 +2,8 @@
 //! backend serves the Neptune API): stop then start with their waits and XCom, a cluster
 //! already stopped / available, `wait_for_completion: false`, a cluster in an error state, a
 //! missing cluster, and a wait that runs out of attempts. The transitional and error states
-//! come from the endpoint's patch scripts/moto_patches/neptune.py (`moto-stuck` and
-//! `moto-migration-failed` in an identifier). The refusal of a call by the cluster's state is
+//! come from the endpoint's patch scripts/moto_patches/neptune.py (`moto-stuck-stopping`
+//! and `moto-migration-failed` in an identifier). The refusal of a call by the cluster's state is
 //! covered by the crate's unit tests (its waits use the hook's 30 s delay). Every test has
 //! cluster names of its own.
 
@@ -170,7 +170,7 @@ async fn a_cluster_in_an_error_state_or_missing_fails_the_task() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_stop_wait_that_never_sees_stopped_runs_out_of_attempts() {
-    let id = "rsn-moto-stuck";
+    let id = "rsn-moto-stuck-stopping";
     cluster(id).await;
     let flow = Flow::new(
         "rsn_stuck",

@@ -2,11 +2,12 @@
 //! endpoint: create (waiting through "creating"; an existing cluster; a wait that runs out of
 //! attempts), snapshots (create and wait, a cluster that is not available, a missing cluster,
 //! delete and wait until gone, a missing snapshot), pause and resume (waiting through
-//! "pausing" / "resuming", deferrable, a missing cluster, a wait that runs out), delete (with a
-//! final snapshot, deferrable, a missing cluster, a final snapshot without its name), the
+//! "pausing" / "resuming", a missing cluster, a wait that runs out), delete (with a
+//! final snapshot, without waiting, a missing cluster, a final snapshot without its name), the
 //! sensor (met after a poke that is not, a missing cluster as `cluster_not_found`, a timeout)
 //! and the parameter checks. The transitional states come from the endpoint's patch
-//! scripts/moto_patches/redshift.py (`moto-stuck` in an identifier keeps one). Every test has
+//! scripts/moto_patches/redshift.py (`moto-stuck-<state>` in an
+//! identifier keeps one). Every test has
 //! cluster names of its own.
 
 use airtask_tests::{TempDir, airtask, endpoint};
@@ -140,7 +141,7 @@ async fn create_cluster_waits_until_available_and_an_existing_cluster_fails() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_create_wait_that_never_sees_available_runs_out_of_attempts() {
-    let id = "rsc-moto-stuck-create";
+    let id = "rsc-moto-stuck-creating";
     let flow = Flow::new(
         "rsc_create_stuck",
         &[(
@@ -309,10 +310,7 @@ async fn pause_and_resume_wait_through_their_transitions() {
             (
                 "resume",
                 &op("RedshiftResumeClusterOperator"),
-                format!(
-                    "cluster_identifier: {id}\nwait_for_completion: true\ndeferrable: true\n\
-                     poll_interval: 1"
-                ),
+                format!("cluster_identifier: {id}\nwait_for_completion: true\npoll_interval: 1"),
             ),
             (
                 "pause_missing",
@@ -339,10 +337,10 @@ async fn pause_and_resume_wait_through_their_transitions() {
 
     let run = flow.expect("resume", 0);
     assert!(run.log.contains("Starting resume cluster"), "{}", run.log);
-    // deferrable: the status read first says "resuming", then the wait runs in the process.
-    assert!(run.log.contains("deferrable is set"), "{}", run.log);
     assert!(
-        run.log.contains("Resumed cluster successfully"),
+        run.log.contains(&format!(
+            "Redshift cluster {id} (cluster_resumed): resuming (poll 1 of 30"
+        )),
         "{}",
         run.log
     );
@@ -360,7 +358,7 @@ async fn pause_and_resume_wait_through_their_transitions() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_pause_wait_that_never_sees_paused_runs_out_of_attempts() {
-    let id = "rsc-moto-stuck-pause";
+    let id = "rsc-moto-stuck-pausing";
     cluster(id).await;
     let flow = Flow::new(
         "rsc_pause_stuck",
@@ -387,7 +385,7 @@ async fn a_pause_wait_that_never_sees_paused_runs_out_of_attempts() {
 #[tokio::test(flavor = "current_thread")]
 async fn delete_cluster_takes_a_final_snapshot_and_waits_until_gone() {
     cluster("rsc-del").await;
-    cluster("rsc-del-deferred").await;
+    cluster("rsc-del-nowait").await;
     cluster("rsc-del-nofinal").await;
     let delete = op("RedshiftDeleteClusterOperator");
     let flow = Flow::new(
@@ -401,10 +399,9 @@ async fn delete_cluster_takes_a_final_snapshot_and_waits_until_gone() {
                     .to_owned(),
             ),
             (
-                "deferred",
+                "nowait",
                 &delete,
-                "cluster_identifier: rsc-del-deferred\ndeferrable: true\nwait_for_completion: false"
-                    .to_owned(),
+                "cluster_identifier: rsc-del-nowait\nwait_for_completion: false".to_owned(),
             ),
             (
                 "missing",
@@ -437,13 +434,13 @@ async fn delete_cluster_takes_a_final_snapshot_and_waits_until_gone() {
         .expect("the final snapshot");
     assert_eq!(snaps.snapshots()[0].cluster_identifier(), Some("rsc-del"));
 
-    let run = flow.expect("deferred", 0);
+    let run = flow.expect("nowait", 0);
     assert!(
-        run.log.contains("Cluster deleted successfully"),
+        !run.log.contains("Waiting for cluster rsc-del-nowait"),
         "{}",
         run.log
     );
-    assert_eq!(status("rsc-del-deferred").await, None);
+    assert_eq!(status("rsc-del-nowait").await, None);
 
     let run = flow.expect("missing", 1);
     assert!(
@@ -550,11 +547,6 @@ fn redshift_cluster_parameters_are_checked_by_validate() {
             op("RedshiftCreateClusterSnapshotOperator"),
             "cluster_identifier: c",
             "needs `snapshot_identifier`",
-        ),
-        (
-            op("RedshiftDeleteClusterSnapshotOperator"),
-            "cluster_identifier: c\nsnapshot_identifier: s\ndeferrable: true",
-            "has no parameter `deferrable`",
         ),
         (
             op("RedshiftPauseClusterOperator"),

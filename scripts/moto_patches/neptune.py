@@ -12,8 +12,8 @@ What this patch changes, for clusters of engine `neptune` only (every other RDS 
 exactly as before):
 - after StartDBCluster / StopDBCluster, the next DescribeDBClusters that lists the cluster
   answers "starting" / "stopping" once, then the stock status;
-- a cluster whose identifier contains `moto-stuck` stays "starting" / "stopping" (for the
-  waiters' "max attempts reached");
+- a cluster whose identifier contains `moto-stuck-starting` / `moto-stuck-stopping` stays in
+  that state after the call (for the waiters' "max attempts reached");
 - a cluster whose identifier contains `moto-migration-failed` is answered "migration-failed".
 The stored status is never changed: only what the DescribeDBClusters response says (the
 backend's own lookups see the stock status). The wrapped functions are called as they were when the patch was applied (another patch of the RDS backend
@@ -27,7 +27,7 @@ import copy
 from moto.rds.models import RDSBackend
 from moto.rds.responses import RDSResponse
 
-_STUCK = "moto-stuck"
+_STUCK = "moto-stuck-"
 _MIGRATION_FAILED = "moto-migration-failed"
 # Attribute on a moto DBCluster: [transitional status, describes left (None: forever)].
 _ATTR = "_airtask_transition"
@@ -67,7 +67,7 @@ def _wrap_transition(stock, status):
         answer = stock(self, cluster_identifier, *args, **kwargs)
         cluster = self.clusters.get(cluster_identifier)
         if cluster is not None and _is_neptune(cluster):
-            left = None if _STUCK in cluster_identifier else 1
+            left = None if _STUCK + status in cluster_identifier else 1
             cluster.__dict__[_ATTR] = [status, left]
         return answer
 

@@ -12,8 +12,9 @@ What this patch changes (AWS's own transitional states):
   answers "creating", "pausing" or "resuming" once, then the stock status;
 - after CreateClusterSnapshot (manual), the next DescribeClusterSnapshots that lists the snapshot
   answers it "creating" once, then "available";
-- a cluster or snapshot whose identifier contains `moto-stuck` stays in its transitional state
-  (for the waiters' "max attempts reached").
+- a cluster or snapshot whose identifier contains `moto-stuck-<state>` (`moto-stuck-creating`,
+  `moto-stuck-pausing`, `moto-stuck-resuming`) stays in that transitional state (for the
+  waiters' "max attempts reached").
 The stored status is never changed: only what the DescribeClusters / DescribeClusterSnapshots
 responses say (the backend's own lookups, which other calls make, see the stock status). The
 wrapped functions are called as they were when the patch was applied.
@@ -27,13 +28,13 @@ import copy
 from moto.redshift.models import RedshiftBackend
 from moto.redshift.responses import RedshiftResponse
 
-_STUCK = "moto-stuck"
+_STUCK = "moto-stuck-"
 # Attribute on a moto Cluster / Snapshot: [transitional status, describes left (None: forever)].
 _ATTR = "_airtask_transition"
 
 
 def _mark(obj, identifier: str, status: str) -> None:
-    setattr(obj, _ATTR, [status, None if _STUCK in identifier else 1])
+    setattr(obj, _ATTR, [status, None if _STUCK + status in identifier else 1])
 
 
 def _shown(obj):
