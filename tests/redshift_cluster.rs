@@ -604,3 +604,59 @@ fn redshift_cluster_parameters_are_checked_by_validate() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_redshift_corpus_workflow_validates_and_its_cluster_tasks_run() {
+    let file = airtask_tests::corpus_dir().join("converter-upstream/example_redshift.yaml");
+    let file_s = file.to_string_lossy().into_owned();
+    let out = airtask(&["validate", &file_s]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = TempDir::new("rsc-corpus");
+    let state = dir.path().join("state").to_string_lossy().into_owned();
+    // The cluster's life without the slow polls (the snapshot and the sensors after pause and
+    // resume wait 30 s between reads): create, wait for available (the first poke sees
+    // "creating", the next one 15 s later "available"), pause, resume, delete.
+    let id = "test-redshift-cluster";
+    for (task, after) in [
+        ("create_cluster", Some("available")),
+        ("wait_cluster_available", Some("available")),
+        ("pause_cluster", Some("paused")),
+        ("resume_cluster", Some("available")),
+        ("delete_cluster", None),
+    ] {
+        let out = airtask(&[
+            "run-task",
+            &file_s,
+            task,
+            "--state-dir",
+            &state,
+            "--run-id",
+            "r1",
+            "--logical-date",
+            "2026-01-02",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{task}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if task == "create_cluster" {
+            // wait_for_completion is false: the next read is still "creating".
+            continue;
+        }
+        // Past the patch's transitional state, if the task did not read it itself.
+        let mut now = status(id).await;
+        if now.as_deref().is_some_and(|s| s.ends_with("ing")) {
+            now = status(id).await;
+        }
+        assert_eq!(now.as_deref(), after, "{task}");
+    }
+}
