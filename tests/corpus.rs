@@ -90,6 +90,8 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "S3",
                         "Athena",
                         "RedshiftData",
+                        "redshift_cluster.Redshift",
+                        "Neptune",
                         "DynamoDBValueSensor",
                         "Glue",
                         "Lambda",

@@ -96,6 +96,10 @@ fn build() -> Registry {
     {
         b = airtask_opensearchserverless::register(b);
     }
+    #[cfg(feature = "op-neptune")]
+    {
+        b = airtask_neptune::register(b);
+    }
     b.build()
 }
 
