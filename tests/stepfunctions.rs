@@ -1,9 +1,8 @@
 //! The Step Functions operators and sensor through `airtask run-task` against the local
 //! endpoint: an execution started (XCom: its ARN), sensed (XCom `output`) and read
 //! (XCom: its output); a failed execution failing the sensor, and its error read; a running
-//! one timing the sensor out. (The operator's `deferrable` wait and its on_kill cannot be
-//! reached through a workflow: the loader drops `deferrable`, see
-//! docs/operators/stepfunctions.md.) The outcomes come from the endpoint's Step Functions
+//! one timing the sensor out; with `deferrable: true` in the workflow, the operator waits for
+//! the execution and fails with it, as the provider's does. The outcomes come from the endpoint's Step Functions
 //! patch (scripts/moto_patches/stepfunctions.py): `moto:SUCCEEDED`, `moto:FAILED` and
 //! `moto:RUNNING` in the execution's input. Every test has a state machine of its own.
 
@@ -192,6 +191,46 @@ async fn a_running_execution_times_the_sensor_out() {
     let run = flow.expect("sense", 1);
     assert!(
         run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn with_deferrable_the_operator_waits_for_the_execution_and_fails_with_it() {
+    let machine = state_machine("sfnt-defer").await;
+    let flow = Flow::new(
+        "sfnt_defer",
+        &[
+            (
+                "ok",
+                START,
+                format!(
+                    "state_machine_arn: {machine}\nname: sfnt-defer-ok\nstate_machine_input: '{{\"marker\": \"moto:SUCCEEDED\"}}'\ndeferrable: true\nwaiter_delay: 1\nwaiter_max_attempts: 30"
+                ),
+            ),
+            (
+                "bad",
+                START,
+                format!(
+                    "state_machine_arn: {machine}\nname: sfnt-defer-bad\nstate_machine_input: '{{\"marker\": \"moto:FAILED\"}}'\ndeferrable: true\nwaiter_delay: 1\nwaiter_max_attempts: 30"
+                ),
+            ),
+        ],
+    );
+    let run = flow.expect("ok", 0);
+    let arn = run
+        .xcom
+        .as_ref()
+        .and_then(|v| v.as_str())
+        .unwrap_or_else(|| panic!("no execution ARN XCom:\n{}", run.log))
+        .to_owned();
+    assert_eq!(status_of(&arn).await, "SUCCEEDED");
+    assert!(run.log.contains("deferrable is set"), "{}", run.log);
+    let run = flow.expect("bad", 1);
+    assert!(
+        run.error().starts_with("Step function failed: execution ")
+            && run.error().contains(":sfnt-defer-bad is FAILED"),
         "{}",
         run.log
     );
