@@ -104,6 +104,11 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "Sns",
                         "Sqs",
                         "CloudFormation",
+                        "Appflow",
+                        "QuickSight",
+                        "KinesisAnalyticsV2",
+                        "OpenSearchServerless",
+                        "EC2",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),
