@@ -4,6 +4,7 @@ mod athena;
 mod cli;
 mod corpus;
 mod dynamodb;
+mod ec2;
 mod faults;
 mod flow;
 mod glue;

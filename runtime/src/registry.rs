@@ -44,6 +44,10 @@ fn build() -> Registry {
     {
         b = airtask_dynamodb::register(b);
     }
+    #[cfg(feature = "op-ec2")]
+    {
+        b = airtask_ec2::register(b);
+    }
     b.build()
 }
 
