@@ -49,7 +49,11 @@ async fn launch(name: &str, transition_reads: u32, hibernation: bool) -> String 
         .max_count(1)
         .tag_specifications(tags.build());
     if hibernation {
-        req = req.hibernation_options(HibernationOptionsRequest::builder().configured(true).build());
+        req = req.hibernation_options(
+            HibernationOptionsRequest::builder()
+                .configured(true)
+                .build(),
+        );
     }
     let out = req.send().await.expect("RunInstances");
     out.instances()[0]
@@ -123,23 +127,31 @@ async fn ec2_create_waits_until_running_and_terminate_until_terminated() {
     }
     // Each instance was pending for two reads, then running.
     assert!(
-        run.log
-            .contains(&format!("EC2 instance {} (waiter InstanceRunning): pending (poll 2 of 20", ids[0])),
+        run.log.contains(&format!(
+            "EC2 instance {} (waiter InstanceRunning): pending (poll 2 of 20",
+            ids[0]
+        )),
         "{}",
         run.log
     );
     let i = instance(&ids[1]).await;
-    assert_eq!(i.state().and_then(|s| s.name()).map(|n| n.as_str()), Some("running"));
+    assert_eq!(
+        i.state().and_then(|s| s.name()).map(|n| n.as_str()),
+        Some("running")
+    );
     assert_eq!(i.instance_type().map(|t| t.as_str()), Some("t3.micro"));
     assert!(
-        i.tags().iter().any(|t| t.key() == Some("Name") && t.value() == Some("ec2t-create")),
+        i.tags()
+            .iter()
+            .any(|t| t.key() == Some("Name") && t.value() == Some("ec2t-create")),
         "{i:?}"
     );
 
     let run = flow.expect("terminate", 0);
     assert!(run.xcom.is_none(), "terminate returns nothing");
     assert!(
-        run.log.contains(&format!("Terminating EC2 instance {}", ids[1]))
+        run.log
+            .contains(&format!("Terminating EC2 instance {}", ids[1]))
             && run.log.contains("shutting-down (poll 1 of 20"),
         "{}",
         run.log
@@ -170,7 +182,9 @@ async fn ec2_create_fails_on_a_failed_launch_a_refusal_and_the_attempt_limit() {
             (
                 "refused",
                 &op("EC2CreateInstanceOperator"),
-                format!("image_id: {AMI}\nconfig: {{SubnetId: subnet-ec2tnosuch}}\nretries: 2\nretry_delay: 0"),
+                format!(
+                    "image_id: {AMI}\nconfig: {{SubnetId: subnet-ec2tnosuch}}\nretries: 2\nretry_delay: 0"
+                ),
             ),
             (
                 "slow",
@@ -266,10 +280,17 @@ async fn ec2_stop_and_start_wait_for_the_state_and_the_sensor_sees_it() {
         ],
     );
     let run = flow.expect("stop", 0);
-    assert!(run.log.contains(&format!("Stopping EC2 instance {id}")), "{}", run.log);
     assert!(
-        run.log.contains("instance state: stopping. Same as target: False")
-            && run.log.contains("instance state: stopped. Same as target: True"),
+        run.log.contains(&format!("Stopping EC2 instance {id}")),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains("instance state: stopping. Same as target: False")
+            && run
+                .log
+                .contains("instance state: stopped. Same as target: True"),
         "{}",
         run.log
     );
@@ -283,8 +304,12 @@ async fn ec2_stop_and_start_wait_for_the_state_and_the_sensor_sees_it() {
     let run = flow.expect("start", 0);
     assert!(
         run.log.contains(&format!("Starting EC2 instance {id}"))
-            && run.log.contains("instance state: pending. Same as target: False")
-            && run.log.contains("instance state: running. Same as target: True"),
+            && run
+                .log
+                .contains("instance state: pending. Same as target: False")
+            && run
+                .log
+                .contains("instance state: running. Same as target: True"),
         "{}",
         run.log
     );
@@ -306,7 +331,8 @@ async fn ec2_start_stop_and_sensor_failures() {
             (
                 "start_unknown",
                 &op("EC2StartInstanceOperator"),
-                "instance_id: i-0ec2700000000000a\ncheck_interval: 0.2\nretries: 2\nretry_delay: 0".to_owned(),
+                "instance_id: i-0ec2700000000000a\ncheck_interval: 0.2\nretries: 2\nretry_delay: 0"
+                    .to_owned(),
             ),
             (
                 "stop_stuck",
@@ -316,18 +342,22 @@ async fn ec2_start_stop_and_sensor_failures() {
             (
                 "sense_unknown",
                 SENSOR,
-                "instance_id: i-0ec2700000000000b\ntarget_state: running\npoke_interval: 0.2".to_owned(),
+                "instance_id: i-0ec2700000000000b\ntarget_state: running\npoke_interval: 0.2"
+                    .to_owned(),
             ),
             (
                 "sense_timeout",
                 SENSOR,
-                format!("instance_id: {stuck}\ntarget_state: running\npoke_interval: 0.2\ntimeout: 1"),
+                format!(
+                    "instance_id: {stuck}\ntarget_state: running\npoke_interval: 0.2\ntimeout: 1"
+                ),
             ),
         ],
     );
     let run = flow.expect("start_unknown", 1);
     assert!(
-        run.error().contains("StartInstances i-0ec2700000000000a failed")
+        run.error()
+            .contains("StartInstances i-0ec2700000000000a failed")
             && run.error().contains("InvalidInstanceID.NotFound"),
         "{}",
         run.log
@@ -338,7 +368,8 @@ async fn ec2_start_stop_and_sensor_failures() {
     let run = flow.expect("stop_stuck", 1);
     assert!(run.error().contains("execution_timeout"), "{}", run.log);
     assert!(
-        run.log.contains("instance state: stopping. Same as target: False"),
+        run.log
+            .contains("instance state: stopping. Same as target: False"),
         "{}",
         run.log
     );
@@ -400,7 +431,8 @@ async fn ec2_reboot_waits_until_running_and_fails_on_an_unknown_instance() {
     );
     let run = flow.expect("reboot", 0);
     assert!(
-        run.log.contains(&format!("Rebooting EC2 instances {a}, {b}")),
+        run.log
+            .contains(&format!("Rebooting EC2 instances {a}, {b}")),
         "{}",
         run.log
     );
@@ -408,7 +440,8 @@ async fn ec2_reboot_waits_until_running_and_fails_on_an_unknown_instance() {
     assert_eq!(state(&a).await, "running");
     let run = flow.expect("unknown", 1);
     assert!(
-        run.error().contains("RebootInstances i-0ec2700000000000c failed")
+        run.error()
+            .contains("RebootInstances i-0ec2700000000000c failed")
             && run.error().contains("InvalidInstanceID.NotFound"),
         "{}",
         run.log
@@ -427,7 +460,9 @@ async fn ec2_hibernate_needs_a_configured_instance_and_waits_until_stopped() {
             (
                 "hibernate",
                 &op("EC2HibernateInstanceOperator"),
-                format!("instance_ids: {configured}\nwait_for_completion: true\npoll_interval: 0.2"),
+                format!(
+                    "instance_ids: {configured}\nwait_for_completion: true\npoll_interval: 0.2"
+                ),
             ),
             (
                 "plain",
@@ -438,13 +473,17 @@ async fn ec2_hibernate_needs_a_configured_instance_and_waits_until_stopped() {
     );
     let run = flow.expect("hibernate", 0);
     assert!(
-        run.log.contains(&format!("Hibernating EC2 instances {configured}"))
+        run.log
+            .contains(&format!("Hibernating EC2 instances {configured}"))
             && run.log.contains("stopping (poll 1 of 20"),
         "{}",
         run.log
     );
     let i = instance(&configured).await;
-    assert_eq!(i.state().and_then(|s| s.name()).map(|n| n.as_str()), Some("stopped"));
+    assert_eq!(
+        i.state().and_then(|s| s.name()).map(|n| n.as_str()),
+        Some("stopped")
+    );
     assert_eq!(
         i.state_reason().and_then(|r| r.code()),
         Some("Client.UserInitiatedHibernate")
@@ -452,8 +491,9 @@ async fn ec2_hibernate_needs_a_configured_instance_and_waits_until_stopped() {
 
     let run = flow.expect("plain", 1);
     assert!(
-        run.error()
-            .contains(&format!("Instance {plain} is not configured for hibernation")),
+        run.error().contains(&format!(
+            "Instance {plain} is not configured for hibernation"
+        )),
         "{}",
         run.log
     );

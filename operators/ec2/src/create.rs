@@ -2,8 +2,6 @@
 //! with `wait_for_completion` boto3's `instance_running` waiter, one instance after the other.
 //! XCom is the list of instance ids; on_kill terminates the instances it launched.
 
-use std::time::Duration;
-
 use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
@@ -45,7 +43,8 @@ impl Operator for EC2CreateInstanceOperator {
 
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
-        let image_id = p.required_str("image_id", "the id of the AMI to launch the instances from")?;
+        let image_id =
+            p.required_str("image_id", "the id of the AMI to launch the instances from")?;
         let max_count = p.i64("max_count", 1..=i64::from(i32::MAX))?.unwrap_or(1);
         let min_count = p.i64("min_count", 1..=i64::from(i32::MAX))?.unwrap_or(1);
         let rendered = p.rendered();
@@ -75,12 +74,10 @@ impl Operator for EC2CreateInstanceOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let ec2 = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
         let image = self.request.get_image_id().clone().unwrap_or_default();
-        let out = self
-            .request
-            .clone()
-            .send_with(&ec2)
-            .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("RunInstances of {image}"), &e))?;
+        let out =
+            self.request.clone().send_with(&ec2).await.map_err(|e| {
+                airtask_aws::error::task_error(&format!("RunInstances of {image}"), &e)
+            })?;
         let ids: Vec<String> = out
             .instances()
             .iter()
@@ -129,18 +126,19 @@ impl Operator for EC2CreateInstanceOperator {
     }
 }
 
-/// The provider's waiter defaults, for the tests.
-#[cfg(test)]
-const DEFAULT_WAIT: (Duration, u32) = (
-    Duration::from_secs(crate::instances::DEFAULT_POLL_INTERVAL as u64),
-    crate::instances::DEFAULT_MAX_ATTEMPTS,
-);
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use airtask_core::{Params, build_operator};
 
     use super::*;
+
+    /// The provider's waiter defaults.
+    const DEFAULT_WAIT: (Duration, u32) = (
+        Duration::from_secs(crate::instances::DEFAULT_POLL_INTERVAL as u64),
+        crate::instances::DEFAULT_MAX_ATTEMPTS,
+    );
 
     fn build(v: Value) -> Result<EC2CreateInstanceOperator, ParamError> {
         let p: Params = v.as_object().cloned().unwrap_or_default();

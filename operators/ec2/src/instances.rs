@@ -95,7 +95,9 @@ pub struct EC2StartInstanceOperator {
 impl Operator for EC2StartInstanceOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.ec2.EC2StartInstanceOperator",
-        aliases: &["airflow.providers.amazon.aws.operators.ec2_start_instance.EC2StartInstanceOperator"],
+        aliases: &[
+            "airflow.providers.amazon.aws.operators.ec2_start_instance.EC2StartInstanceOperator",
+        ],
         template_fields: &["aws_conn_id", "region_name", "verify", "instance_id"],
         calls_aws: true,
     };
@@ -136,7 +138,9 @@ pub struct EC2StopInstanceOperator {
 impl Operator for EC2StopInstanceOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.ec2.EC2StopInstanceOperator",
-        aliases: &["airflow.providers.amazon.aws.operators.ec2_stop_instance.EC2StopInstanceOperator"],
+        aliases: &[
+            "airflow.providers.amazon.aws.operators.ec2_stop_instance.EC2StopInstanceOperator",
+        ],
         template_fields: &["aws_conn_id", "region_name", "verify", "instance_id"],
         calls_aws: true,
     };
@@ -259,10 +263,7 @@ impl Operator for EC2HibernateInstanceOperator {
             .send()
             .await
             .map_err(|e| {
-                airtask_aws::error::task_error(
-                    &format!("StopInstances {ids} with Hibernate"),
-                    &e,
-                )
+                airtask_aws::error::task_error(&format!("StopInstances {ids} with Hibernate"), &e)
             })?;
         if self.wait.wait_for_completion {
             self.wait
@@ -342,10 +343,9 @@ mod tests {
         let op = build_operator::<EC2StartInstanceOperator>(&params(json!({"instance_id": "i-1"})))
             .unwrap();
         assert_eq!(op.check_interval, Duration::from_secs(15));
-        let op = build_operator::<EC2TerminateInstanceOperator>(&params(
-            json!({"instance_ids": "i-1"}),
-        ))
-        .unwrap();
+        let op =
+            build_operator::<EC2TerminateInstanceOperator>(&params(json!({"instance_ids": "i-1"})))
+                .unwrap();
         assert_eq!(op.instance_ids, ["i-1"]);
         assert_eq!(
             op.wait,

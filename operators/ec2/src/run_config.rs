@@ -8,10 +8,9 @@ use serde_json::{Map, Value};
 use aws_sdk_ec2::operation::run_instances::builders::RunInstancesInputBuilder;
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, HibernationOptionsRequest, HttpTokensState,
-    IamInstanceProfileSpecification, InstanceMetadataEndpointState,
-    InstanceMetadataOptionsRequest, InstanceMetadataTagsState, InstanceType,
-    LaunchTemplateSpecification, Placement, ResourceType, RunInstancesMonitoringEnabled,
-    ShutdownBehavior, Tag, TagSpecification, Tenancy, VolumeType,
+    IamInstanceProfileSpecification, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest,
+    InstanceMetadataTagsState, InstanceType, LaunchTemplateSpecification, Placement, ResourceType,
+    RunInstancesMonitoringEnabled, ShutdownBehavior, Tag, TagSpecification, Tenancy, VolumeType,
 };
 
 /// The keys of `config` airtask passes to RunInstances.
@@ -146,7 +145,13 @@ impl<'a> Obj<'a> {
         let Some(v) = self.typed(key) else {
             return Ok(None);
         };
-        let wrong = || format!("`{}` must be a list of strings, not {}", self.at(key), kind(v));
+        let wrong = || {
+            format!(
+                "`{}` must be a list of strings, not {}",
+                self.at(key),
+                kind(v)
+            )
+        };
         match v {
             Value::Array(items) => items
                 .iter()
@@ -203,7 +208,10 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
     }
     let c = Obj::new("config".to_owned(), config, KEYS, rendered)?;
     let mut b = RunInstancesInputBuilder::default()
-        .set_instance_type(c.str("InstanceType")?.map(|t| InstanceType::from(t.as_str())))
+        .set_instance_type(
+            c.str("InstanceType")?
+                .map(|t| InstanceType::from(t.as_str())),
+        )
         .set_key_name(c.str("KeyName")?)
         .set_subnet_id(c.str("SubnetId")?)
         .set_security_group_ids(c.strs("SecurityGroupIds")?)
@@ -231,7 +239,13 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
     }
     if let Some(p) = c.obj(
         "Placement",
-        &["AvailabilityZone", "GroupName", "Tenancy", "HostId", "PartitionNumber"],
+        &[
+            "AvailabilityZone",
+            "GroupName",
+            "Tenancy",
+            "HostId",
+            "PartitionNumber",
+        ],
     )? {
         b = b.placement(
             Placement::builder()
@@ -269,7 +283,10 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
     )? {
         b = b.metadata_options(
             InstanceMetadataOptionsRequest::builder()
-                .set_http_tokens(m.str("HttpTokens")?.map(|s| HttpTokensState::from(s.as_str())))
+                .set_http_tokens(
+                    m.str("HttpTokens")?
+                        .map(|s| HttpTokensState::from(s.as_str())),
+                )
                 .set_http_put_response_hop_limit(m.i32("HttpPutResponseHopLimit")?)
                 .set_http_endpoint(
                     m.str("HttpEndpoint")?
@@ -298,8 +315,10 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
         .objs("TagSpecifications", &["ResourceType", "Tags"])?
         .unwrap_or_default()
     {
-        let mut t = TagSpecification::builder()
-            .set_resource_type(spec.str("ResourceType")?.map(|r| ResourceType::from(r.as_str())));
+        let mut t = TagSpecification::builder().set_resource_type(
+            spec.str("ResourceType")?
+                .map(|r| ResourceType::from(r.as_str())),
+        );
         for tag in spec.objs("Tags", &["Key", "Value"])?.unwrap_or_default() {
             t = t.tags(
                 Tag::builder()
@@ -372,10 +391,18 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(b.get_instance_type().as_ref().map(|t| t.as_str()), Some("t3.micro"));
-        assert_eq!(b.get_security_group_ids().as_deref(), Some(&["sg-1".to_owned()][..]));
         assert_eq!(
-            b.get_hibernation_options().as_ref().and_then(|h| h.configured()),
+            b.get_instance_type().as_ref().map(|t| t.as_str()),
+            Some("t3.micro")
+        );
+        assert_eq!(
+            b.get_security_group_ids().as_deref(),
+            Some(&["sg-1".to_owned()][..])
+        );
+        assert_eq!(
+            b.get_hibernation_options()
+                .as_ref()
+                .and_then(|h| h.configured()),
             Some(true)
         );
         let tags = b.get_tag_specifications().clone().unwrap_or_default();
@@ -387,15 +414,31 @@ mod tests {
     #[test]
     fn refuses_unknown_own_and_ill_typed_keys() {
         let e = read(&json!({"InstanceTyp": "t3.micro"}), true).unwrap_err();
-        assert!(e.contains("unknown key `InstanceTyp`") && e.contains("InstanceType"), "{e}");
+        assert!(
+            e.contains("unknown key `InstanceTyp`") && e.contains("InstanceType"),
+            "{e}"
+        );
         let e = read(&json!({"MinCount": 2}), true).unwrap_err();
         assert!(e.contains("parameter `min_count`"), "{e}");
         let e = read(&json!({"Placement": {"Zone": "a"}}), true).unwrap_err();
-        assert!(e.contains("`config.Placement` has the unknown key `Zone`"), "{e}");
+        assert!(
+            e.contains("`config.Placement` has the unknown key `Zone`"),
+            "{e}"
+        );
         let e = read(&json!({"SecurityGroupIds": "sg-1"}), true).unwrap_err();
-        assert!(e.contains("`config.SecurityGroupIds` must be a list of strings"), "{e}");
-        let e = read(&json!({"TagSpecifications": [{"Tags": [{"Key": 1}]}]}), true).unwrap_err();
-        assert!(e.contains("`config.TagSpecifications[0].Tags[0].Key` must be a string"), "{e}");
+        assert!(
+            e.contains("`config.SecurityGroupIds` must be a list of strings"),
+            "{e}"
+        );
+        let e = read(
+            &json!({"TagSpecifications": [{"Tags": [{"Key": 1}]}]}),
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("`config.TagSpecifications[0].Tags[0].Key` must be a string"),
+            "{e}"
+        );
         // Unrendered, a template stands in for a boolean.
         assert!(read(&json!({"EbsOptimized": "{{ params.ebs }}"}), false).is_ok());
         assert!(read(&json!({"EbsOptimized": "{{ params.ebs }}"}), true).is_err());

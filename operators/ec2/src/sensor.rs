@@ -30,7 +30,9 @@ pub struct EC2InstanceStateSensor {
 impl Operator for EC2InstanceStateSensor {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.sensors.ec2.EC2InstanceStateSensor",
-        aliases: &["airflow.providers.amazon.aws.sensors.ec2_instance_state.EC2InstanceStateSensor"],
+        aliases: &[
+            "airflow.providers.amazon.aws.sensors.ec2_instance_state.EC2InstanceStateSensor",
+        ],
         template_fields: &[
             "aws_conn_id",
             "region_name",

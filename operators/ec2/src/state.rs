@@ -177,7 +177,11 @@ impl Waiter {
                     state: NOT_FOUND.to_owned(),
                 }),
                 Err(e) => Err(airtask_aws::error::task_error(
-                    &format!("Waiter {}: DescribeInstances {}", self.name(), ids.join(", ")),
+                    &format!(
+                        "Waiter {}: DescribeInstances {}",
+                        self.name(),
+                        ids.join(", ")
+                    ),
                     &e,
                 )),
             }
@@ -270,7 +274,10 @@ mod tests {
 
     #[test]
     fn waiters_follow_the_botocore_acceptors() {
-        assert_eq!(Waiter::Running.judge(&seen(&["running"])), Ok(Poll::Done(())));
+        assert_eq!(
+            Waiter::Running.judge(&seen(&["running"])),
+            Ok(Poll::Done(()))
+        );
         assert_eq!(
             Waiter::Running.judge(&seen(&["running", "pending"])),
             Ok(Poll::Pending {
