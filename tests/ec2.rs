@@ -365,7 +365,8 @@ async fn ec2_start_stop_and_sensor_failures() {
     assert_eq!(run.record["try"], 1, "{}", run.log);
 
     // The provider waits for the state without a limit; the try's execution_timeout ends it.
-    let run = flow.expect("stop_stuck", 1);
+    // Exit code 3: the try timed out.
+    let run = flow.expect("stop_stuck", 3);
     assert!(run.error().contains("execution_timeout"), "{}", run.log);
     assert!(
         run.log
