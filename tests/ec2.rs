@@ -315,7 +315,7 @@ async fn ec2_stop_and_start_wait_for_the_state_and_the_sensor_sees_it() {
     );
     let run = flow.expect("running", 0);
     assert!(
-        run.log.contains("deferrable is set") && run.log.contains("Success criteria met"),
+        run.log.contains("instance state: running") && run.log.contains("Success criteria met"),
         "{}",
         run.log
     );
