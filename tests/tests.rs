@@ -7,6 +7,7 @@ mod corpus;
 mod datasync;
 mod dms;
 mod dynamodb;
+mod ec2;
 mod eventbridge;
 mod faults;
 mod flow;

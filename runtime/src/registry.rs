@@ -100,6 +100,10 @@ fn build() -> Registry {
     {
         b = airtask_neptune::register(b);
     }
+    #[cfg(feature = "op-ec2")]
+    {
+        b = airtask_ec2::register(b);
+    }
     b.build()
 }
 
