@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `airtask` binary, real files, the local AWS endpoint.
 
+mod airflow_api;
 mod athena;
 mod cli;
 mod corpus;

@@ -4,7 +4,7 @@
 
 mod prepare;
 mod record;
-mod tries;
+pub(crate) mod tries;
 mod xcom;
 
 use std::any::Any;
