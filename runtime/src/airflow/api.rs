@@ -147,9 +147,6 @@ pub(crate) struct Client {
 /// The `dag_run` of [`RunContext`] (the fields airtask uses; the rest are ignored).
 #[derive(Debug, Clone, Deserialize, Default)]
 pub(crate) struct DagRun {
-    /// The run id.
-    #[serde(default)]
-    pub(crate) run_id: String,
     /// The logical date (none for runs without one).
     #[serde(default)]
     pub(crate) logical_date: Option<String>,
@@ -204,7 +201,7 @@ impl Client {
     /// A client of the server at `base` (ending in `/`) with the workload's `token`.
     pub(crate) fn new(base: &str, token: &str, retry: RetrySettings) -> Result<Client, String> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
+            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
             .map_err(|e| format!("cannot read the system's TLS root certificates: {e}"))?
             .https_or_http()
             .enable_http1()

@@ -145,17 +145,17 @@ pub(crate) fn find_definition(
     ) {
         return r;
     }
+    let loader = if dag_rel_path.is_empty() {
+        "an unknown file"
+    } else {
+        dag_rel_path
+    };
     Err(format!(
         "no YAML file under the DAGs folder {} defines DAG '{dag_id}' (the scheduler parsed it \
-         from {dag_rel_path}); airtask runs tasks of YAML (dag-factory) definitions only. Put \
+         from {loader}); airtask runs tasks of YAML (dag-factory) definitions only. Put \
          the definition beside its loader, or point AIRFLOW__CORE__DAGS_FOLDER (or \
          --dags-folder) at the folder that holds it",
         dags_folder.display(),
-        if dag_rel_path.is_empty() {
-            "an unknown file"
-        } else {
-            dag_rel_path
-        }
     ))
 }
 

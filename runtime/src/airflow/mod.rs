@@ -24,7 +24,7 @@ use airtask_workflow::{Task, Workflow};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use self::api::{ApiError, Client, RetrySettings, RunContext};
+use self::api::{Client, RetrySettings, RunContext};
 use self::workload::Workload;
 use crate::cli::ExecuteWorkloadArgs;
 use crate::clock;
@@ -316,11 +316,18 @@ async fn supervise(
         Level::Info,
         "airtask",
         &format!(
-            "Running task '{}' of DAG '{}' (run {}, try {}) with airtask {}",
+            "Running task '{}' of DAG '{}' (run {}, try {}, queue {}, bundle {}{}) with airtask {}",
             ti.task_id,
             ti.dag_id,
             ti.run_id,
             ti.try_number,
+            ti.queue.as_deref().unwrap_or("default"),
+            w.bundle_info.name,
+            w.bundle_info
+                .version
+                .as_deref()
+                .map(|v| format!(" version {v}"))
+                .unwrap_or_default(),
             env!("CARGO_PKG_VERSION")
         ),
     );
@@ -400,7 +407,13 @@ async fn supervise(
     let (state, message) = match &end {
         Ended::Try(end, invalid) => {
             let (status, _, error, policy_end) = classify(end, *invalid, timeout);
-            let retryable = !matches!(policy_end, retry::TryEnd::Fatal | retry::TryEnd::Done);
+            let retryable = match policy_end {
+                retry::TryEnd::Failed { retryable } => retryable,
+                retry::TryEnd::TimedOut => true,
+                // As everywhere in airtask: a stopped try, invalid input and infrastructure
+                // failures are not retried.
+                retry::TryEnd::Done | retry::TryEnd::Stopped | retry::TryEnd::Fatal => false,
+            };
             let state = match status {
                 airtask_core::instance::TaskState::Success => "success",
                 airtask_core::instance::TaskState::Skipped => "skipped",
@@ -548,7 +561,6 @@ async fn run_try(
     if let Some(kind) = &run.dag_run.run_type {
         tctx.run_type.clone_from(kind);
     }
-    let _ = &run.dag_run.run_id;
     let reg = registry();
     let Some(info) = reg.lookup(task.implementation.as_deref().unwrap_or_default()) else {
         return Ended::Before(format!("the operator {} is not implemented", task.operator));
