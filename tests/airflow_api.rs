@@ -84,7 +84,9 @@ impl StandIn {
     fn calls(&self, method: &str, suffix: &str) -> Vec<Seen> {
         self.seen()
             .into_iter()
-            .filter(|s| s.method == method && s.path.split('?').next().unwrap_or("").ends_with(suffix))
+            .filter(|s| {
+                s.method == method && s.path.split('?').next().unwrap_or("").ends_with(suffix)
+            })
             .collect()
     }
 
@@ -119,7 +121,10 @@ impl StandIn {
             method: method.clone(),
             path: path.clone(),
             auth: headers.get("authorization").cloned().unwrap_or_default(),
-            version: headers.get("airflow-api-version").cloned().unwrap_or_default(),
+            version: headers
+                .get("airflow-api-version")
+                .cloned()
+                .unwrap_or_default(),
             body: body.clone(),
         });
         let (status, extra, answer) = self.answer(&method, &path, &body);
@@ -194,25 +199,61 @@ impl StandIn {
                 }
                 (204, String::new(), String::new())
             }
-            ("PATCH", ["task-instances", _, "state"]) if !b.down => (204, String::new(), String::new()),
+            ("PATCH", ["task-instances", _, "state"]) if !b.down => {
+                (204, String::new(), String::new())
+            }
             ("GET", ["xcoms", dag, run, task, key]) if !b.down => {
-                match b.xcoms.get(&(dag.to_string(), run.to_string(), task.to_string(), key.to_string())) {
-                    Some(v) => (200, String::new(), json!({"key": key, "value": v}).to_string()),
-                    None => (404, String::new(), r#"{"detail":{"reason":"not_found"}}"#.into()),
+                match b.xcoms.get(&(
+                    dag.to_string(),
+                    run.to_string(),
+                    task.to_string(),
+                    key.to_string(),
+                )) {
+                    Some(v) => (
+                        200,
+                        String::new(),
+                        json!({"key": key, "value": v}).to_string(),
+                    ),
+                    None => (
+                        404,
+                        String::new(),
+                        r#"{"detail":{"reason":"not_found"}}"#.into(),
+                    ),
                 }
             }
             ("POST", ["xcoms", dag, run, task, key]) if !b.down => {
                 let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-                b.xcoms.insert((dag.to_string(), run.to_string(), task.to_string(), key.to_string()), v);
+                b.xcoms.insert(
+                    (
+                        dag.to_string(),
+                        run.to_string(),
+                        task.to_string(),
+                        key.to_string(),
+                    ),
+                    v,
+                );
                 (201, String::new(), "null".into())
             }
             ("DELETE", ["xcoms", dag, run, task, key]) if !b.down => {
-                b.xcoms.remove(&(dag.to_string(), run.to_string(), task.to_string(), key.to_string()));
+                b.xcoms.remove(&(
+                    dag.to_string(),
+                    run.to_string(),
+                    task.to_string(),
+                    key.to_string(),
+                ));
                 (204, String::new(), String::new())
             }
             ("GET", ["variables", key]) if !b.down => match b.variables.get(*key) {
-                Some(v) => (200, String::new(), json!({"key": key, "value": v}).to_string()),
-                None => (404, String::new(), r#"{"detail":{"reason":"not_found"}}"#.into()),
+                Some(v) => (
+                    200,
+                    String::new(),
+                    json!({"key": key, "value": v}).to_string(),
+                ),
+                None => (
+                    404,
+                    String::new(),
+                    r#"{"detail":{"reason":"not_found"}}"#.into(),
+                ),
             },
             _ if b.down => (0, String::new(), String::new()),
             _ => (404, String::new(), r#"{"detail":"no such route"}"#.into()),
@@ -291,7 +332,13 @@ fn workload(task: &str, try_number: u32) -> String {
 }
 
 /// The command KubernetesExecutor sends, with airtask as the entrypoint.
-fn run(server: &StandIn, dir: &TempDir, task: &str, try_number: u32, env: &[(&str, &str)]) -> Output {
+fn run(
+    server: &StandIn,
+    dir: &TempDir,
+    task: &str,
+    try_number: u32,
+    env: &[(&str, &str)],
+) -> Output {
     let mut cmd = Command::new(airtask_bin());
     cmd.args([
         "python",
@@ -349,12 +396,18 @@ fn a_task_runs_with_xcoms_from_the_api_and_reports_success() {
     // PATCH run first, with the workload token, hostname, pid and the pinned version.
     let seen = server.seen();
     assert_eq!(seen[0].method, "PATCH", "{seen:?}");
-    assert!(seen[0].path.ends_with("/task-instances/0193-consume-1/run"), "{seen:?}");
+    assert!(
+        seen[0].path.ends_with("/task-instances/0193-consume-1/run"),
+        "{seen:?}"
+    );
     assert_eq!(seen[0].auth, "Bearer workload-token");
     let start: Value = serde_json::from_str(&seen[0].body).expect("JSON");
     assert_eq!(start["state"], "running");
     assert!(start["pid"].as_u64().is_some(), "{start}");
-    assert!(start["hostname"].as_str().is_some_and(|h| !h.is_empty()), "{start}");
+    assert!(
+        start["hostname"].as_str().is_some_and(|h| !h.is_empty()),
+        "{start}"
+    );
     assert!(seen.iter().all(|s| s.version == "2025-11-05"), "{seen:?}");
     // Every later call carries the token the server refreshed.
     assert!(
@@ -362,7 +415,11 @@ fn a_task_runs_with_xcoms_from_the_api_and_reports_success() {
         "{seen:?}"
     );
     // The earlier try's XComs were cleared, the upstream value read, and return_value pushed.
-    assert_eq!(server.calls("DELETE", "/consume/return_value").len(), 1, "{seen:?}");
+    assert_eq!(
+        server.calls("DELETE", "/consume/return_value").len(),
+        1,
+        "{seen:?}"
+    );
     let pushed = server.calls("POST", "/consume/return_value");
     assert_eq!(pushed.len(), 1, "{seen:?}");
     assert_eq!(pushed[0].body, r#""got hello there hi 7 dflt""#);
@@ -380,7 +437,9 @@ fn a_task_runs_with_xcoms_from_the_api_and_reports_success() {
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
     assert!(
-        lines.iter().any(|l| l["event"] == "got hello there hi 7 dflt"),
+        lines
+            .iter()
+            .any(|l| l["event"] == "got hello there hi 7 dflt"),
         "{log}"
     );
     for l in &lines {
@@ -476,8 +535,16 @@ fn a_409_heartbeat_stops_the_task_and_sends_no_state() {
         &[("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", "1")],
     );
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(t0.elapsed() < Duration::from_secs(30), "took {:?}", t0.elapsed());
-    assert!(server.calls("PATCH", "/state").is_empty(), "{:?}", server.seen());
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        t0.elapsed()
+    );
+    assert!(
+        server.calls("PATCH", "/state").is_empty(),
+        "{:?}",
+        server.seen()
+    );
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("on_kill"),
         "{}",
@@ -504,11 +571,23 @@ fn a_lost_server_is_retried_then_the_task_fails_without_hanging() {
         ],
     );
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
-    assert!(t0.elapsed() < Duration::from_secs(40), "took {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(40),
+        "took {:?}",
+        t0.elapsed()
+    );
     // Heartbeats were retried before giving up.
-    assert!(server.calls("PUT", "/heartbeat").len() >= 5, "{:?}", server.seen());
+    assert!(
+        server.calls("PUT", "/heartbeat").len() >= 5,
+        "{:?}",
+        server.seen()
+    );
     // The failed state update was retried too.
-    assert!(server.calls("PATCH", "/state").len() >= 2, "{:?}", server.seen());
+    assert!(
+        server.calls("PATCH", "/state").len() >= 2,
+        "{:?}",
+        server.seen()
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Airflow was not told"), "{}", text(&out));
 }

@@ -119,7 +119,10 @@ fn venv(version: &str) -> PathBuf {
         .stderr(Stdio::inherit())
         .output()
         .expect("run scripts/airflow-venv.sh");
-    assert!(out.status.success(), "scripts/airflow-venv.sh {version} failed");
+    assert!(
+        out.status.success(),
+        "scripts/airflow-venv.sh {version} failed"
+    );
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
@@ -140,7 +143,10 @@ impl Airflow {
                 "PYTHONPATH",
                 workspace_root().join("tests/airflow").display().to_string(),
             ),
-            ("AIRFLOW__CORE__EXECUTOR", "airtask_executor.AirtaskExecutor".into()),
+            (
+                "AIRFLOW__CORE__EXECUTOR",
+                "airtask_executor.AirtaskExecutor".into(),
+            ),
             ("AIRFLOW__CORE__DAGS_FOLDER", dags.display().to_string()),
             ("AIRFLOW__CORE__LOAD_EXAMPLES", "False".into()),
             (
@@ -152,8 +158,14 @@ impl Airflow {
                 format!("{api}/execution/"),
             ),
             ("AIRFLOW__API__BASE_URL", api.clone()),
-            ("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True".into()),
-            ("AIRFLOW__API_AUTH__JWT_SECRET", format!("airtask-test-{port}-0123456789abcdef")),
+            (
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS",
+                "True".into(),
+            ),
+            (
+                "AIRFLOW__API_AUTH__JWT_SECRET",
+                format!("airtask-test-{port}-0123456789abcdef"),
+            ),
             ("AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC", "1".into()),
             ("AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL", "5".into()),
             ("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False".into()),
@@ -182,10 +194,21 @@ impl Airflow {
             cmd.spawn().expect("start airflow")
         };
         let mut migrate = run(&["db", "migrate"], "migrate.log");
-        assert!(migrate.wait().expect("migrate").success(), "airflow db migrate failed");
+        assert!(
+            migrate.wait().expect("migrate").success(),
+            "airflow db migrate failed"
+        );
         let children = vec![
             run(
-                &["api-server", "--port", &port.to_string(), "--host", "127.0.0.1", "--workers", "1"],
+                &[
+                    "api-server",
+                    "--port",
+                    &port.to_string(),
+                    "--host",
+                    "127.0.0.1",
+                    "--workers",
+                    "1",
+                ],
                 "api.log",
             ),
             run(&["scheduler"], "scheduler.log"),
@@ -223,7 +246,10 @@ impl Airflow {
             .map(|f| {
                 let text = std::fs::read_to_string(self.home.path().join(f)).unwrap_or_default();
                 let lines: Vec<&str> = text.lines().collect();
-                format!("== {f}\n{}", lines[lines.len().saturating_sub(15)..].join("\n"))
+                format!(
+                    "== {f}\n{}",
+                    lines[lines.len().saturating_sub(15)..].join("\n")
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -240,7 +266,10 @@ impl Airflow {
     }
 
     fn run_state(&self, run_id: &str) -> String {
-        get_json(&format!("{}/api/v2/dags/af_real/dagRuns/{run_id}", self.api))["state"]
+        get_json(&format!(
+            "{}/api/v2/dags/af_real/dagRuns/{run_id}",
+            self.api
+        ))["state"]
             .as_str()
             .unwrap_or_default()
             .to_owned()
@@ -263,7 +292,11 @@ fn a_dag_run_succeeds_through_the_container_command(version: &str) {
         return;
     }
     let af = Airflow::start(&format!("af-real-{version}"), version);
-    let bucket = format!("af-real-{}-{}", version.replace('.', "-"), std::process::id());
+    let bucket = format!(
+        "af-real-{}-{}",
+        version.replace('.', "-"),
+        std::process::id()
+    );
     af.trigger("r1", json!({"who": "conf", "bucket": bucket}));
     af.wait_for("the run to end", Duration::from_secs(420), || {
         matches!(af.run_state("r1").as_str(), "success" | "failed")
@@ -290,7 +323,10 @@ fn a_dag_run_succeeds_through_the_container_command(version: &str) {
         assert_eq!(state, "success", "{task}: {summary:?}");
     }
     let flaky = summary.iter().find(|t| t.0 == "flaky").expect("flaky");
-    assert_eq!(flaky.2, 2, "the flaky task succeeded on its second try: {summary:?}");
+    assert_eq!(
+        flaky.2, 2,
+        "the flaky task succeeded on its second try: {summary:?}"
+    );
 
     // The XCom, as Airflow stores it.
     let x = get_json(&format!(

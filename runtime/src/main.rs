@@ -40,7 +40,10 @@ fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match airflow::container_command(&argv) {
         Some(rest) => {
-            let mut args = vec![std::ffi::OsString::from("airtask"), "execute-workload".into()];
+            let mut args = vec![
+                std::ffi::OsString::from("airtask"),
+                "execute-workload".into(),
+            ];
             args.extend(rest);
             cli::Cli::parse_from(args)
         }

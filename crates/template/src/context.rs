@@ -560,7 +560,9 @@ struct VarAccessor {
 
 impl std::fmt::Debug for VarAccessor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VarAccessor").field("json", &self.json).finish()
+        f.debug_struct("VarAccessor")
+            .field("json", &self.json)
+            .finish()
     }
 }
 

@@ -72,7 +72,9 @@ impl RetrySettings {
     /// The wait before retry `n` (from 1): `wait_min * 2^(n-1)`, at most `wait_max`.
     fn backoff(&self, n: u32) -> Duration {
         let factor = 2f64.powi(i32::try_from(n.saturating_sub(1)).unwrap_or(30).min(30));
-        Duration::from_secs_f64((self.wait_min.as_secs_f64() * factor).min(self.wait_max.as_secs_f64()))
+        Duration::from_secs_f64(
+            (self.wait_min.as_secs_f64() * factor).min(self.wait_max.as_secs_f64()),
+        )
     }
 }
 

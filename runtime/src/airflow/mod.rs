@@ -277,8 +277,12 @@ async fn supervise(
         Ok(r) => r,
         Err(e) => {
             let why = match e.status().map(|s| s.as_u16()) {
-                Some(409) => "; the task instance is not queued any more (another worker runs it, or it was cleared or marked)",
-                Some(404) => "; the task instance does not exist (it was cleared or the run deleted)",
+                Some(409) => {
+                    "; the task instance is not queued any more (another worker runs it, or it was cleared or marked)"
+                }
+                Some(404) => {
+                    "; the task instance does not exist (it was cleared or the run deleted)"
+                }
                 _ => "",
             };
             return Err(CliError::Infra(format!(
@@ -586,7 +590,9 @@ async fn run_try(
             let _ = tx.send(prepare(&job_task, &job_ctx, xcoms, info, &job_log));
         });
     if let Err(e) = spawned {
-        return Ended::Before(format!("cannot start a thread to render the templates: {e}"));
+        return Ended::Before(format!(
+            "cannot start a thread to render the templates: {e}"
+        ));
     }
     let mut stop_prep = stop.clone();
     let prepared = tokio::select! {
@@ -600,30 +606,36 @@ async fn run_try(
     };
     // The task's identity: its own role, else the execution role, else the base credentials.
     let calls_aws = info.spec().calls_aws;
-    let mut ctx = OpContext::new(info.spec(), task.task_id.clone(), ti.try_number, log.clone())
-        .with_time_budget(timeout)
-        .with_process_env(
-            [
-                ("AIRFLOW_CTX_DAG_ID", ti.dag_id.clone()),
-                ("AIRFLOW_CTX_TASK_ID", ti.task_id.clone()),
-                ("AIRFLOW_CTX_TRY_NUMBER", ti.try_number.to_string()),
-                ("AIRFLOW_CTX_DAG_RUN_ID", ti.run_id.clone()),
-                ("AIRFLOW_CTX_DAG_OWNER", tctx.owner.clone()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), Some(v)))
-            .collect(),
-        );
+    let mut ctx = OpContext::new(
+        info.spec(),
+        task.task_id.clone(),
+        ti.try_number,
+        log.clone(),
+    )
+    .with_time_budget(timeout)
+    .with_process_env(
+        [
+            ("AIRFLOW_CTX_DAG_ID", ti.dag_id.clone()),
+            ("AIRFLOW_CTX_TASK_ID", ti.task_id.clone()),
+            ("AIRFLOW_CTX_TRY_NUMBER", ti.try_number.to_string()),
+            ("AIRFLOW_CTX_DAG_RUN_ID", ti.run_id.clone()),
+            ("AIRFLOW_CTX_DAG_OWNER", tctx.owner.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Some(v)))
+        .collect(),
+    );
     if calls_aws || task.role_arn.is_some() {
         let session = airtask_aws::identity::session_name(&ti.dag_id, &ti.task_id, ti.try_number);
-        match identity.task(task.role_arn.as_deref(), &session, timeout).await {
+        match identity
+            .task(task.role_arn.as_deref(), &session, timeout)
+            .await
+        {
             Ok(layer) => {
                 tasklog.mask(layer.secrets());
-                ctx = ctx.with_aws(
-                    Arc::new(TaskIdentity {
-                        config: layer.config,
-                    }) as Arc<dyn Any + Send + Sync>,
-                );
+                ctx = ctx.with_aws(Arc::new(TaskIdentity {
+                    config: layer.config,
+                }) as Arc<dyn Any + Send + Sync>);
             }
             Err(e) => {
                 return Ended::Try(
@@ -722,8 +734,10 @@ mod tests {
         .collect();
         let rest = container_command(&argv).unwrap();
         assert_eq!(rest, ["--json-string", "{}"]);
-        let other: Vec<std::ffi::OsString> =
-            ["airtask", "run", "x.yaml"].iter().map(Into::into).collect();
+        let other: Vec<std::ffi::OsString> = ["airtask", "run", "x.yaml"]
+            .iter()
+            .map(Into::into)
+            .collect();
         assert!(container_command(&other).is_none());
     }
 
@@ -734,6 +748,9 @@ mod tests {
             "x",
         )
         .unwrap();
-        assert_eq!(default_log_path(&w), "dag_id=d/run_id=r:1/task_id=t/attempt=3.log");
+        assert_eq!(
+            default_log_path(&w),
+            "dag_id=d/run_id=r:1/task_id=t/attempt=3.log"
+        );
     }
 }
