@@ -520,6 +520,8 @@ fn a_missing_definition_fails_the_task_in_airflow_with_the_reason() {
 }
 
 #[test]
+// The wall clock bounds how long the process ran: the test is about not hanging.
+#[allow(clippy::disallowed_methods)]
 fn a_409_heartbeat_stops_the_task_and_sends_no_state() {
     let dir = dags("af-409");
     let server = StandIn::start(Behaviour {
@@ -553,6 +555,8 @@ fn a_409_heartbeat_stops_the_task_and_sends_no_state() {
 }
 
 #[test]
+// The wall clock bounds how long the process ran: the test is about not hanging.
+#[allow(clippy::disallowed_methods)]
 fn a_lost_server_is_retried_then_the_task_fails_without_hanging() {
     let dir = dags("af-lost");
     let server = StandIn::start(Behaviour {
