@@ -10,6 +10,15 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/airtask-target}"
 
+# `--airflow` also runs the tests under a real Airflow (tests/airflow_real.rs: minutes each; the
+# pinned Airflow venvs are installed by scripts/airflow-venv.sh).
+if [[ "${1:-}" == "--airflow" ]]; then
+  shift
+  export AIRTASK_AIRFLOW_TESTS=1
+  scripts/airflow-venv.sh 3.3.2 >/dev/null
+  scripts/airflow-venv.sh 3.1.8 >/dev/null
+fi
+
 run_dir=$(mktemp -d "${TMPDIR:-/tmp}/airtask-test.XXXXXX")
 cleanup() {
   scripts/aws-endpoint.sh stop "$run_dir" || true

@@ -127,6 +127,35 @@ Examples:
   airtask man > ~/.local/share/man/man1/airtask.1 && man airtask
   airtask man | man -l -")]
     Man,
+    /// Run one Airflow 3 task instance under a real Airflow scheduler: the command Airflow's
+    /// Kubernetes, ECS and Batch executors send (`airtask python -m
+    /// airflow.sdk.execution_time.execute_workload ...` is the same), talking to the Task
+    /// Execution API at AIRFLOW__CORE__EXECUTION_API_SERVER_URL.
+    #[command(after_help = "\
+Exit codes: 0 the task succeeded or was skipped (and Airflow was told), 1 it failed or is up for
+retry (Airflow was told), 2 usage error (no or malformed workload), 4 Airflow stopped it (a
+heartbeat was refused: marked, cleared or running elsewhere), 5 the Execution API could not be
+reached or refused to start or finish the task instance.
+
+Examples:
+  airtask execute-workload --json-path /tmp/workload.json
+  airtask python -m airflow.sdk.execution_time.execute_workload --json-string '{...}'")]
+    ExecuteWorkload(ExecuteWorkloadArgs),
+}
+
+/// The workload of `execute-workload`, as Airflow's executors pass it.
+#[derive(Debug, Args)]
+pub(crate) struct ExecuteWorkloadArgs {
+    /// The ExecuteTask workload as JSON text.
+    #[arg(long, value_name = "JSON", conflicts_with = "json_path")]
+    pub(crate) json_string: Option<String>,
+    /// A file holding the ExecuteTask workload.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) json_path: Option<std::path::PathBuf>,
+    /// The DAGs folder holding the YAML definitions (default: AIRFLOW__CORE__DAGS_FOLDER, else
+    /// $AIRFLOW_HOME/dags).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dags_folder: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

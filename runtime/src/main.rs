@@ -12,6 +12,7 @@ macro_rules! outln {
     }};
 }
 
+mod airflow;
 mod cli;
 mod clock;
 mod commands;
@@ -38,7 +39,19 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // The command Airflow's executors send, when airtask is the image's entrypoint.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match airflow::container_command(&argv) {
+        Some(rest) => {
+            let mut args = vec![
+                std::ffi::OsString::from("airtask"),
+                "execute-workload".into(),
+            ];
+            args.extend(rest);
+            cli::Cli::parse_from(args)
+        }
+        None => cli::Cli::parse(),
+    };
     let result = match cli.command {
         None => entrypoint::args_from_env()
             .map_err(|e| exit::usage(&e))
@@ -81,5 +94,6 @@ fn run(command: cli::Command) -> Result<u8, exit::CliError> {
             let _ = std::io::stdout().write_all(&out);
             Ok(exit::EXIT_OK)
         }
+        cli::Command::ExecuteWorkload(args) => airflow::execute_workload(&args),
     }
 }

@@ -551,10 +551,30 @@ impl Object for TiObj {
     }
 }
 
-/// `var.value` / `var.json`: no Airflow Variables exist in airtask.
-#[derive(Debug)]
+/// `var.value` / `var.json`: Airflow Variables, from the XCom source's [`XcomSource::variable`]
+/// (none outside an Airflow deployment).
 struct VarAccessor {
     json: bool,
+    source: Rc<dyn XcomSource>,
+}
+
+impl std::fmt::Debug for VarAccessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VarAccessor")
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
+/// A Variable's text as the template sees it: a string, or for `var.json` the parsed JSON.
+fn variable_value(json: bool, name: &str, text: String) -> Value {
+    if !json {
+        return Value::from(text);
+    }
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) => Value::from_json(&v),
+        Err(e) => Value::undefined(format!("Variable {name} is not JSON: {e}")),
+    }
 }
 
 impl Object for VarAccessor {
@@ -563,14 +583,27 @@ impl Object for VarAccessor {
     }
     fn get_attr(&self, name: &str) -> Option<Value> {
         if name == "get" {
-            return Some(func("get", |args: Args| {
-                Ok(args.get(1, "default_var").cloned().unwrap_or(Value::None))
+            let (json, source) = (self.json, self.source.clone());
+            return Some(func("get", move |args: Args| {
+                let default = args.get(1, "default_var").cloned().unwrap_or(Value::None);
+                let Some(key) = args.get(0, "key").map(Value::py_str).transpose()? else {
+                    return Ok(default);
+                };
+                match source.variable(&key) {
+                    Ok(Some(text)) => Ok(variable_value(json, &key, text)),
+                    Ok(None) => Ok(default),
+                    Err(e) => Err(Error::new("AirflowRuntimeError", e)),
+                }
             }));
         }
-        Some(Value::undefined(format!(
-            "Variable {name} does not exist (airtask has no Airflow Variables; pass values as \
-             params)"
-        )))
+        Some(match self.source.variable(name) {
+            Ok(Some(text)) => variable_value(self.json, name, text),
+            Ok(None) => Value::undefined(format!(
+                "Variable {name} does not exist (outside an Airflow deployment airtask has no \
+                 Airflow Variables; pass values as params)"
+            )),
+            Err(e) => Value::undefined(format!("Variable {name} cannot be read: {e}")),
+        })
     }
     fn py_str(&self) -> String {
         if self.json {
@@ -644,7 +677,7 @@ pub(crate) fn build(
         run_id: ctx.run_id.clone(),
         try_number: ctx.try_number,
         map_index: ctx.map_index,
-        xcoms,
+        xcoms: xcoms.clone(),
     });
     let ti_value = Value::Object(Rc::new(TiObj(ti)));
     let params = Value::from_json(&serde_json::Value::Object(ctx.params.clone()));
@@ -744,8 +777,20 @@ pub(crate) fn build(
             repr: "<VariableAccessor>".into(),
             type_name: "VariableAccessor",
             attrs: vec![
-                ("value", Value::Object(Rc::new(VarAccessor { json: false }))),
-                ("json", Value::Object(Rc::new(VarAccessor { json: true }))),
+                (
+                    "value",
+                    Value::Object(Rc::new(VarAccessor {
+                        json: false,
+                        source: xcoms.clone(),
+                    })),
+                ),
+                (
+                    "json",
+                    Value::Object(Rc::new(VarAccessor {
+                        json: true,
+                        source: xcoms.clone(),
+                    })),
+                ),
             ],
             call: None,
         })),

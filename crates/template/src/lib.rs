@@ -67,6 +67,15 @@ pub trait XcomSource {
         key: &str,
         map_index: Option<i64>,
     ) -> Result<Option<serde_json::Value>, String>;
+
+    /// The value of the Airflow Variable `key` (`var.value.<key>`, `var.json.<key>`), `None`
+    /// when there is no such Variable. Sources without Variables keep this default: none.
+    ///
+    /// # Errors
+    /// A message when the Variables cannot be read (the template then fails with it).
+    fn variable(&self, _key: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
 }
 
 /// An XCom source with nothing in it.

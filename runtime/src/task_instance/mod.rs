@@ -4,7 +4,7 @@
 
 mod prepare;
 pub(crate) mod record;
-mod tries;
+pub(crate) mod tries;
 mod xcom;
 
 use std::any::Any;

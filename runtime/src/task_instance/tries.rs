@@ -17,7 +17,7 @@ use crate::exit::run_task as exit;
 
 /// How one try ended.
 #[derive(Debug)]
-pub(super) enum TryEnd {
+pub(crate) enum TryEnd {
     Done(Outcome),
     Failed(TaskError),
     TimedOut,
@@ -29,7 +29,7 @@ pub(super) enum TryEnd {
 /// Runs `op.execute` until it returns, `deadline` passes (the try's execution_timeout),
 /// `stop` is set (SIGTERM/SIGINT) or `fault` resolves (a log line could not be written). In
 /// the three latter cases the future is dropped and `op.on_kill` runs.
-pub(super) async fn execute_try(
+pub(crate) async fn execute_try(
     op: &mut BuiltOperator,
     ctx: &TaskContext,
     deadline: Instant,
@@ -63,7 +63,7 @@ pub(super) async fn execute_try(
 /// What one try's ending means: the try's state, the exit code should it be the last, the
 /// record's error, and the retry decision's view of it. `invalid` marks a failure of
 /// rendering or of the parameters (exit 2, never retried); `timeout` is the execution_timeout.
-pub(super) fn classify(
+pub(crate) fn classify(
     end: &TryEnd,
     invalid: bool,
     timeout: Duration,

@@ -1,0 +1,381 @@
+//! airtask under a real Apache Airflow 3: api-server, scheduler and dag-processor on loopback
+//! (SQLite), the DAG parsed by dag-factory from a YAML file, and a test executor of a few lines
+//! (tests/airflow/airtask_executor.py) that starts airtask with exactly the argv
+//! KubernetesExecutor gives a worker pod. Everything is checked through Airflow's public REST
+//! API: task states, try numbers, XComs and the task logs.
+//!
+//! Airflow is installed by scripts/airflow-venv.sh into a project-local venv (pinned versions).
+//! These tests take minutes; they run when AIRTASK_AIRFLOW_TESTS=1 (scripts/test.sh sets it
+//! with `--airflow`), and are otherwise reported as not run by their own message.
+
+use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use airtask_tests::{TempDir, airtask_bin, workspace_root};
+use serde_json::{Value, json};
+
+const DAG: &str = r#"
+af_real:
+  default_args:
+    start_date: 2025-01-01
+    owner: airtask
+  schedule: null
+  catchup: false
+  tasks:
+    start:
+      operator: airflow.providers.standard.operators.empty.EmptyOperator
+    hello:
+      operator: airflow.providers.standard.operators.bash.BashOperator
+      bash_command: "echo 'hello from {{ ti.task_id }} {{ ds }} {{ params.who }}'"
+      dependencies: [start]
+    flaky:
+      operator: airflow.providers.standard.operators.bash.BashOperator
+      bash_command: "echo try {{ ti.try_number }}; test {{ ti.try_number }} -gt 1"
+      retries: 1
+      retry_delay: 1
+      dependencies: [start]
+    bucket:
+      operator: airflow.providers.amazon.aws.operators.s3.S3CreateBucketOperator
+      bucket_name: "{{ params.bucket }}"
+      dependencies: [start]
+    put:
+      operator: airflow.providers.amazon.aws.operators.s3.S3CreateObjectOperator
+      s3_bucket: "{{ params.bucket }}"
+      s3_key: "out/{{ ds }}.txt"
+      data: "{{ ti.xcom_pull(task_ids='hello') }}"
+      dependencies: [bucket, hello]
+    consume:
+      operator: airflow.providers.standard.operators.bash.BashOperator
+      bash_command: "echo got {{ ti.xcom_pull(task_ids='hello') }}"
+      dependencies: [put, flaky]
+"#;
+
+const LOADER: &str = "# An Airflow DAG file: dag-factory builds the DAGs of the YAML beside it.\n\
+from dagfactory import load_yaml_dags\n\nload_yaml_dags(globals_dict=globals())\n";
+
+fn enabled() -> bool {
+    std::env::var("AIRTASK_AIRFLOW_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// A plain HTTP/1.0 request on loopback: (status, body).
+fn http(method: &str, url: &str, body: Option<&Value>) -> Option<(u16, String)> {
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut conn = std::net::TcpStream::connect(host).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    let payload = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        conn,
+        "{method} /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    conn.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+fn get_json(url: &str) -> Value {
+    let (status, body) = http("GET", url, None).unwrap_or_else(|| panic!("GET {url}: no answer"));
+    assert_eq!(status, 200, "GET {url}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
+}
+
+/// A running Airflow: its processes (each in its own process group) and its home.
+struct Airflow {
+    home: TempDir,
+    api: String,
+    children: Vec<Child>,
+    stats: PathBuf,
+}
+
+impl Drop for Airflow {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            // The whole group: api-server workers, the dag-processor's parsers, task processes.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", c.id())])
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn venv(version: &str) -> PathBuf {
+    let out = Command::new(workspace_root().join("scripts/airflow-venv.sh"))
+        .arg(version)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/airflow-venv.sh");
+    assert!(
+        out.status.success(),
+        "scripts/airflow-venv.sh {version} failed"
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+impl Airflow {
+    fn start(name: &str, version: &str) -> Airflow {
+        let venv = venv(version);
+        let home = TempDir::new(name);
+        let dags = home.path().join("dags");
+        std::fs::create_dir_all(&dags).expect("mkdir");
+        std::fs::write(dags.join("af_real.yaml"), DAG).expect("write");
+        std::fs::write(dags.join("af_loader.py"), LOADER).expect("write");
+        let port = free_port();
+        let api = format!("http://127.0.0.1:{port}");
+        let stats = home.path().join("stats.jsonl");
+        let env: Vec<(String, String)> = [
+            ("AIRFLOW_HOME", home.path().display().to_string()),
+            (
+                "PYTHONPATH",
+                workspace_root().join("tests/airflow").display().to_string(),
+            ),
+            (
+                "AIRFLOW__CORE__EXECUTOR",
+                "airtask_executor.AirtaskExecutor".into(),
+            ),
+            ("AIRFLOW__CORE__DAGS_FOLDER", dags.display().to_string()),
+            ("AIRFLOW__CORE__LOAD_EXAMPLES", "False".into()),
+            (
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+                format!("sqlite:///{}/airflow.db", home.path().display()),
+            ),
+            (
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+                format!("{api}/execution/"),
+            ),
+            ("AIRFLOW__API__BASE_URL", api.clone()),
+            (
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS",
+                "True".into(),
+            ),
+            (
+                "AIRFLOW__API_AUTH__JWT_SECRET",
+                format!("airtask-test-{port}-0123456789abcdef"),
+            ),
+            ("AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC", "1".into()),
+            ("AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL", "5".into()),
+            ("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False".into()),
+            (
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER",
+                home.path().join("logs").display().to_string(),
+            ),
+            ("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL", "2".into()),
+            ("AIRTASK_EXECUTOR_STATS", stats.display().to_string()),
+            ("AIRTASK_BIN", airtask_bin().display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let airflow = venv.join("bin/airflow");
+        let run = |args: &[&str], log: &str| -> Child {
+            let log = std::fs::File::create(home.path().join(log)).expect("log file");
+            let mut cmd = Command::new(&airflow);
+            cmd.args(args)
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .env_remove("AIRTASK_EXECUTOR_MODE")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log);
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+            cmd.spawn().expect("start airflow")
+        };
+        let mut migrate = run(&["db", "migrate"], "migrate.log");
+        assert!(
+            migrate.wait().expect("migrate").success(),
+            "airflow db migrate failed"
+        );
+        let children = vec![
+            run(
+                &[
+                    "api-server",
+                    "--port",
+                    &port.to_string(),
+                    "--host",
+                    "127.0.0.1",
+                    "--workers",
+                    "1",
+                ],
+                "api.log",
+            ),
+            run(&["scheduler"], "scheduler.log"),
+            run(&["dag-processor"], "dag-processor.log"),
+        ];
+        let af = Airflow {
+            home,
+            api,
+            children,
+            stats,
+        };
+        af.wait_for("the DAG to be parsed", Duration::from_secs(300), || {
+            http("GET", &format!("{}/api/v2/dags/af_real", af.api), None)
+                .is_some_and(|(s, _)| s == 200)
+        });
+        af
+    }
+
+    // Waiting on a real Airflow is bounded by the wall clock.
+    #[allow(clippy::disallowed_methods)]
+    fn wait_for(&self, what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+        let t0 = Instant::now();
+        while !done() {
+            assert!(
+                t0.elapsed() < limit,
+                "gave up waiting {limit:?} for {what}; logs in {}:\n{}",
+                self.home.path().display(),
+                self.tail_logs()
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    fn tail_logs(&self) -> String {
+        ["api.log", "scheduler.log", "dag-processor.log"]
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(self.home.path().join(f)).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                format!(
+                    "== {f}\n{}",
+                    lines[lines.len().saturating_sub(15)..].join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn trigger(&self, run_id: &str, conf: Value) {
+        let (status, body) = http(
+            "POST",
+            &format!("{}/api/v2/dags/af_real/dagRuns", self.api),
+            Some(&json!({"dag_run_id": run_id, "logical_date": "2025-03-09T00:00:00Z", "conf": conf})),
+        )
+        .expect("trigger");
+        assert_eq!(status, 200, "trigger: {body}");
+    }
+
+    fn run_state(&self, run_id: &str) -> String {
+        get_json(&format!(
+            "{}/api/v2/dags/af_real/dagRuns/{run_id}",
+            self.api
+        ))["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn task_instances(&self, run_id: &str) -> Vec<Value> {
+        get_json(&format!(
+            "{}/api/v2/dags/af_real/dagRuns/{run_id}/taskInstances",
+            self.api
+        ))["task_instances"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn a_dag_run_succeeds_through_the_container_command(version: &str) {
+    if !enabled() {
+        eprintln!("airflow_real: set AIRTASK_AIRFLOW_TESTS=1 (scripts/test.sh --airflow) to run");
+        return;
+    }
+    let af = Airflow::start(&format!("af-real-{version}"), version);
+    let bucket = format!(
+        "af-real-{}-{}",
+        version.replace('.', "-"),
+        std::process::id()
+    );
+    af.trigger("r1", json!({"who": "conf", "bucket": bucket}));
+    af.wait_for("the run to end", Duration::from_secs(420), || {
+        matches!(af.run_state("r1").as_str(), "success" | "failed")
+    });
+    let tis = af.task_instances("r1");
+    let summary: Vec<(String, String, u64)> = tis
+        .iter()
+        .map(|t| {
+            (
+                t["task_id"].as_str().unwrap_or_default().to_owned(),
+                t["state"].as_str().unwrap_or_default().to_owned(),
+                t["try_number"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        af.run_state("r1"),
+        "success",
+        "{summary:?}\nstats: {}\n{}",
+        std::fs::read_to_string(&af.stats).unwrap_or_default(),
+        af.tail_logs()
+    );
+    for (task, state, _) in &summary {
+        assert_eq!(state, "success", "{task}: {summary:?}");
+    }
+    let flaky = summary.iter().find(|t| t.0 == "flaky").expect("flaky");
+    assert_eq!(
+        flaky.2, 2,
+        "the flaky task succeeded on its second try: {summary:?}"
+    );
+
+    // The XCom, as Airflow stores it.
+    let x = get_json(&format!(
+        "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/hello/xcomEntries/return_value",
+        af.api
+    ));
+    assert_eq!(x["value"], "hello from hello 2025-03-09 conf", "{x}");
+    let x = get_json(&format!(
+        "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/consume/xcomEntries/return_value",
+        af.api
+    ));
+    assert_eq!(x["value"], "got hello from hello 2025-03-09 conf", "{x}");
+
+    // The task log, through Airflow's log endpoint.
+    let (status, body) = http(
+        "GET",
+        &format!(
+            "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/hello/logs/1",
+            af.api
+        ),
+        None,
+    )
+    .expect("logs");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("hello from hello 2025-03-09 conf"), "{body}");
+    let (_, body) = http(
+        "GET",
+        &format!(
+            "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/flaky/logs/1",
+            af.api
+        ),
+        None,
+    )
+    .expect("logs");
+    assert!(body.contains("try 1"), "{body}");
+
+    // Every task ran in airtask (the executor's record of each process).
+    let stats = std::fs::read_to_string(&af.stats).expect("stats");
+    assert!(stats.lines().count() >= 5, "{stats}");
+}
+
+#[test]
+fn airflow_3_3_runs_a_dag_through_airtask() {
+    a_dag_run_succeeds_through_the_container_command("3.3.2");
+}
+
+#[test]
+fn airflow_3_1_runs_a_dag_through_airtask() {
+    a_dag_run_succeeds_through_the_container_command("3.1.8");
+}
