@@ -12,8 +12,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/airtask-target}"
 
 # `--airflow` also runs the tests under a real Airflow (tests/airflow_real.rs: minutes each; the
 # pinned Airflow venvs are installed by scripts/airflow-venv.sh).
+test_args=()
 if [[ "${1:-}" == "--airflow" ]]; then
   shift
+  test_args=(-- --include-ignored)
   export AIRTASK_AIRFLOW_TESTS=1
   scripts/airflow-venv.sh 3.3.2 >/dev/null
   scripts/airflow-venv.sh 3.1.8 >/dev/null
@@ -64,4 +66,4 @@ step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test --workspace"
-cargo test --workspace "$@"
+cargo test --workspace "$@" "${test_args[@]}"
