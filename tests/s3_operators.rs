@@ -193,14 +193,14 @@ fn workflow(script_ok: &str, script_fail: &str) -> String {
             "sense_soft_fail",
             format!("{sensors}.S3KeySensor"),
             format!(
-                "bucket_name: {B}\nbucket_key: [data/a.csv, data/missing.csv]\npoke_interval: 0.2\ntimeout: 0.5\nsoft_fail: true"
+                "bucket_name: {B}\nbucket_key: [data/a.csv, data/missing.csv]\npoke_interval: 0.5\ntimeout: 3\nsoft_fail: true"
             ),
         ),
         (
             "sense_timeout",
             format!("{sensors}.S3KeySensor"),
             format!(
-                "bucket_name: {B}\nbucket_key: data/missing.csv\npoke_interval: 0.2\ntimeout: 0.5\nretries: 2\nretry_delay: 0"
+                "bucket_name: {B}\nbucket_key: data/missing.csv\npoke_interval: 0.5\ntimeout: 3\nretries: 2\nretry_delay: 0"
             ),
         ),
         (
