@@ -8,7 +8,7 @@ cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/airtask-target}"
 bin="$CARGO_TARGET_DIR/release/airtask"
 echo "==> building airtask (release) into $bin"
-echo "    a cold build (first run: the AWS SDK crates) takes about 15 minutes on 2 cores; later runs take seconds"
+echo "    a cold build (first run: the AWS SDK crates) takes about 27 minutes on 2 cores; later runs take seconds"
 # Cargo's own progress: a live bar on a terminal, one line per crate otherwise.
 cargo build --release -p airtask
 echo
