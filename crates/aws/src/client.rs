@@ -1,4 +1,6 @@
-//! SDK clients for the task's identity: `airtask_aws::client(ctx, aws_sdk_glue::Client::new)`.
+//! SDK clients for the task's identity: `airtask_aws::client(ctx, airtask_aws::sdk!(aws_sdk_glue))`.
+//! Every client records the IAM action of each call in the try's call log (see
+//! [`crate::CallRecorder`]).
 //! The identity is the one the runtime gave the try (the task's role, else the execution
 //! role, else the base credentials); the endpoint override (`AWS_ENDPOINT_URL`, and the
 //! SDK's per-service `AWS_ENDPOINT_URL_<SERVICE>`) applies as the SDK configuration says.
@@ -6,13 +8,19 @@
 use airtask_core::{TaskContext, TaskError};
 use aws_config::SdkConfig;
 
+use crate::CallRecorder;
+
 /// A client of any service for the task's identity, in the environment's region.
 ///
 /// # Errors
 /// A fatal error when the runtime gave the operator no identity (an operator whose spec does
 /// not say `calls_aws`): reported rather than falling back to other credentials.
-pub fn client<C>(ctx: &TaskContext, new: impl FnOnce(&SdkConfig) -> C) -> Result<C, TaskError> {
-    crate::identity::task_config(ctx).map(new)
+pub fn client<C>(
+    ctx: &TaskContext,
+    new: impl FnOnce(&SdkConfig, CallRecorder) -> C,
+) -> Result<C, TaskError> {
+    let recorder = CallRecorder::new(ctx.call_log().clone());
+    crate::identity::task_config(ctx).map(|c| new(c, recorder))
 }
 
 /// A client of any service for the task's identity, in `region` when one is given (the
@@ -23,15 +31,19 @@ pub fn client<C>(ctx: &TaskContext, new: impl FnOnce(&SdkConfig) -> C) -> Result
 pub fn client_in<C>(
     ctx: &TaskContext,
     region: Option<&str>,
-    new: impl FnOnce(&SdkConfig) -> C,
+    new: impl FnOnce(&SdkConfig, CallRecorder) -> C,
 ) -> Result<C, TaskError> {
     let config = crate::identity::task_config(ctx)?;
+    let recorder = CallRecorder::new(ctx.call_log().clone());
     Ok(match region {
-        None => new(config),
-        Some(r) => new(&config
-            .to_builder()
-            .region(aws_config::Region::new(r.to_owned()))
-            .build()),
+        None => new(config, recorder),
+        Some(r) => new(
+            &config
+                .to_builder()
+                .region(aws_config::Region::new(r.to_owned()))
+                .build(),
+            recorder,
+        ),
     })
 }
 
@@ -155,7 +167,7 @@ mod tests {
     #[test]
     fn clients_use_the_task_identity_and_the_region_asked_for() {
         let ctx = TaskContext::new(&SPEC, "t", 1, Arc::new(Quiet));
-        let e = client(&ctx, aws_sdk_sts::Client::new).unwrap_err();
+        let e = client(&ctx, crate::sdk!(aws_sdk_sts)).unwrap_err();
         assert!(!e.retryable);
         assert!(e.message.contains("no AWS identity"), "{e}");
         let config = SdkConfig::builder()
@@ -163,9 +175,9 @@ mod tests {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let ctx = ctx.with_aws(Arc::new(TaskIdentity { config }));
-        let c = client(&ctx, aws_sdk_sts::Client::new).unwrap();
+        let c = client(&ctx, crate::sdk!(aws_sdk_sts)).unwrap();
         assert_eq!(c.config().region().map(|r| r.as_ref()), Some("us-east-1"));
-        let c = client_in(&ctx, Some("eu-west-1"), aws_sdk_sts::Client::new).unwrap();
+        let c = client_in(&ctx, Some("eu-west-1"), crate::sdk!(aws_sdk_sts)).unwrap();
         assert_eq!(c.config().region().map(|r| r.as_ref()), Some("eu-west-1"));
     }
 }

@@ -13,6 +13,7 @@
 //! assert_eq!(loc.version_id.as_deref(), Some("3sL4kqtJlcpXroDTDmJ"));
 //! ```
 
+mod calls;
 mod client;
 pub mod error;
 pub mod identity;
@@ -22,8 +23,12 @@ mod store;
 
 pub use aws_config::SdkConfig;
 pub use aws_credential_types::Credentials;
+pub use calls::{CallRecorder, iam_actions, iam_prefix};
 pub use client::{AwsParams, client, client_in};
-pub use s3::{S3Location, S3ReadError, client as s3_client, read_object};
+pub use s3::{
+    S3Location, S3ReadError, client as s3_client, operator_client as s3_operator_client,
+    read_object,
+};
 pub use store::S3Store;
 
 /// Loads the SDK configuration from the environment: the default credential chain

@@ -128,6 +128,19 @@ pub fn client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
+/// [`client`] with the try's call recorder, for operators:
+/// `airtask_aws::client(ctx, airtask_aws::s3_operator_client)`.
+pub fn operator_client(
+    config: &aws_config::SdkConfig,
+    recorder: crate::CallRecorder,
+) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(config).interceptor(recorder);
+    if config.endpoint_url().is_some() {
+        builder = builder.force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
 /// Reads a whole object, refusing one larger than `limit` bytes before downloading it.
 ///
 /// # Errors

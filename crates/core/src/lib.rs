@@ -35,6 +35,7 @@ pub mod instance;
 pub mod kwargs;
 mod operator;
 pub mod params;
+pub mod permissions;
 mod registry;
 pub mod retry;
 pub mod sensor;
@@ -47,4 +48,5 @@ pub use operator::{
     TaskError, XcomReader, build_operator,
 };
 pub use params::{ParamError, ParamReader};
+pub use permissions::{CallLog, Permission};
 pub use registry::{Entry, Registry, RegistryBuilder};

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::ParamReader;
 use crate::params::ParamError;
+use crate::permissions::{CallLog, Permission};
 
 /// A boxed future, as core boxes an operator's `execute` and `on_kill` (once, for every
 /// operator).
@@ -155,6 +156,7 @@ pub struct TaskContext {
     xcoms: Option<Arc<dyn XcomReader>>,
     deadline: Option<tokio::time::Instant>,
     execution_timeout: Option<Duration>,
+    calls: CallLog,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -195,6 +197,7 @@ impl TaskContext {
             xcoms: None,
             deadline: None,
             execution_timeout: None,
+            calls: CallLog::default(),
         }
     }
 
@@ -309,6 +312,13 @@ impl TaskContext {
         self.log.line(level, logger, message);
     }
 
+    /// Where the SDK clients of this try record the IAM action of every call they make
+    /// (`airtask_aws::client` wires it); the runtime compares the record with
+    /// [`Operator::permissions`] when asked to.
+    pub fn call_log(&self) -> &CallLog {
+        &self.calls
+    }
+
     /// Pushes an XCom value under `key` (Airflow's `ti.xcom_push`); stored only if the try
     /// succeeds.
     pub fn xcom_push(&self, key: &str, value: serde_json::Value) {
@@ -373,6 +383,16 @@ pub trait Operator: Sized + Send + 'static {
         ctx: &TaskContext,
     ) -> impl Future<Output = Result<Outcome, TaskError>> + Send;
 
+    /// The IAM permissions this configured operator needs: every action it may call on the
+    /// code paths its parameters choose (e.g. `glue:GetJobRun` only with
+    /// `wait_for_completion`), on the resources its parameters name (see
+    /// [`crate::permissions::arn`]). `airtask policy` writes IAM policies from it, and with
+    /// `AIRTASK_CHECK_PERMISSIONS` set the runtime fails a try that called an action not
+    /// declared here. An operator that calls no AWS API declares nothing (the default).
+    fn permissions(&self) -> Vec<Permission> {
+        Vec::new()
+    }
+
     /// Called after `execute` was cancelled: stops what it started outside the process
     /// (BatchStopJobRun, StopQueryExecution, a child process group).
     fn on_kill(&mut self, ctx: &TaskContext) -> impl Future<Output = ()> + Send {
@@ -404,6 +424,11 @@ impl BuiltOperator {
         self.0.on_kill(ctx)
     }
 
+    /// The IAM permissions the operator declares ([`Operator::permissions`]).
+    pub fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions()
+    }
+
     pub(crate) fn typed<T: Operator>(op: T) -> BuiltOperator {
         BuiltOperator(Box::new(Typed(op)))
     }
@@ -414,6 +439,7 @@ trait Erased: Send {
     fn execute<'a>(&'a mut self, ctx: &'a TaskContext)
     -> BoxFuture<'a, Result<Outcome, TaskError>>;
     fn on_kill<'a>(&'a mut self, ctx: &'a TaskContext) -> BoxFuture<'a, ()>;
+    fn permissions(&self) -> Vec<Permission>;
 }
 
 struct Typed<T>(T);
@@ -428,6 +454,10 @@ impl<T: Operator> Erased for Typed<T> {
 
     fn on_kill<'a>(&'a mut self, ctx: &'a TaskContext) -> BoxFuture<'a, ()> {
         Box::pin(self.0.on_kill(ctx))
+    }
+
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions()
     }
 }
 

@@ -186,7 +186,8 @@ impl RunFlow {
     }
 
     async fn execute(&self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let af = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let af =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_appflow))?;
         self.run_with(ctx, &af).await
     }
 

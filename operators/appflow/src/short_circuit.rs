@@ -47,7 +47,8 @@ impl Operator for AppflowRecordsShortCircuitOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let af = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let af =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_appflow))?;
         self.check(ctx, &af).await
     }
 }

@@ -242,7 +242,8 @@ impl Operator for AthenaOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let athena = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let athena =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_athena))?;
         if self.log_query {
             let mut fields = vec![
                 ("QueryString", self.query.clone()),

@@ -10,7 +10,6 @@ use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_athena::Client;
 
 use crate::query::{self, HOOK_LOGGER, State};
 
@@ -60,7 +59,8 @@ impl Operator for AthenaSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let athena = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let athena =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_athena))?;
         let (athena, id) = (&athena, self.query_execution_id.as_str());
         let (max_retries, sleep_time) = (self.max_retries, self.sleep_time);
         sensor::run(&self.settings, ctx, || async move {

@@ -100,7 +100,11 @@ impl Operator for CloudFormationCreateStackSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let cfn = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let cfn = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_cloudformation),
+        )?;
         let (cfn, name) = (&cfn, self.stack_name.as_str());
         sensor::run(&self.settings, ctx, || async move {
             match status(cfn, ctx, name).await? {
@@ -140,7 +144,11 @@ impl Operator for CloudFormationDeleteStackSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let cfn = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let cfn = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_cloudformation),
+        )?;
         let (cfn, name) = (&cfn, self.stack_name.as_str());
         sensor::run(&self.settings, ctx, || async move {
             match status(cfn, ctx, name).await? {

@@ -8,7 +8,6 @@ use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_cloudformation::Client;
 
 use crate::kwargs::{self, CreateArgs, DeleteArgs};
 
@@ -53,7 +52,11 @@ impl Operator for CloudFormationCreateStackOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let cfn = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let cfn = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_cloudformation),
+        )?;
         ctx.info(&format!("CloudFormation parameters: {}", self.shown));
         let a = self.args.clone();
         let name = a.stack_name.unwrap_or_else(|| self.stack_name.clone());
@@ -122,7 +125,11 @@ impl Operator for CloudFormationDeleteStackOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let cfn = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let cfn = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_cloudformation),
+        )?;
         ctx.info(&format!("CloudFormation Parameters: {}", self.shown));
         let a = self.args.clone();
         let name = a.stack_name.unwrap_or_else(|| self.stack_name.clone());

@@ -198,7 +198,8 @@ impl Operator for DataSyncOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let ds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let ds =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_datasync))?;
         let mut candidate_sources = Vec::new();
         let mut candidate_destinations = Vec::new();
         let mut task_arn = self.task_arn.clone();

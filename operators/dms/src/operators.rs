@@ -10,7 +10,6 @@ use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_databasemigration::Client;
 use aws_sdk_databasemigration::types::{
     Filter, MigrationTypeValue, StartReplicationTaskTypeValue, Tag,
 };
@@ -171,7 +170,11 @@ impl Operator for DmsCreateTaskOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let dms = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let dms = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_databasemigration),
+        )?;
         let out = dms
             .create_replication_task()
             .replication_task_identifier(&self.replication_task_id)
@@ -265,7 +268,11 @@ impl Operator for DmsDeleteTaskOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let dms = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let dms = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_databasemigration),
+        )?;
         let arn = self.replication_task_arn.as_str();
         dms.delete_replication_task()
             .replication_task_arn(arn)
@@ -346,7 +353,11 @@ impl Operator for DmsDescribeTasksOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let dms = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let dms = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_databasemigration),
+        )?;
         let out = dms
             .describe_replication_tasks()
             .set_filters(self.filters.clone())
@@ -422,7 +433,11 @@ impl Operator for DmsStartTaskOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let dms = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let dms = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_databasemigration),
+        )?;
         let arn = self.replication_task_arn.as_str();
         dms.start_replication_task()
             .replication_task_arn(arn)
@@ -470,7 +485,11 @@ impl Operator for DmsStopTaskOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let dms = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let dms = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_databasemigration),
+        )?;
         let arn = self.replication_task_arn.as_str();
         dms.stop_replication_task()
             .replication_task_arn(arn)

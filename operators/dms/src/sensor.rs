@@ -8,7 +8,6 @@ use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_databasemigration::Client;
 
 use crate::task::{self, Found, HOOK_LOGGER};
 
@@ -66,7 +65,11 @@ impl Operator for DmsTaskCompletedSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let dms = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let dms = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_databasemigration),
+        )?;
         let (dms, arn) = (&dms, self.replication_task_arn.as_str());
         sensor::run(&self.settings, ctx, || async move {
             let (status, reason) = match task::find(dms, arn).await? {

@@ -106,7 +106,8 @@ impl Operator for DynamoDBValueSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let ddb = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let ddb =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_dynamodb))?;
         let this = &*self;
         let ddb = &ddb;
         sensor::run(

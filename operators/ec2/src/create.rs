@@ -72,7 +72,7 @@ impl Operator for EC2CreateInstanceOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let ec2 = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let ec2 = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_ec2))?;
         let image = self.request.get_image_id().clone().unwrap_or_default();
         let out =
             self.request.clone().send_with(&ec2).await.map_err(|e| {

@@ -81,7 +81,7 @@ fn check_interval(p: &mut ParamReader<'_>) -> Result<Duration, ParamError> {
 }
 
 fn ec2(ctx: &TaskContext, aws: &AwsParams) -> Result<Client, TaskError> {
-    airtask_aws::client_in(ctx, aws.region(), Client::new)
+    airtask_aws::client_in(ctx, aws.region(), airtask_aws::sdk!(aws_sdk_ec2))
 }
 
 /// A configured `EC2StartInstanceOperator`: StartInstances, then wait until running.

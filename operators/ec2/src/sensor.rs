@@ -7,7 +7,6 @@ use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_ec2::Client;
 
 use crate::state;
 
@@ -71,7 +70,7 @@ impl Operator for EC2InstanceStateSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let ec2 = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let ec2 = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_ec2))?;
         if self.deferrable {
             ctx.info(
                 "deferrable is set: airtask pokes in the task's process (there is no \

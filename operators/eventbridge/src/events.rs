@@ -6,7 +6,6 @@ use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::{Map, Value, json};
@@ -181,7 +180,11 @@ impl Operator for EventBridgePutEventsOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let events = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let events = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_eventbridge),
+        )?;
         let out = events
             .put_events()
             .set_entries(Some(self.entries.clone()))

@@ -6,7 +6,6 @@ use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::{RuleState, Tag};
 use serde_json::{Value, json};
 
@@ -167,7 +166,11 @@ impl Operator for EventBridgePutRuleOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let events = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let events = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_eventbridge),
+        )?;
         ctx.info(&format!("Sending rule \"{}\" to EventBridge.", self.name));
         let out = events
             .put_rule()
@@ -207,7 +210,11 @@ impl RuleTarget {
 
     /// EnableRule (`enable`) or DisableRule.
     async fn set(&self, ctx: &TaskContext, enable: bool) -> Result<Outcome, TaskError> {
-        let events = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let events = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_eventbridge),
+        )?;
         let (call, done) = if enable {
             let r = events
                 .enable_rule()

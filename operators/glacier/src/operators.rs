@@ -6,7 +6,6 @@ use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_glacier::Client;
 use aws_sdk_glacier::primitives::ByteStream;
 use aws_sdk_glacier::types::JobParameters;
 use serde_json::{Map, Value, json};
@@ -46,7 +45,8 @@ impl Operator for GlacierCreateJobOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let glacier = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let glacier =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_glacier))?;
         let vault = self.vault_name.as_str();
         ctx.hook_info(
             HOOK_LOGGER,
@@ -117,7 +117,8 @@ impl Operator for GlacierUploadArchiveOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let glacier = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let glacier =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_glacier))?;
         let vault = self.vault_name.as_str();
         // boto3 fills in "-" (the caller's account) and the SHA-256 tree hash when they are
         // not given; so does the SDK's Glacier customisation.

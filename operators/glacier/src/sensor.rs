@@ -7,7 +7,6 @@ use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_glacier::Client;
 
 use crate::HOOK_LOGGER;
 
@@ -54,7 +53,8 @@ impl Operator for GlacierJobOperationSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let glacier = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let glacier =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_glacier))?;
         let (glacier, vault, job) = (&glacier, self.vault_name.as_str(), self.job_id.as_str());
         sensor::run(&self.settings, ctx, || async move {
             ctx.hook_info(

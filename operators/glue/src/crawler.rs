@@ -105,7 +105,7 @@ impl Operator for GlueCrawlerOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let glue = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let glue = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_glue))?;
         let name = self.config.name.clone();
         if get_crawler(&glue, &name).await?.is_some() {
             ctx.hook_info(HOOK_LOGGER, &format!("Updating crawler: {name}"));
@@ -248,7 +248,7 @@ impl Operator for GlueCrawlerSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let glue = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let glue = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_glue))?;
         let (glue, name) = (&glue, self.crawler_name.as_str());
         sensor::run(&self.settings, ctx, || async move {
             ctx.info(&format!("Poking for AWS Glue crawler: {name}"));

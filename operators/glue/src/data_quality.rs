@@ -26,7 +26,7 @@ const HOOK_LOGGER: &str =
 const FAILURE_STATES: [&str; 4] = ["FAILED", "STOPPED", "STOPPING", "TIMEOUT"];
 
 fn glue_client(ctx: &TaskContext, aws: &AwsParams) -> Result<aws_sdk_glue::Client, TaskError> {
-    airtask_aws::client_in(ctx, aws.region(), aws_sdk_glue::Client::new)
+    airtask_aws::client_in(ctx, aws.region(), airtask_aws::sdk!(aws_sdk_glue))
 }
 
 fn wrong(op: &str, what: &str, expected: &str, found: &Value) -> ParamError {

@@ -46,7 +46,8 @@ impl Operator for GlueDataBrewStartJobOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let brew = airtask_aws::client_in(ctx, self.aws.region(), aws_sdk_databrew::Client::new)?;
+        let brew =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_databrew))?;
         let name = &self.job_name;
         let out = brew.start_job_run().name(name).send().await.map_err(|e| {
             airtask_aws::error::task_error(&format!("StartJobRun of the DataBrew job {name}"), &e)

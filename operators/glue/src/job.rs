@@ -213,7 +213,7 @@ impl Operator for GlueJobOperator {
             }
         ));
         let script = self.script_in_s3(ctx).await?;
-        let glue = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let glue = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_glue))?;
         self.initialize_job(ctx, &glue, script).await?;
         let mut start = glue
             .start_job_run()
@@ -266,7 +266,7 @@ impl Operator for GlueJobOperator {
                 airtask_aws::client_in(
                     ctx,
                     self.aws.region(),
-                    aws_sdk_cloudwatchlogs::Client::new,
+                    airtask_aws::sdk!(aws_sdk_cloudwatchlogs),
                 )?,
             )))
         } else {
@@ -379,7 +379,7 @@ impl GlueJobOperator {
             })?;
         let key = format!("{ARTIFACTS_PREFIX}{name}");
         let url = format!("s3://{bucket}/{key}");
-        let s3 = airtask_aws::client(ctx, airtask_aws::s3_client)?;
+        let s3 = airtask_aws::client(ctx, airtask_aws::s3_operator_client)?;
         if !self.replace_script_file {
             match s3.head_object().bucket(bucket).key(&key).send().await {
                 Ok(_) => {
@@ -460,7 +460,7 @@ impl GlueJobOperator {
                 self.job_name
             ))),
             Role::Name(name) => {
-                let iam = airtask_aws::client(ctx, aws_sdk_iam::Client::new)?;
+                let iam = airtask_aws::client(ctx, airtask_aws::sdk!(aws_sdk_iam))?;
                 match iam.get_role().role_name(name).send().await {
                     Ok(out) => {
                         ctx.hook_info(

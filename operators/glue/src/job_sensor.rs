@@ -7,7 +7,6 @@ use airtask_core::wait::Poll;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_glue::Client;
 
 use crate::job_logs::JobLogs;
 use crate::run_state::{self, RunEnd};
@@ -49,13 +48,13 @@ impl Operator for GlueJobSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let glue = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let glue = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_glue))?;
         let logs = if self.verbose {
             Some(tokio::sync::Mutex::new(JobLogs::new(
                 airtask_aws::client_in(
                     ctx,
                     self.aws.region(),
-                    aws_sdk_cloudwatchlogs::Client::new,
+                    airtask_aws::sdk!(aws_sdk_cloudwatchlogs),
                 )?,
             )))
         } else {

@@ -6,7 +6,6 @@ use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_glue::Client;
 
 /// A configured `GlueCatalogPartitionSensor`.
 #[derive(Debug)]
@@ -71,7 +70,7 @@ impl Operator for GlueCatalogPartitionSensor {
             Some(e) => e.clone(),
             None => format!("ds='{}'", ds(ctx)?),
         };
-        let glue = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let glue = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_glue))?;
         let (glue, database, table, expression) = (&glue, &database, &table, &expression);
         sensor::run(&self.settings, ctx, || async move {
             ctx.info(&format!(

@@ -9,7 +9,6 @@ use airtask_core::wait::WaitSettings;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_kinesisanalyticsv2::Client;
 use aws_sdk_kinesisanalyticsv2::types::{RunConfiguration, RuntimeEnvironment};
 use serde_json::json;
 
@@ -82,7 +81,11 @@ impl Operator for KinesisAnalyticsV2CreateApplicationOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let kda = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let kda = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_kinesisanalyticsv2),
+        )?;
         let name = &self.application_name;
         ctx.info(&format!("Creating {MSG} {name}."));
         let k = self.kwargs.clone();
@@ -166,7 +169,11 @@ impl Operator for KinesisAnalyticsV2StartApplicationOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let kda = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let kda = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_kinesisanalyticsv2),
+        )?;
         let name = &self.application_name;
         ctx.info(&format!("Starting {MSG} {name}."));
         kda.start_application()
@@ -228,7 +235,11 @@ impl Operator for KinesisAnalyticsV2StopApplicationOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let kda = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let kda = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_kinesisanalyticsv2),
+        )?;
         let name = &self.application_name;
         ctx.info(&format!("Stopping {MSG} {name}."));
         kda.stop_application()

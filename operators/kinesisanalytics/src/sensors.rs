@@ -12,7 +12,6 @@ use airtask_core::wait::WaitSettings;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_kinesisanalyticsv2::Client;
 use serde_json::json;
 
 use crate::app::{self, Group, MSG, Op};
@@ -45,7 +44,11 @@ impl Settings {
     }
 
     async fn run(&self, ctx: &TaskContext, op: Op) -> Result<Outcome, TaskError> {
-        let kda = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let kda = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_kinesisanalyticsv2),
+        )?;
         let (kda, name) = (&kda, self.application_name.as_str());
         if self.deferrable {
             let wait = WaitSettings {

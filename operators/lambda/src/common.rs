@@ -9,7 +9,7 @@ pub(crate) fn client(
     ctx: &TaskContext,
     region: Option<&str>,
 ) -> Result<aws_sdk_lambda::Client, TaskError> {
-    airtask_aws::client_in(ctx, region, aws_sdk_lambda::Client::new)
+    airtask_aws::client_in(ctx, region, airtask_aws::sdk!(aws_sdk_lambda))
 }
 
 /// A function's state and the reason AWS gives for it.

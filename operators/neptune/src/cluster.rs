@@ -118,7 +118,8 @@ impl ClusterAction {
     }
 
     async fn run(&self, ctx: &TaskContext, action: Action) -> Result<Outcome, TaskError> {
-        let neptune = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let neptune =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_neptune))?;
         self.run_with(ctx, &neptune, action).await
     }
 

@@ -123,7 +123,11 @@ impl Operator for OpenSearchServerlessCollectionActiveSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let aoss = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let aoss = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_opensearchserverless),
+        )?;
         let (aoss, c) = (&aoss, &self.collection);
         if self.deferrable {
             // The trigger's waiter, then the resumed `poke` (whose true is the XCom).

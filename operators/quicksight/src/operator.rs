@@ -11,7 +11,6 @@ use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_quicksight::Client;
 use aws_sdk_quicksight::types::IngestionType;
 use serde_json::{Map, Value, json};
 
@@ -91,7 +90,11 @@ impl Operator for QuickSightCreateIngestionOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let qs = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let qs = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_quicksight),
+        )?;
         ctx.info(&format!(
             "Running the Amazon QuickSight SPICE Ingestion on Dataset ID: {}",
             self.data_set_id

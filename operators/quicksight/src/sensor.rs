@@ -6,7 +6,6 @@ use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_quicksight::Client;
 
 use crate::ingestion;
 
@@ -47,7 +46,11 @@ impl Operator for QuickSightSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let qs = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let qs = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_quicksight),
+        )?;
         let account = ingestion::account_id(ctx).await?;
         let (qs, account) = (&qs, account.as_str());
         let (ds, id) = (self.data_set_id.as_str(), self.ingestion_id.as_str());

@@ -6,7 +6,6 @@ use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{EventSubscription, Tag};
 use serde_json::Value;
 
@@ -84,7 +83,7 @@ impl Operator for RdsCreateEventSubscriptionOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let name = &self.subscription_name;
         ctx.info(&format!(
             "Creating event subscription '{name}' to '{}'",
@@ -147,7 +146,7 @@ impl Operator for RdsDeleteEventSubscriptionOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let name = &self.subscription_name;
         ctx.info(&format!("Deleting event subscription {name}"));
         let out = rds

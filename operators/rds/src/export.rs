@@ -9,7 +9,6 @@ use airtask_core::wait::WaitSettings;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_rds::Client;
 
 use crate::common::{self, Obj, Resource, non_empty};
 use crate::snapshot::aws_fields;
@@ -108,7 +107,7 @@ impl Operator for RdsStartExportTaskOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let id = &self.export_task_identifier;
         ctx.info(&format!(
             "Starting export task {id} for snapshot {}",
@@ -173,7 +172,7 @@ impl Operator for RdsCancelExportTaskOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let id = &self.export_task_identifier;
         ctx.info(&format!("Canceling export task {id}"));
         let out = rds

@@ -8,7 +8,6 @@ use airtask_core::wait::WaitSettings;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_rds::Client;
 use aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder;
 use serde_json::Value;
 
@@ -278,7 +277,7 @@ impl Operator for RdsCreateDbInstanceOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let id = &self.db_instance_identifier;
         ctx.info(&format!("Creating new DB instance {id}"));
         let call = rds
@@ -345,7 +344,7 @@ impl Operator for RdsDeleteDbInstanceOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let id = &self.db_instance_identifier;
         ctx.info(&format!("Deleting DB instance {id}"));
         let out = rds
@@ -404,7 +403,7 @@ impl Operator for RdsStartDbOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let id = &self.db_identifier;
         ctx.info(&format!("Starting DB {} '{id}'", self.db_type.as_str()));
         let answer = match self.db_type {
@@ -483,7 +482,7 @@ impl Operator for RdsStopDbOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let id = &self.db_identifier;
         ctx.info(&format!("Stopping DB {} '{id}'", self.db_type.as_str()));
         let (answer, target) = match self.db_type {

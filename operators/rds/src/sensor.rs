@@ -94,7 +94,7 @@ impl Operator for RdsSnapshotExistenceSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let (id, targets) = (&self.db_snapshot_identifier, &self.target_statuses);
         let kind = Resource::snapshot_of(self.db_type);
         let rds = &rds;
@@ -155,7 +155,7 @@ impl Operator for RdsExportTaskExistenceSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let id = &self.export_task_identifier;
         let (targets, errors) = (&self.target_statuses, &self.error_statuses);
         let rds = &rds;
@@ -204,7 +204,7 @@ impl Operator for RdsDbSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let (id, targets) = (&self.db_identifier, &self.target_statuses);
         let kind = Resource::db_of(self.db_type);
         let rds = &rds;

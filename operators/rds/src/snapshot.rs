@@ -8,7 +8,6 @@ use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_rds::Client;
 use aws_sdk_rds::types::Tag;
 
 use crate::common::{
@@ -60,7 +59,7 @@ impl Operator for RdsCreateDbSnapshotOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let (db, snap) = (&self.db_identifier, &self.db_snapshot_identifier);
         ctx.info(&format!(
             "Starting to create snapshot of RDS {} '{db}': {snap}",
@@ -179,7 +178,7 @@ impl Operator for RdsCopyDbSnapshotOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let (src, dst) = (&self.source, &self.target);
         ctx.info(&format!("Starting to copy snapshot '{src}' as '{dst}'"));
         if self.source_region.is_some() {
@@ -286,7 +285,7 @@ impl Operator for RdsDeleteDbSnapshotOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rds = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rds = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_rds))?;
         let snap = &self.db_snapshot_identifier;
         ctx.info(&format!("Starting to delete snapshot '{snap}'"));
         let answer = match self.db_type {

@@ -261,7 +261,8 @@ impl Operator for RedshiftCreateClusterOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rs = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rs =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_redshift))?;
         let id = self.cluster_identifier.as_str();
         ctx.info(&format!("Creating Redshift cluster {id}"));
         // As the provider: a value that is false, 0 or empty is left out (AWS's default
@@ -393,7 +394,8 @@ impl Operator for RedshiftCreateClusterSnapshotOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rs = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rs =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_redshift))?;
         let id = self.cluster_identifier.as_str();
         let state = cluster::cluster_status(&rs, id).await?;
         if state != "available" {
@@ -475,7 +477,8 @@ impl Operator for RedshiftDeleteClusterSnapshotOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rs = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rs =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_redshift))?;
         let snap = self.snapshot_identifier.as_str();
         rs.delete_cluster_snapshot()
             .snapshot_cluster_identifier(&self.cluster_identifier)
@@ -624,7 +627,7 @@ impl Operator for RedshiftPauseClusterOperator {
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let op = &self.0;
-        let rs = airtask_aws::client_in(ctx, op.aws.region(), Client::new)?;
+        let rs = airtask_aws::client_in(ctx, op.aws.region(), airtask_aws::sdk!(aws_sdk_redshift))?;
         let id = op.cluster_identifier.as_str();
         let rs_ref = &rs;
         while_state_refuses(
@@ -674,7 +677,7 @@ impl Operator for RedshiftResumeClusterOperator {
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let op = &self.0;
-        let rs = airtask_aws::client_in(ctx, op.aws.region(), Client::new)?;
+        let rs = airtask_aws::client_in(ctx, op.aws.region(), airtask_aws::sdk!(aws_sdk_redshift))?;
         let id = op.cluster_identifier.as_str();
         ctx.info("Starting resume cluster");
         let rs_ref = &rs;
@@ -744,7 +747,8 @@ impl Operator for RedshiftDeleteClusterOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rs = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rs =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_redshift))?;
         let id = self.cluster_identifier.as_str();
         let (rs_ref, skip, last) = (
             &rs,

@@ -7,7 +7,6 @@ use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_redshift::Client;
 
 use crate::cluster;
 
@@ -58,7 +57,8 @@ impl Operator for RedshiftClusterSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rs = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rs =
+            airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_redshift))?;
         let (rs, id, target) = (
             &rs,
             self.cluster_identifier.as_str(),

@@ -232,7 +232,11 @@ impl Operator for RedshiftDataOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let rsd = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let rsd = airtask_aws::client_in(
+            ctx,
+            self.aws.region(),
+            airtask_aws::sdk!(aws_sdk_redshiftdata),
+        )?;
         let (id, session) = self.submit(&rsd).await?;
         self.started = Some((rsd.clone(), id.clone()));
         if let Some(s) = session {

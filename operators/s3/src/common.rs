@@ -12,7 +12,7 @@ pub(crate) const HOOK_LOGGER: &str =
 
 /// An S3 client with the task's identity.
 pub(crate) fn client(ctx: &TaskContext) -> Result<Client, TaskError> {
-    airtask_aws::client(ctx, airtask_aws::s3_client)
+    airtask_aws::client(ctx, airtask_aws::s3_operator_client)
 }
 
 /// Splits an S3 URL (`s3://`, `s3a://`, `s3n://`, or an https path-style or virtual-host

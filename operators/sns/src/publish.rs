@@ -9,7 +9,6 @@ use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_sns::Client;
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::{Map, Value, json};
 
@@ -147,7 +146,7 @@ impl Operator for SnsPublishOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let sns = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let sns = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_sns))?;
         let attributes_text = self.message_attributes.as_ref().map_or_else(
             || "None".to_owned(),
             |m| python_json(&Value::Object(m.clone())),

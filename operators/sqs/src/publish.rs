@@ -8,7 +8,6 @@ use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_sqs::Client;
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use serde_json::{Map, Value, json};
@@ -156,7 +155,7 @@ impl Operator for SqsPublishOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let sqs = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let sqs = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_sqs))?;
         let out = sqs
             .send_message()
             .queue_url(&self.sqs_queue)

@@ -343,7 +343,7 @@ impl Operator for SqsSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let sqs = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let sqs = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_sqs))?;
         if self.deferrable {
             ctx.info(
                 "deferrable is set: airtask pokes in the task's process (there is no \

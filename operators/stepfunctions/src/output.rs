@@ -5,7 +5,6 @@ use airtask_aws::AwsParams;
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_sfn::Client;
 use serde_json::Value;
 
 use crate::execution;
@@ -38,7 +37,7 @@ impl Operator for StepFunctionGetExecutionOutputOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let sfn = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let sfn = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_sfn))?;
         let d = execution::describe(&sfn, &self.execution_arn).await?;
         let arn = &self.execution_arn;
         let response = match (&d.output, &d.error) {

@@ -7,7 +7,6 @@ use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
 };
-use aws_sdk_sfn::Client;
 use serde_json::Value;
 
 use crate::execution::{self, Group};
@@ -59,7 +58,7 @@ impl Operator for StepFunctionExecutionSensor {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let sfn = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let sfn = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_sfn))?;
         let (sfn, arn) = (&sfn, self.execution_arn.as_str());
         sensor::run(&self.settings, ctx, || async move {
             let d = execution::describe(sfn, arn).await?;

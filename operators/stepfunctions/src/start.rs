@@ -128,7 +128,7 @@ impl Operator for StepFunctionStartExecutionOperator {
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
-        let sfn = airtask_aws::client_in(ctx, self.aws.region(), Client::new)?;
+        let sfn = airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_sfn))?;
         let machine = self.state_machine_arn.clone();
         let arn = if self.is_redrive_execution {
             let name = self.name.clone().unwrap_or_default();

@@ -57,7 +57,40 @@ pub(crate) async fn execute_try(
         );
         op.on_kill(ctx).await;
     }
+    if check_permissions() {
+        return checked_against_permissions(end, op, ctx);
+    }
     end
+}
+
+/// `end`, or a fatal failure when the try called IAM actions `op` does not declare.
+fn checked_against_permissions(end: TryEnd, op: &BuiltOperator, ctx: &TaskContext) -> TryEnd {
+    let undeclared =
+        airtask_core::permissions::undeclared(&ctx.call_log().actions(), &op.permissions());
+    if undeclared.is_empty() {
+        end
+    } else {
+        TryEnd::Failed(TaskError::fatal(undeclared_message(&undeclared)))
+    }
+}
+
+/// Whether tries are checked against the operator's declared permissions
+/// (`AIRTASK_CHECK_PERMISSIONS` set to anything but empty or `0`): the test command sets it so
+/// that every end-to-end test also proves the declarations `airtask policy` reads complete.
+fn check_permissions() -> bool {
+    std::env::var_os("AIRTASK_CHECK_PERMISSIONS").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The failure of a try that called IAM actions its operator does not declare.
+fn undeclared_message(undeclared: &[String]) -> String {
+    format!(
+        "the operator called {} but does not declare {} in its permissions \
+         (AIRTASK_CHECK_PERMISSIONS is set, so every AWS call must be declared: `airtask \
+         policy` would write a policy that denies {})",
+        undeclared.join(", "),
+        if undeclared.len() == 1 { "it" } else { "them" },
+        if undeclared.len() == 1 { "it" } else { "them" },
+    )
 }
 
 /// What one try's ending means: the try's state, the exit code should it be the last, the
@@ -509,5 +542,72 @@ mod tests {
             after_try(&policy, 3, 3, TaskState::Failed, failed),
             (TaskState::Failed, None)
         );
+    }
+
+    /// An operator that "calls" `glue:StartJobRun` and `glue:GetJobRun` and declares only
+    /// what `declared` says.
+    struct Caller {
+        declared: Vec<&'static str>,
+    }
+
+    impl Operator for Caller {
+        const SPEC: OperatorSpec = OperatorSpec {
+            class_path: "tests.CallerOperator",
+            aliases: &[],
+            template_fields: &[],
+            calls_aws: false,
+        };
+
+        fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
+            let declared = p.str_or_list("declared")?.unwrap_or_default();
+            Ok(Caller {
+                declared: declared
+                    .into_iter()
+                    .map(|a| &*Box::leak(a.into_boxed_str()))
+                    .collect(),
+            })
+        }
+
+        async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+            ctx.call_log().record("glue:StartJobRun".into());
+            ctx.call_log().record("glue:GetJobRun".into());
+            Ok(Outcome::Success(None))
+        }
+
+        fn permissions(&self) -> Vec<airtask_core::Permission> {
+            vec![airtask_core::Permission::on_any(&self.declared)]
+        }
+    }
+
+    #[tokio::test]
+    async fn a_try_that_calls_an_undeclared_action_fails_for_good() {
+        let registry = Registry::builder().register::<Caller>().build();
+        let entry = registry
+            .lookup(Caller::SPEC.class_path)
+            .expect("registered");
+        for (declared, undeclared) in [
+            (json!(["glue:StartJobRun"]), Some("glue:GetJobRun")),
+            (json!(["glue:StartJobRun", "glue:GetJobRun"]), None),
+            (json!(["glue:*"]), None),
+        ] {
+            let mut params = airtask_core::Params::new();
+            params.insert("declared".into(), declared);
+            let mut op = entry.build(&params).expect("valid");
+            let log: Arc<Lines> = Arc::default();
+            let ctx = TaskContext::new(entry.spec(), "t", 1, log.clone());
+            let end = op.execute(&ctx).await.map(TryEnd::Done).expect("succeeds");
+            match (checked_against_permissions(end, &op, &ctx), undeclared) {
+                (TryEnd::Failed(e), Some(action)) => {
+                    assert!(!e.retryable);
+                    assert!(
+                        e.message
+                            .starts_with(&format!("the operator called {action} but")),
+                        "{e}"
+                    );
+                }
+                (TryEnd::Done(Outcome::Success(None)), None) => {}
+                (other, want) => panic!("{other:?} where {want:?} was undeclared"),
+            }
+        }
     }
 }
