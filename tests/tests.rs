@@ -10,6 +10,7 @@ mod datasync;
 mod dms;
 mod dynamodb;
 mod ec2;
+mod eks;
 mod eventbridge;
 mod faults;
 mod flow;

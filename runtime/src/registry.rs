@@ -104,6 +104,10 @@ fn build() -> Registry {
     {
         b = airtask_ec2::register(b);
     }
+    #[cfg(feature = "op-eks")]
+    {
+        b = airtask_eks::register(b);
+    }
     b.build()
 }
 
