@@ -9,7 +9,7 @@ use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_eks::operation::create_cluster::builders::CreateClusterInputBuilder;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::common::{self, HOOK_LOGGER, Target, Waiting, deprecated_region, eks};
 use crate::compute::{
@@ -413,17 +413,17 @@ impl Operator for EksDeleteClusterOperator {
     }
 }
 
-/// `resources_vpc_config` as a JSON value, for the tests of the parameters.
-#[cfg(test)]
-fn vpc(subnets: &[&str]) -> Value {
-    json!({ "subnetIds": subnets })
-}
-
 #[cfg(test)]
 mod tests {
     use airtask_core::{Params, build_operator};
+    use serde_json::Value;
 
     use super::*;
+
+    /// `resources_vpc_config` as a JSON value.
+    fn vpc(subnets: &[&str]) -> Value {
+        json!({ "subnetIds": subnets })
+    }
 
     fn build(v: Value) -> Result<EksCreateClusterOperator, ParamError> {
         let p: Params = v.as_object().cloned().unwrap_or_default();

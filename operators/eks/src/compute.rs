@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use airtask_aws::AwsParams;
-use airtask_core::wait::{self, Poll, WaitSettings};
+use airtask_core::wait::{self, WaitSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };

@@ -5,7 +5,7 @@
 //! container's log into the task log (`get_logs`), waits for the pod to finish, deletes it as
 //! `on_finish_action` says, and fails when it failed. on_kill deletes it.
 
-pub mod token;
+pub(crate) mod token;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
