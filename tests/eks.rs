@@ -113,7 +113,7 @@ async fn eks_cluster_with_a_nodegroup_is_created_sensed_and_force_deleted() {
             (
                 "delete_refused",
                 &op("EksDeleteClusterOperator"),
-                "cluster_name: ekst-c1\nexecution_timeout: 4".to_owned(),
+                "cluster_name: ekst-c1\nexecution_timeout: 6".to_owned(),
             ),
             (
                 "delete",
@@ -235,8 +235,8 @@ async fn eks_cluster_that_fails_to_create_is_torn_down() {
     );
     assert_eq!(cluster_status("ekst-failed").await, None);
 
-    // A missing role is refused before any call (the provider's ValueError).
-    let run = flow.expect("bad_compute", 2);
+    // A missing role fails the try before any call (the provider's ValueError).
+    let run = flow.expect("bad_compute", 1);
     assert!(
         run.error().contains(
             "Creating an AWS Fargate profiles requires fargate_pod_execution_role_arn to be \
@@ -275,7 +275,7 @@ async fn eks_fargate_profiles_are_created_sensed_and_deleted() {
             (
                 "delete_refused",
                 &op("EksDeleteClusterOperator"),
-                "cluster_name: ekst-fg\nexecution_timeout: 4".to_owned(),
+                "cluster_name: ekst-fg\nexecution_timeout: 6".to_owned(),
             ),
             (
                 "delete_profile",
@@ -709,7 +709,8 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
     );
     // is_delete_operator_pod: false keeps it.
     assert!(run.log.contains("Skipping deleting pod: unschedulable-"), "{}", run.log);
-    assert!(k8s.requests("DELETE", "").len() == 2, "{:?}", k8s.journal());
+    // Deleted: echo, skips (delete_pod) and badimage; kept: fails and unschedulable.
+    assert_eq!(k8s.requests("DELETE", "").len(), 3, "{:?}", k8s.journal());
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -29,7 +29,8 @@ pub struct EksCreateClusterOperator {
     cluster_name: String,
     role_arn: String,
     request: CreateClusterInputBuilder,
-    compute: Option<Compute>,
+    /// The compute to create, or why the parameters allow none (raised by `execute`).
+    compute: Result<Option<Compute>, String>,
     /// The subnets of `resources_vpc_config`, which a node group gets too.
     subnets: Vec<String>,
     waiting: Waiting,
@@ -123,43 +124,39 @@ impl Operator for EksCreateClusterOperator {
         )?;
         let waiting = Waiting::read(p, 30.0, 40)?;
         let delete_on_failure = p.bool("delete_nodegroup_on_failure", true)?;
+        // The provider checks `compute` and its role at the start of `execute` (a ValueError
+        // before any call); so does airtask, so that `validate` accepts what Airflow loads.
         let missing = |compute: &str, requirement: &str| {
-            ParamError::at(
-                requirement,
-                format!(
-                    "EksCreateClusterOperator: Creating an {compute} requires {requirement} to \
-                     be passed in (compute is {}).",
-                    if compute == NODEGROUP_FULL_NAME { "nodegroup" } else { "fargate" }
-                ),
+            format!(
+                "EksCreateClusterOperator: Creating an {compute} requires {requirement} to be \
+                 passed in."
             )
         };
         let compute = match compute.as_deref() {
-            None => None,
-            Some(c) if p.is_templated(c) => None,
-            Some("nodegroup") => Some(Compute::Nodegroup {
-                name: nodegroup_name,
-                role_arn: nodegroup_role_arn
-                    .ok_or_else(|| missing(NODEGROUP_FULL_NAME, "nodegroup_role_arn"))?,
-                subnets: Vec::new(),
-                request: nodegroup_request,
-                delete_on_failure,
-            }),
-            Some("fargate") => Some(Compute::Fargate {
-                name: fargate_profile_name,
-                role_arn: fargate_role_arn
-                    .ok_or_else(|| missing(FARGATE_FULL_NAME, "fargate_pod_execution_role_arn"))?,
-                request: fargate_request,
-            }),
-            Some(other) => {
-                return Err(ParamError::at(
-                    "compute",
-                    format!(
-                        "EksCreateClusterOperator parameter `compute` is '{other}': Provided \
-                         compute type is not supported. It must be nodegroup, fargate, or null \
-                         for none."
-                    ),
-                ));
-            }
+            None => Ok(None),
+            Some(c) if p.is_templated(c) => Ok(None),
+            Some("nodegroup") => match nodegroup_role_arn {
+                Some(role_arn) => Ok(Some(Compute::Nodegroup {
+                    name: nodegroup_name,
+                    role_arn,
+                    subnets: Vec::new(),
+                    request: nodegroup_request,
+                    delete_on_failure,
+                })),
+                None => Err(missing(NODEGROUP_FULL_NAME, "nodegroup_role_arn")),
+            },
+            Some("fargate") => match fargate_role_arn {
+                Some(role_arn) => Ok(Some(Compute::Fargate {
+                    name: fargate_profile_name,
+                    role_arn,
+                    request: fargate_request,
+                })),
+                None => Err(missing(FARGATE_FULL_NAME, "fargate_pod_execution_role_arn")),
+            },
+            Some(other) => Err(format!(
+                "EksCreateClusterOperator parameter `compute` is '{other}': Provided compute \
+                 type is not supported. It must be nodegroup, fargate, or null for none."
+            )),
         };
         Ok(EksCreateClusterOperator {
             aws,
@@ -183,20 +180,22 @@ impl Operator for EksCreateClusterOperator {
             Permission::new(&create, [cluster.arn(region)]),
             Permission::new(&["iam:PassRole"], [self.role_arn.clone()]),
         ];
-        if self.compute.is_some() || self.waiting.wait {
+        let compute = self.compute.as_ref().ok().and_then(Option::as_ref);
+        if compute.is_some() || self.waiting.wait {
             // cluster_active, and on its failure DeleteCluster and cluster_deleted.
             out.push(Permission::new(
                 &["eks:DescribeCluster", "eks:DeleteCluster"],
                 [cluster.arn(region)],
             ));
         }
-        if let Some(c) = &self.compute {
+        if let Some(c) = compute {
             out.extend(c.permissions(&self.cluster_name, region, self.waiting.wait));
         }
         out
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
+        let compute = self.compute.clone().map_err(TaskError::fatal)?;
         let client = eks(ctx, &self.aws)?;
         let name = &self.cluster_name;
         let out = self
@@ -212,7 +211,7 @@ impl Operator for EksCreateClusterOperator {
                 out.cluster().and_then(|c| c.name()).unwrap_or(name)
             ),
         );
-        if self.compute.is_none() && !self.waiting.wait {
+        if compute.is_none() && !self.waiting.wait {
             return Ok(Outcome::Success(None));
         }
         self.waiting.note_deferrable(ctx);
@@ -241,11 +240,10 @@ impl Operator for EksCreateClusterOperator {
             ctx.info("Cluster deleted");
             return Err(e);
         }
-        if let Some(compute) = &self.compute {
+        if let Some(mut compute) = compute {
             if self.waiting.deferrable {
                 ctx.info("Cluster is ready to provision compute.");
             }
-            let mut compute = compute.clone();
             if let Compute::Nodegroup { subnets, .. } = &mut compute {
                 subnets.clone_from(&self.subnets);
             }
@@ -434,19 +432,18 @@ mod tests {
 
     #[test]
     fn compute_defaults_to_a_nodegroup_that_needs_its_role() {
-        let e = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE,
-                              "resources_vpc_config": vpc(&["s-1"])}))
-        .unwrap_err();
-        assert_eq!(e.param(), Some("nodegroup_role_arn"));
+        let op = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE,
+                               "resources_vpc_config": vpc(&["s-1"])}))
+        .unwrap();
+        let e = op.compute.clone().unwrap_err();
         assert!(
-            e.message()
-                .contains("Creating an Amazon EKS managed node groups requires nodegroup_role_arn"),
+            e.contains("Creating an Amazon EKS managed node groups requires nodegroup_role_arn"),
             "{e}"
         );
         let op = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE, "compute": null,
                                "resources_vpc_config": vpc(&["s-1"])}))
         .unwrap();
-        assert!(op.compute.is_none());
+        assert!(matches!(op.compute, Ok(None)));
         assert_eq!(
             op.permissions(),
             vec![
@@ -454,14 +451,15 @@ mod tests {
                 Permission::new(&["iam:PassRole"], [ROLE]),
             ]
         );
-        let e = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE, "compute": "ec2",
-                              "resources_vpc_config": vpc(&[])}))
-        .unwrap_err();
-        assert!(e.message().contains("Provided compute type is not supported"), "{e}");
-        let e = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE,
-                              "compute": "fargate", "resources_vpc_config": vpc(&[])}))
-        .unwrap_err();
-        assert_eq!(e.param(), Some("fargate_pod_execution_role_arn"));
+        let op = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE, "compute": "ec2",
+                               "resources_vpc_config": vpc(&[])}))
+        .unwrap();
+        let e = op.compute.unwrap_err();
+        assert!(e.contains("Provided compute type is not supported"), "{e}");
+        let op = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE,
+                               "compute": "fargate", "resources_vpc_config": vpc(&[])}))
+        .unwrap();
+        assert!(op.compute.unwrap_err().contains("fargate_pod_execution_role_arn"));
     }
 
     #[test]
@@ -470,7 +468,7 @@ mod tests {
                                "compute": "fargate", "resources_vpc_config": vpc(&["s-1"]),
                                "fargate_pod_execution_role_arn": "arn:aws:iam::1:role/pods"}))
         .unwrap();
-        let Some(Compute::Fargate { name, request, .. }) = &op.compute else {
+        let Ok(Some(Compute::Fargate { name, request, .. })) = &op.compute else {
             panic!("{:?}", op.compute);
         };
         assert_eq!(name, "profile");
