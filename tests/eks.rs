@@ -154,7 +154,11 @@ async fn eks_cluster_with_a_nodegroup_is_created_sensed_and_force_deleted() {
     assert_eq!(ng.node_role(), Some(NODE_ROLE));
     assert_eq!(ng.scaling_config().and_then(|s| s.max_size()), Some(2));
     let tags = ng.tags().expect("tags");
-    assert_eq!(tags.get("kubernetes.io/cluster/ekst-c1").map(String::as_str), Some("owned"));
+    assert_eq!(
+        tags.get("kubernetes.io/cluster/ekst-c1")
+            .map(String::as_str),
+        Some("owned")
+    );
     assert_eq!(tags.get("team").map(String::as_str), Some("data"));
 
     let run = flow.expect("cluster_active", 0);
@@ -170,7 +174,8 @@ async fn eks_cluster_with_a_nodegroup_is_created_sensed_and_force_deleted() {
     // is retried, and fails when the try's time runs out.
     let run = flow.expect("delete_refused", 1);
     assert!(
-        run.error().starts_with("DeleteCluster ekst-c1 failed: ResourceInUseException")
+        run.error()
+            .starts_with("DeleteCluster ekst-c1 failed: ResourceInUseException")
             && run.error().contains("Cluster has nodegroups attached")
             && run.error().contains("the resource stayed in use"),
         "{}",
@@ -191,7 +196,11 @@ async fn eks_cluster_with_a_nodegroup_is_created_sensed_and_force_deleted() {
         assert!(run.log.contains(line), "{line}:\n{}", run.log);
     }
     let run = flow.expect("cluster_gone", 0);
-    assert!(run.log.contains("Current state: NONEXISTENT"), "{}", run.log);
+    assert!(
+        run.log.contains("Current state: NONEXISTENT"),
+        "{}",
+        run.log
+    );
     assert_eq!(cluster_status("ekst-c1").await, None);
 }
 
@@ -226,9 +235,14 @@ async fn eks_cluster_that_fails_to_create_is_torn_down() {
         run.log
     );
     assert!(
-        run.log.contains("deferrable is set: airtask waits in the task's process")
-            && run.log.contains("Cluster failed to start and will be torn down.")
-            && run.log.contains("(waiter ClusterDeleted): DELETING (poll 1 of 40")
+        run.log
+            .contains("deferrable is set: airtask waits in the task's process")
+            && run
+                .log
+                .contains("Cluster failed to start and will be torn down.")
+            && run
+                .log
+                .contains("(waiter ClusterDeleted): DELETING (poll 1 of 40")
             && run.log.contains("Cluster deleted"),
         "{}",
         run.log
@@ -303,7 +317,11 @@ async fn eks_fargate_profiles_are_created_sensed_and_deleted() {
         run.log
     );
     // Without wait_for_completion the profile is not waited for.
-    assert!(!run.log.contains("Fargate profile status is"), "{}", run.log);
+    assert!(
+        !run.log.contains("Fargate profile status is"),
+        "{}",
+        run.log
+    );
     let fp = eks()
         .await
         .describe_fargate_profile()
@@ -331,28 +349,39 @@ async fn eks_fargate_profiles_are_created_sensed_and_deleted() {
     let run = flow.expect("delete_refused", 1);
     assert!(
         run.error().contains("ResourceInUseException")
-            && run.error().contains("Cluster has fargate profiles attached"),
+            && run
+                .error()
+                .contains("Cluster has fargate profiles attached"),
         "{}",
         run.log
     );
 
     let run = flow.expect("delete_profile", 0);
     assert!(
-        run.log.contains("Deleted AWS Fargate profile with the name jobs from Amazon EKS cluster ekst-fg.")
-            && run.log.contains("(waiter FargateProfileDeleted): DELETING (poll 1 of 60")
+        run.log.contains(
+            "Deleted AWS Fargate profile with the name jobs from Amazon EKS cluster ekst-fg."
+        ) && run
+            .log
+            .contains("(waiter FargateProfileDeleted): DELETING (poll 1 of 60")
             && run.log.contains("Fargate profile deleted successfully"),
         "{}",
         run.log
     );
     let run = flow.expect("profile_gone", 0);
-    assert!(run.log.contains("Current state: NONEXISTENT"), "{}", run.log);
+    assert!(
+        run.log.contains("Current state: NONEXISTENT"),
+        "{}",
+        run.log
+    );
 
     let run = flow.expect("delete", 0);
     assert!(
         run.log.contains(
             "A cluster can not be deleted with attached AWS Fargate profiles.  Deleting 1 AWS \
              Fargate profiles."
-        ) && run.log.contains("Deleted AWS Fargate profile with the name profile"),
+        ) && run
+            .log
+            .contains("Deleted AWS Fargate profile with the name profile"),
         "{}",
         run.log
     );
@@ -459,7 +488,8 @@ async fn eks_nodegroup_operators_and_sensors_fail_as_the_provider_does() {
 
     let run = flow.expect("create_slow", 1);
     assert!(
-        run.error().contains("did not reach a terminal state after 3 attempts")
+        run.error()
+            .contains("did not reach a terminal state after 3 attempts")
             && run.error().contains("Waiter error: max attempts reached"),
         "{}",
         run.log
@@ -468,7 +498,9 @@ async fn eks_nodegroup_operators_and_sensors_fail_as_the_provider_does() {
 
     let run = flow.expect("create_no_cluster", 1);
     assert!(
-        run.error().starts_with("CreateNodegroup nodegroup in EKS cluster ekst-nosuch failed: ResourceNotFoundException"),
+        run.error().starts_with(
+            "CreateNodegroup nodegroup in EKS cluster ekst-nosuch failed: ResourceNotFoundException"
+        ),
         "{}",
         run.log
     );
@@ -483,13 +515,18 @@ async fn eks_nodegroup_operators_and_sensors_fail_as_the_provider_does() {
     );
     let run = flow.expect("no_cluster", 1);
     assert!(
-        run.error()
-            .starts_with("Terminal state reached. Current state: NONEXISTENT, Expected state: ACTIVE"),
+        run.error().starts_with(
+            "Terminal state reached. Current state: NONEXISTENT, Expected state: ACTIVE"
+        ),
         "{}",
         run.log
     );
     let run = flow.expect("timeout", 1);
-    assert!(run.error().starts_with("Sensor has timed out"), "{}", run.log);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
     assert!(run.log.contains("Current state: CREATING"), "{}", run.log);
 
     let run = flow.expect("delete_fails", 1);
@@ -505,13 +542,18 @@ async fn eks_nodegroup_operators_and_sensors_fail_as_the_provider_does() {
 
     let run = flow.expect("delete_unknown", 1);
     assert!(
-        run.error()
-            .starts_with("DeleteNodegroup nosuch of EKS cluster ekst-ng failed: ResourceNotFoundException"),
+        run.error().starts_with(
+            "DeleteNodegroup nosuch of EKS cluster ekst-ng failed: ResourceNotFoundException"
+        ),
         "{}",
         run.log
     );
     let run = flow.expect("bad_state", 2);
-    assert!(run.error().contains("'DEGRADED' is not a valid state"), "{}", run.log);
+    assert!(
+        run.error().contains("'DEGRADED' is not a valid state"),
+        "{}",
+        run.log
+    );
 }
 
 /// A running scripts/k8s_standin.py for cluster `cluster`, and the EKS cluster `cluster` whose
@@ -547,7 +589,10 @@ impl StandIn {
         let url = format!("https://127.0.0.1:{port}");
         cluster(
             cluster_name,
-            &[("moto:endpoint", &url), ("moto:certificate-authority-data", &ca)],
+            &[
+                ("moto:endpoint", &url),
+                ("moto:certificate-authority-data", &ca),
+            ],
         )
         .await;
         StandIn { child, dir }
@@ -566,7 +611,9 @@ impl StandIn {
     fn requests(&self, method: &str, suffix: &str) -> Vec<Value> {
         self.journal()
             .into_iter()
-            .filter(|r| r["method"] == method && r["path"].as_str().is_some_and(|p| p.ends_with(suffix)))
+            .filter(|r| {
+                r["method"] == method && r["path"].as_str().is_some_and(|p| p.ends_with(suffix))
+            })
             .collect()
     }
 }
@@ -628,13 +675,22 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
         ],
     );
     let run = flow.expect("echo", 0);
-    assert!(run.xcom.is_none(), "no do_xcom_push sidecar: no return value");
+    assert!(
+        run.xcom.is_none(),
+        "no do_xcom_push sidecar: no return value"
+    );
     let name = flow
         .xcom("echo", "pod_name")
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| panic!("no pod_name XCom:\n{}", run.log));
-    assert!(name.starts_with("my-pod-") && name.len() == "my-pod-".len() + 8, "{name}");
-    assert_eq!(flow.xcom("echo", "pod_namespace"), Some(Value::from("jobs")));
+    assert!(
+        name.starts_with("my-pod-") && name.len() == "my-pod-".len() + 8,
+        "{name}"
+    );
+    assert_eq!(
+        flow.xcom("echo", "pod_namespace"),
+        Some(Value::from("jobs"))
+    );
     for line in [
         "[base] hello 2025-03-09",
         "[base] second line",
@@ -658,8 +714,14 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
     assert_eq!(c["name"], "base");
     assert_eq!(c["image"], "standin/echo");
     assert_eq!(c["command"], serde_json::json!(["sh", "-c"]));
-    assert_eq!(c["args"], serde_json::json!(["hello 2025-03-09", "second line"]));
-    assert_eq!(c["env"], serde_json::json!([{"name": "GREETING", "value": "hi"}]));
+    assert_eq!(
+        c["args"],
+        serde_json::json!(["hello 2025-03-09", "second line"])
+    );
+    assert_eq!(
+        c["env"],
+        serde_json::json!([{"name": "GREETING", "value": "hi"}])
+    );
     assert_eq!(c["resources"]["limits"]["memory"], "128Mi");
     let labels = &pod["metadata"]["labels"];
     assert_eq!(labels["team"], "data");
@@ -680,7 +742,11 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
     );
     assert!(run.log.contains("[base] working"), "{}", run.log);
     // delete_succeeded_pod keeps a failed pod.
-    assert!(run.log.contains("Skipping deleting pod: fails-"), "{}", run.log);
+    assert!(
+        run.log.contains("Skipping deleting pod: fails-"),
+        "{}",
+        run.log
+    );
     let failed = flow
         .xcom("fails", "pod_name")
         .and_then(|v| v.as_str().map(str::to_owned));
@@ -688,12 +754,17 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
 
     let run = flow.expect("skips", 0);
     assert_eq!(run.record["state"], "skipped", "{}", run.log);
-    assert!(run.error().contains("returned exit code 3. Skipping."), "{}", run.log);
+    assert!(
+        run.error().contains("returned exit code 3. Skipping."),
+        "{}",
+        run.log
+    );
     assert!(!run.log.contains("[base]"), "get_logs: false: {}", run.log);
 
     let run = flow.expect("badimage", 1);
     assert!(
-        run.error().starts_with("Pod docker image cannot be pulled, unable to start: ErrImagePull"),
+        run.error()
+            .starts_with("Pod docker image cannot be pulled, unable to start: ErrImagePull"),
         "{}",
         run.log
     );
@@ -708,7 +779,11 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
         run.log
     );
     // is_delete_operator_pod: false keeps it.
-    assert!(run.log.contains("Skipping deleting pod: unschedulable-"), "{}", run.log);
+    assert!(
+        run.log.contains("Skipping deleting pod: unschedulable-"),
+        "{}",
+        run.log
+    );
     // Deleted: echo, skips (delete_pod) and badimage; kept: fails and unschedulable.
     assert_eq!(k8s.requests("DELETE", "").len(), 3, "{:?}", k8s.journal());
 }

@@ -13,8 +13,7 @@ use serde_json::json;
 
 use crate::common::{self, HOOK_LOGGER, Target, Waiting, deprecated_region, eks};
 use crate::compute::{
-    Compute, DEFAULT_FARGATE_PROFILE_NAME, DEFAULT_NODEGROUP_NAME, FargateRequest,
-    NodegroupRequest,
+    Compute, DEFAULT_FARGATE_PROFILE_NAME, DEFAULT_NODEGROUP_NAME, FargateRequest, NodegroupRequest,
 };
 use crate::kwargs;
 
@@ -77,9 +76,8 @@ impl Operator for EksCreateClusterOperator {
         let mut subnets = Vec::new();
         match airtask_core::kwargs::mapping(p, "resources_vpc_config") {
             Some(v) => {
-                let vpc = kwargs::vpc_config(v, rendered).map_err(|e| {
-                    airtask_core::kwargs::param_error(p, "resources_vpc_config", e)
-                })?;
+                let vpc = kwargs::vpc_config(v, rendered)
+                    .map_err(|e| airtask_core::kwargs::param_error(p, "resources_vpc_config", e))?;
                 subnets = vpc.subnet_ids().to_vec();
                 request = request.resources_vpc_config(vpc);
             }
@@ -94,9 +92,8 @@ impl Operator for EksCreateClusterOperator {
             }
         }
         if let Some(v) = airtask_core::kwargs::mapping(p, "create_cluster_kwargs") {
-            request = kwargs::cluster_kwargs(v, rendered, request).map_err(|e| {
-                airtask_core::kwargs::param_error(p, "create_cluster_kwargs", e)
-            })?;
+            request = kwargs::cluster_kwargs(v, rendered, request)
+                .map_err(|e| airtask_core::kwargs::param_error(p, "create_cluster_kwargs", e))?;
         }
         // `compute: null` (or empty) creates no compute; absent means the default, nodegroup.
         let compute_given = p.contains("compute");
@@ -198,12 +195,10 @@ impl Operator for EksCreateClusterOperator {
         let compute = self.compute.clone().map_err(TaskError::fatal)?;
         let client = eks(ctx, &self.aws)?;
         let name = &self.cluster_name;
-        let out = self
-            .request
-            .clone()
-            .send_with(&client)
-            .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("CreateCluster {name}"), &e))?;
+        let out =
+            self.request.clone().send_with(&client).await.map_err(|e| {
+                airtask_aws::error::task_error(&format!("CreateCluster {name}"), &e)
+            })?;
         ctx.hook_info(
             HOOK_LOGGER,
             &format!(
@@ -225,12 +220,17 @@ impl Operator for EksCreateClusterOperator {
             ctx.error(&format!(
                 "Cluster failed to start and will be torn down.\n {e}"
             ));
-            client.delete_cluster().name(name).send().await.map_err(|d| {
-                airtask_aws::error::task_error(
-                    &format!("{e}; then DeleteCluster {name} (tearing it down)"),
-                    &d,
-                )
-            })?;
+            client
+                .delete_cluster()
+                .name(name)
+                .send()
+                .await
+                .map_err(|d| {
+                    airtask_aws::error::task_error(
+                        &format!("{e}; then DeleteCluster {name} (tearing it down)"),
+                        &d,
+                    )
+                })?;
             common::CLUSTER_DELETED
                 .wait(ctx, &client, &target, delay, attempts)
                 .await
@@ -288,7 +288,8 @@ impl Operator for EksDeleteClusterOperator {
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let mut aws = AwsParams::read(p)?;
         deprecated_region(p, &mut aws)?;
-        let cluster_name = p.required_str("cluster_name", "the name of the EKS cluster to delete")?;
+        let cluster_name =
+            p.required_str("cluster_name", "the name of the EKS cluster to delete")?;
         let force_delete_compute = p.bool("force_delete_compute", false)?;
         let waiting = Waiting::read(p, 30.0, 40)?;
         Ok(EksDeleteClusterOperator {
@@ -315,7 +316,11 @@ impl Operator for EksDeleteClusterOperator {
             ));
             out.push(Permission::new(
                 &["eks:DeleteNodegroup"],
-                [airtask_core::permissions::arn("eks", region, &format!("nodegroup/{c}/*"))],
+                [airtask_core::permissions::arn(
+                    "eks",
+                    region,
+                    &format!("nodegroup/{c}/*"),
+                )],
             ));
             out.push(Permission::new(
                 &["eks:DeleteFargateProfile", "eks:DescribeFargateProfile"],
@@ -359,7 +364,9 @@ impl Operator for EksDeleteClusterOperator {
                 ctx.info("Waiting for all nodegroups to delete.  This will take some time.");
                 common::wait_all_nodegroups_deleted(ctx, &client, name, delay, attempts).await?;
             }
-            ctx.info(&format!("No {NODEGROUP_FULL_NAME} remain, deleting cluster."));
+            ctx.info(&format!(
+                "No {NODEGROUP_FULL_NAME} remain, deleting cluster."
+            ));
             let profiles = common::list_fargate_profiles(&client, name).await?;
             if !profiles.is_empty() {
                 ctx.info(&format!(
@@ -440,26 +447,37 @@ mod tests {
             e.contains("Creating an Amazon EKS managed node groups requires nodegroup_role_arn"),
             "{e}"
         );
-        let op = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE, "compute": null,
-                               "resources_vpc_config": vpc(&["s-1"])}))
+        let op = build(
+            json!({"cluster_name": "c1", "cluster_role_arn": ROLE, "compute": null,
+                               "resources_vpc_config": vpc(&["s-1"])}),
+        )
         .unwrap();
         assert!(matches!(op.compute, Ok(None)));
         assert_eq!(
             op.permissions(),
             vec![
-                Permission::new(&["eks:CreateCluster"], ["arn:aws:eks:{region}:{account}:cluster/c1"]),
+                Permission::new(
+                    &["eks:CreateCluster"],
+                    ["arn:aws:eks:{region}:{account}:cluster/c1"]
+                ),
                 Permission::new(&["iam:PassRole"], [ROLE]),
             ]
         );
-        let op = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE, "compute": "ec2",
-                               "resources_vpc_config": vpc(&[])}))
+        let op = build(
+            json!({"cluster_name": "c1", "cluster_role_arn": ROLE, "compute": "ec2",
+                               "resources_vpc_config": vpc(&[])}),
+        )
         .unwrap();
         let e = op.compute.unwrap_err();
         assert!(e.contains("Provided compute type is not supported"), "{e}");
         let op = build(json!({"cluster_name": "c1", "cluster_role_arn": ROLE,
                                "compute": "fargate", "resources_vpc_config": vpc(&[])}))
         .unwrap();
-        assert!(op.compute.unwrap_err().contains("fargate_pod_execution_role_arn"));
+        assert!(
+            op.compute
+                .unwrap_err()
+                .contains("fargate_pod_execution_role_arn")
+        );
     }
 
     #[test]
@@ -475,9 +493,15 @@ mod tests {
         let selectors = request.request.get_selectors().clone().unwrap_or_default();
         assert_eq!(selectors[0].namespace(), Some("default"));
         let p = op.permissions();
-        assert!(p.contains(&Permission::new(&["iam:PassRole"], ["arn:aws:iam::1:role/pods"])));
+        assert!(p.contains(&Permission::new(
+            &["iam:PassRole"],
+            ["arn:aws:iam::1:role/pods"]
+        )));
         assert!(p.iter().any(|p| p.actions == ["eks:CreateFargateProfile"]));
-        assert!(p.iter().any(|p| p.actions == ["eks:DescribeCluster", "eks:DeleteCluster"]));
+        assert!(
+            p.iter()
+                .any(|p| p.actions == ["eks:DescribeCluster", "eks:DeleteCluster"])
+        );
     }
 
     #[test]
@@ -489,8 +513,15 @@ mod tests {
         .unwrap_or_default();
         let op = build_operator::<EksDeleteClusterOperator>(&p).unwrap();
         let perms = op.permissions();
-        assert_eq!(perms[0].actions, ["eks:DeleteCluster", "eks:DescribeCluster"]);
-        assert!(perms.iter().any(|p| p.resources == ["arn:aws:eks:{region}:{account}:nodegroup/c1/*"]));
+        assert_eq!(
+            perms[0].actions,
+            ["eks:DeleteCluster", "eks:DescribeCluster"]
+        );
+        assert!(
+            perms
+                .iter()
+                .any(|p| p.resources == ["arn:aws:eks:{region}:{account}:nodegroup/c1/*"])
+        );
         assert_eq!(perms.len(), 4);
     }
 }

@@ -193,7 +193,11 @@ pub(crate) const FARGATE_PROFILE_DELETED: Waiter = Waiter {
 
 impl Waiter {
     /// What one Describe answer (`None`: ResourceNotFoundException) means to the waiter.
-    pub(crate) fn judge(&self, target: &Target, status: Option<&str>) -> Result<Poll<()>, TaskError> {
+    pub(crate) fn judge(
+        &self,
+        target: &Target,
+        status: Option<&str>,
+    ) -> Result<Poll<()>, TaskError> {
         let Some(status) = status else {
             // The "deleted" waiters succeed on ResourceNotFoundException; the others have no
             // acceptor for it, and botocore ends the wait with the error.
@@ -265,7 +269,10 @@ pub(crate) async fn list_nodegroups(eks: &Client, cluster: &str) -> Result<Vec<S
             .send()
             .await
             .map_err(|e| {
-                airtask_aws::error::task_error(&format!("ListNodegroups of EKS cluster {cluster}"), &e)
+                airtask_aws::error::task_error(
+                    &format!("ListNodegroups of EKS cluster {cluster}"),
+                    &e,
+                )
             })?;
         names.extend(out.nodegroups().iter().filter(|n| !n.is_empty()).cloned());
         match out.next_token() {
@@ -323,7 +330,8 @@ pub(crate) async fn wait_all_nodegroups_deleted(
         waiter_max_attempts: max_attempts,
         deferrable: false,
     };
-    let what = format!("the managed node groups of EKS cluster {cluster} (waiter all_nodegroups_deleted)");
+    let what =
+        format!("the managed node groups of EKS cluster {cluster} (waiter all_nodegroups_deleted)");
     wait::until_terminal(ctx, &settings, &what, || async move {
         let left = list_nodegroups(eks, cluster).await?;
         Ok(if left.is_empty() {
@@ -499,7 +507,11 @@ mod tests {
             FARGATE_PROFILE_ACTIVE.judge(&ng, Some("CREATING")),
             Ok(Poll::Pending { .. })
         ));
-        assert!(FARGATE_PROFILE_DELETED.judge(&ng, Some("DELETE_FAILED")).is_err());
+        assert!(
+            FARGATE_PROFILE_DELETED
+                .judge(&ng, Some("DELETE_FAILED"))
+                .is_err()
+        );
     }
 
     #[test]
@@ -513,6 +525,9 @@ mod tests {
             fp.arn(Some("eu-west-1")),
             "arn:aws:eks:eu-west-1:{account}:fargateprofile/c1/fp/*"
         );
-        assert_eq!(cluster().arn(None), "arn:aws:eks:{region}:{account}:cluster/c1");
+        assert_eq!(
+            cluster().arn(None),
+            "arn:aws:eks:{region}:{account}:cluster/c1"
+        );
     }
 }

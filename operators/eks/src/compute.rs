@@ -133,7 +133,12 @@ impl Compute {
     }
 
     /// The permissions creating it needs (and waiting for it, with `wait`).
-    pub(crate) fn permissions(&self, cluster: &str, region: Option<&str>, wait: bool) -> Vec<Permission> {
+    pub(crate) fn permissions(
+        &self,
+        cluster: &str,
+        region: Option<&str>,
+        wait: bool,
+    ) -> Vec<Permission> {
         let target = self.target(cluster);
         let cluster_arn = Target::Cluster(cluster.to_owned()).arn(region);
         let (create, role, tag) = match self {
@@ -149,13 +154,19 @@ impl Compute {
             out.push(Permission::new(&["eks:TagResource"], [target.arn(region)]));
         }
         if wait {
-            out.push(Permission::new(&[target.describe_action()], [target.arn(region)]));
+            out.push(Permission::new(
+                &[target.describe_action()],
+                [target.arn(region)],
+            ));
             if let Compute::Nodegroup {
                 delete_on_failure: true,
                 ..
             } = self
             {
-                out.push(Permission::new(&["eks:DeleteNodegroup"], [target.arn(region)]));
+                out.push(Permission::new(
+                    &["eks:DeleteNodegroup"],
+                    [target.arn(region)],
+                ));
             }
         }
         out
@@ -445,8 +456,11 @@ impl Operator for EksCreateNodegroupOperator {
     }
 
     fn permissions(&self) -> Vec<Permission> {
-        self.compute(Vec::new())
-            .permissions(&self.cluster_name, self.aws.region(), self.waiting.wait)
+        self.compute(Vec::new()).permissions(
+            &self.cluster_name,
+            self.aws.region(),
+            self.waiting.wait,
+        )
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
@@ -459,7 +473,9 @@ impl Operator for EksCreateNodegroupOperator {
             .waiting
             .wait
             .then_some((self.waiting.delay, self.waiting.max_attempts));
-        compute.create(ctx, &client, &self.cluster_name, wait).await?;
+        compute
+            .create(ctx, &client, &self.cluster_name, wait)
+            .await?;
         Ok(Outcome::Success(None))
     }
 }
@@ -601,7 +617,10 @@ impl Operator for EksDeleteNodegroupOperator {
         if self.waiting.wait {
             actions.push("eks:DescribeNodegroup");
         }
-        vec![Permission::new(&actions, [self.target.arn(self.aws.region())])]
+        vec![Permission::new(
+            &actions,
+            [self.target.arn(self.aws.region())],
+        )]
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
@@ -694,7 +713,10 @@ impl Operator for EksDeleteFargateProfileOperator {
         if self.waiting.wait {
             actions.push("eks:DescribeFargateProfile");
         }
-        vec![Permission::new(&actions, [self.target.arn(self.aws.region())])]
+        vec![Permission::new(
+            &actions,
+            [self.target.arn(self.aws.region())],
+        )]
     }
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
@@ -794,8 +816,14 @@ mod tests {
         })))
         .unwrap();
         let p = op.permissions();
-        assert!(p.iter().any(|p| p.actions == ["eks:DescribeNodegroup"]), "{p:?}");
-        assert!(p.iter().any(|p| p.actions == ["eks:DeleteNodegroup"]), "{p:?}");
+        assert!(
+            p.iter().any(|p| p.actions == ["eks:DescribeNodegroup"]),
+            "{p:?}"
+        );
+        assert!(
+            p.iter().any(|p| p.actions == ["eks:DeleteNodegroup"]),
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -140,8 +140,9 @@ pub(crate) fn nodegroup_kwargs(
     }
     let tags: Vec<(String, String)> = match v.get("tags") {
         Some(t) if !t.is_null() => {
-            let mut t: Vec<(String, String)> =
-                str_map("create_nodegroup_kwargs.tags", t)?.into_iter().collect();
+            let mut t: Vec<(String, String)> = str_map("create_nodegroup_kwargs.tags", t)?
+                .into_iter()
+                .collect();
             t.sort();
             t
         }
@@ -155,7 +156,10 @@ pub(crate) fn nodegroup_kwargs(
         .set_ami_type(o.str("amiType")?.map(|s| AmiTypes::from(s.as_str())))
         .set_labels(o.str_map("labels")?)
         .set_client_request_token(o.str("clientRequestToken")?)
-        .set_capacity_type(o.str("capacityType")?.map(|s| CapacityTypes::from(s.as_str())))
+        .set_capacity_type(
+            o.str("capacityType")?
+                .map(|s| CapacityTypes::from(s.as_str())),
+        )
         .set_version(o.str("version")?)
         .set_release_version(o.str("releaseVersion")?);
     if let Some(s) = o.nested("scalingConfig", |s| {
@@ -277,19 +281,30 @@ mod tests {
         .unwrap();
         assert_eq!(b.get_version().as_deref(), Some("1.31"));
         assert_eq!(
-            b.get_tags().as_ref().and_then(|t| t.get("team")).map(String::as_str),
+            b.get_tags()
+                .as_ref()
+                .and_then(|t| t.get("team"))
+                .map(String::as_str),
             Some("data")
         );
         let logging = b.get_logging().clone().unwrap();
         assert_eq!(logging.cluster_logging()[0].types().len(), 2);
-        let e = cluster_kwargs(&json!({"versoin": "1"}), true, CreateClusterInputBuilder::default())
-            .unwrap_err();
+        let e = cluster_kwargs(
+            &json!({"versoin": "1"}),
+            true,
+            CreateClusterInputBuilder::default(),
+        )
+        .unwrap_err();
         assert!(
             e.starts_with("`create_cluster_kwargs.versoin` is not a setting airtask knows here"),
             "{e}"
         );
-        let e = cluster_kwargs(&json!({"name": "x"}), true, CreateClusterInputBuilder::default())
-            .unwrap_err();
+        let e = cluster_kwargs(
+            &json!({"name": "x"}),
+            true,
+            CreateClusterInputBuilder::default(),
+        )
+        .unwrap_err();
         assert!(e.contains("must not contain `name`"), "{e}");
     }
 
@@ -304,11 +319,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(tags, [("a".to_owned(), "1".to_owned())]);
-        assert_eq!(b.get_scaling_config().as_ref().and_then(|s| s.max_size()), Some(2));
+        assert_eq!(
+            b.get_scaling_config().as_ref().and_then(|s| s.max_size()),
+            Some(2)
+        );
         assert_eq!(b.get_taints().as_ref().map(Vec::len), Some(1));
         assert!(
-            nodegroup_kwargs(&json!({"diskSize": "x"}), true, CreateNodegroupInputBuilder::default())
-                .is_err()
+            nodegroup_kwargs(
+                &json!({"diskSize": "x"}),
+                true,
+                CreateNodegroupInputBuilder::default()
+            )
+            .is_err()
         );
     }
 

@@ -20,7 +20,14 @@ struct States {
 }
 
 const CLUSTER: States = States {
-    all: &["CREATING", "ACTIVE", "DELETING", "FAILED", "UPDATING", "NONEXISTENT"],
+    all: &[
+        "CREATING",
+        "ACTIVE",
+        "DELETING",
+        "FAILED",
+        "UPDATING",
+        "NONEXISTENT",
+    ],
     terminal: &["ACTIVE", "FAILED", "NONEXISTENT"],
 };
 const NODEGROUP: States = States {

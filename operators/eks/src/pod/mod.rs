@@ -314,8 +314,7 @@ impl Operator for EksPodOperator {
             service_account_name: p.str("service_account_name")?,
             hostname: p.str("hostname")?,
             container_resources,
-            termination_grace_period: p
-                .u32("termination_grace_period", 0..=u32::MAX)?,
+            termination_grace_period: p.u32("termination_grace_period", 0..=u32::MAX)?,
             active_deadline_seconds: p.i64("active_deadline_seconds", 1..=i64::MAX)?,
             base_container_name: p
                 .str("base_container_name")?
@@ -375,7 +374,12 @@ impl Operator for EksPodOperator {
         ctx.info(&format!("Building pod {name} with labels: {labels}"));
         api.create(&PostParams::default(), &pod)
             .await
-            .map_err(|e| kube_error(&format!("creating pod {name} in namespace {}", self.namespace), &e))?;
+            .map_err(|e| {
+                kube_error(
+                    &format!("creating pod {name} in namespace {}", self.namespace),
+                    &e,
+                )
+            })?;
         self.created = Some((api.clone(), name.clone()));
         ctx.xcom_push("pod_name", json!(name));
         ctx.xcom_push("pod_namespace", json!(self.namespace));
@@ -436,7 +440,8 @@ impl EksPodOperator {
     /// (with the token in place of its `aws eks get-token`-like exec command).
     async fn client(&self, ctx: &TaskContext) -> Result<kube::Client, TaskError> {
         let config = airtask_aws::identity::task_config(ctx)?;
-        let eks = airtask_aws::client_in(ctx, self.region.as_deref(), airtask_aws::sdk!(aws_sdk_eks))?;
+        let eks =
+            airtask_aws::client_in(ctx, self.region.as_deref(), airtask_aws::sdk!(aws_sdk_eks))?;
         let name = &self.cluster_name;
         let out = eks
             .describe_cluster()
@@ -444,16 +449,21 @@ impl EksPodOperator {
             .send()
             .await
             .map_err(|e| airtask_aws::error::task_error(&format!("DescribeCluster {name}"), &e))?;
-        let cluster = out
-            .cluster()
-            .ok_or_else(|| TaskError::retryable(format!("DescribeCluster {name} answered without the cluster")))?;
-        let endpoint = cluster.endpoint().filter(|e| !e.is_empty()).ok_or_else(|| {
+        let cluster = out.cluster().ok_or_else(|| {
             TaskError::retryable(format!(
-                "EKS cluster {name} has no endpoint yet (status {}): the Kubernetes API is not \
-                 reachable until the cluster is ACTIVE",
-                cluster.status().map_or("unknown", |s| s.as_str())
+                "DescribeCluster {name} answered without the cluster"
             ))
         })?;
+        let endpoint = cluster
+            .endpoint()
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| {
+                TaskError::retryable(format!(
+                    "EKS cluster {name} has no endpoint yet (status {}): the Kubernetes API is not \
+                 reachable until the cluster is ACTIVE",
+                    cluster.status().map_or("unknown", |s| s.as_str())
+                ))
+            })?;
         let ca = cluster
             .certificate_authority()
             .and_then(|c| c.data())
@@ -471,11 +481,10 @@ impl EksPodOperator {
         let provider = config.credentials_provider().ok_or_else(|| {
             TaskError::fatal("EksPodOperator: the task's AWS identity has no credentials")
         })?;
-        let credentials = aws_credential_types::provider::ProvideCredentials::provide_credentials(
-            &provider,
-        )
-        .await
-        .map_err(|e| TaskError::retryable(format!("the task's AWS credentials: {e}")))?;
+        let credentials =
+            aws_credential_types::provider::ProvideCredentials::provide_credentials(&provider)
+                .await
+                .map_err(|e| TaskError::retryable(format!("the task's AWS credentials: {e}")))?;
         let sts = token::sts_endpoint(&region, config.endpoint_url());
         let token = token::eks_token(&credentials, name, &region, &sts, SystemTime::now())
             .map_err(TaskError::fatal)?;
@@ -591,7 +600,12 @@ impl EksPodOperator {
         }
         let mut spec = json!({"containers": [container], "restartPolicy": "Never"});
         if !self.node_selector.is_empty() {
-            spec["nodeSelector"] = json!(self.node_selector.iter().cloned().collect::<BTreeMap<_, _>>());
+            spec["nodeSelector"] = json!(
+                self.node_selector
+                    .iter()
+                    .cloned()
+                    .collect::<BTreeMap<_, _>>()
+            );
         }
         if let Some(s) = &self.service_account_name {
             spec["serviceAccountName"] = json!(s);
@@ -621,7 +635,12 @@ impl EksPodOperator {
 
     /// Waits for the pod to start, streams its log, and waits for it to finish; returns the
     /// pod as last read.
-    async fn run_pod(&self, ctx: &TaskContext, api: &Api<Pod>, name: &str) -> Result<Pod, TaskError> {
+    async fn run_pod(
+        &self,
+        ctx: &TaskContext,
+        api: &Api<Pod>,
+        name: &str,
+    ) -> Result<Pod, TaskError> {
         self.await_pod_start(ctx, api, name).await?;
         let base = &self.base_container_name;
         if self.get_logs {
@@ -636,7 +655,9 @@ impl EksPodOperator {
                     use futures_util::StreamExt as _;
                     while let Some(line) = lines.next().await {
                         match line {
-                            Ok(l) => ctx.line(Level::Info, POD_MANAGER_LOGGER, &format!("[{base}] {l}")),
+                            Ok(l) => {
+                                ctx.line(Level::Info, POD_MANAGER_LOGGER, &format!("[{base}] {l}"))
+                            }
                             Err(e) => {
                                 ctx.warning(&format!(
                                     "Reading of logs interrupted for container {base} with error \
@@ -657,7 +678,9 @@ impl EksPodOperator {
             // waiting.
             loop {
                 let pod = read_pod(api, name).await?;
-                if container_done(&pod, base) || matches!(phase_of(&pod).as_str(), "Succeeded" | "Failed") {
+                if container_done(&pod, base)
+                    || matches!(phase_of(&pod).as_str(), "Succeeded" | "Failed")
+                {
                     break;
                 }
                 tokio::time::sleep(self.container_poll).await;
@@ -682,7 +705,12 @@ impl EksPodOperator {
     /// The pod manager's `await_pod_start`: reads the pod every `startup_check_interval` until
     /// it leaves Pending; fails when it is not scheduled within `schedule_timeout`, not running
     /// within `startup_timeout` of being scheduled, or its image cannot be pulled.
-    async fn await_pod_start(&self, ctx: &TaskContext, api: &Api<Pod>, name: &str) -> Result<(), TaskError> {
+    async fn await_pod_start(
+        &self,
+        ctx: &TaskContext,
+        api: &Api<Pod>,
+        name: &str,
+    ) -> Result<(), TaskError> {
         ctx.line(
             Level::Info,
             POD_MANAGER_LOGGER,
@@ -700,9 +728,10 @@ impl EksPodOperator {
             if phase != "Pending" {
                 return Ok(());
             }
-            let is_scheduled = status
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|c| c.iter().any(|c| c.type_ == "PodScheduled" && c.status == "True"));
+            let is_scheduled = status.and_then(|s| s.conditions.as_ref()).is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.type_ == "PodScheduled" && c.status == "True")
+            });
             if is_scheduled {
                 if !scheduled {
                     scheduled = true;
@@ -734,7 +763,10 @@ impl EksPodOperator {
                 for cs in statuses {
                     if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref())
                         && let Some(reason) = w.reason.as_deref()
-                        && matches!(reason, "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName")
+                        && matches!(
+                            reason,
+                            "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName"
+                        )
                     {
                         return Err(TaskError::fatal(format!(
                             "Pod docker image cannot be pulled, unable to start: {reason}\n{} \
@@ -977,11 +1009,16 @@ mod tests {
 
     #[test]
     fn unsupported_and_bad_parameters_are_refused() {
-        let e = build(json!({"cluster_name": "c1", "image": "x", "config_file": "/k"})).unwrap_err();
+        let e =
+            build(json!({"cluster_name": "c1", "image": "x", "config_file": "/k"})).unwrap_err();
         assert_eq!(e.param(), Some("config_file"));
         let e = build(json!({"cluster_name": "c1", "image": "x", "on_finish_action": "drop"}))
             .unwrap_err();
-        assert!(e.message().contains("delete_pod, delete_succeeded_pod or keep_pod"), "{e}");
+        assert!(
+            e.message()
+                .contains("delete_pod, delete_succeeded_pod or keep_pod"),
+            "{e}"
+        );
         let e = build(json!({"cluster_name": "c1", "image": "x", "pod_name": "a b"})).unwrap_err();
         assert_eq!(e.param(), Some("pod_name"));
         let e = build(json!({"cluster_name": "c1", "image": "x", "in_cluster": true})).unwrap_err();
@@ -995,7 +1032,11 @@ mod tests {
         assert_eq!(slugify("Run_My.Task"), "run-my-task");
         let s = random_suffix(8);
         assert_eq!(s.len(), 8);
-        assert!(s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()), "{s}");
+        assert!(
+            s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+            "{s}"
+        );
         assert_eq!(safe_label("etl"), "etl");
         let l = safe_label("manual__2025-03-09T00:00:00+00:00");
         assert!(l.starts_with("manual__2025-03-09T0000000000-"), "{l}");

@@ -129,8 +129,14 @@ mod tests {
             assert!(url.contains(part), "{part} in {url}");
         }
         // The same inputs sign the same; another cluster signs otherwise.
-        assert_eq!(eks_token(&creds, "prod", "us-west-2", &sts, time).unwrap(), token);
-        assert_ne!(eks_token(&creds, "dev", "us-west-2", &sts, time).unwrap(), token);
+        assert_eq!(
+            eks_token(&creds, "prod", "us-west-2", &sts, time).unwrap(),
+            token
+        );
+        assert_ne!(
+            eks_token(&creds, "dev", "us-west-2", &sts, time).unwrap(),
+            token
+        );
         assert_eq!(
             sts_endpoint("cn-north-1", None),
             "https://sts.cn-north-1.amazonaws.com.cn"
