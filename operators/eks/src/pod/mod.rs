@@ -499,7 +499,7 @@ impl EksPodOperator {
         });
         let kubeconfig: kube::config::Kubeconfig = serde_json::from_value(kubeconfig)
             .map_err(|e| TaskError::fatal(format!("the kubeconfig of EKS cluster {name}: {e}")))?;
-        let kc = kube::Config::from_custom_kubeconfig(
+        let mut kc = kube::Config::from_custom_kubeconfig(
             kubeconfig,
             &kube::config::KubeConfigOptions::default(),
         )
@@ -509,6 +509,9 @@ impl EksPodOperator {
                 "the Kubernetes configuration of EKS cluster {name} (endpoint {endpoint}): {e}"
             ))
         })?;
+        // A followed log may be silent for longer than kube's default read timeout (295 s);
+        // the try's execution_timeout bounds every call instead.
+        kc.read_timeout = None;
         kube::Client::try_from(kc).map_err(|e| {
             TaskError::fatal(format!(
                 "cannot make a Kubernetes client for EKS cluster {name} (endpoint {endpoint}): \
