@@ -572,7 +572,7 @@ impl StandIn {
             .arg(workspace_root().join("scripts/k8s_standin.py"))
             .arg("--dir")
             .arg(dir.path())
-            .args(["--cluster", standin_for, "--secret", &secret])
+            .args(["--cluster", standin_for, "--secret", secret.as_str()])
             .spawn()
             .expect("start scripts/k8s_standin.py");
         let port_file = dir.path().join("port");
@@ -590,8 +590,8 @@ impl StandIn {
         cluster(
             cluster_name,
             &[
-                ("moto:endpoint", &url),
-                ("moto:certificate-authority-data", &ca),
+                ("moto:endpoint", url.as_str()),
+                ("moto:certificate-authority-data", ca.as_str()),
             ],
         )
         .await;
@@ -691,11 +691,12 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
         flow.xcom("echo", "pod_namespace"),
         Some(Value::from("jobs"))
     );
+    let deleting = format!("Deleting pod: {name}");
     for line in [
         "[base] hello 2025-03-09",
         "[base] second line",
         "[base] env GREETING=hi",
-        &format!("Deleting pod: {name}"),
+        deleting.as_str(),
     ] {
         assert!(run.log.contains(line), "{line}:\n{}", run.log);
     }
