@@ -24,6 +24,7 @@ mod malformed;
 mod neptune;
 mod opensearchserverless;
 mod pictures;
+mod policy;
 mod quicksight;
 mod rds;
 mod real_world;
