@@ -10,7 +10,7 @@ use airtask_core::params::describe;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_glue::types::{
     DataQualityEvaluationRunAdditionalRunOptions, DataQualityTargetTable, DataSource,
@@ -18,12 +18,36 @@ use aws_sdk_glue::types::{
 };
 use serde_json::{Map, Value};
 
+use crate::perms;
+
 /// The provider's hook logger (`GlueDataQualityHook`).
 const HOOK_LOGGER: &str =
     "airflow.task.hooks.airflow.providers.amazon.aws.hooks.glue.GlueDataQualityHook";
 
 /// The states in which a run has failed (the provider's waiters and sensors).
 const FAILURE_STATES: [&str; 4] = ["FAILED", "STOPPED", "STOPPING", "TIMEOUT"];
+
+/// The actions that read an evaluation run and its results. The SDK's
+/// BatchGetDataQualityResult is authorized by IAM as `glue:GetDataQualityResult`; the call's
+/// own name is declared too, as the call log records it.
+const EVALUATION_RESULTS: &[&str] = &[
+    "glue:GetDataQualityRulesetEvaluationRun",
+    "glue:GetDataQualityResult",
+    "glue:BatchGetDataQualityResult",
+];
+
+/// The ARNs of the rulesets `names` (every ruleset where a run's rulesets are unknown).
+fn rulesets<'a>(aws: &AwsParams, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let arns: Vec<String> = names
+        .into_iter()
+        .map(|n| perms::glue(aws, &format!("dataQualityRuleset/{n}")))
+        .collect();
+    if arns.is_empty() {
+        vec![perms::glue(aws, "dataQualityRuleset/*")]
+    } else {
+        arns
+    }
+}
 
 fn glue_client(ctx: &TaskContext, aws: &AwsParams) -> Result<aws_sdk_glue::Client, TaskError> {
     airtask_aws::client_in(ctx, aws.region(), airtask_aws::sdk!(aws_sdk_glue))
@@ -470,6 +494,19 @@ impl Operator for GlueDataQualityOperator {
         }
         Ok(Outcome::Success(None))
     }
+
+    /// UpdateDataQualityRuleset on the ruleset with `update_rule_set`, else
+    /// CreateDataQualityRuleset (which IAM does not scope to a ruleset).
+    fn permissions(&self) -> Vec<Permission> {
+        if self.update_rule_set {
+            vec![Permission::new(
+                &["glue:UpdateDataQualityRuleset"],
+                rulesets(&self.aws, [self.name.as_str()]),
+            )]
+        } else {
+            vec![Permission::on_any(&["glue:CreateDataQualityRuleset"])]
+        }
+    }
 }
 
 // --- GlueDataQualityRuleSetEvaluationRunOperator -----------------------------------------------
@@ -701,6 +738,26 @@ impl Operator for GlueDataQualityRuleSetEvaluationRunOperator {
         }
         Ok(Outcome::Success(Some(Value::String(run_id))))
     }
+
+    /// GetDataQualityRuleset and StartDataQualityRulesetEvaluationRun on the rulesets,
+    /// `iam:PassRole` on `role`; with `wait_for_completion` the run and its results.
+    fn permissions(&self) -> Vec<Permission> {
+        let names = rulesets(&self.aws, self.rule_set_names.iter().map(String::as_str));
+        let mut out = vec![
+            Permission::new(
+                &[
+                    "glue:GetDataQualityRuleset",
+                    "glue:StartDataQualityRulesetEvaluationRun",
+                ],
+                names.clone(),
+            ),
+            perms::pass_role(&self.role),
+        ];
+        if self.wait.wait_for_completion || self.wait.deferrable {
+            out.push(Permission::new(EVALUATION_RESULTS, names));
+        }
+        out
+    }
 }
 
 // --- GlueDataQualityRuleRecommendationRunOperator ----------------------------------------------
@@ -835,6 +892,22 @@ impl Operator for GlueDataQualityRuleRecommendationRunOperator {
         }
         Ok(Outcome::Success(Some(Value::String(run_id))))
     }
+
+    /// StartDataQualityRuleRecommendationRun (on the `CreatedRulesetName` when given),
+    /// `iam:PassRole` on `role`; with `wait_for_completion` GetDataQualityRuleRecommendationRun.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut actions = vec!["glue:StartDataQualityRuleRecommendationRun"];
+        if self.wait.wait_for_completion || self.wait.deferrable {
+            actions.push("glue:GetDataQualityRuleRecommendationRun");
+        }
+        vec![
+            Permission::new(
+                &actions,
+                rulesets(&self.aws, self.created_ruleset_name.as_deref()),
+            ),
+            perms::pass_role(&self.role),
+        ]
+    }
 }
 
 // --- The two sensors ---------------------------------------------------------------------------
@@ -922,6 +995,12 @@ impl Operator for GlueDataQualityRuleSetEvaluationRunSensor {
         })
         .await
     }
+
+    /// The run and, once it succeeded, its results (on every ruleset: the run's rulesets are
+    /// not a parameter).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(EVALUATION_RESULTS, rulesets(&self.aws, []))]
+    }
 }
 
 /// A configured `GlueDataQualityRuleRecommendationRunSensor`.
@@ -997,6 +1076,14 @@ impl Operator for GlueDataQualityRuleRecommendationRunSensor {
             Ok(false)
         })
         .await
+    }
+
+    /// GetDataQualityRuleRecommendationRun (on every ruleset: the run's is not a parameter).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["glue:GetDataQualityRuleRecommendationRun"],
+            rulesets(&self.aws, []),
+        )]
     }
 }
 

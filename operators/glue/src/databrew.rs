@@ -3,8 +3,9 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
+use airtask_core::permissions::arn;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use serde_json::json;
 
@@ -96,5 +97,22 @@ impl Operator for GlueDataBrewStartJobOperator {
             ctx.info(&format!("Glue DataBrew Job: {name} status: {state}"));
         }
         Ok(Outcome::Success(Some(json!({ "run_id": run_id }))))
+    }
+
+    /// StartJobRun on the job, and DescribeJobRun with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let actions: &[&str] = if self.wait.wait_for_completion || self.wait.deferrable {
+            &["databrew:StartJobRun", "databrew:DescribeJobRun"]
+        } else {
+            &["databrew:StartJobRun"]
+        };
+        vec![Permission::new(
+            actions,
+            [arn(
+                "databrew",
+                self.aws.region(),
+                &format!("job/{}", self.job_name),
+            )],
+        )]
     }
 }

@@ -3,7 +3,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_lambda::operation::RequestId as _;
 use aws_sdk_lambda::primitives::Blob;
@@ -11,7 +11,7 @@ use aws_sdk_lambda::types::{InvocationType, LogType};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::common::client;
+use crate::common::{client, function_arn};
 
 /// The invocation types Lambda takes.
 const INVOCATION_TYPES: [&str; 3] = ["RequestResponse", "Event", "DryRun"];
@@ -118,6 +118,18 @@ impl Operator for LambdaInvokeFunctionOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let lambda = client(ctx, self.aws.region())?;
         self.invoke(ctx, &lambda).await
+    }
+
+    /// Invoke (`lambda:InvokeFunction`) on the function, at `qualifier` when given.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["lambda:InvokeFunction"],
+            [function_arn(
+                &self.aws,
+                &self.function_name,
+                self.qualifier.as_deref(),
+            )],
+        )]
     }
 }
 

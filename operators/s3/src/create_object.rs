@@ -4,12 +4,12 @@
 use std::io::Write as _;
 
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption};
 
-use crate::common::{bucket_key, client, text};
+use crate::common::{bucket_key, client, list_bucket, object_arn, text};
 use airtask_aws::error::{status, task_error};
 
 /// A configured `S3CreateObjectOperator`.
@@ -150,6 +150,25 @@ impl Operator for S3CreateObjectOperator {
             .map_err(|e| task_error(&format!("PutObject {url}"), &e))?;
         ctx.info(&format!("Wrote {} bytes to {url}", self.data.len()));
         Ok(Outcome::Success(None))
+    }
+
+    /// PutObject (with `s3:PutObjectAcl` for an `acl_policy`); with `replace: false` first
+    /// HeadObject (`s3:GetObject`, and `s3:ListBucket` so that a missing key answers 404, not
+    /// 403).
+    fn permissions(&self) -> Vec<Permission> {
+        let object = object_arn(&self.bucket, &self.key);
+        let mut out = Vec::new();
+        if !self.replace {
+            out.push(list_bucket([self.bucket.as_str()]));
+            out.push(Permission::new(&["s3:GetObject"], [object.clone()]));
+        }
+        let put: &[&str] = if self.acl.is_some() {
+            &["s3:PutObject", "s3:PutObjectAcl"]
+        } else {
+            &["s3:PutObject"]
+        };
+        out.push(Permission::new(put, [object]));
+        out
     }
 }
 
