@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
+use airtask_core::permissions::{arn, global_arn};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_athena::Client;
 use aws_sdk_athena::types::{
@@ -312,6 +313,70 @@ impl Operator for AthenaOperator {
             &format!("Query execution id: {id}, state: SUCCEEDED"),
         );
         Ok(Outcome::Success(Some(json!(id))))
+    }
+
+    /// StartQueryExecution, GetQueryExecution and (on kill) StopQueryExecution on the
+    /// workgroup. Athena runs the query with the caller's identity: it writes the results
+    /// under `output_location` (the S3 actions Athena documents for a results location) and
+    /// reads the `database`'s definitions from the Glue Data Catalog (for the default
+    /// catalog). The S3 data the SQL reads, and what DDL it runs, is not derived from the
+    /// query.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut out = vec![Permission::new(
+            &[
+                "athena:StartQueryExecution",
+                "athena:GetQueryExecution",
+                "athena:StopQueryExecution",
+            ],
+            [arn(
+                "athena",
+                self.aws.region(),
+                &format!("workgroup/{}", self.workgroup),
+            )],
+        )];
+        if let Some(location) = self.result_configuration.output_location() {
+            let path = location
+                .strip_prefix("s3://")
+                .or_else(|| location.strip_prefix("s3a://"))
+                .unwrap_or(location);
+            let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+            out.push(Permission::new(
+                &[
+                    "s3:GetBucketLocation",
+                    "s3:ListBucket",
+                    "s3:ListBucketMultipartUploads",
+                ],
+                [global_arn("s3", bucket)],
+            ));
+            out.push(Permission::new(
+                &[
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
+                [global_arn("s3", &format!("{bucket}/{prefix}*"))],
+            ));
+        }
+        if self.context.catalog() == Some("AwsDataCatalog") {
+            let database = self.context.database().unwrap_or("*");
+            out.push(Permission::new(
+                &[
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchGetPartition",
+                ],
+                [
+                    arn("glue", self.aws.region(), "catalog"),
+                    arn("glue", self.aws.region(), &format!("database/{database}")),
+                    arn("glue", self.aws.region(), &format!("table/{database}/*")),
+                ],
+            ));
+        }
+        out
     }
 
     async fn on_kill(&mut self, ctx: &TaskContext) {
