@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -116,6 +116,20 @@ impl Operator for DynamoDBValueSensor {
             || async move { this.poke(ctx, ddb).await },
         )
         .await
+    }
+
+    /// GetItem on the table (a table name or its ARN).
+    fn permissions(&self) -> Vec<Permission> {
+        let table = if self.table_name.starts_with("arn:") {
+            self.table_name.clone()
+        } else {
+            airtask_core::permissions::arn(
+                "dynamodb",
+                self.aws.region(),
+                &format!("table/{}", self.table_name),
+            )
+        };
+        vec![Permission::new(&["dynamodb:GetItem"], [table])]
     }
 }
 
