@@ -4,7 +4,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_glacier::primitives::ByteStream;
 use aws_sdk_glacier::types::JobParameters;
@@ -78,6 +78,18 @@ impl Operator for GlacierCreateJobOperator {
         put(&mut m, "jobOutputPath", out.job_output_path());
         Ok(Outcome::Success(Some(Value::Object(m))))
     }
+
+    /// InitiateJob on the vault.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["glacier:InitiateJob"],
+            [airtask_core::permissions::arn(
+                "glacier",
+                self.aws.region(),
+                &format!("vaults/{}", self.vault_name),
+            )],
+        )]
+    }
 }
 
 /// A configured `GlacierUploadArchiveOperator`.
@@ -139,6 +151,18 @@ impl Operator for GlacierUploadArchiveOperator {
         put(&mut m, "checksum", out.checksum());
         put(&mut m, "archiveId", out.archive_id());
         Ok(Outcome::Success(Some(Value::Object(m))))
+    }
+
+    /// UploadArchive on the vault.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["glacier:UploadArchive"],
+            [airtask_core::permissions::arn(
+                "glacier",
+                self.aws.region(),
+                &format!("vaults/{}", self.vault_name),
+            )],
+        )]
     }
 }
 
