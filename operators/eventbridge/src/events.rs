@@ -4,7 +4,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_eventbridge::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
@@ -218,6 +218,33 @@ impl Operator for EventBridgePutEventsOperator {
             .map(|e| json!(e.event_id().unwrap_or_default()))
             .collect();
         Ok(Outcome::Success(Some(Value::Array(ids))))
+    }
+
+    /// PutEvents on the event bus of each entry (`EventBusName`, a name or an ARN; the
+    /// default bus without one).
+    fn permissions(&self) -> Vec<Permission> {
+        let mut buses: Vec<String> = Vec::new();
+        for e in &self.entries {
+            let bus = match e.event_bus_name().filter(|b| !b.is_empty()) {
+                Some(arn) if arn.starts_with("arn:") => arn.to_owned(),
+                name => airtask_core::permissions::arn(
+                    "events",
+                    self.aws.region(),
+                    &format!("event-bus/{}", name.unwrap_or("default")),
+                ),
+            };
+            if !buses.contains(&bus) {
+                buses.push(bus);
+            }
+        }
+        if buses.is_empty() {
+            buses.push(airtask_core::permissions::arn(
+                "events",
+                self.aws.region(),
+                "event-bus/*",
+            ));
+        }
+        vec![Permission::new(&["events:PutEvents"], buses)]
     }
 }
 

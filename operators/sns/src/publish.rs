@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::{Map, Value, json};
@@ -200,6 +200,11 @@ impl Operator for SnsPublishOperator {
             xcom.insert("SequenceNumber".into(), json!(n));
         }
         Ok(Outcome::Success(Some(Value::Object(xcom))))
+    }
+
+    /// Publish on `target_arn` (the topic, or the platform endpoint).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(&["sns:Publish"], [self.target_arn.clone()])]
     }
 }
 

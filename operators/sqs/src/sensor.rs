@@ -7,7 +7,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message};
@@ -353,6 +353,25 @@ impl Operator for SqsSensor {
         let this = &*self;
         let sqs = &sqs;
         sensor::run(&this.settings, ctx, || this.poke(sqs, ctx)).await
+    }
+
+    /// ReceiveMessage on the queue; DeleteMessageBatch with `delete_message_on_reception`
+    /// (which IAM authorizes as `sqs:DeleteMessage`; the call's own name is declared too, as
+    /// the call log records it).
+    fn permissions(&self) -> Vec<Permission> {
+        let actions: &[&str] = if self.delete_message_on_reception {
+            &[
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:DeleteMessageBatch",
+            ]
+        } else {
+            &["sqs:ReceiveMessage"]
+        };
+        vec![Permission::new(
+            actions,
+            [crate::publish::queue_arn(&self.aws, &self.sqs_queue)],
+        )]
     }
 }
 

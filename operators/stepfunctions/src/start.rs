@@ -9,7 +9,7 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_sfn::Client;
 use serde_json::{Value, json};
@@ -216,6 +216,35 @@ impl Operator for StepFunctionStartExecutionOperator {
                 ctx.error(&format!("Unable to stop execution {arn}: {err}"));
             }
         }
+    }
+
+    /// StartExecution on the state machine, or with `is_redrive_execution` RedriveExecution on
+    /// the named execution; with `deferrable`, DescribeExecution until it ends and (on kill)
+    /// StopExecution, on the execution (`name`, else any execution of the state machine).
+    fn permissions(&self) -> Vec<Permission> {
+        let execution = execution_arn(
+            &self.state_machine_arn,
+            self.name.as_deref().unwrap_or("*"),
+        )
+        .unwrap_or_else(|| "*".to_owned());
+        let mut out = Vec::new();
+        let mut on_execution = Vec::new();
+        if self.is_redrive_execution {
+            on_execution.push("states:RedriveExecution");
+        } else {
+            out.push(Permission::new(
+                &["states:StartExecution"],
+                [self.state_machine_arn.clone()],
+            ));
+        }
+        if self.wait.wait_for_completion {
+            on_execution.push("states:DescribeExecution");
+            on_execution.push("states:StopExecution");
+        }
+        if !on_execution.is_empty() {
+            out.push(Permission::new(&on_execution, [execution]));
+        }
+        out
     }
 }
 
