@@ -6,10 +6,28 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::kwargs::{self, CreateArgs, DeleteArgs};
+use crate::sensor::stack_arn;
+
+/// The S3 object of an `https://` template URL (virtual-host or path style), which
+/// CloudFormation reads with the caller's identity.
+fn template_object(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/')?;
+    if !host.ends_with(".amazonaws.com") {
+        return None;
+    }
+    let object = if host.starts_with("s3.") || host.starts_with("s3-") {
+        path.to_owned()
+    } else {
+        let bucket = host.split_once(".s3")?.0;
+        format!("{bucket}/{path}")
+    };
+    Some(airtask_core::permissions::global_arn("s3", &object))
+}
 
 /// A configured `CloudFormationCreateStackOperator`.
 #[derive(Debug)]
@@ -89,6 +107,24 @@ impl Operator for CloudFormationCreateStackOperator {
         ));
         Ok(Outcome::Success(None))
     }
+
+    /// CreateStack on the stack; `iam:PassRole` on `RoleARN`, and `s3:GetObject` on a
+    /// `TemplateURL` in S3. Without `RoleARN`, CloudFormation creates the template's
+    /// resources with the caller's identity: what they need is not derived from the template.
+    fn permissions(&self) -> Vec<Permission> {
+        let name = self.args.stack_name.as_deref().unwrap_or(&self.stack_name);
+        let mut out = vec![Permission::new(
+            &["cloudformation:CreateStack"],
+            [stack_arn(&self.aws, name)],
+        )];
+        if let Some(role) = &self.args.role_arn {
+            out.push(Permission::new(&["iam:PassRole"], [role.clone()]));
+        }
+        if let Some(object) = self.args.template_url.as_deref().and_then(template_object) {
+            out.push(Permission::new(&["s3:GetObject"], [object]));
+        }
+        out
+    }
 }
 
 /// A configured `CloudFormationDeleteStackOperator`.
@@ -144,6 +180,19 @@ impl Operator for CloudFormationDeleteStackOperator {
             .map_err(|e| airtask_aws::error::task_error(&format!("DeleteStack {name}"), &e))?;
         ctx.info(&format!("Stack {name} is being deleted"));
         Ok(Outcome::Success(None))
+    }
+
+    /// DeleteStack on the stack; `iam:PassRole` on `RoleARN`.
+    fn permissions(&self) -> Vec<Permission> {
+        let name = self.args.stack_name.as_deref().unwrap_or(&self.stack_name);
+        let mut out = vec![Permission::new(
+            &["cloudformation:DeleteStack"],
+            [stack_arn(&self.aws, name)],
+        )];
+        if let Some(role) = &self.args.role_arn {
+            out.push(Permission::new(&["iam:PassRole"], [role.clone()]));
+        }
+        out
     }
 }
 

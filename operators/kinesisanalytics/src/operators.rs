@@ -7,7 +7,7 @@ use airtask_aws::AwsParams;
 use airtask_core::kwargs;
 use airtask_core::wait::WaitSettings;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_kinesisanalyticsv2::types::{RunConfiguration, RuntimeEnvironment};
 use serde_json::json;
@@ -118,6 +118,15 @@ impl Operator for KinesisAnalyticsV2CreateApplicationOperator {
         ctx.info(&format!("{MSG} created successfully {name}."));
         Ok(arn_xcom(arn))
     }
+
+    /// CreateApplication (which IAM does not scope to an application), and `iam:PassRole` on
+    /// `service_execution_role`.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![
+            Permission::on_any(&["kinesisanalytics:CreateApplication"]),
+            Permission::new(&["iam:PassRole"], [self.service_execution_role.clone()]),
+        ]
+    }
 }
 
 /// Reads the waiting parameters of start and stop (defaults: every 60 s, 20 attempts).
@@ -195,6 +204,21 @@ impl Operator for KinesisAnalyticsV2StartApplicationOperator {
         ctx.info(&format!("{MSG} started successfully {name}."));
         Ok(arn_xcom(arn))
     }
+
+    /// StartApplication, then DescribeApplication (its ARN, and the wait), on the application.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &[
+                "kinesisanalytics:StartApplication",
+                "kinesisanalytics:DescribeApplication",
+            ],
+            [airtask_core::permissions::arn(
+                "kinesisanalytics",
+                self.aws.region(),
+                &format!("application/{}", self.application_name),
+            )],
+        )]
+    }
 }
 
 /// A configured `KinesisAnalyticsV2StopApplicationOperator`.
@@ -260,6 +284,21 @@ impl Operator for KinesisAnalyticsV2StopApplicationOperator {
         }
         ctx.info(&format!("{MSG} stopped successfully {name}."));
         Ok(arn_xcom(arn))
+    }
+
+    /// StopApplication, then DescribeApplication (its ARN, and the wait), on the application.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &[
+                "kinesisanalytics:StopApplication",
+                "kinesisanalytics:DescribeApplication",
+            ],
+            [airtask_core::permissions::arn(
+                "kinesisanalytics",
+                self.aws.region(),
+                &format!("application/{}", self.application_name),
+            )],
+        )]
     }
 }
 

@@ -10,7 +10,7 @@ use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_opensearchserverless::Client;
 use serde_json::json;
@@ -165,6 +165,11 @@ impl Operator for OpenSearchServerlessCollectionActiveSensor {
             Ok(matches!(found, Found::Done(_)))
         })
         .await
+    }
+
+    /// BatchGetCollection (which IAM does not scope to a collection).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::on_any(&["aoss:BatchGetCollection"])]
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_quicksight::types::IngestionType;
 use serde_json::{Map, Value, json};
@@ -174,6 +174,24 @@ impl Operator for QuickSightCreateIngestionOperator {
             ctx.hook_info(HOOK_LOGGER, "QuickSight Ingestion completed");
         }
         Ok(Outcome::Success(Some(Value::Object(xcom))))
+    }
+
+    /// CreateIngestion, and DescribeIngestion with `wait_for_completion`, on the ingestion
+    /// (the account is the task's own, which STS names without a permission).
+    fn permissions(&self) -> Vec<Permission> {
+        let actions: &[&str] = if self.wait.wait_for_completion {
+            &["quicksight:CreateIngestion", "quicksight:DescribeIngestion"]
+        } else {
+            &["quicksight:CreateIngestion"]
+        };
+        vec![Permission::new(
+            actions,
+            [crate::ingestion::ingestion_arn(
+                &self.aws,
+                &self.data_set_id,
+                &self.ingestion_id,
+            )],
+        )]
     }
 }
 
