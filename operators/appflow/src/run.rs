@@ -551,3 +551,51 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::{AppflowRunAfterOperator, AppflowRunOperator};
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_plain_run_starts_the_flow_and_a_filtered_one_updates_it_first() {
+        let flow = ["arn:aws:appflow:{region}:{account}:flow/f"];
+        let run = build_operator::<AppflowRunOperator>(&params(
+            json!({"flow_name": "f", "wait_for_completion": false}),
+        ))
+        .expect("valid parameters");
+        assert_eq!(
+            run.permissions(),
+            [Permission::new(&["appflow:StartFlow"], flow)]
+        );
+        let after = build_operator::<AppflowRunAfterOperator>(&params(json!({
+            "flow_name": "f", "source": "salesforce", "source_field": "CreatedDate",
+            "filter_date": "2024-01-01",
+        })))
+        .expect("valid parameters");
+        assert_eq!(
+            after.permissions(),
+            [
+                Permission::new(
+                    &[
+                        "appflow:DescribeFlow",
+                        "appflow:UpdateFlow",
+                        "appflow:StartFlow",
+                        "appflow:DescribeFlowExecutionRecords",
+                    ],
+                    flow
+                ),
+                Permission::new(
+                    &["appflow:UseConnectorProfile"],
+                    ["arn:aws:appflow:{region}:{account}:connectorprofile/*"]
+                ),
+            ]
+        );
+    }
+}

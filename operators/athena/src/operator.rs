@@ -562,3 +562,68 @@ mod tests {
         assert!(e.message().contains("needs `query`"), "{}", e.message());
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::AthenaOperator;
+
+    #[test]
+    fn the_workgroup_the_results_location_and_the_database() {
+        let p: Params = json!({
+            "query": "SELECT 1", "database": "sales", "workgroup": "etl",
+            "output_location": "s3://results/athena/",
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        let op = build_operator::<AthenaOperator>(&p).expect("valid parameters");
+        assert_eq!(
+            op.permissions(),
+            [
+                Permission::new(
+                    &[
+                        "athena:StartQueryExecution",
+                        "athena:GetQueryExecution",
+                        "athena:StopQueryExecution",
+                    ],
+                    ["arn:aws:athena:{region}:{account}:workgroup/etl"]
+                ),
+                Permission::new(
+                    &[
+                        "s3:GetBucketLocation",
+                        "s3:ListBucket",
+                        "s3:ListBucketMultipartUploads",
+                    ],
+                    ["arn:aws:s3:::results"]
+                ),
+                Permission::new(
+                    &[
+                        "s3:GetObject",
+                        "s3:PutObject",
+                        "s3:AbortMultipartUpload",
+                        "s3:ListMultipartUploadParts",
+                    ],
+                    ["arn:aws:s3:::results/athena/*"]
+                ),
+                Permission::new(
+                    &[
+                        "glue:GetDatabase",
+                        "glue:GetTable",
+                        "glue:GetTables",
+                        "glue:GetPartition",
+                        "glue:GetPartitions",
+                        "glue:BatchGetPartition",
+                    ],
+                    [
+                        "arn:aws:glue:{region}:{account}:catalog",
+                        "arn:aws:glue:{region}:{account}:database/sales",
+                        "arn:aws:glue:{region}:{account}:table/sales/*",
+                    ]
+                ),
+            ]
+        );
+    }
+}

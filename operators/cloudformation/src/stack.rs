@@ -231,3 +231,38 @@ mod tests {
         assert_eq!(c.args.stack_name.as_deref(), Some("t"));
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::CloudFormationCreateStackOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<CloudFormationCreateStackOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn a_role_is_passed_and_an_s3_template_read() {
+        let stack = "arn:aws:cloudformation:{region}:{account}:stack/s/*";
+        assert_eq!(
+            perms(json!({"stack_name": "s", "cloudformation_parameters": {"TemplateBody": "{}"}})),
+            [Permission::new(&["cloudformation:CreateStack"], [stack])]
+        );
+        let role = "arn:aws:iam::1:role/cfn";
+        assert_eq!(
+            perms(json!({"stack_name": "s", "cloudformation_parameters": {
+                "TemplateURL": "https://tpl.s3.amazonaws.com/stacks/s.yaml", "RoleARN": role,
+            }})),
+            [
+                Permission::new(&["cloudformation:CreateStack"], [stack]),
+                Permission::new(&["iam:PassRole"], [role]),
+                Permission::new(&["s3:GetObject"], ["arn:aws:s3:::tpl/stacks/s.yaml"]),
+            ]
+        );
+    }
+}

@@ -871,3 +871,49 @@ mod tests {
         assert_eq!(random_choice(&[]), None);
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::DataSyncOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<DataSyncOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn a_known_task_is_started_and_an_unknown_one_looked_up() {
+        let task = "arn:aws:datasync:us-east-1:1:task/task-1";
+        assert_eq!(
+            perms(json!({"task_arn": task, "wait_for_completion": false})),
+            [Permission::new(&["datasync:StartTaskExecution"], [task])]
+        );
+        let any_task = "arn:aws:datasync:{region}:{account}:task/*";
+        assert_eq!(
+            perms(json!({
+                "source_location_uri": "s3://a/", "destination_location_uri": "s3://b/",
+                "delete_task_after_execution": true,
+            })),
+            [
+                Permission::on_any(&["datasync:ListLocations", "datasync:ListTasks"]),
+                Permission::new(&["datasync:DescribeTask"], [any_task]),
+                Permission::new(
+                    &["datasync:StartTaskExecution", "datasync:DeleteTask"],
+                    [any_task]
+                ),
+                Permission::new(
+                    &[
+                        "datasync:DescribeTaskExecution",
+                        "datasync:CancelTaskExecution"
+                    ],
+                    ["arn:aws:datasync:{region}:{account}:task/*/execution/*"]
+                ),
+            ]
+        );
+    }
+}

@@ -627,3 +627,45 @@ mod tests {
         assert!(e.message().contains("needs `replication_task_arn`"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::{DmsCreateTaskOperator, DmsStartTaskOperator};
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn tasks_are_created_on_their_endpoints_and_started_by_arn() {
+        let (src, dst, rep) = (
+            "arn:aws:dms:us-east-1:1:endpoint:SRC",
+            "arn:aws:dms:us-east-1:1:endpoint:DST",
+            "arn:aws:dms:us-east-1:1:rep:REP",
+        );
+        let create = build_operator::<DmsCreateTaskOperator>(&params(json!({
+            "replication_task_id": "t", "source_endpoint_arn": src,
+            "target_endpoint_arn": dst, "replication_instance_arn": rep,
+            "table_mappings": {"rules": []},
+        })))
+        .expect("valid parameters");
+        assert_eq!(
+            create.permissions(),
+            [
+                Permission::new(&["dms:CreateReplicationTask"], [src, dst, rep]),
+                Permission::on_any(&["dms:DescribeReplicationTasks"]),
+            ]
+        );
+        let task = "arn:aws:dms:us-east-1:1:task:T";
+        let start =
+            build_operator::<DmsStartTaskOperator>(&params(json!({"replication_task_arn": task})))
+                .expect("valid parameters");
+        assert_eq!(
+            start.permissions(),
+            [Permission::new(&["dms:StartReplicationTask"], [task])]
+        );
+    }
+}

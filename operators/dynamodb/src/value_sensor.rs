@@ -218,3 +218,31 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::DynamoDBValueSensor;
+
+    #[test]
+    fn the_item_is_read_from_the_table() {
+        let p: Params = json!({
+            "table_name": "orders", "partition_key_name": "id", "partition_key_value": "1",
+            "attribute_name": "status", "attribute_value": "done", "region_name": "eu-west-1",
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        assert_eq!(
+            build_operator::<DynamoDBValueSensor>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::new(
+                &["dynamodb:GetItem"],
+                ["arn:aws:dynamodb:eu-west-1:{account}:table/orders"]
+            )]
+        );
+    }
+}

@@ -450,3 +450,36 @@ mod tests {
         assert!(e.is_unknown_parameter(), "{e}");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::EC2TerminateInstanceOperator;
+
+    #[test]
+    fn terminating_describes_the_instances_only_when_it_waits() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<EC2TerminateInstanceOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        let arns = [
+            "arn:aws:ec2:{region}:{account}:instance/i-1",
+            "arn:aws:ec2:{region}:{account}:instance/i-2",
+        ];
+        assert_eq!(
+            perms(json!({"instance_ids": ["i-1", "i-2"]})),
+            [Permission::new(&["ec2:TerminateInstances"], arns)]
+        );
+        assert_eq!(
+            perms(json!({"instance_ids": ["i-1", "i-2"], "wait_for_completion": true})),
+            [
+                Permission::new(&["ec2:TerminateInstances"], arns),
+                Permission::on_any(&["ec2:DescribeInstances"]),
+            ]
+        );
+    }
+}

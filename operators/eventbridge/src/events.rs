@@ -288,3 +288,35 @@ mod tests {
         assert!(e.message().contains("needs `entries`"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::EventBridgePutEventsOperator;
+
+    #[test]
+    fn events_go_to_the_bus_of_each_entry() {
+        let p: Params = json!({"entries": [
+            {"Source": "s", "DetailType": "d", "Detail": "{}"},
+            {"Source": "s", "DetailType": "d", "Detail": "{}", "EventBusName": "orders"},
+            {"Source": "s", "DetailType": "d", "Detail": "{}"},
+        ]})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        assert_eq!(
+            build_operator::<EventBridgePutEventsOperator>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::new(
+                &["events:PutEvents"],
+                [
+                    "arn:aws:events:{region}:{account}:event-bus/default",
+                    "arn:aws:events:{region}:{account}:event-bus/orders",
+                ]
+            )]
+        );
+    }
+}

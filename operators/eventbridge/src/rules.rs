@@ -413,3 +413,45 @@ mod tests {
         assert!(build_operator::<EventBridgeDisableRuleOperator>(&p).is_ok());
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::{EventBridgeDisableRuleOperator, EventBridgePutRuleOperator};
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn rules_on_the_default_and_a_custom_bus() {
+        let role = "arn:aws:iam::1:role/events";
+        let put = build_operator::<EventBridgePutRuleOperator>(&params(json!({
+            "name": "r", "schedule_expression": "rate(1 day)", "role_arn": role,
+        })))
+        .expect("valid parameters");
+        assert_eq!(
+            put.permissions(),
+            [
+                Permission::new(
+                    &["events:PutRule"],
+                    ["arn:aws:events:{region}:{account}:rule/r"]
+                ),
+                Permission::new(&["iam:PassRole"], [role]),
+            ]
+        );
+        let disable = build_operator::<EventBridgeDisableRuleOperator>(&params(
+            json!({"name": "r", "event_bus_name": "orders"}),
+        ))
+        .expect("valid parameters");
+        assert_eq!(
+            disable.permissions(),
+            [Permission::new(
+                &["events:DisableRule"],
+                ["arn:aws:events:{region}:{account}:rule/orders/r"]
+            )]
+        );
+    }
+}

@@ -192,3 +192,28 @@ mod tests {
         assert!(e.message().contains("needs `vault_name`"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::GlacierUploadArchiveOperator;
+
+    #[test]
+    fn the_archive_goes_to_the_vault() {
+        let p: Params = json!({"vault_name": "v", "body": "data"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            build_operator::<GlacierUploadArchiveOperator>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::new(
+                &["glacier:UploadArchive"],
+                ["arn:aws:glacier:{region}:{account}:vaults/v"]
+            )]
+        );
+    }
+}

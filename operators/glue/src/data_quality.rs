@@ -1134,3 +1134,56 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::GlueDataQualityRuleSetEvaluationRunOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<GlueDataQualityRuleSetEvaluationRunOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn an_evaluation_run_reads_its_results_only_when_it_waits() {
+        let params = json!({
+            "datasource": {"GlueTable": {"DatabaseName": "db", "TableName": "t"}},
+            "role": "dq-role", "rule_set_names": ["rs1", "rs2"],
+        });
+        let rulesets = [
+            "arn:aws:glue:{region}:{account}:dataQualityRuleset/rs1",
+            "arn:aws:glue:{region}:{account}:dataQualityRuleset/rs2",
+        ];
+        let start = Permission::new(
+            &[
+                "glue:GetDataQualityRuleset",
+                "glue:StartDataQualityRulesetEvaluationRun",
+            ],
+            rulesets,
+        );
+        let pass = Permission::new(&["iam:PassRole"], ["arn:aws:iam::{account}:role/dq-role"]);
+        assert_eq!(
+            perms(params.clone()),
+            [
+                start.clone(),
+                pass.clone(),
+                Permission::new(
+                    &[
+                        "glue:GetDataQualityRulesetEvaluationRun",
+                        "glue:GetDataQualityResult",
+                        "glue:BatchGetDataQualityResult",
+                    ],
+                    rulesets
+                ),
+            ]
+        );
+        let mut no_wait = params;
+        no_wait["wait_for_completion"] = json!(false);
+        assert_eq!(perms(no_wait), [start, pass]);
+    }
+}

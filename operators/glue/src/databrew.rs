@@ -116,3 +116,33 @@ impl Operator for GlueDataBrewStartJobOperator {
         )]
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::GlueDataBrewStartJobOperator;
+
+    #[test]
+    fn the_job_run_is_described_only_when_waited_for() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<GlueDataBrewStartJobOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        let job = ["arn:aws:databrew:{region}:{account}:job/brew"];
+        assert_eq!(
+            perms(json!({"job_name": "brew"})),
+            [Permission::new(
+                &["databrew:StartJobRun", "databrew:DescribeJobRun"],
+                job
+            )]
+        );
+        assert_eq!(
+            perms(json!({"job_name": "brew", "wait_for_completion": false})),
+            [Permission::new(&["databrew:StartJobRun"], job)]
+        );
+    }
+}

@@ -767,3 +767,74 @@ mod tests {
         assert_eq!(quote("a-b_c.d~e"), "a-b_c.d~e");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::GlueJobOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<GlueJobOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn waiting_and_verbose_add_the_run_and_its_logs() {
+        assert_eq!(
+            perms(json!({
+                "job_name": "etl", "script_location": "s3://b/etl.py",
+                "iam_role_name": "glue-role", "verbose": true,
+            })),
+            [
+                Permission::new(
+                    &[
+                        "glue:GetJob",
+                        "glue:CreateJob",
+                        "glue:StartJobRun",
+                        "glue:GetJobRun"
+                    ],
+                    ["arn:aws:glue:{region}:{account}:job/etl"]
+                ),
+                Permission::new(
+                    &["iam:GetRole", "iam:PassRole"],
+                    ["arn:aws:iam::{account}:role/glue-role"]
+                ),
+                Permission::new(
+                    &["logs:FilterLogEvents"],
+                    ["arn:aws:logs:{region}:{account}:log-group:/aws-glue/jobs*"]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_waiting_only_the_job_is_started_and_a_local_script_uploaded() {
+        assert_eq!(
+            perms(json!({
+                "job_name": "etl", "script_location": "/dags/etl.py", "s3_bucket": "art",
+                "iam_role_arn": "arn:aws:iam::1:role/r", "wait_for_completion": false,
+                "update_config": true, "replace_script_file": true, "region_name": "eu-west-1",
+            })),
+            [
+                Permission::new(
+                    &["s3:PutObject"],
+                    ["arn:aws:s3:::art/artifacts/glue-scripts/etl.py"]
+                ),
+                Permission::new(
+                    &[
+                        "glue:GetJob",
+                        "glue:CreateJob",
+                        "glue:UpdateJob",
+                        "glue:StartJobRun"
+                    ],
+                    ["arn:aws:glue:eu-west-1:{account}:job/etl"]
+                ),
+                Permission::new(&["iam:PassRole"], ["arn:aws:iam::1:role/r"]),
+            ]
+        );
+    }
+}

@@ -357,3 +357,45 @@ mod tests {
         assert!(op.wait.wait_for_completion, "deferrable implies waiting");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::{KinesisAnalyticsV2CreateApplicationOperator, KinesisAnalyticsV2StopApplicationOperator};
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn creating_passes_the_role_and_stopping_describes_the_application() {
+        let role = "arn:aws:iam::1:role/flink";
+        let create = build_operator::<KinesisAnalyticsV2CreateApplicationOperator>(&params(
+            json!({"application_name": "a", "runtime_environment": "FLINK-1_20", "service_execution_role": role}),
+        ))
+        .expect("valid parameters");
+        assert_eq!(
+            create.permissions(),
+            [
+                Permission::on_any(&["kinesisanalytics:CreateApplication"]),
+                Permission::new(&["iam:PassRole"], [role]),
+            ]
+        );
+        let stop = build_operator::<KinesisAnalyticsV2StopApplicationOperator>(&params(
+            json!({"application_name": "a"}),
+        ))
+        .expect("valid parameters");
+        assert_eq!(
+            stop.permissions(),
+            [Permission::new(
+                &[
+                    "kinesisanalytics:StopApplication",
+                    "kinesisanalytics:DescribeApplication"
+                ],
+                ["arn:aws:kinesisanalytics:{region}:{account}:application/a"]
+            )]
+        );
+    }
+}

@@ -632,3 +632,51 @@ mod tests {
         assert!(err.message().contains("x86_64 or arm64"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::LambdaCreateFunctionOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<LambdaCreateFunctionOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn waiting_adds_get_function_and_s3_code_is_read() {
+        let role = "arn:aws:iam::123456789012:role/fn";
+        assert_eq!(
+            perms(json!({
+                "function_name": "f", "role": role, "runtime": "python3.12",
+                "handler": "h.handler", "code": {"S3Bucket": "code", "S3Key": "f.zip"},
+                "wait_for_completion": true, "region_name": "eu-west-1",
+            })),
+            [
+                Permission::new(
+                    &["lambda:CreateFunction", "lambda:GetFunction"],
+                    ["arn:aws:lambda:eu-west-1:{account}:function:f"]
+                ),
+                Permission::new(&["iam:PassRole"], [role]),
+                Permission::new(&["s3:GetObject"], ["arn:aws:s3:::code/f.zip"]),
+            ]
+        );
+        assert_eq!(
+            perms(json!({
+                "function_name": "f", "role": role, "runtime": "python3.12",
+                "handler": "h.handler", "code": {"ZipFile": "UEsDBA=="},
+            })),
+            [
+                Permission::new(
+                    &["lambda:CreateFunction"],
+                    ["arn:aws:lambda:{region}:{account}:function:f"]
+                ),
+                Permission::new(&["iam:PassRole"], [role]),
+            ]
+        );
+    }
+}

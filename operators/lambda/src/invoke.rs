@@ -425,3 +425,33 @@ mod tests {
         assert_eq!(decode_log_result("aGkK").as_deref(), Some("hi\n"));
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::LambdaInvokeFunctionOperator;
+
+    #[test]
+    fn the_function_is_invoked_at_its_qualifier() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<LambdaInvokeFunctionOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        assert_eq!(
+            perms(json!({"function_name": "f", "qualifier": "live"})),
+            [Permission::new(
+                &["lambda:InvokeFunction"],
+                ["arn:aws:lambda:{region}:{account}:function:f:live"]
+            )]
+        );
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:g";
+        assert_eq!(
+            perms(json!({"function_name": arn})),
+            [Permission::new(&["lambda:InvokeFunction"], [arn])]
+        );
+    }
+}

@@ -611,3 +611,34 @@ mod tests {
         assert!(e.message.contains("instance i1 is failed"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::NeptuneStopDbClusterOperator;
+
+    #[test]
+    fn the_cluster_is_stopped_as_an_rds_cluster() {
+        let p: Params = json!({"db_cluster_id": "n1", "region_name": "us-west-2"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            build_operator::<NeptuneStopDbClusterOperator>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [
+                Permission::new(
+                    &["rds:StopDBCluster", "rds:DescribeDBClusters"],
+                    ["arn:aws:rds:us-west-2:{account}:cluster:n1"]
+                ),
+                Permission::new(
+                    &["rds:DescribeDBInstances"],
+                    ["arn:aws:rds:us-west-2:{account}:db:*"]
+                ),
+            ]
+        );
+    }
+}

@@ -209,3 +209,25 @@ mod tests {
         assert!(classify("x", "FAILED".into()).is_err());
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::OpenSearchServerlessCollectionActiveSensor;
+
+    #[test]
+    fn collections_are_read_unscoped() {
+        let p: Params = json!({"collection_name": "c"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            build_operator::<OpenSearchServerlessCollectionActiveSensor>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::on_any(&["aoss:BatchGetCollection"])]
+        );
+    }
+}

@@ -227,3 +227,33 @@ mod tests {
         assert!(e.is_unknown_parameter(), "{}", e.message());
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::QuickSightCreateIngestionOperator;
+
+    #[test]
+    fn the_ingestion_is_described_only_when_waited_for() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<QuickSightCreateIngestionOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        let ingestion = ["arn:aws:quicksight:{region}:{account}:dataset/ds/ingestion/i1"];
+        assert_eq!(
+            perms(json!({"data_set_id": "ds", "ingestion_id": "i1"})),
+            [Permission::new(
+                &["quicksight:CreateIngestion", "quicksight:DescribeIngestion"],
+                ingestion
+            )]
+        );
+        assert_eq!(
+            perms(json!({"data_set_id": "ds", "ingestion_id": "i1", "wait_for_completion": false})),
+            [Permission::new(&["quicksight:CreateIngestion"], ingestion)]
+        );
+    }
+}

@@ -724,3 +724,73 @@ mod tests {
         assert_eq!(op.wait.waiter_max_attempts, 40);
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::{RdsDeleteDbInstanceOperator, RdsStartDbOperator};
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn starting_a_cluster_or_an_instance_with_or_without_the_wait() {
+        let start = |v| {
+            build_operator::<RdsStartDbOperator>(&params(v))
+                .expect("valid parameters")
+                .permissions()
+        };
+        assert_eq!(
+            start(json!({"db_identifier": "db1"})),
+            [Permission::new(
+                &["rds:StartDBInstance", "rds:DescribeDBInstances"],
+                ["arn:aws:rds:{region}:{account}:db:db1"]
+            )]
+        );
+        assert_eq!(
+            start(json!({"db_identifier": "c1", "db_type": "cluster", "wait_for_completion": false})),
+            [Permission::new(
+                &["rds:StartDBCluster"],
+                ["arn:aws:rds:{region}:{account}:cluster:c1"]
+            )]
+        );
+    }
+
+    #[test]
+    fn deleting_an_instance_takes_its_final_snapshot_unless_skipped() {
+        let delete = |v| {
+            build_operator::<RdsDeleteDbInstanceOperator>(&params(v))
+                .expect("valid parameters")
+                .permissions()
+        };
+        assert_eq!(
+            delete(json!({
+                "db_instance_identifier": "db1",
+                "rds_kwargs": {"FinalDBSnapshotIdentifier": "last"},
+                "wait_for_completion": false,
+            })),
+            [
+                Permission::new(
+                    &["rds:DeleteDBInstance"],
+                    ["arn:aws:rds:{region}:{account}:db:db1"]
+                ),
+                Permission::new(
+                    &["rds:CreateDBSnapshot"],
+                    ["arn:aws:rds:{region}:{account}:snapshot:last"]
+                ),
+            ]
+        );
+        assert_eq!(
+            delete(json!({
+                "db_instance_identifier": "db1", "rds_kwargs": {"SkipFinalSnapshot": true},
+            })),
+            [Permission::new(
+                &["rds:DeleteDBInstance", "rds:DescribeDBInstances"],
+                ["arn:aws:rds:{region}:{account}:db:db1"]
+            )]
+        );
+    }
+}

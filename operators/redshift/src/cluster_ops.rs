@@ -1135,3 +1135,33 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::RedshiftPauseClusterOperator;
+
+    #[test]
+    fn pausing_describes_the_cluster_only_when_it_waits() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<RedshiftPauseClusterOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        let cluster = ["arn:aws:redshift:{region}:{account}:cluster:c1"];
+        assert_eq!(
+            perms(json!({"cluster_identifier": "c1"})),
+            [Permission::new(&["redshift:PauseCluster"], cluster)]
+        );
+        assert_eq!(
+            perms(json!({"cluster_identifier": "c1", "wait_for_completion": true})),
+            [Permission::new(
+                &["redshift:PauseCluster", "redshift:DescribeClusters"],
+                cluster
+            )]
+        );
+    }
+}

@@ -588,3 +588,63 @@ mod tests {
         assert!(e.message().contains("empty list"), "{}", e.message());
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::RedshiftDataOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<RedshiftDataOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn the_target_and_the_credentials_decide_the_permissions() {
+        assert_eq!(
+            perms(json!({
+                "sql": "SELECT 1", "cluster_identifier": "c1", "database": "dev",
+                "db_user": "etl", "return_sql_result": true,
+            })),
+            [
+                Permission::new(
+                    &["redshift-data:ExecuteStatement"],
+                    ["arn:aws:redshift:{region}:{account}:cluster:c1"]
+                ),
+                Permission::on_any(&[
+                    "redshift-data:DescribeStatement",
+                    "redshift-data:GetStatementResult",
+                    "redshift-data:CancelStatement",
+                ]),
+                Permission::new(
+                    &["redshift:GetClusterCredentials"],
+                    [
+                        "arn:aws:redshift:{region}:{account}:dbuser:c1/etl",
+                        "arn:aws:redshift:{region}:{account}:dbname:c1/dev",
+                    ]
+                ),
+            ]
+        );
+        let secret = "arn:aws:secretsmanager:us-east-1:1:secret:rs";
+        assert_eq!(
+            perms(json!({
+                "sql": ["SELECT 1", "SELECT 2"], "workgroup_name": "wg", "secret_arn": secret,
+            })),
+            [
+                Permission::new(
+                    &["redshift-data:BatchExecuteStatement"],
+                    ["arn:aws:redshift-serverless:{region}:{account}:workgroup/*"]
+                ),
+                Permission::on_any(&[
+                    "redshift-data:DescribeStatement",
+                    "redshift-data:CancelStatement",
+                ]),
+                Permission::new(&["secretsmanager:GetSecretValue"], [secret]),
+            ]
+        );
+    }
+}

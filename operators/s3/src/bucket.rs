@@ -452,3 +452,40 @@ async fn list_versions(
         }
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::S3DeleteBucketOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<S3DeleteBucketOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn force_delete_adds_emptying_the_bucket() {
+        let head_and_delete = [
+            Permission::new(&["s3:ListBucket"], ["arn:aws:s3:::b"]),
+            Permission::new(&["s3:DeleteBucket"], ["arn:aws:s3:::b"]),
+        ];
+        assert_eq!(perms(json!({"bucket_name": "b"})), head_and_delete);
+        let mut forced = head_and_delete.to_vec();
+        forced.push(Permission::new(
+            &["s3:ListBucketVersions"],
+            ["arn:aws:s3:::b"],
+        ));
+        forced.push(Permission::new(
+            &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            ["arn:aws:s3:::b/*"],
+        ));
+        assert_eq!(
+            perms(json!({"bucket_name": "b", "force_delete": true})),
+            forced
+        );
+    }
+}

@@ -222,3 +222,37 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::S3CreateObjectOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<S3CreateObjectOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn replace_decides_whether_the_key_is_read_first() {
+        assert_eq!(
+            perms(json!({"s3_key": "s3://b/out/x.csv", "data": "d"})),
+            [
+                Permission::new(&["s3:ListBucket"], ["arn:aws:s3:::b"]),
+                Permission::new(&["s3:GetObject"], ["arn:aws:s3:::b/out/x.csv"]),
+                Permission::new(&["s3:PutObject"], ["arn:aws:s3:::b/out/x.csv"]),
+            ]
+        );
+        assert_eq!(
+            perms(json!({"s3_bucket": "b", "s3_key": "k", "data": "d", "replace": true, "acl_policy": "private"})),
+            [Permission::new(
+                &["s3:PutObject", "s3:PutObjectAcl"],
+                ["arn:aws:s3:::b/k"]
+            )]
+        );
+    }
+}

@@ -150,3 +150,35 @@ impl Operator for S3KeySensor {
         out
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::S3KeySensor;
+
+    #[test]
+    fn plain_keys_are_read_and_patterns_listed() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<S3KeySensor>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        assert_eq!(
+            perms(json!({"bucket_key": ["s3://a/x.csv", "s3://b/{{ ds }}/y.csv"]})),
+            [
+                Permission::new(&["s3:ListBucket"], ["arn:aws:s3:::a", "arn:aws:s3:::b"]),
+                Permission::new(
+                    &["s3:GetObject"],
+                    ["arn:aws:s3:::a/x.csv", "arn:aws:s3:::b/{{ ds }}/y.csv"]
+                ),
+            ]
+        );
+        assert_eq!(
+            perms(json!({"bucket_name": "a", "bucket_key": "in/*.csv", "wildcard_match": true})),
+            [Permission::new(&["s3:ListBucket"], ["arn:aws:s3:::a"])]
+        );
+    }
+}

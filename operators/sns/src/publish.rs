@@ -270,3 +270,26 @@ mod tests {
         assert!(e.message().contains("`x` is null"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::SnsPublishOperator;
+
+    #[test]
+    fn publishing_to_the_target() {
+        let topic = "arn:aws:sns:us-east-1:1:t";
+        let p: Params = json!({"target_arn": topic, "message": "m"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            build_operator::<SnsPublishOperator>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::new(&["sns:Publish"], [topic])]
+        );
+    }
+}

@@ -453,3 +453,46 @@ mod tests {
         assert!(e.message.contains("message 4 is not JSON"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::SqsSensor;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<SqsSensor>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn received_messages_are_deleted_unless_asked_not_to() {
+        let url = "https://sqs.eu-west-1.amazonaws.com/123456789012/q";
+        let queue = ["arn:aws:sqs:eu-west-1:123456789012:q"];
+        assert_eq!(
+            perms(json!({"sqs_queue": url})),
+            [Permission::new(
+                &[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:DeleteMessageBatch"
+                ],
+                queue
+            )]
+        );
+        assert_eq!(
+            perms(json!({"sqs_queue": url, "delete_message_on_reception": false})),
+            [Permission::new(&["sqs:ReceiveMessage"], queue)]
+        );
+        assert_eq!(
+            perms(json!({"sqs_queue": "http://127.0.0.1:5000/000000000000/local", "delete_message_on_reception": false})),
+            [Permission::new(
+                &["sqs:ReceiveMessage"],
+                ["arn:aws:sqs:{region}:000000000000:local"]
+            )]
+        );
+    }
+}

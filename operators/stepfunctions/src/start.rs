@@ -386,3 +386,44 @@ mod tests {
         assert_eq!(e.param(), Some("state_machine_arn"));
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Permission, Params, build_operator};
+    use serde_json::json;
+
+    use super::StepFunctionStartExecutionOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<StepFunctionStartExecutionOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn starting_waiting_and_redriving() {
+        let sm = "arn:aws:states:us-east-1:1:stateMachine:m";
+        assert_eq!(
+            perms(json!({"state_machine_arn": sm})),
+            [Permission::new(&["states:StartExecution"], [sm])]
+        );
+        assert_eq!(
+            perms(json!({"state_machine_arn": sm, "deferrable": true})),
+            [
+                Permission::new(&["states:StartExecution"], [sm]),
+                Permission::new(
+                    &["states:DescribeExecution", "states:StopExecution"],
+                    ["arn:aws:states:us-east-1:1:execution:m:*"]
+                ),
+            ]
+        );
+        assert_eq!(
+            perms(json!({"state_machine_arn": sm, "name": "run1", "is_redrive_execution": true})),
+            [Permission::new(
+                &["states:RedriveExecution"],
+                ["arn:aws:states:us-east-1:1:execution:m:run1"]
+            )]
+        );
+    }
+}
