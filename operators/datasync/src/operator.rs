@@ -4,8 +4,8 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use airtask_aws::AwsParams;
-use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::permissions::arn;
+use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
     Level, Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext,
     TaskError,
@@ -310,9 +310,12 @@ impl Operator for DataSyncOperator {
                     [arn("datasync", region, "location/*")],
                 ));
                 let mut roles = Vec::new();
-                for spec in [&self.create_source_location, &self.create_destination_location]
-                    .into_iter()
-                    .flatten()
+                for spec in [
+                    &self.create_source_location,
+                    &self.create_destination_location,
+                ]
+                .into_iter()
+                .flatten()
                 {
                     let (action, role) = match spec {
                         CreateLocation::S3 { s3_config, .. } => (
@@ -874,7 +877,7 @@ mod tests {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
     use super::DataSyncOperator;

@@ -134,7 +134,11 @@ impl Operator for EC2CreateInstanceOperator {
         let region = self.aws.region();
         let ec2 = |r: &str| airtask_core::permissions::arn("ec2", region, r);
         let image = self.request.get_image_id().clone().unwrap_or_default();
-        let key = self.request.get_key_name().clone().unwrap_or_else(|| "*".to_owned());
+        let key = self
+            .request
+            .get_key_name()
+            .clone()
+            .unwrap_or_else(|| "*".to_owned());
         let subnet = self
             .request
             .get_subnet_id()
@@ -144,7 +148,10 @@ impl Operator for EC2CreateInstanceOperator {
             Permission::new(
                 &["ec2:RunInstances"],
                 [
-                    format!("arn:aws:ec2:{}::image/{image}", region.unwrap_or(airtask_core::permissions::REGION)),
+                    format!(
+                        "arn:aws:ec2:{}::image/{image}",
+                        region.unwrap_or(airtask_core::permissions::REGION)
+                    ),
                     ec2("instance/*"),
                     ec2("volume/*"),
                     ec2("network-interface/*"),

@@ -2,8 +2,8 @@
 //! `{"run_id": ...}`.
 
 use airtask_aws::AwsParams;
-use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::permissions::arn;
+use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
@@ -119,7 +119,7 @@ impl Operator for GlueDataBrewStartJobOperator {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
     use super::GlueDataBrewStartJobOperator;

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use airtask_aws::AwsParams;
-use airtask_core::wait::{self, WaitSettings};
 use airtask_core::permissions::global_arn;
+use airtask_core::wait::{self, WaitSettings};
 use airtask_core::{
     Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
@@ -770,7 +770,7 @@ mod tests {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
     use super::GlueJobOperator;

@@ -360,10 +360,12 @@ mod tests {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
-    use super::{KinesisAnalyticsV2CreateApplicationOperator, KinesisAnalyticsV2StopApplicationOperator};
+    use super::{
+        KinesisAnalyticsV2CreateApplicationOperator, KinesisAnalyticsV2StopApplicationOperator,
+    };
 
     fn params(v: serde_json::Value) -> Params {
         v.as_object().cloned().unwrap_or_default()

@@ -9,7 +9,11 @@ use aws_sdk_lambda::types::State;
 /// The ARN IAM authorizes a call on `function_name` (a name, a partial ARN
 /// `ACCOUNT:function:NAME` or a full ARN) at `qualifier` (a version or alias) against:
 /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`.
-pub(crate) fn function_arn(aws: &AwsParams, function_name: &str, qualifier: Option<&str>) -> String {
+pub(crate) fn function_arn(
+    aws: &AwsParams,
+    function_name: &str,
+    qualifier: Option<&str>,
+) -> String {
     let mut out = if function_name.starts_with("arn:") {
         function_name.to_owned()
     } else {

@@ -244,7 +244,12 @@ impl Resource {
     }
 
     /// `actions` on the resource `id`.
-    pub(crate) fn permission(self, aws: &AwsParams, id: &str, actions: &[&'static str]) -> Permission {
+    pub(crate) fn permission(
+        self,
+        aws: &AwsParams,
+        id: &str,
+        actions: &[&'static str],
+    ) -> Permission {
         Permission::new(actions, [self.arn(aws, id)])
     }
 }

@@ -323,9 +323,15 @@ impl Operator for RdsCreateDbInstanceOperator {
         let id = &self.db_instance_identifier;
         let mut create = vec![
             Resource::Instance.arn(&self.aws, id),
-            rds(&format!("pg:{}", arg("DBParameterGroupName").unwrap_or("*"))),
+            rds(&format!(
+                "pg:{}",
+                arg("DBParameterGroupName").unwrap_or("*")
+            )),
             rds(&format!("og:{}", arg("OptionGroupName").unwrap_or("*"))),
-            rds(&format!("subgrp:{}", arg("DBSubnetGroupName").unwrap_or("*"))),
+            rds(&format!(
+                "subgrp:{}",
+                arg("DBSubnetGroupName").unwrap_or("*")
+            )),
         ];
         if let Some(c) = arg("DBClusterIdentifier") {
             create.push(Resource::Cluster.arn(&self.aws, c));
@@ -339,7 +345,11 @@ impl Operator for RdsCreateDbInstanceOperator {
             roles.push(r.to_owned());
         }
         if let Some(r) = arg("DomainIAMRoleName") {
-            roles.push(airtask_core::permissions::arn("iam", Some(""), &format!("role/{r}")));
+            roles.push(airtask_core::permissions::arn(
+                "iam",
+                Some(""),
+                &format!("role/{r}"),
+            ));
         }
         if !roles.is_empty() {
             out.push(Permission::new(&["iam:PassRole"], roles));
@@ -366,11 +376,7 @@ impl Operator for RdsCreateDbInstanceOperator {
             ));
         }
         if self.wait.wait_for_completion {
-            out.push(Resource::Instance.permission(
-                &self.aws,
-                id,
-                &["rds:DescribeDBInstances"],
-            ));
+            out.push(Resource::Instance.permission(&self.aws, id, &["rds:DescribeDBInstances"]));
         }
         out
     }
@@ -454,11 +460,7 @@ impl Operator for RdsDeleteDbInstanceOperator {
         let mut out = vec![Resource::Instance.permission(&self.aws, id, &actions)];
         if self.skip_final_snapshot != Some(true) {
             let snapshot = self.final_db_snapshot_identifier.as_deref().unwrap_or("*");
-            out.push(Resource::Snapshot.permission(
-                &self.aws,
-                snapshot,
-                &["rds:CreateDBSnapshot"],
-            ));
+            out.push(Resource::Snapshot.permission(&self.aws, snapshot, &["rds:CreateDBSnapshot"]));
         }
         out
     }
@@ -727,7 +729,7 @@ mod tests {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
     use super::{RdsDeleteDbInstanceOperator, RdsStartDbOperator};
@@ -751,7 +753,9 @@ mod permission_tests {
             )]
         );
         assert_eq!(
-            start(json!({"db_identifier": "c1", "db_type": "cluster", "wait_for_completion": false})),
+            start(
+                json!({"db_identifier": "c1", "db_type": "cluster", "wait_for_completion": false})
+            ),
             [Permission::new(
                 &["rds:StartDBCluster"],
                 ["arn:aws:rds:{region}:{account}:cluster:c1"]

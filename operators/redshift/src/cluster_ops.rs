@@ -358,7 +358,10 @@ impl Operator for RedshiftCreateClusterOperator {
         }
         let mut out = vec![Permission::new(
             &actions,
-            [rs_arn(&self.aws, &format!("cluster:{}", self.cluster_identifier))],
+            [rs_arn(
+                &self.aws,
+                &format!("cluster:{}", self.cluster_identifier),
+            )],
         )];
         let roles: Vec<String> = self
             .iam_roles
@@ -943,7 +946,10 @@ impl Operator for RedshiftDeleteClusterOperator {
             [rs_arn(&self.aws, &format!("cluster:{id}"))],
         )];
         if !self.skip_final_cluster_snapshot {
-            let snapshot = self.final_cluster_snapshot_identifier.as_deref().unwrap_or("*");
+            let snapshot = self
+                .final_cluster_snapshot_identifier
+                .as_deref()
+                .unwrap_or("*");
             out.push(Permission::new(
                 &["redshift:CreateClusterSnapshot"],
                 [rs_arn(&self.aws, &format!("snapshot:{id}/{snapshot}"))],
@@ -1138,7 +1144,7 @@ mod tests {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
     use super::RedshiftPauseClusterOperator;

@@ -225,7 +225,7 @@ mod tests {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
     use super::S3CreateObjectOperator;
@@ -248,7 +248,9 @@ mod permission_tests {
             ]
         );
         assert_eq!(
-            perms(json!({"s3_bucket": "b", "s3_key": "k", "data": "d", "replace": true, "acl_policy": "private"})),
+            perms(
+                json!({"s3_bucket": "b", "s3_key": "k", "data": "d", "replace": true, "acl_policy": "private"})
+            ),
             [Permission::new(
                 &["s3:PutObject", "s3:PutObjectAcl"],
                 ["arn:aws:s3:::b/k"]

@@ -153,7 +153,7 @@ impl Operator for S3KeySensor {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
     use super::S3KeySensor;

@@ -456,7 +456,7 @@ mod tests {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
     use super::SqsSensor;
@@ -488,7 +488,9 @@ mod permission_tests {
             [Permission::new(&["sqs:ReceiveMessage"], queue)]
         );
         assert_eq!(
-            perms(json!({"sqs_queue": "http://127.0.0.1:5000/000000000000/local", "delete_message_on_reception": false})),
+            perms(
+                json!({"sqs_queue": "http://127.0.0.1:5000/000000000000/local", "delete_message_on_reception": false})
+            ),
             [Permission::new(
                 &["sqs:ReceiveMessage"],
                 ["arn:aws:sqs:{region}:000000000000:local"]

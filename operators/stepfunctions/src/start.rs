@@ -222,11 +222,8 @@ impl Operator for StepFunctionStartExecutionOperator {
     /// the named execution; with `deferrable`, DescribeExecution until it ends and (on kill)
     /// StopExecution, on the execution (`name`, else any execution of the state machine).
     fn permissions(&self) -> Vec<Permission> {
-        let execution = execution_arn(
-            &self.state_machine_arn,
-            self.name.as_deref().unwrap_or("*"),
-        )
-        .unwrap_or_else(|| "*".to_owned());
+        let execution = execution_arn(&self.state_machine_arn, self.name.as_deref().unwrap_or("*"))
+            .unwrap_or_else(|| "*".to_owned());
         let mut out = Vec::new();
         let mut on_execution = Vec::new();
         if self.is_redrive_execution {
@@ -389,7 +386,7 @@ mod tests {
 
 #[cfg(test)]
 mod permission_tests {
-    use airtask_core::{Operator, Permission, Params, build_operator};
+    use airtask_core::{Operator, Params, Permission, build_operator};
     use serde_json::json;
 
     use super::StepFunctionStartExecutionOperator;
