@@ -265,7 +265,7 @@ async fn a_run_pushes_its_execution_id_and_a_failed_run_fails_the_task() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn without_waiting_the_run_is_in_progress_and_a_scheduled_flow_gives_no_run() {
+async fn runs_in_progress_a_scheduled_flow_and_a_missing_execution_id_fail_as_the_provider_does() {
     create_flow(
         "aft-nowait",
         ConnectorType::Salesforce,
@@ -276,6 +276,12 @@ async fn without_waiting_the_run_is_in_progress_and_a_scheduled_flow_gives_no_ru
         "aft-scheduled",
         ConnectorType::Salesforce,
         TriggerType::Scheduled,
+    )
+    .await;
+    create_flow(
+        "aft-give-up",
+        ConnectorType::Salesforce,
+        TriggerType::OnDemand,
     )
     .await;
     let run_op = class("AppflowRunOperator");
@@ -300,6 +306,11 @@ async fn without_waiting_the_run_is_in_progress_and_a_scheduled_flow_gives_no_ru
             "scheduled",
             run_op.as_str(),
             "flow_name: aft-scheduled\npoll_interval: 1".to_owned(),
+        ),
+        (
+            "give_up",
+            run_op.as_str(),
+            "flow_name: aft-give-up\npoll_interval: 1\nmax_attempts: 1".to_owned(),
         ),
     ];
     let flow = Flow::new("aft_nowait", &tasks);
@@ -334,6 +345,15 @@ async fn without_waiting_the_run_is_in_progress_and_a_scheduled_flow_gives_no_ru
         run.log
     );
     assert!(executions("aft-scheduled").await.is_empty());
+    // One poll allowed, and the run was still in progress at it.
+    let run = flow.expect("give_up", 1);
+    assert!(
+        run.error().contains("did not reach a terminal state after 1 attempts")
+            && run.error().contains("last state InProgress"),
+        "{}",
+        run.log
+    );
+    assert!(flow.xcom("give_up", "execution_id").is_none());
 }
 
 /// The last state `airtask run` printed for `task`.
