@@ -2,6 +2,7 @@
 
 mod airflow_api;
 mod airflow_real;
+mod appflow;
 mod athena;
 mod cli;
 mod cloudformation;
