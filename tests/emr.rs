@@ -617,3 +617,70 @@ fn a_killed_emr_on_eks_job_is_cancelled() {
     let run = check.expect("sense", 1);
     assert_eq!(run.error(), "EMR Containers sensor failed due to state: CANCELLED", "{}", run.log);
 }
+
+/// Runs the whole workflow `file` with `params`; the `airtask run` summary.
+pub(crate) fn run_whole(file: &str, params: &str, state: &std::path::Path) -> String {
+    let out = airtask_tests::airtask(&[
+        "run",
+        file,
+        "--run-id",
+        "r1",
+        "--params",
+        params,
+        "--state-dir",
+        &state.to_string_lossy(),
+        "--parallelism",
+        "2",
+    ]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{file}:\n{text}");
+    assert!(text.contains("run r1 succeeded"), "{text}");
+    text
+}
+
+/// The state `airtask run` reported last for `task`.
+pub(crate) fn state_of(summary: &str, task: &str) -> String {
+    summary
+        .lines()
+        .rev()
+        .find(|l| l.split_whitespace().next() == Some(task))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn the_emr_corpus_workflow_runs_end_to_end_through_its_stack() {
+    // The stack makes the log bucket, the roles and the instance profile; the cluster has no
+    // steps and does not stay alive, so it terminates at once and the sensor sees TERMINATED.
+    let file = airtask_tests::corpus_dir()
+        .join("aws-samples/emr_dag.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let dir = airtask_tests::TempDir::new("emrt-corpus");
+    let summary = run_whole(
+        &file,
+        r#"{"stack_name": "emrt-corpus-stack"}"#,
+        &dir.path().join("state"),
+    );
+    for task in [
+        "create_emr_stack",
+        "wait_for_emr_stack",
+        "create_job_flow",
+        "wait_for_job_flow",
+        "delete_emr_stack",
+        "wait_for_emr_delete",
+    ] {
+        assert_eq!(state_of(&summary, task), "success", "{task}:\n{summary}");
+    }
+    let id = std::fs::read_to_string(
+        dir.path()
+            .join("state/emr_dag/r1/create_job_flow/-1/xcom/return_value.json"),
+    )
+    .expect("the job flow id");
+    assert!(id.starts_with("\"j-"), "{id}");
+}

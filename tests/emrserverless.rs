@@ -328,3 +328,30 @@ fn a_killed_job_is_cancelled_and_force_stop_cancels_running_jobs() {
     );
     check_cancelled(&f, &left);
 }
+
+#[test]
+fn the_emr_serverless_corpus_workflow_runs_end_to_end_through_its_stack() {
+    // The stack makes the job role and a bucket; the application is created, started (the
+    // waits end at their first poll), stopped and deleted.
+    let file = airtask_tests::corpus_dir()
+        .join("aws-samples/emr_serverless_dag.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let dir = airtask_tests::TempDir::new("emrst-corpus");
+    let summary = crate::emr::run_whole(
+        &file,
+        r#"{"stack_name": "emrst-corpus-stack"}"#,
+        &dir.path().join("state"),
+    );
+    for task in [
+        "create_emr_stack",
+        "wait_for_emr_stack",
+        "create_application",
+        "stop_application",
+        "delete_application",
+        "delete_emr_stack",
+        "wait_for_emr_delete",
+    ] {
+        assert_eq!(crate::emr::state_of(&summary, task), "success", "{task}:\n{summary}");
+    }
+}
