@@ -15,7 +15,7 @@ use aws_sdk_emr::Client;
 use aws_sdk_emr::operation::run_job_flow::builders::RunJobFlowInputBuilder;
 use serde_json::json;
 
-use crate::common::{EMR_HOOK, cluster_arn, literal_param, role_arn, wild};
+use crate::common::{cluster_arn, literal_param, role_arn, wild};
 use crate::job_flow;
 
 /// What DescribeCluster says of a cluster's state.

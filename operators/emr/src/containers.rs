@@ -147,15 +147,12 @@ fn built<T, E: std::fmt::Display>(r: Result<T, E>, path: &str) -> Result<T, Stri
 /// `job_driver`: sparkSubmitJobDriver or sparkSqlJobDriver.
 fn job_driver(v: &Value, rendered: bool) -> Result<JobDriver, String> {
     let mut o = Obj::new("job_driver", v, rendered)?;
+    // Built after the keys are checked: an unknown key is the first error.
     let submit = o.nested("sparkSubmitJobDriver", |s| {
-        built(
-            SparkSubmitJobDriver::builder()
-                .set_entry_point(s.str("entryPoint")?)
-                .set_entry_point_arguments(s.str_list("entryPointArguments")?)
-                .set_spark_submit_parameters(s.str("sparkSubmitParameters")?)
-                .build(),
-            "job_driver.sparkSubmitJobDriver",
-        )
+        Ok(SparkSubmitJobDriver::builder()
+            .set_entry_point(s.str("entryPoint")?)
+            .set_entry_point_arguments(s.str_list("entryPointArguments")?)
+            .set_spark_submit_parameters(s.str("sparkSubmitParameters")?))
     })?;
     let sql = o.nested("sparkSqlJobDriver", |s| {
         Ok(SparkSqlJobDriver::builder()
@@ -164,6 +161,9 @@ fn job_driver(v: &Value, rendered: bool) -> Result<JobDriver, String> {
             .build())
     })?;
     o.finish()?;
+    let submit = submit
+        .map(|b| built(b.build(), "job_driver.sparkSubmitJobDriver"))
+        .transpose()?;
     Ok(JobDriver::builder()
         .set_spark_submit_job_driver(submit)
         .set_spark_sql_job_driver(sql)
@@ -177,16 +177,12 @@ fn configurations(o: &mut Obj<'_>, key: &'static str) -> Result<Option<Vec<Confi
     items
         .into_iter()
         .map(|mut c| {
-            let conf = built(
-                Configuration::builder()
-                    .set_classification(c.str("classification")?)
-                    .set_properties(c.str_map("properties")?)
-                    .set_configurations(configurations(&mut c, "configurations")?)
-                    .build(),
-                "configuration_overrides.applicationConfiguration",
-            )?;
+            let conf = Configuration::builder()
+                .set_classification(c.str("classification")?)
+                .set_properties(c.str_map("properties")?)
+                .set_configurations(configurations(&mut c, "configurations")?);
             c.finish()?;
-            Ok(conf)
+            built(conf.build(), "configuration_overrides.applicationConfiguration")
         })
         .collect::<Result<Vec<_>, String>>()
         .map(Some)

@@ -4,7 +4,6 @@
 //! each step is waited for in turn (boto3's `step_complete` waiter: COMPLETED; FAILED and
 //! CANCELLED fail the task).
 
-use std::time::Duration;
 
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
@@ -260,6 +259,8 @@ async fn cluster_by_name(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use airtask_core::{Params, build_operator};
     use serde_json::Value;
 

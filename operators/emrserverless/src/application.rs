@@ -6,7 +6,6 @@
 //! and `EmrServerlessDeleteApplicationOperator` (the stop, always waited for; DeleteApplication;
 //! with `wait_for_completion` the `serverless_app_terminated` wait).
 
-use std::time::Duration;
 
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
@@ -365,6 +364,8 @@ impl Operator for EmrServerlessDeleteApplicationOperator {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use airtask_core::{Params, build_operator};
     use serde_json::Value;
 

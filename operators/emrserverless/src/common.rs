@@ -231,8 +231,10 @@ pub(crate) fn states(
             }
             // The quoted names of a Python collection literal.
             let mut out = Vec::new();
+            let mut bare = String::new();
             let mut rest = t;
             while let Some(i) = rest.find(['\'', '"']) {
+                bare.push_str(&rest[..i]);
                 let q = rest[i..].chars().next().unwrap_or('\'');
                 let after = &rest[i + 1..];
                 let Some(j) = after.find(q) else {
@@ -241,7 +243,8 @@ pub(crate) fn states(
                 out.push(after[..j].to_owned());
                 rest = &after[j + 1..];
             }
-            let bare: String = rest
+            bare.push_str(rest);
+            let bare: String = bare
                 .chars()
                 .filter(|c| !"{}[](), ".contains(*c))
                 .collect();

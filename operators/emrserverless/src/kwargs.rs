@@ -22,27 +22,24 @@ fn built<T, E: std::fmt::Display>(r: Result<T, E>, path: &str) -> Result<T, Stri
 /// `job_driver`: sparkSubmit or hive (exactly one).
 pub(crate) fn job_driver(v: &Value, rendered: bool) -> Result<JobDriver, String> {
     let mut o = Obj::new("job_driver", v, rendered)?;
+    // The builders are built after the keys are checked: an unknown key is the first error.
     let spark = o.nested("sparkSubmit", |s| {
-        built(
-            SparkSubmit::builder()
-                .set_entry_point(s.str("entryPoint")?)
-                .set_entry_point_arguments(s.str_list("entryPointArguments")?)
-                .set_spark_submit_parameters(s.str("sparkSubmitParameters")?)
-                .build(),
-            "job_driver.sparkSubmit",
-        )
+        Ok(SparkSubmit::builder()
+            .set_entry_point(s.str("entryPoint")?)
+            .set_entry_point_arguments(s.str_list("entryPointArguments")?)
+            .set_spark_submit_parameters(s.str("sparkSubmitParameters")?))
     })?;
     let hive = o.nested("hive", |h| {
-        built(
-            Hive::builder()
-                .set_query(h.str("query")?)
-                .set_init_query_file(h.str("initQueryFile")?)
-                .set_parameters(h.str("parameters")?)
-                .build(),
-            "job_driver.hive",
-        )
+        Ok(Hive::builder()
+            .set_query(h.str("query")?)
+            .set_init_query_file(h.str("initQueryFile")?)
+            .set_parameters(h.str("parameters")?))
     })?;
     o.finish()?;
+    let spark = spark
+        .map(|b| built(b.build(), "job_driver.sparkSubmit"))
+        .transpose()?;
+    let hive = hive.map(|b| built(b.build(), "job_driver.hive")).transpose()?;
     match (spark, hive) {
         (Some(s), None) => Ok(JobDriver::SparkSubmit(s)),
         (None, Some(h)) => Ok(JobDriver::Hive(h)),
@@ -57,16 +54,12 @@ fn configurations(o: &mut Obj<'_>, key: &'static str) -> Result<Option<Vec<Confi
     items
         .into_iter()
         .map(|mut c| {
-            let conf = built(
-                Configuration::builder()
-                    .set_classification(c.str("classification")?)
-                    .set_properties(c.str_map("properties")?)
-                    .set_configurations(configurations(&mut c, "configurations")?)
-                    .build(),
-                key,
-            )?;
+            let conf = Configuration::builder()
+                .set_classification(c.str("classification")?)
+                .set_properties(c.str_map("properties")?)
+                .set_configurations(configurations(&mut c, "configurations")?);
             c.finish()?;
-            Ok(conf)
+            built(conf.build(), key)
         })
         .collect::<Result<Vec<_>, String>>()
         .map(Some)
