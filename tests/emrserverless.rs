@@ -27,7 +27,7 @@ fn create(name: &str) -> (&'static str, String, String) {
         "create",
         op("EmrServerlessCreateApplicationOperator"),
         format!(
-            "release_label: emr-7.0.0\njob_type: SPARK\nclient_request_token: '{{{{ ds_nodash }}}}-{name}'\nconfig:\n  name: {name}\n  maximumCapacity: {{cpu: 8vCPU, memory: 32GB}}\nwaiter_delay: 0.2"
+            "release_label: emr-7.0.0\njob_type: SPARK\nclient_request_token: tok-{name}\nconfig:\n  name: {name}\n  maximumCapacity: {{cpu: 8vCPU, memory: 32GB}}\nwaiter_delay: 0.2"
         ),
     )
 }
