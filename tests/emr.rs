@@ -476,7 +476,12 @@ fn emr_on_eks_jobs_run_complete_fail_and_run_out_of_polls() {
             (
                 "cluster",
                 &op("EmrEksCreateClusterOperator"),
-                "virtual_cluster_name: emrt-vc\neks_cluster_name: emrt-eks\neks_namespace: spark\ntags: {team: data}".to_owned(),
+                "virtual_cluster_name: emrt-vc\neks_cluster_name: emrt-eks\neks_namespace: emrt-spark\ntags: {team: data}".to_owned(),
+            ),
+            (
+                "cluster_again",
+                &op("EmrEksCreateClusterOperator"),
+                "virtual_cluster_name: emrt-vc-2\neks_cluster_name: emrt-eks\neks_namespace: emrt-spark".to_owned(),
             ),
             (
                 "job",
@@ -525,6 +530,13 @@ fn emr_on_eks_jobs_run_complete_fail_and_run_out_of_polls() {
     assert!(
         run.log
             .contains(&format!("Create EMR EKS Cluster success - virtual cluster id {vc_id}")),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("cluster_again", 1);
+    assert!(
+        run.error().starts_with("CreateVirtualCluster 'emrt-vc-2' on EKS cluster emrt-eks failed")
+            && run.error().contains("A virtual cluster already exists in the given namespace"),
         "{}",
         run.log
     );
@@ -581,7 +593,7 @@ fn a_killed_emr_on_eks_job_is_cancelled() {
             (
                 "cluster",
                 &op("EmrEksCreateClusterOperator"),
-                "virtual_cluster_name: emrt-vc-kill\neks_cluster_name: emrt-eks\neks_namespace: spark".to_owned(),
+                "virtual_cluster_name: emrt-vc-kill\neks_cluster_name: emrt-eks-kill\neks_namespace: emrt-spark-kill".to_owned(),
             ),
             (
                 "job",
