@@ -11,6 +11,8 @@ mod datasync;
 mod dms;
 mod dynamodb;
 mod ec2;
+mod emr;
+mod emrserverless;
 mod eventbridge;
 mod faults;
 mod flow;

@@ -104,6 +104,14 @@ fn build() -> Registry {
     {
         b = airtask_ec2::register(b);
     }
+    #[cfg(feature = "op-emr")]
+    {
+        b = airtask_emr::register(b);
+    }
+    #[cfg(feature = "op-emrserverless")]
+    {
+        b = airtask_emrserverless::register(b);
+    }
     b.build()
 }
 
