@@ -104,6 +104,10 @@ fn build() -> Registry {
     {
         b = airtask_ec2::register(b);
     }
+    #[cfg(feature = "op-sagemaker")]
+    {
+        b = airtask_sagemaker::register(b);
+    }
     b.build()
 }
 
