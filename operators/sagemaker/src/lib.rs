@@ -17,6 +17,7 @@ mod pipeline;
 mod sensors;
 mod shapes;
 mod training_logs;
+mod unified;
 mod wire;
 
 use airtask_core::RegistryBuilder;
@@ -43,6 +44,7 @@ pub use sensors::{
     SageMakerProcessingSensor, SageMakerTrainingSensor, SageMakerTransformSensor,
     SageMakerTuningSensor,
 };
+pub use unified::SageMakerNotebookOperator;
 
 /// Registers every operator of this crate.
 pub fn register(b: RegistryBuilder) -> RegistryBuilder {
@@ -70,4 +72,5 @@ pub fn register(b: RegistryBuilder) -> RegistryBuilder {
         .register::<SageMakerStartNoteBookOperator>()
         .register::<SageMakerStopNotebookOperator>()
         .register::<SageMakerDeleteNotebookOperator>()
+        .register::<SageMakerNotebookOperator>()
 }
