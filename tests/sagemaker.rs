@@ -632,7 +632,7 @@ async fn notebook_instances_are_created_stopped_started_and_deleted() {
         "{}",
         run.log
     );
-    assert!(run.log.contains("SageMaker notebook instance smn-1: Pending"), "{}", run.log);
+    assert!(run.log.contains("Waiting for SageMaker notebook smn-1 to be in service"), "{}", run.log);
     flow.expect("stop", 0);
     flow.expect("start", 0);
     flow.expect("stop_again", 0);

@@ -4,7 +4,6 @@ What stock moto does:
 - training, processing, transform and tuning jobs are "Completed", endpoints "InService" and
   pipeline executions "Succeeded" the moment they are created: no job is ever InProgress,
   Failed or Stopped, so no wait ever polls twice and no failure path can be reached;
-- a notebook instance stays "Pending" until StartNotebookInstance (AWS makes it InService);
 - CreateEndpoint of an existing endpoint silently replaces it (AWS refuses with "Cannot create
   already existing endpoint"), CreateModelPackageGroup of an existing group likewise (AWS:
   "Model Package Group already exists");
@@ -17,11 +16,11 @@ What this patch changes (every other SageMaker call behaves exactly as before):
   * `moto-failed`: the kind's failed state ("Failed") with FailureReason
     "moto-failed: the resource failed (test marker)";
   * `moto-stopped`: "Stopped" (jobs; pipeline executions);
-  * `moto-slow`: the kind's in-progress state ("InProgress", "Creating", "Executing",
-    "Pending") for the first two describes, then the stock (or marked) state;
+  * `moto-slow`: the kind's in-progress state ("InProgress", "Creating", "Executing") for
+    the first two describes, then the stock (or marked) state;
   * `moto-stuck`: the in-progress state forever.
-  (For a pipeline execution the marker is in the pipeline's name.)
-- a notebook instance is "Pending" on the first describe after its creation, then InService;
+  (For a pipeline execution the marker is in the pipeline's name; notebook instances take
+  `moto-failed` only.)
 - CreateEndpoint of an existing endpoint and CreateModelPackageGroup of an existing group give
   AWS's ValidationException;
 - UpdateEndpoint points the endpoint at the new endpoint config ("Updating" on the next
@@ -288,12 +287,7 @@ def apply() -> None:
         backend = self.sagemaker_backend
         name = self._get_param("NotebookInstanceName")
         instance = backend.notebook_instances.get(name)
-        seen = _SEEN.get(("notebook", name), 0)
-        if instance is not None and instance.status == "Pending" and seen >= 1:
-            if "moto-stuck" not in name:
-                instance.status = "InService"
         answer = stock_notebook(self)
-        _SEEN[("notebook", name)] = seen + 1
         if instance is not None and "moto-failed" in name:
             instance.status = "Failed"
             body = answer.result if hasattr(answer, "result") else None
