@@ -740,3 +740,75 @@ fn validate_refuses_a_config_key_sagemaker_does_not_take() {
         "{text}"
     );
 }
+
+/// `airtask run` of a whole corpus workflow with `params`; asserts every task succeeded.
+fn run_corpus(rel: &str, params: &str, tasks: &[&str]) -> String {
+    let file = airtask_tests::corpus_dir()
+        .join(rel)
+        .to_string_lossy()
+        .into_owned();
+    let out = airtask(&["validate", &file]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{rel}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = TempDir::new("sm-corpus");
+    let out = airtask(&[
+        "run",
+        &file,
+        "--run-id",
+        "r1",
+        "--params",
+        params,
+        "--state-dir",
+        &dir.path().join("state").to_string_lossy(),
+    ]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{rel}:\n{text}");
+    for task in tasks {
+        let state = text
+            .lines()
+            .rev()
+            .find(|l| l.split_whitespace().next() == Some(*task))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_default();
+        assert_eq!(state, "success", "{rel} {task}:\n{text}");
+    }
+    text
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_sagemaker_corpus_workflows_run_end_to_end() {
+    // The sample makes the job's role with a CloudFormation stack, runs a processing job with
+    // it, and deletes the stack; the converter's example walks a notebook instance through
+    // create, stop, start, stop and delete.
+    run_corpus(
+        "aws-samples/sagemaker_dag.yaml",
+        r#"{"stack_name": "smc-corpus-stack"}"#,
+        &[
+            "create_sagemaker_stack",
+            "wait_for_sagemaker_stack",
+            "start_processing",
+            "delete_sagemaker_stack",
+            "wait_for_sagemaker_delete",
+        ],
+    );
+    run_corpus(
+        "converter-upstream/example_sagemaker_notebook.yaml",
+        "{}",
+        &[
+            "create_instance",
+            "stop_instance",
+            "start_instance",
+            "stop_instance_before_delete",
+            "delete_instance",
+        ],
+    );
+}

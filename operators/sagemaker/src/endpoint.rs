@@ -130,7 +130,8 @@ impl Operator for SageMakerDeleteModelOperator {
         let aws = AwsParams::read(p)?;
         let model_name = match config::read(p)? {
             Some(m) => {
-                let mut o = airtask_core::kwargs::Obj::new("config", &Value::Object(m.clone()), p.rendered())
+                let v = Value::Object(m);
+                let mut o = airtask_core::kwargs::Obj::new("config", &v, p.rendered())
                     .map_err(|e| airtask_core::kwargs::param_error(p, "config", e))?;
                 let name = o
                     .str("ModelName")
@@ -470,7 +471,7 @@ impl SageMakerEndpointOperator {
             waiter_max_attempts: self.max_ingestion_time.min(f64::from(u32::MAX)) as u32,
             deferrable: self.deferrable,
         };
-        wait::until_terminal(ctx, &settings, &format!("SageMaker endpoint {name}"), || async {
+        wait::until_terminal(ctx, &settings, &format!("SageMaker endpoint {name}"), || async move {
             let d = hook::describe(sm, Kind::Endpoint, name).await?;
             match text(&d, "EndpointStatus") {
                 "InService" => Ok(Poll::Done(())),

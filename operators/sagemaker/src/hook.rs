@@ -172,7 +172,7 @@ pub(crate) fn resource_arn(region: Option<&str>, kind: &str, name: &str) -> Stri
 /// The describe answer of `name`, as JSON.
 pub(crate) async fn describe(sm: &Client, kind: Kind, name: &str) -> Result<Value, CallError> {
     let what = format!("{} {name}", kind.describe_op());
-    let r = match kind {
+    match kind {
         Kind::Training => call!(sm.describe_training_job().training_job_name(name), None)
             .map_err(|e| failed(&what, &e)),
         Kind::Processing => call!(sm.describe_processing_job().processing_job_name(name), None)
@@ -202,8 +202,7 @@ pub(crate) async fn describe(sm: &Client, kind: Kind, name: &str) -> Result<Valu
             None
         )
         .map_err(|e| failed(&what, &e)),
-    };
-    r
+    }
 }
 
 /// The answer's `key` as text (`""` when absent).
@@ -491,7 +490,8 @@ where
             )));
         }
         if !c.non_terminal.contains(&status) {
-            break ctx_done(ctx, response);
+            ctx.hook_info(HOOK, "SageMaker resource completed");
+            return Ok(response);
         }
         if let Some(max) = c.max_ingestion_time
             && max > 0.0
@@ -503,11 +503,6 @@ where
             )));
         }
     }
-}
-
-fn ctx_done(ctx: &TaskContext, response: Value) -> Result<Value, TaskError> {
-    ctx.hook_info(HOOK, "SageMaker resource completed");
-    Ok(response)
 }
 
 /// A whole number of seconds as Python prints the int the provider holds.

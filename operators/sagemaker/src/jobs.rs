@@ -106,7 +106,7 @@ async fn trigger_wait(
         Kind::Transform => "Transform",
         _ => "Training",
     };
-    wait::until_terminal(ctx, &settings, &format!("SageMaker {job} job {name}"), || async {
+    wait::until_terminal(ctx, &settings, &format!("SageMaker {job} job {name}"), || async move {
         let d = hook::describe(sm, kind, name).await?;
         let status = text(&d, key).to_owned();
         if status == "Completed" {

@@ -53,7 +53,7 @@ async fn wait_for(
         ctx,
         &settings,
         &format!("SageMaker notebook instance {name}"),
-        || async {
+        || async move {
             let d = match hook::describe(sm, Kind::Notebook, name).await {
                 Ok(d) => d,
                 Err(e)

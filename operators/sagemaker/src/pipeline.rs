@@ -100,7 +100,7 @@ async fn waiter(
         ctx,
         settings,
         &format!("SageMaker pipeline execution {arn}"),
-        || async {
+        || async move {
             let d = describe(ctx, sm, arn, verbose).await?;
             let status = text(&d, "PipelineExecutionStatus").to_owned();
             if status == done {
@@ -267,8 +267,7 @@ impl Operator for SageMakerStartPipelineOperator {
                     .value(v)
                     .build()
             })
-            .collect::<Result<_, _>>()
-            .map_err(|e| TaskError::fatal(format!("pipeline_params: {e}")))?;
+            .collect();
         let name = &self.pipeline_name;
         let out = sm
             .start_pipeline_execution()
