@@ -70,8 +70,10 @@ def _marked(kind: str, name: str, answer: dict, key: str, running: str, failed: 
 def _wrap_describe(method: str, kind: str, key: str, running: str):
     stock = getattr(SageMakerModelBackend, method)
 
-    def describe(self, name, *args, **kwargs):
-        answer = stock(self, name, *args, **kwargs)
+    def describe(self, *args, **kwargs):
+        answer = stock(self, *args, **kwargs)
+        # moto passes the name by position or by keyword (transform_job_name=...)
+        name = args[0] if args else next(iter(kwargs.values()), "")
         return _marked(kind, name, dict(answer), key, running)
 
     setattr(SageMakerModelBackend, method, describe)

@@ -146,7 +146,7 @@ pub(crate) fn secondary_status_message(now: &Value, before: Option<&Value>) -> S
         .and_then(Value::as_str)
         .and_then(|s| s.parse::<jiff::Timestamp>().ok())
         .map(|t| {
-            t.to_zoned(jiff::tz::TimeZone::UTC)
+            t
                 .strftime("%Y-%m-%d %H:%M:%S")
                 .to_string()
         })

@@ -158,7 +158,7 @@ pub(crate) fn iso(secs: f64) -> Option<String> {
     let ts = jiff::Timestamp::from_microsecond(micros as i64).ok()?;
     Some(format!(
         "{}",
-        ts.to_zoned(jiff::tz::TimeZone::UTC)
+        ts
             .strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
     ))
 }
@@ -192,7 +192,7 @@ mod tests {
             "SecondaryStatusTransitions": [{"StartTime": 1_700_000_000, "Status": "Starting"}],
             "ResourceConfig": {"InstanceCount": 1},
         }));
-        assert_eq!(v["CreationTime"], "2023-11-14T22:13:20.500+00:00");
+        assert_eq!(v["CreationTime"], "2023-11-14T22:13:20.5+00:00");
         assert_eq!(v["TrainingTimeInSeconds"], 12);
         assert_eq!(
             v["SecondaryStatusTransitions"][0]["StartTime"],
