@@ -464,28 +464,38 @@ impl SageMakerEndpointOperator {
     /// boto3's `endpoint_in_service` waiter (the provider's wait, and its trigger's):
     /// InService is done, Failed fails; `check_interval` between polls,
     /// `max_ingestion_time` polls at most (the provider passes it as MaxAttempts).
-    async fn in_service(&self, ctx: &TaskContext, sm: &Client, name: &str) -> Result<(), TaskError> {
+    async fn in_service(
+        &self,
+        ctx: &TaskContext,
+        sm: &Client,
+        name: &str,
+    ) -> Result<(), TaskError> {
         let settings = WaitSettings {
             wait_for_completion: true,
             waiter_delay: self.check_interval,
             waiter_max_attempts: self.max_ingestion_time.min(f64::from(u32::MAX)) as u32,
             deferrable: self.deferrable,
         };
-        wait::until_terminal(ctx, &settings, &format!("SageMaker endpoint {name}"), || async move {
-            let d = hook::describe(sm, Kind::Endpoint, name).await?;
-            match text(&d, "EndpointStatus") {
-                "InService" => Ok(Poll::Done(())),
-                "Failed" => Err(TaskError::retryable(format!(
-                    "Waiter EndpointInService failed: Waiter encountered a terminal failure \
+        wait::until_terminal(
+            ctx,
+            &settings,
+            &format!("SageMaker endpoint {name}"),
+            || async move {
+                let d = hook::describe(sm, Kind::Endpoint, name).await?;
+                match text(&d, "EndpointStatus") {
+                    "InService" => Ok(Poll::Done(())),
+                    "Failed" => Err(TaskError::retryable(format!(
+                        "Waiter EndpointInService failed: Waiter encountered a terminal failure \
                      state: For expression \"EndpointStatus\" we matched expected path: \
                      \"Failed\" (FailureReason: {})",
-                    hook::failure_reason(&d)
-                ))),
-                other => Ok(Poll::Pending {
-                    state: other.to_owned(),
-                }),
-            }
-        })
+                        hook::failure_reason(&d)
+                    ))),
+                    other => Ok(Poll::Pending {
+                        state: other.to_owned(),
+                    }),
+                }
+            },
+        )
         .await
     }
 }

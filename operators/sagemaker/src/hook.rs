@@ -187,8 +187,9 @@ pub(crate) async fn describe(sm: &Client, kind: Kind, name: &str) -> Result<Valu
         .map_err(|e| failed(&what, &e)),
         Kind::AutoMl => call!(sm.describe_auto_ml_job().auto_ml_job_name(name), None)
             .map_err(|e| failed(&what, &e)),
-        Kind::Endpoint => call!(sm.describe_endpoint().endpoint_name(name), None)
-            .map_err(|e| failed(&what, &e)),
+        Kind::Endpoint => {
+            call!(sm.describe_endpoint().endpoint_name(name), None).map_err(|e| failed(&what, &e))
+        }
         Kind::EndpointConfig => call!(
             sm.describe_endpoint_config().endpoint_config_name(name),
             None
@@ -246,6 +247,9 @@ pub(crate) async fn unique_name(
                 "A SageMaker {what} with name {name} already exists."
             )));
         }
+        // The provider's suffix is the wall clock's epoch seconds (`time.time_ns() // 10**9`):
+        // a name, not a measurement of time, so it does not go through a clock module.
+        #[allow(clippy::disallowed_methods)]
         let stamp = jiff::Timestamp::now().as_second().to_string();
         let keep = 63usize.saturating_sub(stamp.len() + 1);
         let base: String = proposed.chars().take(keep).collect();
@@ -315,7 +319,10 @@ pub(crate) fn role_arn(role: &str) -> String {
     } else if role.starts_with("arn:") {
         role.to_owned()
     } else {
-        format!("arn:aws:iam::{{account}}:role/{}", role.trim_start_matches('/'))
+        format!(
+            "arn:aws:iam::{{account}}:role/{}",
+            role.trim_start_matches('/')
+        )
     }
 }
 

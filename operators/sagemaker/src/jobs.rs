@@ -106,21 +106,26 @@ async fn trigger_wait(
         Kind::Transform => "Transform",
         _ => "Training",
     };
-    wait::until_terminal(ctx, &settings, &format!("SageMaker {job} job {name}"), || async move {
-        let d = hook::describe(sm, kind, name).await?;
-        let status = text(&d, key).to_owned();
-        if status == "Completed" {
-            Ok(Poll::Done(()))
-        } else if FAILED_OR_STOPPED.contains(&status.as_str()) {
-            Err(TaskError::retryable(format!(
-                "Error while running job: {{'status': 'error', 'message': 'SageMaker {job} job \
+    wait::until_terminal(
+        ctx,
+        &settings,
+        &format!("SageMaker {job} job {name}"),
+        || async move {
+            let d = hook::describe(sm, kind, name).await?;
+            let status = text(&d, key).to_owned();
+            if status == "Completed" {
+                Ok(Poll::Done(()))
+            } else if FAILED_OR_STOPPED.contains(&status.as_str()) {
+                Err(TaskError::retryable(format!(
+                    "Error while running job: {{'status': 'error', 'message': 'SageMaker {job} job \
                  {name} is {status}: {}'}}",
-                failure_reason(&d)
-            )))
-        } else {
-            Ok(Poll::Pending { state: status })
-        }
-    })
+                    failure_reason(&d)
+                )))
+            } else {
+                Ok(Poll::Pending { state: status })
+            }
+        },
+    )
     .await
 }
 
@@ -244,9 +249,8 @@ impl Operator for SageMakerTrainingOperator {
         log_config(ctx, &config);
         let mut name = name_of(&config, "TrainingJobName");
         if self.check_if_job_exists {
-            name =
-                hook::unique_name(ctx, &sm, Kind::Training, &name, self.fail_if_exists, "job")
-                    .await?;
+            name = hook::unique_name(ctx, &sm, Kind::Training, &name, self.fail_if_exists, "job")
+                .await?;
             set(&mut config, "TrainingJobName", json!(name));
         }
         ctx.info(&format!("Creating SageMaker training job {name}."));
@@ -900,7 +904,8 @@ impl Operator for SageMakerTuningOperator {
             &["/TrainingJobDefinition/RoleArn"],
         )));
         out.extend(hook::s3_check_permissions(&hook::s3_channels(
-            self.config.pointer("/TrainingJobDefinition/InputDataConfig"),
+            self.config
+                .pointer("/TrainingJobDefinition/InputDataConfig"),
         )));
         out
     }
@@ -919,9 +924,8 @@ impl Operator for SageMakerTuningOperator {
         for url in hook::s3_channels(config.pointer("/TrainingJobDefinition/InputDataConfig")) {
             hook::check_s3_url(ctx, &self.aws, &url).await?;
         }
-        call!(sm.create_hyper_parameter_tuning_job(), Some(&config)).map_err(|e| {
-            hook::failed(&format!("CreateHyperParameterTuningJob {name}"), &e)
-        })?;
+        call!(sm.create_hyper_parameter_tuning_job(), Some(&config))
+            .map_err(|e| hook::failed(&format!("CreateHyperParameterTuningJob {name}"), &e))?;
         let d = if self.wait.deferrable {
             trigger_wait(ctx, &sm, Kind::Tuning, &name, &self.wait).await?;
             hook::describe(&sm, Kind::Tuning, &name).await?
@@ -998,11 +1002,14 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(e.param(), Some("action_if_job_exists"));
-        assert!(e.message().contains("accepts only 'timestamp' and 'fail'"), "{e}");
+        assert!(
+            e.message().contains("accepts only 'timestamp' and 'fail'"),
+            "{e}"
+        );
         let mut c = training();
         c["ResourceConfig"]["Count"] = json!(1);
-        let e = build_operator::<SageMakerTrainingOperator>(&params(json!({"config": c})))
-            .unwrap_err();
+        let e =
+            build_operator::<SageMakerTrainingOperator>(&params(json!({"config": c}))).unwrap_err();
         assert_eq!(e.param(), Some("config"));
         assert!(
             e.message().starts_with(
@@ -1014,7 +1021,10 @@ mod tests {
             json!({"config": {"Model": {"ModelName": "m"}}}),
         ))
         .unwrap_err();
-        assert!(e.message().contains("has `Model` but no `Transform`"), "{e}");
+        assert!(
+            e.message().contains("has `Model` but no `Transform`"),
+            "{e}"
+        );
         let e = build_operator::<SageMakerProcessingOperator>(&params(json!({
             "config": {"ProcessingJobName": "p", "RoleArn": "r", "AppSpecification": {"ImageUri": "i"},
                        "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.t3.medium", "VolumeSizeInGB": 1}}},
@@ -1026,6 +1036,9 @@ mod tests {
             "config": {"TrainingJobName": "t", "S3Operations": {}}
         })))
         .unwrap_err();
-        assert!(e.message().contains("S3Operations` is not supported"), "{e}");
+        assert!(
+            e.message().contains("S3Operations` is not supported"),
+            "{e}"
+        );
     }
 }

@@ -213,7 +213,9 @@ impl Operator for SageMakerRegisterModelVersionOperator {
             Err(e) => {
                 let err = hook::failed(&format!("CreateModelPackageGroup {group}"), &e);
                 if err.code.as_deref() == Some("ValidationException")
-                    && err.message.starts_with("Model Package Group already exists")
+                    && err
+                        .message
+                        .starts_with("Model Package Group already exists")
                 {
                     ctx.hook_info(HOOK, &err.message);
                     false

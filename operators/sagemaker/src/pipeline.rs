@@ -25,7 +25,8 @@ pub(crate) async fn describe(
 ) -> Result<Value, CallError> {
     if verbose {
         let steps = call!(
-            sm.list_pipeline_execution_steps().pipeline_execution_arn(arn),
+            sm.list_pipeline_execution_steps()
+                .pipeline_execution_arn(arn),
             None
         )
         .map_err(|e| failed(&format!("ListPipelineExecutionSteps {arn}"), &e))?;
@@ -42,7 +43,7 @@ pub(crate) async fn describe(
                 None => counts.push((st, 1)),
             }
         }
-        counts.sort_by(|a, b| b.1.cmp(&a.1));
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
         let counter = counts
             .iter()
             .map(|(k, n)| format!("'{k}': {n}"))
@@ -155,12 +156,7 @@ impl PipelineWait {
 
     /// `check_status` with the pipeline's states, `waiter_max_attempts × check_interval`
     /// seconds at most.
-    async fn check(
-        &self,
-        ctx: &TaskContext,
-        sm: &Client,
-        arn: &str,
-    ) -> Result<Value, TaskError> {
+    async fn check(&self, ctx: &TaskContext, sm: &Client, arn: &str) -> Result<Value, TaskError> {
         let c = CheckStatus {
             name: arn,
             check_interval: self.check_interval,
@@ -203,8 +199,7 @@ impl Operator for SageMakerStartPipelineOperator {
 
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
-        let pipeline_name =
-            p.required_str("pipeline_name", "the name of the pipeline to start")?;
+        let pipeline_name = p.required_str("pipeline_name", "the name of the pipeline to start")?;
         let display_name = p
             .str("display_name")?
             .unwrap_or_else(|| "airflow-triggered-execution".to_owned());
@@ -251,7 +246,10 @@ impl Operator for SageMakerStartPipelineOperator {
             if self.wait.verbose {
                 actions.push("sagemaker:ListPipelineExecutionSteps");
             }
-            out.push(Permission::new(&actions, [format!("{pipeline}/execution/*")]));
+            out.push(Permission::new(
+                &actions,
+                [format!("{pipeline}/execution/*")],
+            ));
         }
         out
     }
@@ -277,10 +275,8 @@ impl Operator for SageMakerStartPipelineOperator {
             .send()
             .await
             .map_err(|e| {
-                let err = airtask_aws::error::task_error(
-                    &format!("StartPipelineExecution {name}"),
-                    &e,
-                );
+                let err =
+                    airtask_aws::error::task_error(&format!("StartPipelineExecution {name}"), &e);
                 ctx.hook_info(
                     HOOK,
                     &format!("Failed to start pipeline execution, error: {}", err.message),

@@ -140,8 +140,10 @@ impl Checker {
             }
             (Ty::Float, Value::Number(_)) => Ok(v.clone()),
             (Ty::Float, Value::String(s)) if s.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
-                Ok(serde_json::Number::from_f64(s.trim().parse::<f64>().unwrap_or_default())
-                    .map_or(Value::Null, Value::Number))
+                Ok(
+                    serde_json::Number::from_f64(s.trim().parse::<f64>().unwrap_or_default())
+                        .map_or(Value::Null, Value::Number),
+                )
             }
             (Ty::Bool, Value::Bool(_)) => Ok(v.clone()),
             (Ty::Bool, Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
@@ -353,7 +355,10 @@ mod tests {
             "`config.ResourceConfig.InstanceCount` must be a whole number, not a string (\"two\")"
         );
         let e = request("CreateModel", "config.Model", &json!([1]), true).unwrap_err();
-        assert!(e.contains("must be a mapping (the CreateModel request)"), "{e}");
+        assert!(
+            e.contains("must be a mapping (the CreateModel request)"),
+            "{e}"
+        );
         // Unrendered, a template passes where a number is expected.
         let mut v = training();
         v["ResourceConfig"]["InstanceCount"] = json!("{{ params.n }}");

@@ -68,8 +68,7 @@ impl Tail {
                         }
                     }
                 }
-                Err(e)
-                    if airtask_aws::error::code(&e) == Some("ResourceNotFoundException") => {}
+                Err(e) if airtask_aws::error::code(&e) == Some("ResourceNotFoundException") => {}
                 Err(e) => {
                     return Err(airtask_aws::error::task_error(
                         &format!("DescribeLogStreams {LOG_GROUP}"),
@@ -145,11 +144,7 @@ pub(crate) fn secondary_status_message(now: &Value, before: Option<&Value>) -> S
         .get("LastModifiedTime")
         .and_then(Value::as_str)
         .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-        .map(|t| {
-            t
-                .strftime("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default();
     show.iter()
         .map(|t| {

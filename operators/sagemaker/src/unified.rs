@@ -110,7 +110,10 @@ mod tests {
         assert!(e.message().contains("input_config is required"), "{e}");
         let e = build_operator::<SageMakerNotebookOperator>(&p(json!({"input_config": {}})))
             .unwrap_err();
-        assert!(e.message().contains("input_path is a required field"), "{e}");
+        assert!(
+            e.message().contains("input_path is a required field"),
+            "{e}"
+        );
         let op = build_operator::<SageMakerNotebookOperator>(&p(json!({
             "input_config": {"input_path": "src/nb.ipynb", "input_params": {"a": "1"}},
             "domain_id": "dzd-1", "project_id": "p1", "waiter_delay": 5,

@@ -156,11 +156,7 @@ pub(crate) fn iso(secs: f64) -> Option<String> {
         return None;
     }
     let ts = jiff::Timestamp::from_microsecond(micros as i64).ok()?;
-    Some(format!(
-        "{}",
-        ts
-            .strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
-    ))
+    Some(format!("{}", ts.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")))
 }
 
 /// Calls the fluent builder `$call` with [`Wire`]: `$body` (an `Option<&Value>`) as the request
