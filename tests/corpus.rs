@@ -109,6 +109,7 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "KinesisAnalyticsV2",
                         "OpenSearchServerless",
                         "EC2",
+                        "SageMaker",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),
