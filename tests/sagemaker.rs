@@ -1076,3 +1076,56 @@ async fn the_sagemaker_corpus_workflows_validate_and_the_notebook_one_runs_end_t
         ],
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn updates_and_deferred_waits() {
+    pipeline("smd-moto-stuck").await;
+    let flow = Flow::new(
+        "smd",
+        &[
+            ("model", &op("SageMakerModelOperator"), format!("config: {}", model("smd-model"))),
+            ("config", &op("SageMakerEndpointConfigOperator"), format!("config: {}", endpoint_config("smd-config", "smd-model"))),
+            (
+                "create",
+                &op("SageMakerEndpointOperator"),
+                "config: {EndpointName: smd-endpoint, EndpointConfigName: smd-config}\nwait_for_completion: false".to_owned(),
+            ),
+            (
+                "update",
+                &op("SageMakerEndpointOperator"),
+                format!(
+                    "config:\n  EndpointConfig: {}\n  Endpoint: {{EndpointName: smd-endpoint, EndpointConfigName: smd-config-2}}\noperation: update\ndeferrable: true\ncheck_interval: 1",
+                    endpoint_config("smd-config-2", "smd-model")
+                ),
+            ),
+            ("start", &op("SageMakerStartPipelineOperator"), "pipeline_name: smd-moto-stuck".to_owned()),
+            (
+                "stop",
+                &op("SageMakerStopPipelineOperator"),
+                "pipeline_exec_arn: \"{{ ti.xcom_pull(task_ids='start') }}\"\ndeferrable: true\ncheck_interval: 1\nverbose: false".to_owned(),
+            ),
+        ],
+    );
+    flow.expect("model", 0);
+    flow.expect("config", 0);
+    let run = flow.expect("create", 0);
+    assert_eq!(xcom(&run)["Endpoint"]["EndpointConfigName"], "smd-config");
+    let run = flow.expect("update", 0);
+    let x = xcom(&run);
+    assert_eq!(x["Endpoint"]["EndpointConfigName"], "smd-config-2", "{x}");
+    assert_eq!(x["Endpoint"]["EndpointStatus"], "InService");
+    assert!(
+        run.log
+            .contains("Updating SageMaker endpoint smd-endpoint.")
+            && run
+                .log
+                .contains("SageMaker endpoint smd-endpoint: Updating")
+            && run.log.contains("deferrable is set"),
+        "{}",
+        run.log
+    );
+    flow.expect("start", 0);
+    let run = flow.expect("stop", 0);
+    assert_eq!(xcom(&run), "Stopped", "{}", run.log);
+    assert!(run.log.contains("Stopping"), "{}", run.log);
+}

@@ -899,10 +899,16 @@ impl Operator for SageMakerTuningOperator {
             actions.push("sagemaker:AddTags");
         }
         let mut out = vec![Permission::new(&actions, [Kind::Tuning.arn(region, &name)])];
-        out.extend(hook::pass_role(&roles(
-            Some(&self.config),
-            &["/TrainingJobDefinition/RoleArn"],
-        )));
+        // One training definition, or several (TrainingJobDefinitions), each with its role.
+        let mut passed = roles(Some(&self.config), &["/TrainingJobDefinition/RoleArn"]);
+        if let Some(defs) = self
+            .config
+            .get("TrainingJobDefinitions")
+            .and_then(Value::as_array)
+        {
+            passed.extend(defs.iter().flat_map(|d| roles(Some(d), &["/RoleArn"])));
+        }
+        out.extend(hook::pass_role(&passed));
         out.extend(hook::s3_check_permissions(&hook::s3_channels(
             self.config
                 .pointer("/TrainingJobDefinition/InputDataConfig"),
