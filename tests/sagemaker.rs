@@ -1129,3 +1129,36 @@ async fn updates_and_deferred_waits() {
     assert_eq!(xcom(&run), "Stopped", "{}", run.log);
     assert!(run.log.contains("Stopping"), "{}", run.log);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_model_version_that_cannot_be_created_rolls_back_its_new_group() {
+    // `extras` sends the package to a group that does not exist: CreateModelPackage fails,
+    // and the group this try created is deleted again.
+    let flow = Flow::new(
+        "smr",
+        &[(
+            "register",
+            &op("SageMakerRegisterModelVersionOperator"),
+            "image_uri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1\nmodel_url: s3://models/m.tar.gz\npackage_group_name: smr-group\nextras: {ModelPackageGroupName: smr-no-such-group}".to_owned(),
+        )],
+    );
+    let run = flow.expect("register", 1);
+    assert_error(&run, "CreateModelPackage in smr-group failed");
+    assert!(
+        run.log
+            .contains("Deleted the model package group smr-group this try created"),
+        "{}",
+        run.log
+    );
+    let sm = aws_sdk_sagemaker::Client::new(&config().await);
+    let groups = sm
+        .list_model_package_groups()
+        .name_contains("smr-group")
+        .send()
+        .await
+        .expect("ListModelPackageGroups");
+    assert!(
+        groups.model_package_group_summary_list().is_empty(),
+        "{groups:?}"
+    );
+}
