@@ -499,3 +499,78 @@ impl SageMakerEndpointOperator {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use airtask_core::{Params, build_operator};
+
+    use super::*;
+
+    fn params(v: Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_create_declares_the_update_it_may_turn_into_and_the_parts_it_creates() {
+        let op = build_operator::<SageMakerEndpointOperator>(&params(json!({
+            "config": {
+                "Model": {"ModelName": "M", "ExecutionRoleArn": "arn:aws:iam::1:role/r",
+                          "PrimaryContainer": {"Image": "i"}},
+                "EndpointConfig": {"EndpointConfigName": "c", "ProductionVariants": [
+                    {"VariantName": "v", "ModelName": "M", "InitialInstanceCount": "1", "InstanceType": "ml.m5.large"}]},
+                "Endpoint": {"EndpointName": "e", "EndpointConfigName": "c", "Tags": [{"Key": "k", "Value": "v"}]}
+            }
+        })))
+        .expect("valid");
+        assert_eq!(
+            op.permissions(),
+            vec![
+                Permission::new(
+                    &["sagemaker:CreateModel"],
+                    ["arn:aws:sagemaker:{region}:{account}:model/m"]
+                ),
+                Permission::new(&["iam:PassRole"], ["arn:aws:iam::1:role/r"]),
+                Permission::new(
+                    &[
+                        "sagemaker:DescribeEndpointConfig",
+                        "sagemaker:CreateEndpointConfig"
+                    ],
+                    ["arn:aws:sagemaker:{region}:{account}:endpoint-config/c"]
+                ),
+                Permission::new(
+                    &[
+                        "sagemaker:UpdateEndpoint",
+                        "sagemaker:DescribeEndpoint",
+                        "sagemaker:CreateEndpoint",
+                        "sagemaker:AddTags"
+                    ],
+                    ["arn:aws:sagemaker:{region}:{account}:endpoint/e"]
+                ),
+            ]
+        );
+        assert_eq!(
+            op.endpoint_config
+                .as_ref()
+                .and_then(|c| c.pointer("/ProductionVariants/0/InitialInstanceCount"))
+                .cloned(),
+            Some(json!(1))
+        );
+        let e = build_operator::<SageMakerEndpointOperator>(&params(json!({
+            "config": {"EndpointName": "e", "EndpointConfigName": "c"}, "operation": "upsert"
+        })))
+        .unwrap_err();
+        assert_eq!(e.param(), Some("operation"));
+        // An update request is checked against UpdateEndpoint: Tags is not one of its keys.
+        let e = build_operator::<SageMakerEndpointOperator>(&params(json!({
+            "config": {"EndpointName": "e", "EndpointConfigName": "c", "Tags": []},
+            "operation": "update"
+        })))
+        .unwrap_err();
+        assert!(e.message().contains("`config.Tags` is not a key"), "{e}");
+        let e = build_operator::<SageMakerDeleteModelOperator>(&params(json!({
+            "config": {"ModelName": "m", "Extra": 1}
+        })))
+        .unwrap_err();
+        assert!(e.message().contains("`config.Extra`"), "{e}");
+    }
+}
