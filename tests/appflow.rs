@@ -169,7 +169,12 @@ async fn executions(name: &str) -> Vec<(String, ExecutionStatus, Option<i64>)> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_run_pushes_its_execution_id_and_a_failed_run_fails_the_task() {
-    create_flow("aft-run-ok", ConnectorType::Salesforce, TriggerType::OnDemand).await;
+    create_flow(
+        "aft-run-ok",
+        ConnectorType::Salesforce,
+        TriggerType::OnDemand,
+    )
+    .await;
     create_flow(
         "aft-run-moto-error",
         ConnectorType::Salesforce,
@@ -214,8 +219,9 @@ async fn a_run_pushes_its_execution_id_and_a_failed_run_fails_the_task() {
     );
     // The first poll saw the run in progress, the next one its end.
     assert!(
-        run.log
-            .contains(&format!("AppFlow flow aft-run-ok run {id}: InProgress (poll 1 of 60")),
+        run.log.contains(&format!(
+            "AppFlow flow aft-run-ok run {id}: InProgress (poll 1 of 60"
+        )),
         "{}",
         run.log
     );
@@ -235,9 +241,9 @@ async fn a_run_pushes_its_execution_id_and_a_failed_run_fails_the_task() {
     assert!(
         run.error()
             .starts_with("error while waiting for flow to complete: flow aft-run-moto-error run ")
-            && run.error().ends_with(
-                "ended Error: moto: the flow run failed (moto-error in the flow name)"
-            ),
+            && run
+                .error()
+                .ends_with("ended Error: moto: the flow run failed (moto-error in the flow name)"),
         "{}",
         run.log
     );
@@ -348,7 +354,8 @@ async fn runs_in_progress_a_scheduled_flow_and_a_missing_execution_id_fail_as_th
     // One poll allowed, and the run was still in progress at it.
     let run = flow.expect("give_up", 1);
     assert!(
-        run.error().contains("did not reach a terminal state after 1 attempts")
+        run.error()
+            .contains("did not reach a terminal state after 1 attempts")
             && run.error().contains("last state InProgress"),
         "{}",
         run.log

@@ -38,6 +38,7 @@ mod run;
 mod run_task;
 mod s3;
 mod s3_operators;
+mod sagemaker;
 mod sns;
 mod sqs;
 mod stepfunctions;

@@ -111,6 +111,9 @@ fn build() -> Registry {
     #[cfg(feature = "op-emrserverless")]
     {
         b = airtask_emrserverless::register(b);
+    #[cfg(feature = "op-sagemaker")]
+    {
+        b = airtask_sagemaker::register(b);
     }
     b.build()
 }
