@@ -104,6 +104,14 @@ fn build() -> Registry {
     {
         b = airtask_ec2::register(b);
     }
+    #[cfg(feature = "op-bedrock")]
+    {
+        b = airtask_bedrock::register(b);
+    }
+    #[cfg(feature = "op-comprehend")]
+    {
+        b = airtask_comprehend::register(b);
+    }
     b.build()
 }
 
