@@ -3,8 +3,10 @@
 mod airflow_api;
 mod airflow_real;
 mod athena;
+mod bedrock;
 mod cli;
 mod cloudformation;
+mod comprehend;
 mod corpus;
 mod datasync;
 mod dms;

@@ -318,35 +318,42 @@ pub(crate) async fn validate_training(
             )));
         }
     }
-    let metadata = p.classifier_metadata().map_or_else(
-        || "None".to_owned(),
-        |m| {
-            let metrics = m.evaluation_metrics().map_or_else(
-                || "None".to_owned(),
-                |e| {
-                    format!(
-                        "{{'Accuracy': {:?}, 'Precision': {:?}, 'Recall': {:?}, 'F1Score': {:?}}}",
-                        e.accuracy(),
-                        e.precision(),
-                        e.recall(),
-                        e.f1_score()
-                    )
-                },
-            );
-            format!(
-                "{{'NumberOfLabels': {:?}, 'NumberOfTrainedDocuments': {:?}, \
-                 'NumberOfTestDocuments': {:?}, 'EvaluationMetrics': {metrics}}}",
-                m.number_of_labels(),
-                m.number_of_trained_documents(),
-                m.number_of_test_documents()
-            )
-        },
-    );
+    let metadata = p
+        .classifier_metadata()
+        .map_or_else(|| "None".to_owned(), python_metadata);
     ctx.hook_info(
         HOOK_LOGGER,
         &format!("AWS Comprehend document classifier metadata: {metadata}"),
     );
     Ok(())
+}
+
+/// A Python value's text: the number, or None.
+fn py<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "None".to_owned(), |v| v.to_string())
+}
+
+/// The classifier's metadata as the provider logs it (a Python dict of boto3's keys).
+fn python_metadata(m: &aws_sdk_comprehend::types::ClassifierMetadata) -> String {
+    let metrics = m.evaluation_metrics().map_or_else(
+        || "None".to_owned(),
+        |e| {
+            format!(
+                "{{'Accuracy': {}, 'Precision': {}, 'Recall': {}, 'F1Score': {}}}",
+                py(e.accuracy()),
+                py(e.precision()),
+                py(e.recall()),
+                py(e.f1_score())
+            )
+        },
+    );
+    format!(
+        "{{'NumberOfLabels': {}, 'NumberOfTrainedDocuments': {}, 'NumberOfTestDocuments': {}, \
+         'EvaluationMetrics': {metrics}}}",
+        py(m.number_of_labels()),
+        py(m.number_of_trained_documents()),
+        py(m.number_of_test_documents())
+    )
 }
 
 #[cfg(test)]
