@@ -47,7 +47,7 @@ fn a_pii_job_completes_and_the_sensor_sees_it() {
             "start",
             PII,
             pii(
-                "RedactionConfig:\n  PiiEntityTypes: [NAME, EMAIL]\n  MaskMode: MASK\n  MaskCharacter: '*'",
+                "JobName: cp-pii-moto-slow\nRedactionConfig:\n  PiiEntityTypes: [NAME, EMAIL]\n  MaskMode: MASK\n  MaskCharacter: '*'",
                 "",
             ),
         ),
@@ -63,9 +63,9 @@ fn a_pii_job_completes_and_the_sensor_sees_it() {
                 .to_owned(),
         ),
         (
-            "named",
+            "unnamed",
             PII,
-            pii("JobName: cp-named-job\nTags:\n- Key: team\n  Value: data", "wait_for_completion: false"),
+            pii("Tags:\n- Key: team\n  Value: data", "wait_for_completion: false"),
         ),
     ];
     let flow = Flow::new("cp_pii", &tasks);
@@ -75,7 +75,7 @@ fn a_pii_job_completes_and_the_sensor_sees_it() {
     assert_eq!(id.len(), 36, "a job id: {id}");
     assert!(
         run.log
-            .contains("Submitting start pii entities detection job 'start_pii_entities_detection_job-"),
+            .contains("Submitting start pii entities detection job 'cp-pii-moto-slow'."),
         "{}",
         run.log
     );
@@ -103,10 +103,10 @@ fn a_pii_job_completes_and_the_sensor_sees_it() {
     assert!(run.log.contains("is COMPLETED"), "{}", run.log);
     let run = flow.expect("sense_deferred", 0);
     assert_eq!(run.xcom, Some(serde_json::json!(true)), "{}", run.log);
-    let run = flow.expect("named", 0);
+    let run = flow.expect("unnamed", 0);
     assert!(
         run.log
-            .contains("Submitting start pii entities detection job 'cp-named-job'."),
+            .contains("Submitting start pii entities detection job 'start_pii_entities_detection_job-"),
         "{}",
         run.log
     );
@@ -218,7 +218,7 @@ fn a_classifier_trains_and_the_sensor_sees_it() {
             "create",
             CLASSIFIER,
             classifier(
-                "cp-classifier",
+                "cp-classifier-moto-slow",
                 "document_classifier_kwargs:\n  VersionName: v1\n  Tags:\n  - Key: team\n    Value: data",
             ),
         ),
@@ -234,7 +234,7 @@ fn a_classifier_trains_and_the_sensor_sees_it() {
     assert_eq!(
         run.xcom,
         Some(serde_json::json!(
-            "arn:aws:comprehend:us-east-1:123456789012:document-classifier/cp-classifier/v1"
+            "arn:aws:comprehend:us-east-1:123456789012:document-classifier/cp-classifier-moto-slow/v1"
         )),
         "{}",
         run.log
@@ -251,7 +251,7 @@ fn a_classifier_trains_and_the_sensor_sees_it() {
     );
     let run = flow.expect("sense", 0);
     assert!(
-        run.log.contains("Poking for AWS Comprehend document classifier arn: arn:aws:comprehend:us-east-1:123456789012:document-classifier/cp-classifier/v1 status: TRAINED"),
+        run.log.contains("Poking for AWS Comprehend document classifier arn: arn:aws:comprehend:us-east-1:123456789012:document-classifier/cp-classifier-moto-slow/v1 status: TRAINED"),
         "{}",
         run.log
     );
@@ -335,4 +335,104 @@ fn classifier_warnings_and_errors() {
     assert!(run.xcom.is_some(), "{}", run.log);
     let run = flow.expect("sense_running", 1);
     assert!(run.error().starts_with("Sensor has timed out"), "{}", run.log);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn comprehend_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
+    // comprehend_dag.yaml makes its bucket and role with a CloudFormation stack and reads the
+    // stack's outputs as `xcom_pull(task_ids='create_comprehend_stack')['CreateStackResponse']
+    // ['Outputs']`, which no CloudFormationCreateStackOperator pushes
+    // (docs/operators/cloudformation.md). As tests/glue.rs does for glue_dag, the test writes
+    // the value the file expects into the run's state, from the real stack's outputs; every
+    // task of the file then runs, in its order, against the endpoint.
+    let file = airtask_tests::corpus_dir().join("aws-samples/comprehend_dag.yaml");
+    let file_s = file.to_string_lossy().into_owned();
+    let out = airtask_tests::airtask(&["validate", &file_s]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = airtask_tests::TempDir::new("cp-dag");
+    let state = dir.path().join("state").to_string_lossy().into_owned();
+    let run = |task: &str| {
+        let args = [
+            "run-task",
+            &file_s,
+            task,
+            "--state-dir",
+            &state,
+            "--run-id",
+            "r1",
+            "--logical-date",
+            "2024-01-01",
+            "--params",
+            r#"{"stack_name": "cp-dag-stack"}"#,
+            "--output",
+            "json",
+        ];
+        let out = airtask_tests::airtask(&args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{task}:\n{text}");
+        text
+    };
+    run("create_comprehend_stack");
+    run("wait_for_comprehend_stack");
+    let cfn = aws_sdk_cloudformation::Client::new(
+        &airtask_tests::aws_config_for(&airtask_tests::endpoint(), None).await,
+    );
+    let stack = cfn
+        .describe_stacks()
+        .stack_name("cp-dag-stack")
+        .send()
+        .await
+        .expect("DescribeStacks")
+        .stacks
+        .and_then(|s| s.into_iter().next())
+        .expect("the stack");
+    let outputs: Vec<serde_json::Value> = stack
+        .outputs()
+        .iter()
+        .map(|o| serde_json::json!({"OutputKey": o.output_key(), "OutputValue": o.output_value()}))
+        .collect();
+    let keys: Vec<&str> = outputs
+        .iter()
+        .filter_map(|o| o["OutputKey"].as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["InputS3Uri", "OutputS3Uri", "BucketName", "RoleArn"],
+        "{outputs:?}"
+    );
+    let xcom_dir = dir
+        .path()
+        .join("state/comprehend_dag/r1/create_comprehend_stack/-1/xcom");
+    std::fs::create_dir_all(&xcom_dir).expect("xcom dir");
+    std::fs::write(
+        xcom_dir.join("return_value.json"),
+        serde_json::json!({"CreateStackResponse": {"Outputs": outputs}}).to_string(),
+    )
+    .expect("xcom");
+    run("upload_test_data");
+    let text = run("start_pii_detection");
+    assert!(
+        text.contains("Submitting start pii entities detection job 'start_pii_entities_detection_job-"),
+        "{text}"
+    );
+    let job = std::fs::read_to_string(
+        dir.path()
+            .join("state/comprehend_dag/r1/start_pii_detection/-1/xcom/return_value.json"),
+    )
+    .expect("the job's XCom");
+    assert_eq!(job.trim().trim_matches('"').len(), 36, "{job}");
+    let text = run("wait_for_pii_detection");
+    assert!(text.contains("is COMPLETED"), "{text}");
+    run("delete_comprehend_stack");
+    run("wait_for_comprehend_delete");
 }

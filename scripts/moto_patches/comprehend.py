@@ -5,14 +5,15 @@ ever; CreateDocumentClassifier answers a classifier that stays TRAINING for ever
 DescribeDocumentClassifier leaves out its OutputDataConfig, Message and ClassifierMetadata.
 
 What this patch changes (AWS paths only; behaviour selected by names):
-- a PII entities detection job answers IN_PROGRESS on its first DescribePiiEntitiesDetectionJob
-  and COMPLETED after (with an EndTime); `moto-failed` in the job name ends it FAILED with a
-  Message; `moto-running` keeps it IN_PROGRESS; a stopped job (STOP_REQUESTED) is STOPPED on
-  the next Describe;
-- a document classifier answers TRAINING on its first DescribeDocumentClassifier and TRAINED
-  after, with ClassifierMetadata and its OutputDataConfig; `moto-warning` in its name ends it
-  TRAINED_WITH_WARNING with a Message; `moto-failed` ends it IN_ERROR with a Message;
-  `moto-running` keeps it TRAINING. Its ARN has no `/None` version part when no VersionName
+- a PII entities detection job is COMPLETED (with an EndTime) on its first
+  DescribePiiEntitiesDetectionJob, as moto's other jobs end at once; `moto-slow` in the job
+  name answers IN_PROGRESS once first; `moto-failed` ends it FAILED with a Message;
+  `moto-running` keeps it IN_PROGRESS; a stopped job (STOP_REQUESTED) is STOPPED on the next
+  Describe;
+- a document classifier is TRAINED on its first DescribeDocumentClassifier, with
+  ClassifierMetadata and its OutputDataConfig; `moto-slow` in its name answers TRAINING once
+  first; `moto-warning` ends it TRAINED_WITH_WARNING with a Message; `moto-failed` ends it
+  IN_ERROR with a Message; `moto-running` keeps it TRAINING. Its ARN has no `/None` version part when no VersionName
   was given (stock moto writes one).
 
 Tests that need it: tests/comprehend.rs.
@@ -39,7 +40,7 @@ def _advance_job(job):
     if job.job_status in ("COMPLETED", "FAILED", "STOPPED"):
         return
     name = job.job_name or ""
-    if "moto-running" in name or job.job_status == "SUBMITTED":
+    if "moto-running" in name or ("moto-slow" in name and job.job_status == "SUBMITTED"):
         job.job_status = "IN_PROGRESS"
         return
     job.job_status = "FAILED" if "moto-failed" in name else "COMPLETED"
@@ -98,7 +99,8 @@ def _describe_classifier(self):
     gets = getattr(classifier, "_airtask_gets", 0)
     classifier._airtask_gets = gets + 1
     name = classifier.name or ""
-    if classifier.status in ("TRAINING", "SUBMITTED") and gets >= 1 and "moto-running" not in name:
+    slow = "moto-slow" in name and gets == 0
+    if classifier.status in ("TRAINING", "SUBMITTED") and not slow and "moto-running" not in name:
         if "moto-failed" in name:
             classifier.status = "IN_ERROR"
         elif "moto-warning" in name:
