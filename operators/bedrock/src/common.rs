@@ -11,10 +11,6 @@ use airtask_core::{ParamError, ParamReader, TaskError};
 use aws_smithy_types::{Document, Number};
 use serde_json::Value;
 
-/// The logger of the Bedrock hooks' lines.
-pub(crate) const HOOK_LOGGER: &str =
-    "airflow.task.hooks.airflow.providers.amazon.aws.hooks.bedrock.BedrockHook";
-
 /// The states of one kind of Bedrock resource, as the provider's waiter (an operator's
 /// `wait_for_completion`) and its sensor group them.
 #[derive(Debug, Clone, Copy)]

@@ -760,7 +760,7 @@ mod tests {
                         )
                         .retrieved_references(
                             RetrievedReference::builder()
-                                .content(RetrievalResultContent::builder().text("chunk").build().unwrap())
+                                .content(RetrievalResultContent::builder().text("chunk").build())
                                 .location(
                                     RetrievalResultLocation::builder()
                                         .r#type(RetrievalResultLocationType::S3)

@@ -20,8 +20,6 @@ use serde_json::{Value, json};
 
 use crate::config::{self, PII_JOB, required};
 
-const OP: &str = "ComprehendStartPiiEntitiesDetectionJobOperator";
-
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
