@@ -46,17 +46,18 @@ fn knowledge_base(name: &str, extra: &str) -> String {
 
 #[test]
 fn invoke_model_returns_the_decoded_answer_and_an_invalid_model_fails() {
+    let invoke = op("BedrockInvokeModelOperator");
     let tasks = [
         (
             "invoke",
-            op("BedrockInvokeModelOperator").as_str(),
+            invoke.as_str(),
             "model_id: amazon.nova-lite-v1:0\ninput_data:\n  messages:\n  - role: user\n    \
              content:\n    - text: What is Amazon MWAA on {{ ds }}?"
                 .to_owned(),
         ),
         (
             "invalid",
-            op("BedrockInvokeModelOperator").as_str(),
+            invoke.as_str(),
             "model_id: moto-invalid-model\ninput_data: {}\ncontent_type: application/json\naccept_type: application/json"
                 .to_owned(),
         ),
