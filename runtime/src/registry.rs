@@ -114,6 +114,13 @@ fn build() -> Registry {
     #[cfg(feature = "op-sagemaker")]
     {
         b = airtask_sagemaker::register(b);
+    #[cfg(feature = "op-bedrock")]
+    {
+        b = airtask_bedrock::register(b);
+    }
+    #[cfg(feature = "op-comprehend")]
+    {
+        b = airtask_comprehend::register(b);
     }
     b.build()
 }
