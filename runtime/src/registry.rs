@@ -111,9 +111,11 @@ fn build() -> Registry {
     #[cfg(feature = "op-emrserverless")]
     {
         b = airtask_emrserverless::register(b);
+    }
     #[cfg(feature = "op-sagemaker")]
     {
         b = airtask_sagemaker::register(b);
+    }
     #[cfg(feature = "op-bedrock")]
     {
         b = airtask_bedrock::register(b);
