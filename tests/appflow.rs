@@ -172,13 +172,13 @@ async fn a_run_pushes_its_execution_id_and_a_failed_run_fails_the_task() {
     create_flow(
         "aft-run-ok",
         ConnectorType::Salesforce,
-        TriggerType::OnDemand,
+        TriggerType::Ondemand,
     )
     .await;
     create_flow(
         "aft-run-moto-error",
         ConnectorType::Salesforce,
-        TriggerType::OnDemand,
+        TriggerType::Ondemand,
     )
     .await;
     let run_op = class("AppflowRunOperator");
@@ -275,7 +275,7 @@ async fn runs_in_progress_a_scheduled_flow_and_a_missing_execution_id_fail_as_th
     create_flow(
         "aft-nowait",
         ConnectorType::Salesforce,
-        TriggerType::OnDemand,
+        TriggerType::Ondemand,
     )
     .await;
     create_flow(
@@ -287,7 +287,7 @@ async fn runs_in_progress_a_scheduled_flow_and_a_missing_execution_id_fail_as_th
     create_flow(
         "aft-give-up",
         ConnectorType::Salesforce,
-        TriggerType::OnDemand,
+        TriggerType::Ondemand,
     )
     .await;
     let run_op = class("AppflowRunOperator");
@@ -421,7 +421,7 @@ async fn the_filter_operators_update_the_flow_as_the_provider_does_then_run_it()
         ("aft-daily", ConnectorType::Salesforce),
     ];
     for (name, connector) in &flows {
-        create_flow(name, connector.clone(), TriggerType::OnDemand).await;
+        create_flow(name, connector.clone(), TriggerType::Ondemand).await;
     }
     let id = "aft_filters";
     let yaml = format!(
@@ -468,11 +468,11 @@ async fn the_filter_operators_update_the_flow_as_the_provider_does_then_run_it()
     // 2025-03-09T00:00:00Z and 06:30 in epoch milliseconds, a day later, 1 ms earlier.
     let new_filter = |name: &str| -> Option<Task> {
         let (s, z) = (ConnectorType::Salesforce, ConnectorType::Zendesk);
-        let props = |p: &[(&str, &str)]| {
+        fn props<'a>(p: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
             let mut all = vec![("DATA_TYPE", "datetime")];
             all.extend_from_slice(p);
             all
-        };
+        }
         match name {
             "aft-before" => Some(task(
                 &s,
@@ -525,7 +525,7 @@ async fn the_filter_operators_update_the_flow_as_the_provider_does_then_run_it()
             described.trigger_config(),
             Some(
                 &TriggerConfig::builder()
-                    .trigger_type(TriggerType::OnDemand)
+                    .trigger_type(TriggerType::Ondemand)
                     .build()
                     .unwrap()
             ),
@@ -610,7 +610,7 @@ fn short_circuit_workflow(id: &str, flow: &str) -> String {
 #[tokio::test(flavor = "current_thread")]
 async fn a_run_without_records_skips_the_tasks_downstream_of_the_short_circuit() {
     let name = "aft-sc-moto-no-records";
-    create_flow(name, ConnectorType::Salesforce, TriggerType::OnDemand).await;
+    create_flow(name, ConnectorType::Salesforce, TriggerType::Ondemand).await;
     let id = "aft_sc_empty";
     let dir = TempDir::new(id);
     let (code, out) = run_workflow(&dir, id, &short_circuit_workflow(id, name));
@@ -684,7 +684,7 @@ async fn a_run_without_records_skips_the_tasks_downstream_of_the_short_circuit()
 #[tokio::test(flavor = "current_thread")]
 async fn a_run_with_records_lets_the_tasks_downstream_of_the_short_circuit_run() {
     let name = "aft-sc-records";
-    create_flow(name, ConnectorType::Salesforce, TriggerType::OnDemand).await;
+    create_flow(name, ConnectorType::Salesforce, TriggerType::Ondemand).await;
     let id = "aft_sc_records";
     let dir = TempDir::new(id);
     let (code, out) = run_workflow(&dir, id, &short_circuit_workflow(id, name));
