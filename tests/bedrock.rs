@@ -66,13 +66,13 @@ fn invoke_model_returns_the_decoded_answer_and_an_invalid_model_fails() {
     let run = flow.expect("invoke", 0);
     let xcom = run.xcom.unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     assert_eq!(
-        xcom["output"]["message"]["content"][0]["text"],
-        "moto: What is Amazon MWAA on 2025-03-09?",
+        xcom["output"]["message"]["content"][0]["text"], "moto: What is Amazon MWAA on 2025-03-09?",
         "{xcom}"
     );
     assert_eq!(xcom["stopReason"], "end_turn", "{xcom}");
     assert!(
-        run.log.contains("Bedrock amazon.nova-lite-v1:0 prompt: {\"messages\""),
+        run.log
+            .contains("Bedrock amazon.nova-lite-v1:0 prompt: {\"messages\""),
         "{}",
         run.log
     );
@@ -80,7 +80,9 @@ fn invoke_model_returns_the_decoded_answer_and_an_invalid_model_fails() {
     let run = flow.expect("invalid", 1);
     assert!(
         run.error().contains("ValidationException")
-            && run.error().contains("The provided model identifier is invalid."),
+            && run
+                .error()
+                .contains("The provided model identifier is invalid."),
         "{}",
         run.log
     );
@@ -115,8 +117,7 @@ fn the_corpus_bedrock_workflow_runs_its_task() {
     .unwrap_or_else(|e| panic!("no XCom ({e}):\n{log}"));
     let xcom: serde_json::Value = serde_json::from_str(&xcom).expect("XCom JSON");
     assert_eq!(
-        xcom["output"]["message"]["content"][0]["text"],
-        "moto: What is Amazon MWAA?",
+        xcom["output"]["message"]["content"][0]["text"], "moto: What is Amazon MWAA?",
         "{xcom}"
     );
 }
@@ -149,8 +150,10 @@ fn a_customization_job_completes_and_a_taken_name_gets_a_timestamp() {
             ),
         ),
     ];
-    let tasks: Vec<(&str, &str, String)> =
-        tasks.iter().map(|(t, o, p)| (*t, o.as_str(), p.clone())).collect();
+    let tasks: Vec<(&str, &str, String)> = tasks
+        .iter()
+        .map(|(t, o, p)| (*t, o.as_str(), p.clone()))
+        .collect();
     let flow = Flow::new("br_cust", &tasks);
     let run = flow.expect("create", 0);
     assert_eq!(
@@ -197,8 +200,9 @@ fn a_customization_job_completes_and_a_taken_name_gets_a_timestamp() {
         "{arn}"
     );
     assert!(
-        run.log
-            .contains(&format!("Changed job name to 'br-cust-1-{suffix}' to avoid collision.")),
+        run.log.contains(&format!(
+            "Changed job name to 'br-cust-1-{suffix}' to avoid collision."
+        )),
         "{}",
         run.log
     );
@@ -217,7 +221,11 @@ fn a_failed_customization_job_fails_the_operator_and_the_sensor() {
         (
             "create",
             op("BedrockCustomizeModelOperator"),
-            customize("br-cust-moto-failed", "br-cust-failed-model", "deferrable: true"),
+            customize(
+                "br-cust-moto-failed",
+                "br-cust-failed-model",
+                "deferrable: true",
+            ),
         ),
         (
             "sense",
@@ -230,8 +238,10 @@ fn a_failed_customization_job_fails_the_operator_and_the_sensor() {
             "job_name: br-cust-never\npoke_interval: 0.2".to_owned(),
         ),
     ];
-    let tasks: Vec<(&str, &str, String)> =
-        tasks.iter().map(|(t, o, p)| (*t, o.as_str(), p.clone())).collect();
+    let tasks: Vec<(&str, &str, String)> = tasks
+        .iter()
+        .map(|(t, o, p)| (*t, o.as_str(), p.clone()))
+        .collect();
     let flow = Flow::new("br_cust_fail", &tasks);
     let run = flow.expect("create", 1);
     assert!(
@@ -264,7 +274,11 @@ fn a_running_customization_job_times_out_the_waits() {
         (
             "start",
             op("BedrockCustomizeModelOperator"),
-            customize("br-cust-moto-running", "br-cust-running-model", "wait_for_completion: false"),
+            customize(
+                "br-cust-moto-running",
+                "br-cust-running-model",
+                "wait_for_completion: false",
+            ),
         ),
         (
             "wait",
@@ -287,8 +301,10 @@ fn a_running_customization_job_times_out_the_waits() {
                 .to_owned(),
         ),
     ];
-    let tasks: Vec<(&str, &str, String)> =
-        tasks.iter().map(|(t, o, p)| (*t, o.as_str(), p.clone())).collect();
+    let tasks: Vec<(&str, &str, String)> = tasks
+        .iter()
+        .map(|(t, o, p)| (*t, o.as_str(), p.clone()))
+        .collect();
     let flow = Flow::new("br_cust_run", &tasks);
     let run = flow.expect("start", 0);
     assert!(run.xcom.is_some(), "{}", run.log);
@@ -300,10 +316,15 @@ fn a_running_customization_job_times_out_the_waits() {
         run.log
     );
     let run = flow.expect("sense", 1);
-    assert!(run.error().starts_with("Sensor has timed out"), "{}", run.log);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("sense_deferred", 1);
     assert!(
-        run.error().contains("did not reach a terminal state after 2 attempts"),
+        run.error()
+            .contains("did not reach a terminal state after 2 attempts"),
         "{}",
         run.log
     );
@@ -341,18 +362,25 @@ fn provisioned_throughput_comes_in_service_or_fails() {
             "model_units: 0\nprovisioned_model_name: br-pt-x\nmodel_id: m".to_owned(),
         ),
     ];
-    let tasks: Vec<(&str, &str, String)> =
-        tasks.iter().map(|(t, o, p)| (*t, o.as_str(), p.clone())).collect();
+    let tasks: Vec<(&str, &str, String)> = tasks
+        .iter()
+        .map(|(t, o, p)| (*t, o.as_str(), p.clone()))
+        .collect();
     let flow = Flow::new("br_pt", &tasks);
     let run = flow.expect("create", 0);
     let arn = run.xcom.clone().unwrap_or_default();
     assert!(
-        arn.as_str()
-            .is_some_and(|a| a.starts_with("arn:aws:bedrock:us-east-1:123456789012:provisioned-model/")),
+        arn.as_str().is_some_and(
+            |a| a.starts_with("arn:aws:bedrock:us-east-1:123456789012:provisioned-model/")
+        ),
         "{}",
         run.log
     );
-    assert!(run.log.contains("Waiting for provisioned throughput."), "{}", run.log);
+    assert!(
+        run.log.contains("Waiting for provisioned throughput."),
+        "{}",
+        run.log
+    );
     assert!(run.log.contains(": Creating (poll 1 of 20"), "{}", run.log);
     let run = flow.expect("sense", 0);
     assert!(run.log.contains("is InService"), "{}", run.log);
@@ -435,15 +463,18 @@ fn a_knowledge_base_with_a_data_source_is_ingested_and_queried() {
             ),
         ),
     ];
-    let tasks: Vec<(&str, &str, String)> =
-        tasks.iter().map(|(t, o, p)| (*t, o.as_str(), p.clone())).collect();
+    let tasks: Vec<(&str, &str, String)> = tasks
+        .iter()
+        .map(|(t, o, p)| (*t, o.as_str(), p.clone()))
+        .collect();
     let flow = Flow::new("br_kb", &tasks);
     let run = flow.expect("kb", 0);
     let kb = run.xcom.clone().unwrap_or_default();
     let kb = kb.as_str().unwrap_or_default().to_owned();
     assert!(kb.starts_with("br-kb-main"), "{}", run.log);
     assert!(
-        run.log.contains("Creating Amazon Bedrock Knowledge Base br-kb-main"),
+        run.log
+            .contains("Creating Amazon Bedrock Knowledge Base br-kb-main"),
         "{}",
         run.log
     );
@@ -454,7 +485,12 @@ fn a_knowledge_base_with_a_data_source_is_ingested_and_queried() {
         run.log
     );
     let run = flow.expect("kb_active", 0);
-    assert!(run.log.contains(&format!("Bedrock knowledge base {kb} is ACTIVE")), "{}", run.log);
+    assert!(
+        run.log
+            .contains(&format!("Bedrock knowledge base {kb} is ACTIVE")),
+        "{}",
+        run.log
+    );
     let run = flow.expect("ds", 0);
     let ds = run.xcom.clone().unwrap_or_default();
     assert!(ds.as_str().is_some_and(|d| d.len() == 10), "{}", run.log);
@@ -483,13 +519,21 @@ fn a_knowledge_base_with_a_data_source_is_ingested_and_queried() {
     let run = flow.expect("rag", 0);
     let xcom = run.xcom.unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     assert_eq!(xcom["sessionId"], "br-session-1", "{xcom}");
-    assert_eq!(xcom["output"]["text"], "moto: answer to what is airtask", "{xcom}");
+    assert_eq!(
+        xcom["output"]["text"], "moto: answer to what is airtask",
+        "{xcom}"
+    );
     assert_eq!(
         xcom["citations"][0]["retrievedReferences"][1]["location"]["s3Location"]["uri"],
         "s3://br-kb-docs/doc2.txt",
         "{xcom}"
     );
-    assert!(run.log.contains("Response: moto: answer to what is airtask"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("Response: moto: answer to what is airtask"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("rag_external", 0);
     let xcom = run.xcom.unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     assert_eq!(
@@ -544,8 +588,10 @@ fn knowledge_base_failures_and_the_index_retries() {
             format!("input: q\nsource_type: KNOWLEDGE_BASE\nmodel_arn: {MODEL}"),
         ),
     ];
-    let tasks: Vec<(&str, &str, String)> =
-        tasks.iter().map(|(t, o, p)| (*t, o.as_str(), p.clone())).collect();
+    let tasks: Vec<(&str, &str, String)> = tasks
+        .iter()
+        .map(|(t, o, p)| (*t, o.as_str(), p.clone()))
+        .collect();
     let flow = Flow::new("br_kb_fail", &tasks);
     let run = flow.expect("failed", 1);
     assert!(
@@ -577,9 +623,17 @@ fn knowledge_base_failures_and_the_index_retries() {
         run.log
     );
     let run = flow.expect("ds_unknown", 1);
-    assert!(run.error().contains("ResourceNotFoundException"), "{}", run.log);
+    assert!(
+        run.error().contains("ResourceNotFoundException"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("retrieve_unknown", 1);
-    assert!(run.error().contains("ResourceNotFoundException"), "{}", run.log);
+    assert!(
+        run.error().contains("ResourceNotFoundException"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("rag_invalid", 2);
     assert!(
         run.error().contains(
@@ -636,8 +690,10 @@ fn ingestion_failures_and_the_not_ready_retry() {
                 .to_owned(),
         ),
     ];
-    let tasks: Vec<(&str, &str, String)> =
-        tasks.iter().map(|(t, o, p)| (*t, o.as_str(), p.clone())).collect();
+    let tasks: Vec<(&str, &str, String)> = tasks
+        .iter()
+        .map(|(t, o, p)| (*t, o.as_str(), p.clone()))
+        .collect();
     let flow = Flow::new("br_ing_fail", &tasks);
     flow.expect("kb", 0);
     flow.expect("ds_failed", 0);
@@ -650,7 +706,8 @@ fn ingestion_failures_and_the_not_ready_retry() {
     flow.expect("start_failed", 0);
     let run = flow.expect("sense_failed", 1);
     assert!(
-        run.error().starts_with("Bedrock ingestion job sensor failed."),
+        run.error()
+            .starts_with("Bedrock ingestion job sensor failed."),
         "{}",
         run.log
     );

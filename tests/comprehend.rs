@@ -6,8 +6,7 @@
 
 use crate::flow::Flow;
 
-const PII: &str =
-    "airflow.providers.amazon.aws.operators.comprehend.ComprehendStartPiiEntitiesDetectionJobOperator";
+const PII: &str = "airflow.providers.amazon.aws.operators.comprehend.ComprehendStartPiiEntitiesDetectionJobOperator";
 const PII_SENSOR: &str = "airflow.providers.amazon.aws.sensors.comprehend.ComprehendStartPiiEntitiesDetectionJobCompletedSensor";
 const CLASSIFIER: &str =
     "airflow.providers.amazon.aws.operators.comprehend.ComprehendCreateDocumentClassifierOperator";
@@ -70,7 +69,10 @@ fn a_pii_job_completes_and_the_sensor_sees_it() {
     ];
     let flow = Flow::new("cp_pii", &tasks);
     let run = flow.expect("start", 0);
-    let id = run.xcom.clone().unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
+    let id = run
+        .xcom
+        .clone()
+        .unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     let id = id.as_str().unwrap_or_default().to_owned();
     assert_eq!(id.len(), 36, "a job id: {id}");
     assert!(
@@ -80,9 +82,8 @@ fn a_pii_job_completes_and_the_sensor_sees_it() {
         run.log
     );
     assert!(
-        run.log.contains(&format!(
-            "#/analysis-job-details/pii/{id}"
-        )),
+        run.log
+            .contains(&format!("#/analysis-job-details/pii/{id}")),
         "{}",
         run.log
     );
@@ -94,8 +95,9 @@ fn a_pii_job_completes_and_the_sensor_sees_it() {
         run.log
     );
     assert!(
-        run.log
-            .contains(&format!("Comprehend pii entities detection job `{id}` complete.")),
+        run.log.contains(&format!(
+            "Comprehend pii entities detection job `{id}` complete."
+        )),
         "{}",
         run.log
     );
@@ -105,8 +107,9 @@ fn a_pii_job_completes_and_the_sensor_sees_it() {
     assert_eq!(run.xcom, Some(serde_json::json!(true)), "{}", run.log);
     let run = flow.expect("unnamed", 0);
     assert!(
-        run.log
-            .contains("Submitting start pii entities detection job 'start_pii_entities_detection_job-"),
+        run.log.contains(
+            "Submitting start pii entities detection job 'start_pii_entities_detection_job-"
+        ),
         "{}",
         run.log
     );
@@ -133,11 +136,7 @@ fn failed_and_running_pii_jobs() {
             PII,
             pii("JobName: cp-moto-running", "waiter_max_attempts: 2"),
         ),
-        (
-            "bad_kwargs",
-            PII,
-            pii("Jobname: typo", ""),
-        ),
+        ("bad_kwargs", PII, pii("Jobname: typo", "")),
         (
             "sense_unknown",
             PII_SENSOR,
@@ -201,11 +200,16 @@ fn a_running_pii_job_times_out_the_sensor() {
     let flow = Flow::new("cp_pii_run", &tasks);
     flow.expect("start", 0);
     let run = flow.expect("sense", 1);
-    assert!(run.error().starts_with("Sensor has timed out"), "{}", run.log);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
     assert!(run.log.contains("is IN_PROGRESS"), "{}", run.log);
     let run = flow.expect("sense_deferred", 1);
     assert!(
-        run.error().contains("did not reach a terminal state after 2 attempts"),
+        run.error()
+            .contains("did not reach a terminal state after 2 attempts"),
         "{}",
         run.log
     );
@@ -334,7 +338,11 @@ fn classifier_warnings_and_errors() {
     let run = flow.expect("running", 0);
     assert!(run.xcom.is_some(), "{}", run.log);
     let run = flow.expect("sense_running", 1);
-    assert!(run.error().starts_with("Sensor has timed out"), "{}", run.log);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -422,7 +430,9 @@ async fn comprehend_dag_from_the_corpus_runs_end_to_end_through_its_stack() {
     run("upload_test_data");
     let text = run("start_pii_detection");
     assert!(
-        text.contains("Submitting start pii entities detection job 'start_pii_entities_detection_job-"),
+        text.contains(
+            "Submitting start pii entities detection job 'start_pii_entities_detection_job-"
+        ),
         "{text}"
     );
     let job = std::fs::read_to_string(

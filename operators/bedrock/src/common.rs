@@ -263,7 +263,10 @@ mod tests {
     #[test]
     fn waiters_and_sensors_group_states_as_the_provider() {
         let c = CUSTOMIZATION_JOB;
-        assert_eq!(c.waiter_poll("j", &st("Completed")).unwrap(), Poll::Done(()));
+        assert_eq!(
+            c.waiter_poll("j", &st("Completed")).unwrap(),
+            Poll::Done(())
+        );
         assert_eq!(
             c.waiter_poll("j", &st("InProgress")).unwrap(),
             Poll::Pending {
@@ -289,7 +292,11 @@ mod tests {
         assert!(!KNOWLEDGE_BASE.sensor_poke("kb", &st("UPDATING")).unwrap());
         assert!(KNOWLEDGE_BASE.sensor_poke("kb", &st("DELETING")).is_err());
         assert!(INGESTION_JOB.sensor_poke("i", &st("FAILED")).is_err());
-        assert!(PROVISIONED_THROUGHPUT.sensor_poke("p", &st("Failed")).is_err());
+        assert!(
+            PROVISIONED_THROUGHPUT
+                .sensor_poke("p", &st("Failed"))
+                .is_err()
+        );
     }
 
     #[test]

@@ -53,7 +53,10 @@ fn customization_kwargs(
     let mut b = b
         .set_client_request_token(o.str("clientRequestToken")?)
         .set_custom_model_kms_key_id(o.str("customModelKmsKeyId")?)
-        .set_customization_type(o.str("customizationType")?.map(|t| CustomizationType::from(t.as_str())));
+        .set_customization_type(
+            o.str("customizationType")?
+                .map(|t| CustomizationType::from(t.as_str())),
+        );
     if let Some(t) = tag_pairs(&mut o, P, "jobTags")? {
         b = b.set_job_tags(Some(tags(t)?));
     }
@@ -134,8 +137,10 @@ impl Operator for BedrockCustomizeModelOperator {
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
         let job_name = p.required_str("job_name", "a unique name for the fine-tuning job")?;
-        let custom_model_name =
-            p.required_str("custom_model_name", "a name for the custom model being created")?;
+        let custom_model_name = p.required_str(
+            "custom_model_name",
+            "a name for the custom model being created",
+        )?;
         let role_arn = p.required_str(
             "role_arn",
             "the ARN of an IAM role that Amazon Bedrock can assume for the job",
@@ -148,8 +153,7 @@ impl Operator for BedrockCustomizeModelOperator {
         let output_data_uri =
             p.required_str("output_data_uri", "the S3 URI where the output data goes")?;
         let rendered = p.rendered();
-        let hyperparameters: HashMap<String, String> = match kwargs::mapping(p, "hyperparameters")
-        {
+        let hyperparameters: HashMap<String, String> = match kwargs::mapping(p, "hyperparameters") {
             Some(v) => kwargs::str_map("hyperparameters", v)
                 .map_err(|e| common::kwargs_error(p, "hyperparameters", e))?,
             None if rendered => {
@@ -167,7 +171,11 @@ impl Operator for BedrockCustomizeModelOperator {
             .custom_model_name(custom_model_name)
             .role_arn(&role_arn)
             .base_model_identifier(&base_model_id)
-            .training_data_config(TrainingDataConfig::builder().s3_uri(training_data_uri).build())
+            .training_data_config(
+                TrainingDataConfig::builder()
+                    .s3_uri(training_data_uri)
+                    .build(),
+            )
             .set_hyper_parameters(Some(hyperparameters));
         request = request.output_data_config(
             OutputDataConfig::builder()
@@ -377,12 +385,17 @@ impl Operator for BedrockCreateProvisionedModelThroughputOperator {
         let bedrock =
             airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_bedrock))?;
         let model = &self.model_id;
-        let out = self.request.clone().send_with(&bedrock).await.map_err(|e| {
-            airtask_aws::error::task_error(
-                &format!("CreateProvisionedModelThroughput of {model}"),
-                &e,
-            )
-        })?;
+        let out = self
+            .request
+            .clone()
+            .send_with(&bedrock)
+            .await
+            .map_err(|e| {
+                airtask_aws::error::task_error(
+                    &format!("CreateProvisionedModelThroughput of {model}"),
+                    &e,
+                )
+            })?;
         let arn = out.provisioned_model_arn().to_owned();
         if self.wait.wait_for_completion || self.wait.deferrable {
             ctx.info("Waiting for provisioned throughput.");
@@ -472,7 +485,10 @@ mod tests {
         );
         v["customization_job_kwargs"] = json!({"typo": 1});
         let e = build::<BedrockCustomizeModelOperator>(v.clone()).unwrap_err();
-        assert!(e.message().contains("`customization_job_kwargs.typo`"), "{e}");
+        assert!(
+            e.message().contains("`customization_job_kwargs.typo`"),
+            "{e}"
+        );
         let mut v = customize();
         v["hyperparameters"] = json!({"epochCount": 1});
         let e = build::<BedrockCustomizeModelOperator>(v).unwrap_err();

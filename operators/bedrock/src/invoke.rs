@@ -20,7 +20,9 @@ pub struct BedrockInvokeModelOperator {
 }
 
 /// The prefixes of cross-region inference profile ids (`us.anthropic.claude...`).
-const PROFILE_PREFIXES: &[&str] = &["us.", "eu.", "apac.", "us-gov.", "ca.", "jp.", "au.", "global."];
+const PROFILE_PREFIXES: &[&str] = &[
+    "us.", "eu.", "apac.", "us-gov.", "ca.", "jp.", "au.", "global.",
+];
 
 /// The resources InvokeModel of `model_id` needs: the model's ARN as given; a foundation
 /// model's ARN in the task's region; for a cross-region inference profile, the profile and
@@ -138,8 +140,8 @@ mod tests {
 
     #[test]
     fn parameters_and_permissions() {
-        let op = build(json!({"model_id": "amazon.nova-lite-v1:0", "input_data": {"a": 1}}))
-            .unwrap();
+        let op =
+            build(json!({"model_id": "amazon.nova-lite-v1:0", "input_data": {"a": 1}})).unwrap();
         assert_eq!(op.input_data, json!({"a": 1}));
         assert_eq!(
             op.permissions(),

@@ -273,7 +273,11 @@ fn chunking(o: &mut Obj<'_>, path: &str) -> Result<ChunkingConfiguration, String
                 .into_iter()
                 .enumerate()
                 .map(|(i, mut l)| {
-                    let max = int(&mut l, &format!("{at}.levelConfigurations[{i}]"), "maxTokens")?;
+                    let max = int(
+                        &mut l,
+                        &format!("{at}.levelConfigurations[{i}]"),
+                        "maxTokens",
+                    )?;
                     l.finish()?;
                     HierarchicalChunkingLevelConfiguration::builder()
                         .max_tokens(max)
@@ -519,7 +523,10 @@ impl Operator for BedrockIngestDataOperator {
 
     fn permissions(&self) -> Vec<Permission> {
         let kb = kb_arn(self.aws.region(), &self.knowledge_base_id);
-        let mut out = vec![Permission::new(&["bedrock:StartIngestionJob"], [kb.clone()])];
+        let mut out = vec![Permission::new(
+            &["bedrock:StartIngestionJob"],
+            [kb.clone()],
+        )];
         if self.wait.wait_for_completion || self.wait.deferrable {
             out.push(Permission::new(&["bedrock:GetIngestionJob"], [kb]));
         }
@@ -645,7 +652,10 @@ mod tests {
             Some("ValidationException"),
             "The knowledge base storage configuration provided is invalid... no such index [x]"
         ));
-        assert!(!index_not_ready(Some("AccessDeniedException"), "no such index"));
+        assert!(!index_not_ready(
+            Some("AccessDeniedException"),
+            "no such index"
+        ));
         assert!(!index_not_ready(Some("ValidationException"), "bad name"));
         assert!(ingestion_not_ready(
             Some("ValidationException"),
@@ -669,12 +679,15 @@ mod tests {
                 ["arn:aws:bedrock:{region}:{account}:knowledge-base/KB1"]
             )]
         );
-        let e = build::<BedrockCreateDataSourceOperator>(json!({"name": "ds", "knowledge_base_id": "KB1"}))
-            .unwrap_err();
+        let e = build::<BedrockCreateDataSourceOperator>(
+            json!({"name": "ds", "knowledge_base_id": "KB1"}),
+        )
+        .unwrap_err();
         assert_eq!(e.param(), Some("bucket_name"));
-        let op: BedrockIngestDataOperator = build(json!({"knowledge_base_id": "KB1", "data_source_id": "DS1",
+        let op: BedrockIngestDataOperator =
+            build(json!({"knowledge_base_id": "KB1", "data_source_id": "DS1",
             "ingest_data_kwargs": {"description": "d"}}))
-        .unwrap();
+            .unwrap();
         assert_eq!(op.wait.waiter_max_attempts, 10);
         assert_eq!(op.request.get_description().as_deref(), Some("d"));
         assert_eq!(op.permissions().len(), 2);

@@ -20,7 +20,9 @@ mod storage;
 
 use airtask_core::RegistryBuilder;
 
-pub use customize::{BedrockCreateProvisionedModelThroughputOperator, BedrockCustomizeModelOperator};
+pub use customize::{
+    BedrockCreateProvisionedModelThroughputOperator, BedrockCustomizeModelOperator,
+};
 pub use invoke::BedrockInvokeModelOperator;
 pub use knowledge::{
     BedrockCreateDataSourceOperator, BedrockCreateKnowledgeBaseOperator, BedrockIngestDataOperator,

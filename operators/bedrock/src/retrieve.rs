@@ -14,8 +14,8 @@ use aws_sdk_bedrockagentruntime::operation::retrieve_and_generate::builders::Ret
 use aws_sdk_bedrockagentruntime::types::{
     ByteContentDoc, Citation, ExternalSource, ExternalSourceType,
     ExternalSourcesGenerationConfiguration, ExternalSourcesRetrieveAndGenerateConfiguration,
-    FilterAttribute, GenerationConfiguration, GuardrailConfiguration,
-    KnowledgeBaseQuery, KnowledgeBaseRetrievalConfiguration, KnowledgeBaseRetrievalResult,
+    FilterAttribute, GenerationConfiguration, GuardrailConfiguration, KnowledgeBaseQuery,
+    KnowledgeBaseRetrievalConfiguration, KnowledgeBaseRetrievalResult,
     KnowledgeBaseRetrieveAndGenerateConfiguration, KnowledgeBaseVectorSearchConfiguration,
     PromptTemplate, RetrievalFilter, RetrievalResultContent, RetrievalResultLocation,
     RetrieveAndGenerateConfiguration, RetrieveAndGenerateInput,
@@ -119,10 +119,7 @@ fn filter(v: &Value, path: &str) -> Result<RetrievalFilter, String> {
 }
 
 /// Reads `vector_search_config` (boto3's `vectorSearchConfiguration`).
-fn vector_search(
-    v: &Value,
-    rendered: bool,
-) -> Result<KnowledgeBaseRetrievalConfiguration, String> {
+fn vector_search(v: &Value, rendered: bool) -> Result<KnowledgeBaseRetrievalConfiguration, String> {
     const P: &str = "vector_search_config";
     let mut o = Obj::new(P, v, rendered)?;
     let number = o.i32("numberOfResults")?;
@@ -253,7 +250,9 @@ impl Operator for BedrockRaGOperator {
         };
         let srcs = match p.value("sources") {
             Some(Value::String(s)) if p.is_templated(s) => None,
-            Some(v) => Some(sources(v, rendered).map_err(|e| common::kwargs_error(p, "sources", e))?),
+            Some(v) => {
+                Some(sources(v, rendered).map_err(|e| common::kwargs_error(p, "sources", e))?)
+            }
             None => None,
         };
         if rendered {
@@ -306,8 +305,11 @@ impl Operator for BedrockRaGOperator {
                 )
                 .build()
         } else {
-            let generation =
-                template.map(|t| GenerationConfiguration::builder().prompt_template(t).build());
+            let generation = template.map(|t| {
+                GenerationConfiguration::builder()
+                    .prompt_template(t)
+                    .build()
+            });
             RetrieveAndGenerateConfiguration::builder()
                 .r#type(RetrieveAndGenerateType::KnowledgeBase)
                 .knowledge_base_configuration(
@@ -403,7 +405,10 @@ impl Operator for BedrockRaGOperator {
                     &e,
                 )
             })?;
-        let text = out.output().map(|o| o.text().to_owned()).unwrap_or_default();
+        let text = out
+            .output()
+            .map(|o| o.text().to_owned())
+            .unwrap_or_default();
         let citations: Vec<Value> = out.citations().iter().map(citation).collect();
         ctx.info(&format!(
             "\nPrompt: {}\nResponse: {text}\nCitations: {}",
@@ -461,11 +466,7 @@ impl Operator for BedrockRetrieveOperator {
             None => None,
         };
         let mut request = RetrieveInputBuilder::default()
-            .retrieval_query(
-                KnowledgeBaseQuery::builder()
-                    .text(&retrieval_query)
-                    .build(),
-            )
+            .retrieval_query(KnowledgeBaseQuery::builder().text(&retrieval_query).build())
             .knowledge_base_id(&knowledge_base_id)
             .set_retrieval_configuration(vector);
         if let Some(v) = kwargs::mapping(p, "retrieve_kwargs") {
@@ -488,8 +489,7 @@ impl Operator for BedrockRetrieveOperator {
                 o.finish()?;
                 Ok(b)
             };
-            request =
-                read(request).map_err(|e| common::kwargs_error(p, "retrieve_kwargs", e))?;
+            request = read(request).map_err(|e| common::kwargs_error(p, "retrieve_kwargs", e))?;
         }
         Ok(BedrockRetrieveOperator {
             aws,
@@ -586,8 +586,16 @@ fn content(c: &RetrievalResultContent) -> Value {
 fn location(l: &RetrievalResultLocation) -> Value {
     let mut m = Map::new();
     m.insert("type".into(), json!(l.r#type().as_str()));
-    put(&mut m, "s3Location", l.s3_location().map(|s| json!({"uri": s.uri()})));
-    put(&mut m, "webLocation", l.web_location().map(|s| json!({"url": s.url()})));
+    put(
+        &mut m,
+        "s3Location",
+        l.s3_location().map(|s| json!({"uri": s.uri()})),
+    );
+    put(
+        &mut m,
+        "webLocation",
+        l.web_location().map(|s| json!({"url": s.url()})),
+    );
     put(
         &mut m,
         "confluenceLocation",
@@ -611,9 +619,14 @@ fn location(l: &RetrievalResultLocation) -> Value {
     put(
         &mut m,
         "kendraDocumentLocation",
-        l.kendra_document_location().map(|s| json!({"uri": s.uri()})),
+        l.kendra_document_location()
+            .map(|s| json!({"uri": s.uri()})),
     );
-    put(&mut m, "sqlLocation", l.sql_location().map(|s| json!({"query": s.query()})));
+    put(
+        &mut m,
+        "sqlLocation",
+        l.sql_location().map(|s| json!({"query": s.query()})),
+    );
     Value::Object(m)
 }
 
@@ -639,7 +652,10 @@ fn reference(r: &RetrievedReference) -> Value {
 /// One citation with boto3's keys.
 fn citation(c: &Citation) -> Value {
     let mut m = Map::new();
-    if let Some(part) = c.generated_response_part().and_then(|g| g.text_response_part()) {
+    if let Some(part) = c
+        .generated_response_part()
+        .and_then(|g| g.text_response_part())
+    {
         let mut t = Map::new();
         put(&mut t, "text", part.text().map(|s| json!(s)));
         put(
@@ -679,7 +695,8 @@ mod tests {
 
     #[test]
     fn rag_inputs_are_validated_as_the_provider_does() {
-        let base = json!({"input": "q", "model_arn": "arn:aws:bedrock:us-east-1::foundation-model/m"});
+        let base =
+            json!({"input": "q", "model_arn": "arn:aws:bedrock:us-east-1::foundation-model/m"});
         let with = |extra: Value| {
             let mut v = base.clone();
             for (k, x) in extra.as_object().cloned().unwrap_or_default() {
@@ -689,13 +706,18 @@ mod tests {
         };
         let e = with(json!({"source_type": "knowledge_base"})).unwrap_err();
         assert_eq!(e.param(), Some("knowledge_base_id"));
-        assert!(e.message().contains("`knowledge_base_id` must be provided"), "{e}");
+        assert!(
+            e.message().contains("`knowledge_base_id` must be provided"),
+            "{e}"
+        );
         let e = with(json!({"source_type": "EXTERNAL_SOURCES"})).unwrap_err();
         assert_eq!(e.param(), Some("sources"));
         let e = with(json!({"source_type": "WEB"})).unwrap_err();
         assert_eq!(e.param(), Some("source_type"));
-        let e = with(json!({"source_type": "EXTERNAL_SOURCES", "knowledge_base_id": "k",
-            "sources": [{"sourceType": "S3", "s3Location": {"uri": "s3://b/k"}}]}))
+        let e = with(
+            json!({"source_type": "EXTERNAL_SOURCES", "knowledge_base_id": "k",
+            "sources": [{"sourceType": "S3", "s3Location": {"uri": "s3://b/k"}}]}),
+        )
         .unwrap_err();
         assert!(e.message().contains("can not be used"), "{e}");
         let op = with(json!({"source_type": "knowledge_base", "knowledge_base_id": "KB1",
@@ -730,57 +752,72 @@ mod tests {
                 ),
             ]
         );
-        let e = with(json!({"source_type": "KNOWLEDGE_BASE", "knowledge_base_id": "k",
-            "vector_search_config": {"filter": {"equals": {"key": "k"}}}}))
+        let e = with(
+            json!({"source_type": "KNOWLEDGE_BASE", "knowledge_base_id": "k",
+            "vector_search_config": {"filter": {"equals": {"key": "k"}}}}),
+        )
         .unwrap_err();
-        assert!(e.message().contains("`vector_search_config.filter.equals.value` is required"), "{e}");
-        let e = with(json!({"source_type": "KNOWLEDGE_BASE", "knowledge_base_id": "k",
-            "vector_search_config": {"filter": {"like": {"key": "k", "value": 1}}}}))
+        assert!(
+            e.message()
+                .contains("`vector_search_config.filter.equals.value` is required"),
+            "{e}"
+        );
+        let e = with(
+            json!({"source_type": "KNOWLEDGE_BASE", "knowledge_base_id": "k",
+            "vector_search_config": {"filter": {"like": {"key": "k", "value": 1}}}}),
+        )
         .unwrap_err();
-        assert!(e.message().contains("`vector_search_config.filter.like` is not a filter"), "{e}");
+        assert!(
+            e.message()
+                .contains("`vector_search_config.filter.like` is not a filter"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
     async fn the_rag_answer_has_boto3s_keys() {
-        let rule = mock!(aws_sdk_bedrockagentruntime::Client::retrieve_and_generate).then_output(|| {
-            RetrieveAndGenerateOutput::builder()
-                .session_id("s1")
-                .output(Answer::builder().text("hello").build().unwrap())
-                .citations(
-                    Citation::builder()
-                        .generated_response_part(
-                            GeneratedResponsePart::builder()
-                                .text_response_part(
-                                    TextResponsePart::builder()
-                                        .text("hello")
-                                        .span(Span::builder().start(0).end(4).build())
-                                        .build(),
-                                )
-                                .build(),
-                        )
-                        .retrieved_references(
-                            RetrievedReference::builder()
-                                .content(RetrievalResultContent::builder().text("chunk").build())
-                                .location(
-                                    RetrievalResultLocation::builder()
-                                        .r#type(RetrievalResultLocationType::S3)
-                                        .s3_location(RetrievalResultS3Location::builder().uri("s3://b/k").build())
-                                        .build()
-                                        .unwrap(),
-                                )
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
-                .unwrap()
-        });
+        let rule =
+            mock!(aws_sdk_bedrockagentruntime::Client::retrieve_and_generate).then_output(|| {
+                RetrieveAndGenerateOutput::builder()
+                    .session_id("s1")
+                    .output(Answer::builder().text("hello").build().unwrap())
+                    .citations(
+                        Citation::builder()
+                            .generated_response_part(
+                                GeneratedResponsePart::builder()
+                                    .text_response_part(
+                                        TextResponsePart::builder()
+                                            .text("hello")
+                                            .span(Span::builder().start(0).end(4).build())
+                                            .build(),
+                                    )
+                                    .build(),
+                            )
+                            .retrieved_references(
+                                RetrievedReference::builder()
+                                    .content(
+                                        RetrievalResultContent::builder().text("chunk").build(),
+                                    )
+                                    .location(
+                                        RetrievalResultLocation::builder()
+                                            .r#type(RetrievalResultLocationType::S3)
+                                            .s3_location(
+                                                RetrievalResultS3Location::builder()
+                                                    .uri("s3://b/k")
+                                                    .build(),
+                                            )
+                                            .build()
+                                            .unwrap(),
+                                    )
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+                    .unwrap()
+            });
         let client = mock_client!(aws_sdk_bedrockagentruntime, [&rule]);
-        let out = client
-            .retrieve_and_generate()
-            .send()
-            .await
-            .unwrap();
+        let out = client.retrieve_and_generate().send().await.unwrap();
         let c: Vec<Value> = out.citations().iter().map(citation).collect();
         assert_eq!(
             Value::Array(c),

@@ -55,10 +55,15 @@ impl Common {
     {
         if self.settings.deferrable {
             let settings = common::deferred_wait(self.settings.poke_interval, self.max_retries);
-            wait::until_terminal(ctx, &settings, &format!("{} {name}", states.what), || async {
-                let s = describe().await?;
-                states.waiter_poll(name, &s)
-            })
+            wait::until_terminal(
+                ctx,
+                &settings,
+                &format!("{} {name}", states.what),
+                || async {
+                    let s = describe().await?;
+                    states.waiter_poll(name, &s)
+                },
+            )
             .await?;
             // The trigger resumes in `poke`, whose true is the XCom.
             return Ok(Outcome::Success(Some(json!(true))));
@@ -127,7 +132,9 @@ impl Operator for BedrockCustomizeModelCompletedSensor {
         )?;
         let (b, n) = (&bedrock, self.job_name.as_str());
         self.common
-            .run(ctx, CUSTOMIZATION_JOB, n, || status::customization_job(b, n))
+            .run(ctx, CUSTOMIZATION_JOB, n, || {
+                status::customization_job(b, n)
+            })
             .await
     }
 }
@@ -326,15 +333,23 @@ mod tests {
         );
         let s: BedrockProvisionModelThroughputCompletedSensor =
             build(json!({"model_id": "m"})).unwrap();
-        assert_eq!((s.common.settings.poke_interval, s.common.max_retries), (60.0, 20));
-        let s: BedrockKnowledgeBaseActiveSensor =
-            build(json!({"knowledge_base_id": "k"})).unwrap();
-        assert_eq!((s.common.settings.poke_interval, s.common.max_retries), (5.0, 24));
+        assert_eq!(
+            (s.common.settings.poke_interval, s.common.max_retries),
+            (60.0, 20)
+        );
+        let s: BedrockKnowledgeBaseActiveSensor = build(json!({"knowledge_base_id": "k"})).unwrap();
+        assert_eq!(
+            (s.common.settings.poke_interval, s.common.max_retries),
+            (5.0, 24)
+        );
         let s: BedrockIngestionJobSensor = build(
             json!({"knowledge_base_id": "k", "data_source_id": "d", "ingestion_job_id": "i"}),
         )
         .unwrap();
-        assert_eq!((s.common.settings.poke_interval, s.common.max_retries), (60.0, 10));
+        assert_eq!(
+            (s.common.settings.poke_interval, s.common.max_retries),
+            (60.0, 10)
+        );
         assert!(build::<BedrockIngestionJobSensor>(json!({"knowledge_base_id": "k"})).is_err());
     }
 }

@@ -69,7 +69,9 @@ pub(crate) async fn knowledge_base(
         .map_err(|e| airtask_aws::error::task_error(&format!("GetKnowledgeBase {id}"), &e))?;
     let kb = out.knowledge_base();
     Ok(Status {
-        status: kb.map(|k| k.status().as_str().to_owned()).unwrap_or_default(),
+        status: kb
+            .map(|k| k.status().as_str().to_owned())
+            .unwrap_or_default(),
         reason: kb
             .map(|k| k.failure_reasons().join("; "))
             .filter(|r| !r.is_empty()),
@@ -106,7 +108,9 @@ pub(crate) async fn ingestion_job(
         .map_err(|e| airtask_aws::error::task_error(&format!("GetIngestionJob {id}"), &e))?;
     let j = out.ingestion_job();
     Ok(Status {
-        status: j.map(|j| j.status().as_str().to_owned()).unwrap_or_default(),
+        status: j
+            .map(|j| j.status().as_str().to_owned())
+            .unwrap_or_default(),
         reason: j
             .map(|j| j.failure_reasons().join("; "))
             .filter(|r| !r.is_empty()),

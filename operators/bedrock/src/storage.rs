@@ -20,9 +20,15 @@ const P: &str = "storage_config";
 /// The store types and the key of each one's configuration.
 const TYPES: &[(&str, &str)] = &[
     ("OPENSEARCH_SERVERLESS", "opensearchServerlessConfiguration"),
-    ("OPENSEARCH_MANAGED_CLUSTER", "opensearchManagedClusterConfiguration"),
+    (
+        "OPENSEARCH_MANAGED_CLUSTER",
+        "opensearchManagedClusterConfiguration",
+    ),
     ("PINECONE", "pineconeConfiguration"),
-    ("REDIS_ENTERPRISE_CLOUD", "redisEnterpriseCloudConfiguration"),
+    (
+        "REDIS_ENTERPRISE_CLOUD",
+        "redisEnterpriseCloudConfiguration",
+    ),
     ("RDS", "rdsConfiguration"),
     ("MONGO_DB_ATLAS", "mongoDbAtlasConfiguration"),
     ("NEPTUNE_ANALYTICS", "neptuneAnalyticsConfiguration"),
@@ -77,9 +83,9 @@ pub(crate) fn read(v: &Value, rendered: bool) -> Result<StorageConfiguration, St
         ));
     };
     let path = format!("{P}.{key}");
-    let mut c = o.obj(key)?.ok_or_else(|| {
-        format!("`{P}.{key}` is required when `{P}.type` is {kind}")
-    })?;
+    let mut c = o
+        .obj(key)?
+        .ok_or_else(|| format!("`{P}.{key}` is required when `{P}.type` is {kind}"))?;
     let b = StorageConfiguration::builder().r#type(KnowledgeBaseStorageType::from(kind.as_str()));
     let b = match kind.as_str() {
         "OPENSEARCH_SERVERLESS" => {
@@ -103,8 +109,11 @@ pub(crate) fn read(v: &Value, rendered: bool) -> Result<StorageConfiguration, St
             )
         }
         "OPENSEARCH_MANAGED_CLUSTER" => {
-            let [endpoint, arn, index] =
-                strings(&mut c, &path, ["domainEndpoint", "domainArn", "vectorIndexName"])?;
+            let [endpoint, arn, index] = strings(
+                &mut c,
+                &path,
+                ["domainEndpoint", "domainArn", "vectorIndexName"],
+            )?;
             let fm = mapping(&mut c, &path, |m, at| {
                 let [v, t, md] = strings(m, at, ["vectorField", "textField", "metadataField"])?;
                 OpenSearchManagedClusterFieldMapping::builder()
@@ -175,13 +184,23 @@ pub(crate) fn read(v: &Value, rendered: bool) -> Result<StorageConfiguration, St
             let [arn, secret, db, table] = strings(
                 &mut c,
                 &path,
-                ["resourceArn", "credentialsSecretArn", "databaseName", "tableName"],
+                [
+                    "resourceArn",
+                    "credentialsSecretArn",
+                    "databaseName",
+                    "tableName",
+                ],
             )?;
             let fm = mapping(&mut c, &path, |m, at| {
                 let [pk, v, t, md] = strings(
                     m,
                     at,
-                    ["primaryKeyField", "vectorField", "textField", "metadataField"],
+                    [
+                        "primaryKeyField",
+                        "vectorField",
+                        "textField",
+                        "metadataField",
+                    ],
                 )?;
                 let custom = m.str("customMetadataField")?;
                 RdsFieldMapping::builder()
@@ -301,13 +320,19 @@ mod tests {
         let e = read(&json!({"type": "CHROMA"}), true).unwrap_err();
         assert!(e.starts_with("`storage_config.type` is 'CHROMA'"), "{e}");
         let e = read(&json!({"type": "PINECONE"}), true).unwrap_err();
-        assert!(e.contains("`storage_config.pineconeConfiguration` is required"), "{e}");
+        assert!(
+            e.contains("`storage_config.pineconeConfiguration` is required"),
+            "{e}"
+        );
         let e = read(
             &json!({"type": "NEPTUNE_ANALYTICS", "neptuneAnalyticsConfiguration": {"graphArn": "g", "x": 1}}),
             true,
         )
         .unwrap_err();
-        assert!(e.contains("`storage_config.neptuneAnalyticsConfiguration.x`"), "{e}");
+        assert!(
+            e.contains("`storage_config.neptuneAnalyticsConfiguration.x`"),
+            "{e}"
+        );
         let e = read(
             &json!({"type": "OPENSEARCH_SERVERLESS", "opensearchServerlessConfiguration": {"collectionArn": "a"}}),
             true,

@@ -146,8 +146,10 @@ impl Operator for ComprehendCreateDocumentClassifierOperator {
             "data_access_role_arn",
             "the ARN of the IAM role that grants Comprehend access to the training data",
         )?;
-        let language_code =
-            p.required_str("language_code", "the language of the training documents (en)")?;
+        let language_code = p.required_str(
+            "language_code",
+            "the language of the training documents (en)",
+        )?;
         let fail_on_warnings = p.bool("fail_on_warnings", false)?;
         let rendered = p.rendered();
         let output = match kwargs::mapping(p, "output_data_config") {
@@ -231,7 +233,9 @@ impl Operator for ComprehendCreateDocumentClassifierOperator {
              https://console.aws.amazon.com/comprehend/home?region={region}#/classification-details/{arn}"
         ));
         if self.wait.wait_for_completion || self.wait.deferrable {
-            ctx.info(&format!("Waiting for document classifier {arn} to complete."));
+            ctx.info(&format!(
+                "Waiting for document classifier {arn} to complete."
+            ));
             let (c, a) = (&comprehend, arn.as_str());
             wait::until_terminal(
                 ctx,
@@ -393,7 +397,10 @@ mod tests {
         assert!(op.request.get_output_data_config().is_some());
         v["document_classifier_kwargs"] = json!({"Version": "v1"});
         let e = build::<ComprehendCreateDocumentClassifierOperator>(v).unwrap_err();
-        assert!(e.message().contains("`document_classifier_kwargs.Version`"), "{e}");
+        assert!(
+            e.message().contains("`document_classifier_kwargs.Version`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use airtask_core::TaskError;
 use airtask_core::kwargs::Obj;
 use airtask_core::wait::{Poll, WaitSettings};
-use airtask_core::TaskError;
 use aws_sdk_comprehend::types::{
     DocumentReadAction, DocumentReadFeatureTypes, DocumentReadMode, DocumentReaderConfig, Tag,
     VpcConfig,
@@ -371,7 +371,10 @@ mod tests {
 
     #[test]
     fn states_follow_the_provider() {
-        assert_eq!(PII_JOB.waiter_poll("j", &st("COMPLETED")).unwrap(), Poll::Done(()));
+        assert_eq!(
+            PII_JOB.waiter_poll("j", &st("COMPLETED")).unwrap(),
+            Poll::Done(())
+        );
         assert!(matches!(
             PII_JOB.waiter_poll("j", &st("SUBMITTED")).unwrap(),
             Poll::Pending { .. }
@@ -388,7 +391,11 @@ mod tests {
             "{e}"
         );
         assert!(!CLASSIFIER.sensor_poke("c", &st("TRAINING")).unwrap());
-        assert!(CLASSIFIER.sensor_poke("c", &st("TRAINED_WITH_WARNING")).unwrap());
+        assert!(
+            CLASSIFIER
+                .sensor_poke("c", &st("TRAINED_WITH_WARNING"))
+                .unwrap()
+        );
         assert!(CLASSIFIER.waiter_poll("c", &st("IN_ERROR")).is_err());
     }
 

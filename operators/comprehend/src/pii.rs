@@ -192,11 +192,8 @@ impl Operator for ComprehendStartPiiEntitiesDetectionJobOperator {
 
     fn permissions(&self) -> Vec<Permission> {
         let region = self.aws.region();
-        let job = airtask_core::permissions::arn(
-            "comprehend",
-            region,
-            "pii-entities-detection-job/*",
-        );
+        let job =
+            airtask_core::permissions::arn("comprehend", region, "pii-entities-detection-job/*");
         let mut start = vec!["comprehend:StartPiiEntitiesDetectionJob"];
         if self.tagged {
             start.push("comprehend:TagResource");
@@ -240,10 +237,7 @@ impl Operator for ComprehendStartPiiEntitiesDetectionJobOperator {
             .send_with(&comprehend)
             .await
             .map_err(|e| {
-                airtask_aws::error::task_error(
-                    &format!("StartPiiEntitiesDetectionJob {name}"),
-                    &e,
-                )
+                airtask_aws::error::task_error(&format!("StartPiiEntitiesDetectionJob {name}"), &e)
             })?;
         let id = out.job_id().unwrap_or_default().to_owned();
         let region = comprehend
@@ -408,12 +402,19 @@ mod tests {
         assert_eq!(op.permissions().len(), 2);
         v["start_pii_entities_kwargs"] = json!({"Jobname": "j1"});
         let e = build::<ComprehendStartPiiEntitiesDetectionJobOperator>(v).unwrap_err();
-        assert!(e.message().contains("`start_pii_entities_kwargs.Jobname`"), "{e}");
+        assert!(
+            e.message().contains("`start_pii_entities_kwargs.Jobname`"),
+            "{e}"
+        );
         let mut v = job();
         v["input_data_config"] = json!({"InputFormat": "ONE_DOC_PER_LINE"});
         let e = build::<ComprehendStartPiiEntitiesDetectionJobOperator>(v).unwrap_err();
         assert_eq!(e.param(), Some("input_data_config"));
-        assert!(e.message().contains("`input_data_config.S3Uri` is required"), "{e}");
+        assert!(
+            e.message()
+                .contains("`input_data_config.S3Uri` is required"),
+            "{e}"
+        );
     }
 
     #[test]
