@@ -398,7 +398,7 @@ fn provisioned_throughput_comes_in_service_or_fails() {
         run.log
     );
     let run = flow.expect("bad_units", 2);
-    assert!(run.error().contains("`model_units`"), "{}", run.log);
+    assert!(run.log.contains("`model_units`"), "{}", run.log);
 }
 
 #[test]
@@ -636,7 +636,7 @@ fn knowledge_base_failures_and_the_index_retries() {
     );
     let run = flow.expect("rag_invalid", 2);
     assert!(
-        run.error().contains(
+        run.log.contains(
             "If `source_type` is set to 'KNOWLEDGE_BASE' then `knowledge_base_id` must be provided."
         ),
         "{}",

@@ -168,7 +168,7 @@ fn failed_and_running_pii_jobs() {
     );
     let run = flow.expect("bad_kwargs", 2);
     assert!(
-        run.error().contains("`start_pii_entities_kwargs.Jobname`"),
+        run.log.contains("`start_pii_entities_kwargs.Jobname`"),
         "{}",
         run.log
     );

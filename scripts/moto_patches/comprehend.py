@@ -1,7 +1,8 @@
 """Comprehend: PII entities detection jobs and document classifiers that finish.
 
 What stock moto 5.2.5 does: StartPiiEntitiesDetectionJob answers a job that stays SUBMITTED for
-ever; CreateDocumentClassifier answers a classifier that stays TRAINING for ever, and
+ever, and DescribePiiEntitiesDetectionJob writes its times as ISO text (AWS: epoch seconds, which
+is all the Rust SDK reads); CreateDocumentClassifier answers a classifier that stays TRAINING for ever, and
 DescribeDocumentClassifier leaves out its OutputDataConfig, Message and ClassifierMetadata.
 
 What this patch changes (AWS paths only; behaviour selected by names):
@@ -58,7 +59,15 @@ def _describe_pii_job(self):
     params = json.loads(self.body)
     job = self.comprehend_backend.describe_pii_entities_detection_job(job_id=params["JobId"])
     _advance_job(job)
-    return self._job_to_dict_resp(job.to_dict())
+    props = job.to_dict()
+    props.pop("job_type", None)
+    # AWS sends epoch seconds (stock moto: ISO text, which the Rust SDK cannot read).
+    for key in ("SubmitTime", "EndTime"):
+        if isinstance(props.get(key), datetime):
+            props[key] = props[key].timestamp()
+        elif props.get(key) is None:
+            props.pop(key, None)
+    return json.dumps({"PiiEntitiesDetectionJobProperties": props})
 
 
 def _classifier_init(self, *args, **kwargs):
