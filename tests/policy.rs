@@ -293,7 +293,7 @@ async fn a_workflow_runs_under_exactly_its_generated_policies_and_needs_every_st
         let record: Value = serde_json::from_str(
             &std::fs::read_to_string(
                 dir.path()
-                    .join(format!("state/policy_wf/full/{task}/record.json")),
+                    .join(format!("state/policy_wf/full/{task}/-1/record.json")),
             )
             .unwrap_or_else(|e| panic!("{task}'s record: {e}\n{text}")),
         )

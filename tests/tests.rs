@@ -4,7 +4,6 @@ mod airflow_api;
 mod airflow_real;
 mod appflow;
 mod athena;
-mod bedrock;
 mod cli;
 mod cloudformation;
 mod comprehend;
