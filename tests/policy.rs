@@ -298,7 +298,7 @@ async fn a_workflow_runs_under_exactly_its_generated_policies_and_needs_every_st
             .unwrap_or_else(|e| panic!("{task}'s record: {e}\n{text}")),
         )
         .expect("record JSON");
-        assert_eq!(record["state"], "success", "{task}: {record}");
+        assert_eq!(record["status"], "SUCCESS", "{task}: {record}");
     }
 
     // Each statement taken out: the tasks that need it fail with AccessDenied.
