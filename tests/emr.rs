@@ -106,32 +106,57 @@ fn a_job_flow_is_created_given_steps_modified_sensed_and_terminated() {
         "{}",
         run.log
     );
-    assert!(run.log.contains("emr_conn_id 'aws_default' gives no initial configuration"));
+    assert!(
+        run.log
+            .contains("emr_conn_id 'aws_default' gives no initial configuration")
+    );
 
     let run = flow.expect("add", 0);
-    let steps = run.xcom.clone().unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
+    let steps = run
+        .xcom
+        .clone()
+        .unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     assert_eq!(steps.as_array().map(Vec::len), Some(2), "{steps}");
     assert_eq!(flow.xcom("add", "job_flow_id"), Some(serde_json::json!(id)));
     // Each step was waited for: RUNNING (or PENDING) at the first poll, COMPLETED at the next.
     assert!(run.log.contains("EMR Step status is"), "{}", run.log);
 
     let run = flow.expect("step_done", 0);
-    assert!(run.log.contains("Job flow currently COMPLETED"), "{}", run.log);
+    assert!(
+        run.log.contains("Job flow currently COMPLETED"),
+        "{}",
+        run.log
+    );
 
     let run = flow.expect("modify", 0);
     assert_eq!(run.xcom, Some(serde_json::json!(3)), "{}", run.log);
-    assert_eq!(flow.xcom("modify", "cluster_id"), Some(serde_json::json!(id)));
+    assert_eq!(
+        flow.xcom("modify", "cluster_id"),
+        Some(serde_json::json!(id))
+    );
     assert!(run.log.contains("Steps concurrency level 3"), "{}", run.log);
 
     let run = flow.expect("up", 0);
-    assert!(run.log.contains("Job flow currently RUNNING"), "{}", run.log);
+    assert!(
+        run.log.contains("Job flow currently RUNNING"),
+        "{}",
+        run.log
+    );
 
     let run = flow.expect("terminate", 0);
     assert!(run.xcom.is_none(), "{}", run.log);
-    assert!(run.log.contains("Jobflow terminated successfully."), "{}", run.log);
+    assert!(
+        run.log.contains("Jobflow terminated successfully."),
+        "{}",
+        run.log
+    );
 
     let run = flow.expect("down", 0);
-    assert!(run.log.contains("Job flow currently TERMINATED"), "{}", run.log);
+    assert!(
+        run.log.contains("Job flow currently TERMINATED"),
+        "{}",
+        run.log
+    );
 }
 
 #[test]
@@ -154,7 +179,10 @@ fn steps_find_their_cluster_by_name_in_the_given_states() {
             (
                 "nowhere",
                 &op("EmrAddStepsOperator"),
-                format!("job_flow_name: emrt-no-such-cluster\nsteps:\n{}", indent(&step("s"))),
+                format!(
+                    "job_flow_name: emrt-no-such-cluster\nsteps:\n{}",
+                    indent(&step("s"))
+                ),
             ),
             (
                 "elsewhere",
@@ -175,7 +203,10 @@ fn steps_find_their_cluster_by_name_in_the_given_states() {
         "{}",
         run.log
     );
-    assert_eq!(run.xcom.as_ref().and_then(|v| v.as_array()).map(Vec::len), Some(1));
+    assert_eq!(
+        run.xcom.as_ref().and_then(|v| v.as_array()).map(Vec::len),
+        Some(1)
+    );
     for task in ["nowhere", "elsewhere"] {
         let run = flow.expect(task, 1);
         assert!(
@@ -213,7 +244,8 @@ fn a_cluster_that_fails_to_start_fails_the_wait_and_the_sensor() {
     );
     let run = flow.expect("create", 1);
     assert!(
-        run.error().starts_with("Waiter job_flow_waiting failed: cluster j-")
+        run.error()
+            .starts_with("Waiter job_flow_waiting failed: cluster j-")
             && run.error().contains(
                 "is TERMINATED_WITH_ERRORS (for code: BOOTSTRAP_FAILURE with message moto: \
                  bootstrap failed"
@@ -221,7 +253,12 @@ fn a_cluster_that_fails_to_start_fails_the_wait_and_the_sensor() {
         "{}",
         run.log
     );
-    assert!(run.log.contains("Attempting termination of EMR job flow j-"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("Attempting termination of EMR job flow j-"),
+        "{}",
+        run.log
+    );
     assert!(run.xcom.is_none());
 
     flow.expect("create_only", 0);
@@ -264,7 +301,10 @@ fn a_wait_that_runs_out_terminates_the_cluster_and_a_kill_does_too() {
         "{}",
         run.log
     );
-    assert_eq!(run.record["try"], 1, "running out of attempts is not retried");
+    assert_eq!(
+        run.record["try"], 1,
+        "running out of attempts is not retried"
+    );
     let id = run
         .log
         .split("Job flow with id ")
@@ -274,7 +314,9 @@ fn a_wait_that_runs_out_terminates_the_cluster_and_a_kill_does_too() {
         .to_owned();
     check_terminated("emrt_slow_check", &id);
 
-    let started = flow.start_until("killed", |l| l.contains("JobFlow status is STARTING (poll 1"));
+    let started = flow.start_until("killed", |l| {
+        l.contains("JobFlow status is STARTING (poll 1")
+    });
     let id = started
         .seen
         .iter()
@@ -299,7 +341,11 @@ fn check_terminated(flow_id: &str, id: &str) {
         )],
     );
     let run = flow.expect("down", 0);
-    assert!(run.log.contains("Job flow currently TERMINATED"), "{}", run.log);
+    assert!(
+        run.log.contains("Job flow currently TERMINATED"),
+        "{}",
+        run.log
+    );
 }
 
 #[test]
@@ -324,7 +370,10 @@ fn a_failed_step_fails_the_wait_and_the_sensor() {
             (
                 "add_only",
                 &op("EmrAddStepsOperator"),
-                format!("job_flow_id: {pull}\nsteps:\n{}", indent(&step("emrt-moto-failed"))),
+                format!(
+                    "job_flow_id: {pull}\nsteps:\n{}",
+                    indent(&step("emrt-moto-failed"))
+                ),
             ),
             (
                 "sense",
@@ -361,11 +410,16 @@ fn a_failed_step_fails_the_wait_and_the_sensor() {
         run.log
     );
     // The cluster's second step waits behind the first: PENDING at the first poke.
-    assert!(run.log.contains("Job flow currently PENDING"), "{}", run.log);
+    assert!(
+        run.log.contains("Job flow currently PENDING"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("bad_step", 2);
     assert!(
-        run.error()
-            .contains("EmrAddStepsOperator parameter `steps[0].HadoopJarStep.Jarr` is not a setting"),
+        run.error().contains(
+            "EmrAddStepsOperator parameter `steps[0].HadoopJarStep.Jarr` is not a setting"
+        ),
         "{}",
         run.log
     );
@@ -431,10 +485,23 @@ fn notebook_executions_start_run_stop_and_fail() {
     let run = flow.expect("run", 0);
     let id = string_xcom(&run);
     assert!(id.starts_with("ex-"), "{id}");
-    assert!(run.log.contains(&format!("Notebook execution started: {id}")), "{}", run.log);
-    assert!(run.log.contains("Notebook execution status is STARTING"), "{}", run.log);
+    assert!(
+        run.log
+            .contains(&format!("Notebook execution started: {id}")),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("Notebook execution status is STARTING"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("finished", 0);
-    assert!(run.log.contains("Job flow currently FINISHED"), "{}", run.log);
+    assert!(
+        run.log.contains("Job flow currently FINISHED"),
+        "{}",
+        run.log
+    );
 
     flow.expect("long", 0);
     flow.expect("running", 0);
@@ -458,7 +525,8 @@ fn notebook_executions_start_run_stop_and_fail() {
     );
     let run = flow.expect("no_cluster", 1);
     assert!(
-        run.error().contains("StartNotebookExecution of e-EMRT on cluster j-NOSUCHCLUSTER")
+        run.error()
+            .contains("StartNotebookExecution of e-EMRT on cluster j-NOSUCHCLUSTER")
             && run.error().contains("is not valid"),
         "{}",
         run.log
@@ -528,15 +596,19 @@ fn emr_on_eks_jobs_run_complete_fail_and_run_out_of_polls() {
     let run = flow.expect("cluster", 0);
     let vc_id = string_xcom(&run);
     assert!(
-        run.log
-            .contains(&format!("Create EMR EKS Cluster success - virtual cluster id {vc_id}")),
+        run.log.contains(&format!(
+            "Create EMR EKS Cluster success - virtual cluster id {vc_id}"
+        )),
         "{}",
         run.log
     );
     let run = flow.expect("cluster_again", 1);
     assert!(
-        run.error().starts_with("CreateVirtualCluster 'emrt-vc-2' on EKS cluster emrt-eks failed")
-            && run.error().contains("A virtual cluster already exists in the given namespace"),
+        run.error()
+            .starts_with("CreateVirtualCluster 'emrt-vc-2' on EKS cluster emrt-eks failed")
+            && run
+                .error()
+                .contains("A virtual cluster already exists in the given namespace"),
         "{}",
         run.log
     );
@@ -550,8 +622,11 @@ fn emr_on_eks_jobs_run_complete_fail_and_run_out_of_polls() {
         run.log
     );
     assert!(
-        run.log.contains("Try 1: Query is still in non-terminal state - RUNNING")
-            && run.log.contains("Try 2: Query execution completed. Final state is COMPLETED"),
+        run.log
+            .contains("Try 1: Query is still in non-terminal state - RUNNING")
+            && run
+                .log
+                .contains("Try 2: Query execution completed. Final state is COMPLETED"),
         "{}",
         run.log
     );
@@ -562,24 +637,35 @@ fn emr_on_eks_jobs_run_complete_fail_and_run_out_of_polls() {
 
     let run = flow.expect("failing", 1);
     assert!(
-        run.error().starts_with("EMR Containers job failed. Final state is FAILED. query_execution_id is ")
-            && run.error().ends_with("Error: USER_ERROR - moto: job failed (moto-failed in the name)"),
+        run.error().starts_with(
+            "EMR Containers job failed. Final state is FAILED. query_execution_id is "
+        ) && run
+            .error()
+            .ends_with("Error: USER_ERROR - moto: job failed (moto-failed in the name)"),
         "{}",
         run.log
     );
     flow.expect("failed_submit", 0);
     let run = flow.expect("failed", 1);
-    assert_eq!(run.error(), "EMR Containers sensor failed due to state: FAILED", "{}", run.log);
+    assert_eq!(
+        run.error(),
+        "EMR Containers sensor failed due to state: FAILED",
+        "{}",
+        run.log
+    );
 
     let run = flow.expect("slow", 1);
     assert!(
-        run.error().starts_with("Final state of EMR Containers job is RUNNING. Max tries of poll status exceeded"),
+        run.error().starts_with(
+            "Final state of EMR Containers job is RUNNING. Max tries of poll status exceeded"
+        ),
         "{}",
         run.log
     );
     let run = flow.expect("no_cluster", 1);
     assert!(
-        run.error().contains("StartJobRun 'emrt-x' on virtual cluster nosuchcluster"),
+        run.error()
+            .contains("StartJobRun 'emrt-x' on virtual cluster nosuchcluster"),
         "{}",
         run.log
     );
@@ -615,7 +701,10 @@ fn a_killed_emr_on_eks_job_is_cancelled() {
         .unwrap_or_else(|| panic!("no job started:\n{}", started.seen.join("\n")));
     let (code, log) = started.terminate();
     assert_eq!(code, Some(4), "{log}");
-    assert!(log.contains(&format!("Stopping job run with jobId - {job}")), "{log}");
+    assert!(
+        log.contains(&format!("Stopping job run with jobId - {job}")),
+        "{log}"
+    );
     assert!(log.contains("Final state is CANCELLED"), "{log}");
     // The sensor sees the cancelled job.
     let check = Flow::new(
@@ -623,11 +712,18 @@ fn a_killed_emr_on_eks_job_is_cancelled() {
         &[(
             "sense",
             &sensor("EmrContainerSensor"),
-            format!("virtual_cluster_id: {vc}\njob_id: {job}\npoll_interval: 0.2\npoke_interval: 0.2\ntimeout: 30"),
+            format!(
+                "virtual_cluster_id: {vc}\njob_id: {job}\npoll_interval: 0.2\npoke_interval: 0.2\ntimeout: 30"
+            ),
         )],
     );
     let run = check.expect("sense", 1);
-    assert_eq!(run.error(), "EMR Containers sensor failed due to state: CANCELLED", "{}", run.log);
+    assert_eq!(
+        run.error(),
+        "EMR Containers sensor failed due to state: CANCELLED",
+        "{}",
+        run.log
+    );
 }
 
 /// Runs the whole workflow `file` with `params`; the `airtask run` summary.

@@ -39,7 +39,10 @@ fn job(name: &str, extra: &str) -> String {
     )
 }
 
-fn tasks(name: &str, more: Vec<(&'static str, String, String)>) -> Vec<(&'static str, String, String)> {
+fn tasks(
+    name: &str,
+    more: Vec<(&'static str, String, String)>,
+) -> Vec<(&'static str, String, String)> {
     let mut all = vec![create(name)];
     all.extend(more);
     all
@@ -71,13 +74,21 @@ fn an_application_runs_a_job_and_is_stopped_and_deleted() {
                 (
                     "ready",
                     sensor("EmrServerlessApplicationSensor"),
-                    format!("application_id: {APP}\ntarget_states: \"frozenset({{'STARTED', 'CREATED'}})\"\npoke_interval: 0.2\ntimeout: 30"),
+                    format!(
+                        "application_id: {APP}\ntarget_states: \"frozenset({{'STARTED', 'CREATED'}})\"\npoke_interval: 0.2\ntimeout: 30"
+                    ),
                 ),
-                ("job", op("EmrServerlessStartJobOperator"), job("emrst-job", "")),
+                (
+                    "job",
+                    op("EmrServerlessStartJobOperator"),
+                    job("emrst-job", ""),
+                ),
                 (
                     "job_done",
                     sensor("EmrServerlessJobSensor"),
-                    format!("application_id: {APP}\njob_run_id: \"{{{{ ti.xcom_pull(task_ids='job') }}}}\"\ntarget_states: [SUCCESS, RUNNING]\npoke_interval: 0.2\ntimeout: 30"),
+                    format!(
+                        "application_id: {APP}\njob_run_id: \"{{{{ ti.xcom_pull(task_ids='job') }}}}\"\ntarget_states: [SUCCESS, RUNNING]\npoke_interval: 0.2\ntimeout: 30"
+                    ),
                 ),
                 (
                     "stop",
@@ -105,7 +116,8 @@ fn an_application_runs_a_job_and_is_stopped_and_deleted() {
     let run = f.expect("create", 0);
     let app = string_xcom(&run);
     assert!(
-        run.log.contains(&format!("EMR serverless application created: {app}"))
+        run.log
+            .contains(&format!("EMR serverless application created: {app}"))
             && run.log.contains(&format!("Starting application {app}")),
         "{}",
         run.log
@@ -114,34 +126,48 @@ fn an_application_runs_a_job_and_is_stopped_and_deleted() {
     let run = f.expect("job", 0);
     let job = string_xcom(&run);
     assert!(
-        run.log.contains(&format!("EMR serverless job started: {job}"))
-            && run.log.contains(&format!("Starting job on Application: {app}")),
+        run.log
+            .contains(&format!("EMR serverless job started: {job}"))
+            && run
+                .log
+                .contains(&format!("Starting job on Application: {app}")),
         "{}",
         run.log
     );
-    assert!(!run.log.contains("Application state is"), "already started: {}", run.log);
+    assert!(
+        !run.log.contains("Application state is"),
+        "already started: {}",
+        run.log
+    );
     f.expect("job_done", 0);
     let run = f.expect("stop", 0);
     assert!(
-        run.log
-            .contains(&format!("EMR serverless application {app} stopped successfully")),
+        run.log.contains(&format!(
+            "EMR serverless application {app} stopped successfully"
+        )),
         "{}",
         run.log
     );
     // STOPPED is a failure state of the application sensor.
     let run = f.expect("stopped", 1);
     assert!(
-        run.error().starts_with("EMR Serverless application failed: None (application ")
+        run.error()
+            .starts_with("EMR Serverless application failed: None (application ")
             && run.error().ends_with("is STOPPED)"),
         "{}",
         run.log
     );
     // A job on a stopped application starts it first.
     let run = f.expect("job_again", 0);
-    assert!(run.log.contains("Application state is STOPPED"), "{}", run.log);
+    assert!(
+        run.log.contains("Application state is STOPPED"),
+        "{}",
+        run.log
+    );
     let run = f.expect("delete", 0);
     assert!(
-        run.log.contains(&format!("Now deleting application: {app}"))
+        run.log
+            .contains(&format!("Now deleting application: {app}"))
             && run.log.contains("EMR serverless application deleted"),
         "{}",
         run.log
@@ -154,7 +180,11 @@ fn applications_that_fail_to_be_created_or_started_fail_the_task() {
         "emrst_app_failed",
         vec![
             create("emrst-moto-failed"),
-            ("started", create("emrst-moto-start-failed").1, create("emrst-moto-start-failed").2),
+            (
+                "started",
+                create("emrst-moto-start-failed").1,
+                create("emrst-moto-start-failed").2,
+            ),
             (
                 "bad_config",
                 op("EmrServerlessCreateApplicationOperator"),
@@ -164,7 +194,8 @@ fn applications_that_fail_to_be_created_or_started_fail_the_task() {
     );
     let run = f.expect("create", 1);
     assert!(
-        run.error().starts_with("Serverless Application creation failed: application ")
+        run.error()
+            .starts_with("Serverless Application creation failed: application ")
             && run.error().ends_with(
                 "is TERMINATED - moto: application creation failed (moto-failed in the name)"
             ),
@@ -173,8 +204,11 @@ fn applications_that_fail_to_be_created_or_started_fail_the_task() {
     );
     let run = f.expect("started", 1);
     assert!(
-        run.error().starts_with("Serverless Application failed to start: application ")
-            && run.error().contains("is STOPPED - moto: application failed to start"),
+        run.error()
+            .starts_with("Serverless Application failed to start: application ")
+            && run
+                .error()
+                .contains("is STOPPED - moto: application failed to start"),
         "{}",
         run.log
     );
@@ -195,7 +229,11 @@ fn failed_and_slow_jobs_fail_and_a_slow_one_is_cancelled() {
         tasks(
             "emrst-jobs",
             vec![
-                ("failing", op("EmrServerlessStartJobOperator"), job("emrst-moto-failed", "")),
+                (
+                    "failing",
+                    op("EmrServerlessStartJobOperator"),
+                    job("emrst-moto-failed", ""),
+                ),
                 (
                     "failed_submit",
                     op("EmrServerlessStartJobOperator"),
@@ -204,7 +242,9 @@ fn failed_and_slow_jobs_fail_and_a_slow_one_is_cancelled() {
                 (
                     "failed",
                     sensor("EmrServerlessJobSensor"),
-                    format!("application_id: {APP}\njob_run_id: \"{{{{ ti.xcom_pull(task_ids='failed_submit') }}}}\"\npoke_interval: 0.2\ntimeout: 30"),
+                    format!(
+                        "application_id: {APP}\njob_run_id: \"{{{{ ti.xcom_pull(task_ids='failed_submit') }}}}\"\npoke_interval: 0.2\ntimeout: 30"
+                    ),
                 ),
                 (
                     "slow",
@@ -223,7 +263,9 @@ fn failed_and_slow_jobs_fail_and_a_slow_one_is_cancelled() {
     let run = f.expect("failing", 1);
     assert!(
         run.error().starts_with("Serverless Job failed: job run ")
-            && run.error().ends_with("is FAILED - moto: job failed (moto-failed in the name)"),
+            && run
+                .error()
+                .ends_with("is FAILED - moto: job failed (moto-failed in the name)"),
         "{}",
         run.log
     );
@@ -236,7 +278,11 @@ fn failed_and_slow_jobs_fail_and_a_slow_one_is_cancelled() {
         run.log
     );
     let run = f.expect("slow", 1);
-    assert!(run.error().contains("Waiter error: max attempts reached"), "{}", run.log);
+    assert!(
+        run.error().contains("Waiter error: max attempts reached"),
+        "{}",
+        run.log
+    );
     let job = run
         .log
         .split("EMR serverless job started: ")
@@ -253,7 +299,12 @@ fn failed_and_slow_jobs_fail_and_a_slow_one_is_cancelled() {
     );
     check_cancelled(&f, &job);
     let run = f.expect("bad_role", 1);
-    assert!(run.error().contains("Cross-account pass role is not allowed"), "{}", run.log);
+    assert!(
+        run.error()
+            .contains("Cross-account pass role is not allowed"),
+        "{}",
+        run.log
+    );
 }
 
 /// The job sensor finds job `job` of the flow's application CANCELLED.
@@ -272,7 +323,8 @@ fn check_cancelled(f: &Flow, job: &str) {
     );
     let run = check.expect("sense", 1);
     assert!(
-        run.error().starts_with("EMR Serverless job failed:") && run.error().ends_with("is CANCELLED)"),
+        run.error().starts_with("EMR Serverless job failed:")
+            && run.error().ends_with("is CANCELLED)"),
         "{}",
         run.log
     );
@@ -304,7 +356,9 @@ fn a_killed_job_is_cancelled_and_force_stop_cancels_running_jobs() {
         ),
     );
     f.expect("create", 0);
-    let started = f.start_until("killed", |l| l.contains("Serverless Job status is: RUNNING (poll 1"));
+    let started = f.start_until("killed", |l| {
+        l.contains("Serverless Job status is: RUNNING (poll 1")
+    });
     let job = started
         .seen
         .iter()
@@ -314,15 +368,24 @@ fn a_killed_job_is_cancelled_and_force_stop_cancels_running_jobs() {
         .unwrap_or_else(|| panic!("no job started:\n{}", started.seen.join("\n")));
     let (code, log) = started.terminate();
     assert_eq!(code, Some(4), "{log}");
-    assert!(log.contains(&format!("Stopping job run with jobId - {job}")), "{log}");
-    assert!(log.contains(&format!("Job run {job} is CANCELLED")), "{log}");
+    assert!(
+        log.contains(&format!("Stopping job run with jobId - {job}")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("Job run {job} is CANCELLED")),
+        "{log}"
+    );
     check_cancelled(&f, &job);
 
     let left = string_xcom(&f.expect("left_running", 0));
     let run = f.expect("delete", 0);
     assert!(
-        run.log.contains("Cancelling 1 pending job(s) for the application")
-            && run.log.contains("now waiting for the 1 cancelled job(s) to terminate"),
+        run.log
+            .contains("Cancelling 1 pending job(s) for the application")
+            && run
+                .log
+                .contains("now waiting for the 1 cancelled job(s) to terminate"),
         "{}",
         run.log
     );
@@ -352,6 +415,10 @@ fn the_emr_serverless_corpus_workflow_runs_end_to_end_through_its_stack() {
         "delete_emr_stack",
         "wait_for_emr_delete",
     ] {
-        assert_eq!(crate::emr::state_of(&summary, task), "success", "{task}:\n{summary}");
+        assert_eq!(
+            crate::emr::state_of(&summary, task),
+            "success",
+            "{task}:\n{summary}"
+        );
     }
 }

@@ -85,7 +85,9 @@ impl ClusterWaiter {
     pub(crate) async fn poll(self, emr: &Client, id: &str) -> Result<Poll<()>, TaskError> {
         let s = describe_cluster(emr, id).await?;
         let done = match self {
-            ClusterWaiter::Waiting => ["WAITING", "RUNNING", "TERMINATED"].contains(&s.state.as_str()),
+            ClusterWaiter::Waiting => {
+                ["WAITING", "RUNNING", "TERMINATED"].contains(&s.state.as_str())
+            }
             ClusterWaiter::Terminated => s.state == "TERMINATED",
         };
         if done {
@@ -122,7 +124,9 @@ const CREATE: &str = "EmrCreateJobFlowOperator";
 impl Operator for EmrCreateJobFlowOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.emr.EmrCreateJobFlowOperator",
-        aliases: &["airflow.providers.amazon.aws.operators.emr_create_job_flow.EmrCreateJobFlowOperator"],
+        aliases: &[
+            "airflow.providers.amazon.aws.operators.emr_create_job_flow.EmrCreateJobFlowOperator",
+        ],
         template_fields: &[
             "aws_conn_id",
             "job_flow_overrides",
@@ -154,9 +158,9 @@ impl Operator for EmrCreateJobFlowOperator {
         };
         let policy = match p.str("wait_policy")?.as_deref() {
             None => None,
-            Some("wait_for_completion" | "WaitPolicy.WAIT_FOR_COMPLETION" | "WAIT_FOR_COMPLETION") => {
-                Some(ClusterWaiter::Waiting)
-            }
+            Some(
+                "wait_for_completion" | "WaitPolicy.WAIT_FOR_COMPLETION" | "WAIT_FOR_COMPLETION",
+            ) => Some(ClusterWaiter::Waiting),
             Some(
                 "wait_for_steps_completion"
                 | "WaitPolicy.WAIT_FOR_STEPS_COMPLETION"
@@ -182,7 +186,9 @@ impl Operator for EmrCreateJobFlowOperator {
             (None, _) => None,
         };
         // `waiter_max_attempts or 60`, `waiter_delay or 60`: 0 means the default.
-        let max = p.u32("waiter_max_attempts", 0..=u32::MAX)?.filter(|n| *n > 0);
+        let max = p
+            .u32("waiter_max_attempts", 0..=u32::MAX)?
+            .filter(|n| *n > 0);
         let delay = p.seconds("waiter_delay", 0.0)?;
         let deferrable = p.bool("deferrable", false)?;
         let terminate_job_flow_on_failure = p.bool("terminate_job_flow_on_failure", true)?;
@@ -253,10 +259,11 @@ impl Operator for EmrCreateJobFlowOperator {
         self.created = Some((emr.clone(), id.clone()));
         if let Some(waiter) = self.waiter {
             let (emr_ref, id_ref) = (&emr, id.as_str());
-            let waited = wait::until_terminal(ctx, &self.wait, &format!("EMR job flow {id}"), || {
-                waiter.poll(emr_ref, id_ref)
-            })
-            .await;
+            let waited =
+                wait::until_terminal(ctx, &self.wait, &format!("EMR job flow {id}"), || {
+                    waiter.poll(emr_ref, id_ref)
+                })
+                .await;
             if let Err(e) = waited {
                 if self.terminate_job_flow_on_failure {
                     ctx.warning(&format!("Task failed after creating EMR job flow {id}."));
@@ -306,7 +313,9 @@ pub struct EmrModifyClusterOperator {
 impl Operator for EmrModifyClusterOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.emr.EmrModifyClusterOperator",
-        aliases: &["airflow.providers.amazon.aws.operators.emr_modify_cluster.EmrModifyClusterOperator"],
+        aliases: &[
+            "airflow.providers.amazon.aws.operators.emr_modify_cluster.EmrModifyClusterOperator",
+        ],
         template_fields: &[
             "aws_conn_id",
             "cluster_id",
@@ -379,7 +388,9 @@ pub struct EmrTerminateJobFlowOperator {
 impl Operator for EmrTerminateJobFlowOperator {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.operators.emr.EmrTerminateJobFlowOperator",
-        aliases: &["airflow.providers.amazon.aws.operators.emr_terminate_job_flow.EmrTerminateJobFlowOperator"],
+        aliases: &[
+            "airflow.providers.amazon.aws.operators.emr_terminate_job_flow.EmrTerminateJobFlowOperator",
+        ],
         template_fields: &["aws_conn_id", "job_flow_id", "region_name", "verify"],
         calls_aws: true,
     };
@@ -458,8 +469,10 @@ mod tests {
         let op = create(json!({"wait_for_completion": true, "waiter_delay": 0})).unwrap();
         assert_eq!(op.waiter, Some(ClusterWaiter::Waiting));
         assert_eq!(op.wait.waiter_delay, Duration::from_secs(60));
-        let op = create(json!({"wait_for_completion": false, "wait_policy": "wait_for_steps_completion"}))
-            .unwrap();
+        let op = create(
+            json!({"wait_for_completion": false, "wait_policy": "wait_for_steps_completion"}),
+        )
+        .unwrap();
         assert_eq!(op.waiter, Some(ClusterWaiter::Terminated));
         let e = create(json!({"wait_policy": "forever"})).unwrap_err();
         assert_eq!(e.param(), Some("wait_policy"));
@@ -468,8 +481,9 @@ mod tests {
         assert_eq!(op.request.get_name().as_deref(), Some("x"));
         let e = create(json!({"job_flow_overrides": {"Name": 1}})).unwrap_err();
         assert!(
-            e.message()
-                .starts_with("EmrCreateJobFlowOperator parameter `job_flow_overrides.Name` must be a string"),
+            e.message().starts_with(
+                "EmrCreateJobFlowOperator parameter `job_flow_overrides.Name` must be a string"
+            ),
             "{e}"
         );
     }
@@ -495,7 +509,10 @@ mod tests {
                     ]
                 ),
                 Permission::new(
-                    &["elasticmapreduce:TerminateJobFlows", "elasticmapreduce:DescribeCluster"],
+                    &[
+                        "elasticmapreduce:TerminateJobFlows",
+                        "elasticmapreduce:DescribeCluster"
+                    ],
                     ["arn:aws:elasticmapreduce:eu-west-1:{account}:cluster/*"]
                 ),
             ]
@@ -509,6 +526,9 @@ mod tests {
             code: Some("BOOTSTRAP_FAILURE".into()),
             message: None,
         };
-        assert_eq!(s.failure_message(), "for code: BOOTSTRAP_FAILURE with message Unknown");
+        assert_eq!(
+            s.failure_message(),
+            "for code: BOOTSTRAP_FAILURE with message Unknown"
+        );
     }
 }

@@ -7,7 +7,8 @@ use airtask_core::{ParamError, ParamReader};
 use serde_json::{Map, Value};
 
 /// The logger of the EMR hook's lines.
-pub(crate) const EMR_HOOK: &str = "airflow.task.hooks.airflow.providers.amazon.aws.hooks.emr.EmrHook";
+pub(crate) const EMR_HOOK: &str =
+    "airflow.task.hooks.airflow.providers.amazon.aws.hooks.emr.EmrHook";
 /// The logger of the EMR on EKS hook's lines.
 pub(crate) const CONTAINER_HOOK: &str =
     "airflow.task.hooks.airflow.providers.amazon.aws.hooks.emr.EmrContainerHook";
@@ -174,7 +175,8 @@ impl Lit<'_> {
 
     fn word(&mut self) -> Result<Value, String> {
         let start = self.i;
-        while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
+        while self.i < self.s.len()
+            && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
         {
             self.i += 1;
         }
@@ -348,8 +350,10 @@ mod tests {
     #[test]
     fn python_literals_parse_as_json() {
         assert_eq!(
-            python_literal("[{'Name': 'a', 'Args': ('x', \"y\"), 'On': True, 'N': None, 'C': -2, 'F': 1.5}]")
-                .unwrap(),
+            python_literal(
+                "[{'Name': 'a', 'Args': ('x', \"y\"), 'On': True, 'N': None, 'C': -2, 'F': 1.5}]"
+            )
+            .unwrap(),
             json!([{"Name": "a", "Args": ["x", "y"], "On": true, "N": null, "C": -2, "F": 1.5}])
         );
         assert_eq!(python_literal("{'A', 'B'}").unwrap(), json!(["A", "B"]));
@@ -371,7 +375,9 @@ mod tests {
         assert_eq!(read(json!(["A", "B"])).unwrap().unwrap(), ["A", "B"]);
         assert_eq!(read(json!("RUNNING")).unwrap().unwrap(), ["RUNNING"]);
         assert_eq!(
-            read(json!("frozenset({'STARTED', 'CREATED'})")).unwrap().unwrap(),
+            read(json!("frozenset({'STARTED', 'CREATED'})"))
+                .unwrap()
+                .unwrap(),
             ["STARTED", "CREATED"]
         );
         assert_eq!(read(json!("['X']")).unwrap().unwrap(), ["X"]);

@@ -70,7 +70,10 @@ async fn check_status(
             let err = airtask_aws::error::task_error(&format!("DescribeJobRun {job}"), &e);
             ctx.hook_info(
                 CONTAINER_HOOK,
-                &format!("AWS request failed, check logs for more info: {}", err.message),
+                &format!(
+                    "AWS request failed, check logs for more info: {}",
+                    err.message
+                ),
             );
             Ok(None)
         }
@@ -170,7 +173,10 @@ fn job_driver(v: &Value, rendered: bool) -> Result<JobDriver, String> {
         .build())
 }
 
-fn configurations(o: &mut Obj<'_>, key: &'static str) -> Result<Option<Vec<Configuration>>, String> {
+fn configurations(
+    o: &mut Obj<'_>,
+    key: &'static str,
+) -> Result<Option<Vec<Configuration>>, String> {
     let Some(items) = o.objs(key)? else {
         return Ok(None);
     };
@@ -182,7 +188,10 @@ fn configurations(o: &mut Obj<'_>, key: &'static str) -> Result<Option<Vec<Confi
                 .set_properties(c.str_map("properties")?)
                 .set_configurations(configurations(&mut c, "configurations")?);
             c.finish()?;
-            built(conf.build(), "configuration_overrides.applicationConfiguration")
+            built(
+                conf.build(),
+                "configuration_overrides.applicationConfiguration",
+            )
         })
         .collect::<Result<Vec<_>, String>>()
         .map(Some)
@@ -304,12 +313,16 @@ impl Operator for EmrContainerOperator {
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
         let name = p.required_str("name", "the name of the job run")?;
-        let virtual_cluster_id =
-            p.required_str("virtual_cluster_id", "the id of the EMR on EKS virtual cluster")?;
+        let virtual_cluster_id = p.required_str(
+            "virtual_cluster_id",
+            "the id of the EMR on EKS virtual cluster",
+        )?;
         let execution_role_arn =
             p.required_str("execution_role_arn", "the ARN of the job run's IAM role")?;
-        let release_label =
-            p.required_str("release_label", "the EMR release of the job run (emr-6.15.0-latest)")?;
+        let release_label = p.required_str(
+            "release_label",
+            "the EMR release of the job run (emr-6.15.0-latest)",
+        )?;
         let job_driver = match kwargs_param(p, "job_driver", job_driver)? {
             Some(d) => d,
             None if p.rendered() => {
@@ -329,7 +342,9 @@ impl Operator for EmrContainerOperator {
         let client_request_token = p.str("client_request_token")?.filter(|s| !s.is_empty());
         let wait_for_completion = p.bool("wait_for_completion", true)?;
         let poll_interval = Duration::from_secs_f64(p.seconds("poll_interval", 30.0)?);
-        let max_polling_attempts = p.u32("max_polling_attempts", 0..=u32::MAX)?.filter(|n| *n > 0);
+        let max_polling_attempts = p
+            .u32("max_polling_attempts", 0..=u32::MAX)?
+            .filter(|n| *n > 0);
         let job_retry_max_attempts = p
             .i64("job_retry_max_attempts", 0..=i64::from(i32::MAX))?
             .filter(|n| *n > 0)
@@ -423,7 +438,9 @@ impl Operator for EmrContainerOperator {
             })?;
         let job = out.id().unwrap_or_default().to_owned();
         if job.is_empty() {
-            return Err(TaskError::retryable("Start Job Run failed: the answer has no id"));
+            return Err(TaskError::retryable(
+                "Start Job Run failed: the answer has no id",
+            ));
         }
         ctx.hook_info(
             CONTAINER_HOOK,
@@ -524,8 +541,10 @@ impl Operator for EmrContainerSensor {
 
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
-        let virtual_cluster_id =
-            p.required_str("virtual_cluster_id", "the id of the EMR on EKS virtual cluster")?;
+        let virtual_cluster_id = p.required_str(
+            "virtual_cluster_id",
+            "the id of the EMR on EKS virtual cluster",
+        )?;
         let job_id = p.required_str("job_id", "the id of the job run to watch")?;
         let max_retries = p.u32("max_retries", 0..=u32::MAX)?.filter(|n| *n > 0);
         let poll_interval = Duration::from_secs_f64(p.seconds("poll_interval", 10.0)?);
@@ -604,10 +623,14 @@ impl Operator for EmrEksCreateClusterOperator {
             "virtual_cluster_name",
             "the name of the EMR on EKS virtual cluster to create",
         )?;
-        let eks_cluster_name =
-            p.required_str("eks_cluster_name", "the EKS cluster the virtual cluster uses")?;
-        let eks_namespace =
-            p.required_str("eks_namespace", "the Kubernetes namespace of the EKS cluster")?;
+        let eks_cluster_name = p.required_str(
+            "eks_cluster_name",
+            "the EKS cluster the virtual cluster uses",
+        )?;
+        let eks_namespace = p.required_str(
+            "eks_namespace",
+            "the Kubernetes namespace of the EKS cluster",
+        )?;
         p.str("virtual_cluster_id")?;
         let tags = p.str_map("tags")?.map(|t| t.into_iter().collect());
         Ok(EmrEksCreateClusterOperator {
@@ -660,7 +683,9 @@ impl Operator for EmrEksCreateClusterOperator {
                     if attempt < CREATE_ATTEMPTS
                         && e.code() == Some("ValidationException")
                         && e.message().is_some_and(|m| {
-                            m.contains("is not reachable as its connection is currently being updated")
+                            m.contains(
+                                "is not reachable as its connection is currently being updated",
+                            )
                         }) =>
                 {
                     ctx.warning(&format!(
@@ -732,7 +757,10 @@ mod tests {
                 ),
                 Permission::new(&["iam:PassRole"], ["arn:aws:iam::123456789012:role/job"]),
                 Permission::new(
-                    &["emr-containers:CancelJobRun", "emr-containers:DescribeJobRun"],
+                    &[
+                        "emr-containers:CancelJobRun",
+                        "emr-containers:DescribeJobRun"
+                    ],
                     ["arn:aws:emr-containers:{region}:{account}:/virtualclusters/vc1/jobruns/*"]
                 ),
             ]
@@ -741,7 +769,11 @@ mod tests {
         bad["job_driver"] = json!({"sparkSubmit": {}});
         let e = build(bad).unwrap_err();
         assert_eq!(e.param(), Some("job_driver"));
-        assert!(e.message().contains("`job_driver.sparkSubmit` is not a setting"), "{e}");
+        assert!(
+            e.message()
+                .contains("`job_driver.sparkSubmit` is not a setting"),
+            "{e}"
+        );
         let mut bad = base();
         bad["job_driver"] = json!({"sparkSubmitJobDriver": {}});
         assert!(build(bad).unwrap_err().message().contains("entry_point"));
@@ -763,10 +795,19 @@ mod tests {
             .then_output(|| CancelJobRunOutput::builder().id("job1").build());
         let cancelled = mock!(Client::describe_job_run).then_output(|| {
             DescribeJobRunOutput::builder()
-                .job_run(JobRun::builder().id("job1").state(JobRunState::Cancelled).build())
+                .job_run(
+                    JobRun::builder()
+                        .id("job1")
+                        .state(JobRunState::Cancelled)
+                        .build(),
+                )
                 .build()
         });
-        let emr = mock_client!(aws_sdk_emrcontainers, RuleMode::Sequential, [&cancel, &cancelled]);
+        let emr = mock_client!(
+            aws_sdk_emrcontainers,
+            RuleMode::Sequential,
+            [&cancel, &cancelled]
+        );
         let mut op = build(base()).unwrap();
         let lines = Arc::new(Lines(Mutex::new(Vec::new())));
         let ctx = TaskContext::new(&EmrContainerOperator::SPEC, "t", 1, lines.clone());

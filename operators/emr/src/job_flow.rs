@@ -121,7 +121,9 @@ pub(crate) fn run_job_flow(v: &Value, rendered: bool) -> Result<RunJobFlowInputB
             }
             None => None,
         };
-        Ok(AutoTerminationPolicy::builder().set_idle_timeout(idle).build())
+        Ok(AutoTerminationPolicy::builder()
+            .set_idle_timeout(idle)
+            .build())
     })?);
     o.finish()?;
     Ok(b)
@@ -261,7 +263,10 @@ fn ebs(o: &mut Obj<'_>) -> Result<EbsConfiguration, String> {
 }
 
 /// `Configurations`: classification, properties and nested configurations.
-fn configurations(o: &mut Obj<'_>, key: &'static str) -> Result<Option<Vec<Configuration>>, String> {
+fn configurations(
+    o: &mut Obj<'_>,
+    key: &'static str,
+) -> Result<Option<Vec<Configuration>>, String> {
     let Some(items) = o.objs(key)? else {
         return Ok(None);
     };
@@ -413,7 +418,10 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_enums_are_named() {
         let e = run_job_flow(&json!({"Nmae": "x"}), true).unwrap_err();
-        assert!(e.starts_with("`job_flow_overrides.Nmae` is not a setting"), "{e}");
+        assert!(
+            e.starts_with("`job_flow_overrides.Nmae` is not a setting"),
+            "{e}"
+        );
         let e = run_job_flow(
             &json!({"Instances": {"InstanceGroups": [{"Market": "CHEAP"}]}}),
             true,
@@ -423,8 +431,15 @@ mod tests {
             e.starts_with("`job_flow_overrides.Instances.InstanceGroups.Market` is 'CHEAP'"),
             "{e}"
         );
-        let e = steps(&json!([{"Name": "s", "HadoopJarStep": {"Jarr": "x"}}]), true).unwrap_err();
-        assert!(e.starts_with("`steps[0].HadoopJarStep.Jarr` is not a setting"), "{e}");
+        let e = steps(
+            &json!([{"Name": "s", "HadoopJarStep": {"Jarr": "x"}}]),
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("`steps[0].HadoopJarStep.Jarr` is not a setting"),
+            "{e}"
+        );
         assert!(steps(&json!({"Name": "s"}), true).is_err());
     }
 }

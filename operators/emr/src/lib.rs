@@ -20,7 +20,9 @@ mod steps;
 
 use airtask_core::RegistryBuilder;
 
-pub use cluster::{EmrCreateJobFlowOperator, EmrModifyClusterOperator, EmrTerminateJobFlowOperator};
+pub use cluster::{
+    EmrCreateJobFlowOperator, EmrModifyClusterOperator, EmrTerminateJobFlowOperator,
+};
 pub use containers::{EmrContainerOperator, EmrContainerSensor, EmrEksCreateClusterOperator};
 pub use notebook::{EmrStartNotebookExecutionOperator, EmrStopNotebookExecutionOperator};
 pub use sensors::{EmrJobFlowSensor, EmrNotebookExecutionSensor, EmrStepSensor};

@@ -83,7 +83,9 @@ async fn poll_notebook(
 /// `waiter_delay or 60`, `waiter_max_attempts or 25`, and `wait_for_completion` (false).
 fn notebook_wait(p: &mut ParamReader<'_>) -> Result<WaitSettings, ParamError> {
     let delay = p.seconds("waiter_delay", 0.0)?;
-    let max = p.u32("waiter_max_attempts", 0..=u32::MAX)?.filter(|n| *n > 0);
+    let max = p
+        .u32("waiter_max_attempts", 0..=u32::MAX)?
+        .filter(|n| *n > 0);
     Ok(WaitSettings {
         wait_for_completion: p.bool("wait_for_completion", false)?,
         waiter_delay: Duration::from_secs_f64(if delay > 0.0 { delay } else { 60.0 }),
@@ -173,7 +175,10 @@ impl Operator for EmrStartNotebookExecutionOperator {
                             ),
                         ));
                     };
-                    Ok(Tag::builder().key(k).set_value(v.map(str::to_owned)).build())
+                    Ok(Tag::builder()
+                        .key(k)
+                        .set_value(v.map(str::to_owned))
+                        .build())
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         };
@@ -262,9 +267,19 @@ impl Operator for EmrStartNotebookExecutionOperator {
         ctx.info(&format!("Notebook execution started: {id}"));
         if self.wait.wait_for_completion {
             let (emr_ref, id_ref) = (&emr, id.as_str());
-            wait::until_terminal(ctx, &self.wait, &format!("EMR notebook execution {id}"), || {
-                poll_notebook(emr_ref, id_ref, "notebook_running", &["RUNNING", "FINISHED"])
-            })
+            wait::until_terminal(
+                ctx,
+                &self.wait,
+                &format!("EMR notebook execution {id}"),
+                || {
+                    poll_notebook(
+                        emr_ref,
+                        id_ref,
+                        "notebook_running",
+                        &["RUNNING", "FINISHED"],
+                    )
+                },
+            )
             .await?;
             let n = describe_notebook(&emr, &id).await?;
             if n.status == "FAILED" {
@@ -333,13 +348,25 @@ impl Operator for EmrStopNotebookExecutionOperator {
             .notebook_execution_id(&id)
             .send()
             .await
-            .map_err(|e| airtask_aws::error::task_error(&format!("StopNotebookExecution {id}"), &e))?;
+            .map_err(|e| {
+                airtask_aws::error::task_error(&format!("StopNotebookExecution {id}"), &e)
+            })?;
         ctx.info(&format!("Stopping notebook execution {id}"));
         if self.wait.wait_for_completion {
             let (emr_ref, id_ref) = (&emr, id.as_str());
-            wait::until_terminal(ctx, &self.wait, &format!("EMR notebook execution {id}"), || {
-                poll_notebook(emr_ref, id_ref, "notebook_stopped", &["STOPPED", "FINISHED"])
-            })
+            wait::until_terminal(
+                ctx,
+                &self.wait,
+                &format!("EMR notebook execution {id}"),
+                || {
+                    poll_notebook(
+                        emr_ref,
+                        id_ref,
+                        "notebook_stopped",
+                        &["STOPPED", "FINISHED"],
+                    )
+                },
+            )
             .await?;
         }
         Ok(Outcome::Success(None))
@@ -368,7 +395,10 @@ mod tests {
         assert_eq!(op.wait.waiter_max_attempts, 25);
         assert_eq!(
             op.permissions()[1],
-            Permission::new(&["iam:PassRole"], ["arn:aws:iam::{account}:role/EMR_Notebooks_DefaultRole"])
+            Permission::new(
+                &["iam:PassRole"],
+                ["arn:aws:iam::{account}:role/EMR_Notebooks_DefaultRole"]
+            )
         );
         let mut bad = base;
         bad["tags"] = json!(["x"]);

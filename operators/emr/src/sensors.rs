@@ -49,7 +49,10 @@ impl Targets {
             return Ok(true);
         }
         if self.failed.iter().any(|f| f == state) {
-            return Err(TaskError::retryable(format!("EMR job failed: {}", failure())));
+            return Err(TaskError::retryable(format!(
+                "EMR job failed: {}",
+                failure()
+            )));
         }
         Ok(false)
     }
@@ -194,7 +197,12 @@ impl Operator for EmrNotebookExecutionSensor {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.sensors.emr.EmrNotebookExecutionSensor",
         aliases: &[],
-        template_fields: &["aws_conn_id", "notebook_execution_id", "region_name", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "notebook_execution_id",
+            "region_name",
+            "verify",
+        ],
         calls_aws: true,
     };
 
@@ -258,9 +266,14 @@ mod tests {
         assert_eq!(s.targets.decide("RUNNING", String::new), Ok(false));
         let e = s
             .targets
-            .decide("FAILED", || "for reason r with message m and log file l".into())
+            .decide("FAILED", || {
+                "for reason r with message m and log file l".into()
+            })
             .unwrap_err();
-        assert_eq!(e.message, "EMR job failed: for reason r with message m and log file l");
+        assert_eq!(
+            e.message,
+            "EMR job failed: for reason r with message m and log file l"
+        );
         let s = step(json!({"job_flow_id": "j-1", "step_id": "s-1", "target_states": "RUNNING", "failed_states": []}))
             .unwrap();
         assert_eq!(s.targets.target, ["RUNNING"]);

@@ -4,7 +4,6 @@
 //! each step is waited for in turn (boto3's `step_complete` waiter: COMPLETED; FAILED and
 //! CANCELLED fail the task).
 
-
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
@@ -220,7 +219,10 @@ async fn cluster_by_name(
     let mut pages = emr
         .list_clusters()
         .set_cluster_states(Some(
-            states.iter().map(|s| ClusterState::from(s.as_str())).collect(),
+            states
+                .iter()
+                .map(|s| ClusterState::from(s.as_str()))
+                .collect(),
         ))
         .into_paginator()
         .send();
@@ -274,21 +276,29 @@ mod tests {
     #[test]
     fn exactly_one_cluster_and_the_provider_defaults() {
         let e = build(json!({})).unwrap_err();
-        assert!(e.message().contains("Exactly one of job_flow_id or job_flow_name"), "{e}");
+        assert!(
+            e.message()
+                .contains("Exactly one of job_flow_id or job_flow_name"),
+            "{e}"
+        );
         assert!(build(json!({"job_flow_id": "j-1", "job_flow_name": "n"})).is_err());
         let op = build(json!({"job_flow_id": "j-1", "steps": "[{'Name': 's'}]"})).unwrap();
         assert!(!op.wait.wait_for_completion);
         assert_eq!(op.wait.waiter_delay, Duration::from_secs(30));
         assert_eq!(op.wait.waiter_max_attempts, 60);
         assert_eq!(op.steps[0].name(), Some("s"));
-        let op = build(json!({"job_flow_name": "n", "deferrable": true, "execution_role_arn": "r"}))
-            .unwrap();
+        let op =
+            build(json!({"job_flow_name": "n", "deferrable": true, "execution_role_arn": "r"}))
+                .unwrap();
         assert!(op.wait.wait_for_completion);
         assert_eq!(
             op.permissions(),
             vec![
                 Permission::new(
-                    &["elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeStep"],
+                    &[
+                        "elasticmapreduce:AddJobFlowSteps",
+                        "elasticmapreduce:DescribeStep"
+                    ],
                     ["arn:aws:elasticmapreduce:{region}:{account}:cluster/*"]
                 ),
                 Permission::on_any(&["elasticmapreduce:ListClusters"]),

@@ -6,7 +6,6 @@
 //! and `EmrServerlessDeleteApplicationOperator` (the stop, always waited for; DeleteApplication;
 //! with `wait_for_completion` the `serverless_app_terminated` wait).
 
-
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
@@ -77,7 +76,10 @@ impl Operator for EmrServerlessCreateApplicationOperator {
         vec![
             Permission::new(&create, [application_arn(region, "*")]),
             Permission::new(
-                &["emr-serverless:GetApplication", "emr-serverless:StartApplication"],
+                &[
+                    "emr-serverless:GetApplication",
+                    "emr-serverless:StartApplication",
+                ],
                 [application_arn(region, "*")],
             ),
         ]
@@ -101,16 +103,22 @@ impl Operator for EmrServerlessCreateApplicationOperator {
         // The provider waits for CREATED whatever wait_for_completion says.
         let mut created = self.wait.clone();
         created.wait_for_completion = true;
-        wait::until_terminal(ctx, &created, &format!("EMR Serverless application {id}"), || {
-            APP_CREATED.poll(emr_ref, id_ref)
-        })
+        wait::until_terminal(
+            ctx,
+            &created,
+            &format!("EMR Serverless application {id}"),
+            || APP_CREATED.poll(emr_ref, id_ref),
+        )
         .await?;
         ctx.info(&format!("Starting application {id}"));
         start_application(&emr, &id).await?;
         if self.wait.wait_for_completion || self.wait.deferrable {
-            wait::until_terminal(ctx, &self.wait, &format!("EMR Serverless application {id}"), || {
-                APP_STARTED.poll(emr_ref, id_ref)
-            })
+            wait::until_terminal(
+                ctx,
+                &self.wait,
+                &format!("EMR Serverless application {id}"),
+                || APP_STARTED.poll(emr_ref, id_ref),
+            )
             .await?;
             if self.wait.deferrable {
                 ctx.info(&format!("Application {id} started"));
@@ -206,9 +214,12 @@ impl EmrServerlessStopApplicationOperator {
         if wait {
             let mut settings = self.wait.clone();
             settings.wait_for_completion = true;
-            wait::until_terminal(ctx, &settings, &format!("EMR Serverless application {id}"), || {
-                APP_STOPPED.poll(emr, id)
-            })
+            wait::until_terminal(
+                ctx,
+                &settings,
+                &format!("EMR Serverless application {id}"),
+                || APP_STOPPED.poll(emr, id),
+            )
             .await?;
             ctx.info(&format!(
                 "EMR serverless application {id} stopped successfully"
@@ -238,7 +249,11 @@ async fn job_runs(emr: &Client, app: &str, states: &[&str]) -> Result<Vec<String
 }
 
 /// The hook's `cancel_running_jobs`: cancels the jobs in an intermediate state; their count.
-async fn cancel_running_jobs(ctx: &TaskContext, emr: &Client, app: &str) -> Result<usize, TaskError> {
+async fn cancel_running_jobs(
+    ctx: &TaskContext,
+    emr: &Client,
+    app: &str,
+) -> Result<usize, TaskError> {
     let ids = job_runs(emr, app, JOB_INTERMEDIATE).await?;
     if !ids.is_empty() {
         ctx.hook_info(
@@ -297,8 +312,12 @@ impl Operator for EmrServerlessStopApplicationOperator {
             airtask_aws::sdk!(aws_sdk_emrserverless),
         )?;
         // deferrable waits in the trigger: here, in the process.
-        self.stop(ctx, &emr, self.wait.wait_for_completion || self.wait.deferrable)
-            .await?;
+        self.stop(
+            ctx,
+            &emr,
+            self.wait.wait_for_completion || self.wait.deferrable,
+        )
+        .await?;
         Ok(Outcome::Success(None))
     }
 }
@@ -327,7 +346,10 @@ impl Operator for EmrServerlessDeleteApplicationOperator {
         let mut p = self.stop.stop_permissions(true);
         p.push(Permission::new(
             &["emr-serverless:DeleteApplication"],
-            [application_arn(self.stop.aws.region(), &self.stop.application_id)],
+            [application_arn(
+                self.stop.aws.region(),
+                &self.stop.application_id,
+            )],
         ));
         p
     }
@@ -352,9 +374,12 @@ impl Operator for EmrServerlessDeleteApplicationOperator {
             let (emr_ref, settings) = (&emr, &s.wait);
             let mut settings = settings.clone();
             settings.wait_for_completion = true;
-            wait::until_terminal(ctx, &settings, &format!("EMR Serverless application {id}"), || {
-                APP_TERMINATED.poll(emr_ref, id)
-            })
+            wait::until_terminal(
+                ctx,
+                &settings,
+                &format!("EMR Serverless application {id}"),
+                || APP_TERMINATED.poll(emr_ref, id),
+            )
             .await?;
         }
         ctx.info("EMR serverless application deleted");
@@ -378,8 +403,10 @@ mod tests {
 
     #[test]
     fn delete_permissions_cover_the_stop_the_wait_and_the_delete() {
-        let op = delete(json!({"application_id": "app1", "force_stop": true, "wait_for_completion": false}))
-            .unwrap();
+        let op = delete(
+            json!({"application_id": "app1", "force_stop": true, "wait_for_completion": false}),
+        )
+        .unwrap();
         assert_eq!(op.stop.wait.waiter_delay, Duration::from_secs(60));
         assert_eq!(op.stop.wait.waiter_max_attempts, 25);
         let arn = "arn:aws:emr-serverless:{region}:{account}:/applications/app1";
@@ -387,11 +414,17 @@ mod tests {
             op.permissions(),
             vec![
                 Permission::new(
-                    &["emr-serverless:StopApplication", "emr-serverless:GetApplication"],
+                    &[
+                        "emr-serverless:StopApplication",
+                        "emr-serverless:GetApplication"
+                    ],
                     [arn]
                 ),
                 Permission::new(&["emr-serverless:ListJobRuns"], [arn]),
-                Permission::new(&["emr-serverless:CancelJobRun"], [format!("{arn}/jobruns/*")]),
+                Permission::new(
+                    &["emr-serverless:CancelJobRun"],
+                    [format!("{arn}/jobruns/*")]
+                ),
                 Permission::new(&["emr-serverless:DeleteApplication"], [arn]),
             ]
         );
@@ -407,12 +440,16 @@ mod tests {
         .unwrap();
         let op = build_operator::<EmrServerlessCreateApplicationOperator>(&p).unwrap();
         assert_eq!(op.request.get_name().as_deref(), Some("app"));
-        assert_eq!(op.request.get_client_token().as_ref().map(String::len), Some(36));
+        assert_eq!(
+            op.request.get_client_token().as_ref().map(String::len),
+            Some(36)
+        );
         assert!(op.wait.wait_for_completion);
-        let p: Params = json!({"release_label": "emr-7.0.0", "job_type": "SPARK", "config": {"x": 1}})
-            .as_object()
-            .cloned()
-            .unwrap();
+        let p: Params =
+            json!({"release_label": "emr-7.0.0", "job_type": "SPARK", "config": {"x": 1}})
+                .as_object()
+                .cloned()
+                .unwrap();
         let e = build_operator::<EmrServerlessCreateApplicationOperator>(&p).unwrap_err();
         assert_eq!(e.param(), Some("config"));
     }

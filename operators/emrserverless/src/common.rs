@@ -30,7 +30,11 @@ pub(crate) fn wild(name: &str) -> &str {
 
 /// The ARN of application `id`.
 pub(crate) fn application_arn(region: Option<&str>, id: &str) -> String {
-    arn("emr-serverless", region, &format!("/applications/{}", wild(id)))
+    arn(
+        "emr-serverless",
+        region,
+        &format!("/applications/{}", wild(id)),
+    )
 }
 
 /// The ARN of the job runs of application `id`.
@@ -127,7 +131,9 @@ pub(crate) async fn get_job_run(emr: &Client, app: &str, job: &str) -> Result<St
         state: run
             .map(|r| r.state().as_str().to_owned())
             .unwrap_or_default(),
-        details: run.map(|r| r.state_details().to_owned()).unwrap_or_default(),
+        details: run
+            .map(|r| r.state_details().to_owned())
+            .unwrap_or_default(),
     })
 }
 
@@ -244,10 +250,7 @@ pub(crate) fn states(
                 rest = &after[j + 1..];
             }
             bare.push_str(rest);
-            let bare: String = bare
-                .chars()
-                .filter(|c| !"{}[](), ".contains(*c))
-                .collect();
+            let bare: String = bare.chars().filter(|c| !"{}[](), ".contains(*c)).collect();
             if bare != "frozenset" && bare != "set" && !bare.is_empty() {
                 return Err(wrong(v));
             }
@@ -278,10 +281,15 @@ mod tests {
     #[test]
     fn states_come_as_lists_strings_or_python_sets() {
         assert_eq!(
-            read(json!("frozenset({'STARTED', 'CREATED'})")).unwrap().unwrap(),
+            read(json!("frozenset({'STARTED', 'CREATED'})"))
+                .unwrap()
+                .unwrap(),
             ["STARTED", "CREATED"]
         );
-        assert_eq!(read(json!(["SUCCESS", "RUNNING"])).unwrap().unwrap(), ["SUCCESS", "RUNNING"]);
+        assert_eq!(
+            read(json!(["SUCCESS", "RUNNING"])).unwrap().unwrap(),
+            ["SUCCESS", "RUNNING"]
+        );
         assert_eq!(read(json!("SUCCESS")).unwrap().unwrap(), ["SUCCESS"]);
         assert_eq!(read(json!("{'A'}")).unwrap().unwrap(), ["A"]);
         assert!(read(json!("open({'A'})")).is_err());

@@ -75,13 +75,13 @@ impl Operator for EmrServerlessStartJobOperator {
             }
             None => None,
         };
-        let overrides = match airtask_core::kwargs::mapping(p, "configuration_overrides") {
-            Some(v) => Some(
-                kwargs::configuration_overrides(v, rendered)
-                    .map_err(|e| airtask_core::kwargs::param_error(p, "configuration_overrides", e))?,
-            ),
-            None => None,
-        };
+        let overrides =
+            match airtask_core::kwargs::mapping(p, "configuration_overrides") {
+                Some(v) => Some(kwargs::configuration_overrides(v, rendered).map_err(|e| {
+                    airtask_core::kwargs::param_error(p, "configuration_overrides", e)
+                })?),
+                None => None,
+            };
         let token = p
             .str("client_request_token")?
             .filter(|s| !s.is_empty())
@@ -125,7 +125,10 @@ impl Operator for EmrServerlessStartJobOperator {
         }
         vec![
             Permission::new(
-                &["emr-serverless:GetApplication", "emr-serverless:StartApplication"],
+                &[
+                    "emr-serverless:GetApplication",
+                    "emr-serverless:StartApplication",
+                ],
                 [app.clone()],
             ),
             Permission::new(&start, [app]),
@@ -154,9 +157,12 @@ impl Operator for EmrServerlessStartJobOperator {
             let mut started = self.wait.clone();
             started.wait_for_completion = true;
             let (emr_ref, app_ref) = (&emr, app.as_str());
-            wait::until_terminal(ctx, &started, &format!("EMR Serverless application {app}"), || {
-                APP_STARTED.poll(emr_ref, app_ref)
-            })
+            wait::until_terminal(
+                ctx,
+                &started,
+                &format!("EMR Serverless application {app}"),
+                || APP_STARTED.poll(emr_ref, app_ref),
+            )
             .await?;
         }
         ctx.info(&format!("Starting job on Application: {app}"));
@@ -230,8 +236,9 @@ impl Operator for EmrServerlessStartJobOperator {
         // The provider's waiter: every waiter_delay, for waiter_delay * waiter_max_attempts.
         for _ in 0..self.wait.waiter_max_attempts.max(1) {
             match get_job_run(&emr, &app, &job).await {
-                Ok(s) if JOB_SUCCESS.contains(&s.state.as_str())
-                    || JOB_FAILURE.contains(&s.state.as_str()) =>
+                Ok(s)
+                    if JOB_SUCCESS.contains(&s.state.as_str())
+                        || JOB_FAILURE.contains(&s.state.as_str()) =>
                 {
                     ctx.info(&format!("Job run {job} is {}", s.state));
                     return;
@@ -345,7 +352,11 @@ mod tests {
                     .unwrap()
             });
         let cancelling = mock!(Client::get_job_run).then_output(|| run(JobRunState::Cancelling));
-        let emr = mock_client!(aws_sdk_emrserverless, RuleMode::Sequential, [&cancel, &cancelling]);
+        let emr = mock_client!(
+            aws_sdk_emrserverless,
+            RuleMode::Sequential,
+            [&cancel, &cancelling]
+        );
         let mut op = build(base()).unwrap();
         let lines = Arc::new(Lines(Mutex::new(Vec::new())));
         let ctx = TaskContext::new(&EmrServerlessStartJobOperator::SPEC, "t", 1, lines.clone());
@@ -356,6 +367,9 @@ mod tests {
         assert_eq!(cancel.num_calls(), 1);
         let lines = lines.0.lock().unwrap();
         assert_eq!(lines[0], "Stopping job run with jobId - jr1");
-        assert_eq!(lines.last().map(String::as_str), Some("Job run jr1 is CANCELLING"));
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("Job run jr1 is CANCELLING")
+        );
     }
 }

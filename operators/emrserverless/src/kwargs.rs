@@ -39,7 +39,9 @@ pub(crate) fn job_driver(v: &Value, rendered: bool) -> Result<JobDriver, String>
     let spark = spark
         .map(|b| built(b.build(), "job_driver.sparkSubmit"))
         .transpose()?;
-    let hive = hive.map(|b| built(b.build(), "job_driver.hive")).transpose()?;
+    let hive = hive
+        .map(|b| built(b.build(), "job_driver.hive"))
+        .transpose()?;
     match (spark, hive) {
         (Some(s), None) => Ok(JobDriver::SparkSubmit(s)),
         (None, Some(h)) => Ok(JobDriver::Hive(h)),
@@ -47,7 +49,10 @@ pub(crate) fn job_driver(v: &Value, rendered: bool) -> Result<JobDriver, String>
     }
 }
 
-fn configurations(o: &mut Obj<'_>, key: &'static str) -> Result<Option<Vec<Configuration>>, String> {
+fn configurations(
+    o: &mut Obj<'_>,
+    key: &'static str,
+) -> Result<Option<Vec<Configuration>>, String> {
     let Some(items) = o.objs(key)? else {
         return Ok(None);
     };
@@ -82,17 +87,19 @@ fn monitoring(m: &mut Obj<'_>) -> Result<MonitoringConfiguration, String> {
         let log_types = match c.obj("logTypes")? {
             None => None,
             Some(mut t) => {
-                let keys: Vec<String> = ["SPARK_DRIVER", "SPARK_EXECUTOR", "HIVE_DRIVER", "TEZ_TASK"]
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect();
+                let keys: Vec<String> =
+                    ["SPARK_DRIVER", "SPARK_EXECUTOR", "HIVE_DRIVER", "TEZ_TASK"]
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect();
                 let mut map = std::collections::HashMap::new();
                 for k in ["SPARK_DRIVER", "SPARK_EXECUTOR", "HIVE_DRIVER", "TEZ_TASK"] {
                     if let Some(v) = t.str_list(k)? {
                         map.insert(k.to_owned(), v);
                     }
                 }
-                t.finish().map_err(|e| format!("{e} (log types: {})", keys.join(", ")))?;
+                t.finish()
+                    .map_err(|e| format!("{e} (log types: {})", keys.join(", ")))?;
                 Some(map)
             }
         };
@@ -183,7 +190,9 @@ pub(crate) fn create_config(
         )
     })?);
     b = b.set_auto_start_configuration(o.nested("autoStartConfiguration", |a| {
-        Ok(AutoStartConfig::builder().set_enabled(a.bool("enabled")?).build())
+        Ok(AutoStartConfig::builder()
+            .set_enabled(a.bool("enabled")?)
+            .build())
     })?);
     b = b.set_auto_stop_configuration(o.nested("autoStopConfiguration", |a| {
         Ok(AutoStopConfig::builder()
@@ -269,7 +278,10 @@ mod tests {
         assert!(d.is_spark_submit());
         assert!(job_driver(&json!({}), true).is_err());
         let e = job_driver(&json!({"sparkSubmit": {"entrypoint": "x"}}), true).unwrap_err();
-        assert!(e.starts_with("`job_driver.sparkSubmit.entrypoint` is not a setting"), "{e}");
+        assert!(
+            e.starts_with("`job_driver.sparkSubmit.entrypoint` is not a setting"),
+            "{e}"
+        );
         let c = configuration_overrides(
             &json!({"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": "s3://b/l"}},
                 "applicationConfiguration": [{"classification": "spark-defaults",
@@ -289,12 +301,19 @@ mod tests {
         .unwrap();
         assert_eq!(b.get_name().as_deref(), Some("app"));
         assert_eq!(b.get_initial_capacity().as_ref().map(|m| m.len()), Some(1));
-        let e = create_config(&json!({"nmae": "x"}), true, CreateApplicationInputBuilder::default())
-            .unwrap_err();
+        let e = create_config(
+            &json!({"nmae": "x"}),
+            true,
+            CreateApplicationInputBuilder::default(),
+        )
+        .unwrap_err();
         assert!(e.starts_with("`config.nmae` is not a setting"), "{e}");
-        let (_, name) =
-            start_config(&json!({"name": "n", "mode": "BATCH"}), true, StartJobRunInputBuilder::default())
-                .unwrap();
+        let (_, name) = start_config(
+            &json!({"name": "n", "mode": "BATCH"}),
+            true,
+            StartJobRunInputBuilder::default(),
+        )
+        .unwrap();
         assert_eq!(name.as_deref(), Some("n"));
     }
 }
