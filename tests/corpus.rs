@@ -110,6 +110,7 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "OpenSearchServerless",
                         "EC2",
                         "Emr",
+                        "SageMaker",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),

@@ -172,9 +172,8 @@ fn steps_find_their_cluster_by_name_in_the_given_states() {
             (
                 "add",
                 &op("EmrAddStepsOperator"),
-                format!(
-                    "job_flow_name: emrt-by-name\ncluster_states: [WAITING, RUNNING]\nsteps: \"[{{'Name': 'literal', 'HadoopJarStep': {{'Jar': 'x.jar'}}}}]\""
-                ),
+                "job_flow_name: emrt-by-name\ncluster_states: [WAITING, RUNNING]\nsteps: \"[{'Name': 'literal', 'HadoopJarStep': {'Jar': 'x.jar'}}]\""
+                    .to_owned(),
             ),
             (
                 "nowhere",

@@ -2,9 +2,12 @@
 
 mod airflow_api;
 mod airflow_real;
+mod appflow;
 mod athena;
+mod bedrock;
 mod cli;
 mod cloudformation;
+mod comprehend;
 mod corpus;
 mod datasync;
 mod dms;
@@ -26,6 +29,7 @@ mod malformed;
 mod neptune;
 mod opensearchserverless;
 mod pictures;
+mod policy;
 mod quicksight;
 mod rds;
 mod real_world;
@@ -36,6 +40,7 @@ mod run;
 mod run_task;
 mod s3;
 mod s3_operators;
+mod sagemaker;
 mod sns;
 mod sqs;
 mod stepfunctions;

@@ -112,6 +112,18 @@ fn build() -> Registry {
     {
         b = airtask_emrserverless::register(b);
     }
+    #[cfg(feature = "op-sagemaker")]
+    {
+        b = airtask_sagemaker::register(b);
+    }
+    #[cfg(feature = "op-bedrock")]
+    {
+        b = airtask_bedrock::register(b);
+    }
+    #[cfg(feature = "op-comprehend")]
+    {
+        b = airtask_comprehend::register(b);
+    }
     b.build()
 }
 

@@ -80,7 +80,7 @@ impl Operator for EmrServerlessApplicationSensor {
                     s.state
                 )));
             }
-            Ok(targets.iter().any(|t| *t == s.state))
+            Ok(targets.contains(&s.state))
         })
         .await
     }
@@ -154,7 +154,7 @@ impl Operator for EmrServerlessJobSensor {
                     s.state
                 )));
             }
-            Ok(targets.iter().any(|t| *t == s.state))
+            Ok(targets.contains(&s.state))
         })
         .await
     }
