@@ -213,7 +213,7 @@ impl Operator for EmrCreateJobFlowOperator {
         let mut p = vec![Permission::on_any(&["elasticmapreduce:RunJobFlow"])];
         let roles: Vec<String> = job_flow::passed_roles(&self.request)
             .iter()
-            .map(|r| role_arn(r))
+            .map(|r| role_arn(r.as_str()))
             .collect();
         if !roles.is_empty() {
             p.push(Permission::new(&["iam:PassRole"], roles));
