@@ -584,9 +584,15 @@ impl StandIn {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        // From here on a failed assertion stops the stand-in (its Drop).
+        let standin = StandIn { child, dir };
         assert!(!port.is_empty(), "the Kubernetes stand-in did not start");
-        let ca = std::fs::read_to_string(dir.path().join("ca.b64")).expect("the stand-in's CA");
+        let ca = std::fs::read_to_string(standin.dir.path().join("ca.b64"))
+            .expect("the stand-in's CA");
         let url = format!("https://127.0.0.1:{port}");
+        // A cluster of an earlier run against the same endpoint points at a stand-in that is
+        // gone: it is replaced.
+        let _ = eks().await.delete_cluster().name(cluster_name).send().await;
         cluster(
             cluster_name,
             &[
@@ -595,7 +601,7 @@ impl StandIn {
             ],
         )
         .await;
-        StandIn { child, dir }
+        standin
     }
 
     /// The requests the stand-in received.
@@ -754,7 +760,7 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
     assert!(failed.is_none(), "a failed task keeps no XCom");
 
     let run = flow.expect("skips", 0);
-    assert_eq!(run.record["state"], "skipped", "{}", run.log);
+    assert_eq!(run.record["status"], "SKIPPED", "{}", run.log);
     assert!(
         run.error().contains("returned exit code 3. Skipping."),
         "{}",
