@@ -22,7 +22,8 @@ A pod "runs" by its image (there are no containers here):
   termination message `standin: failed on purpose`;
 - `standin/sleep`: Running until deleted;
 - `standin/badimage`: Pending, its container waiting with ErrImagePull;
-- `standin/unschedulable`: Pending, never scheduled.
+- `standin/unschedulable`: Pending, never scheduled;
+- `standin/stuck`: Pending, scheduled, its container creating forever.
 
 Every request is appended to DIR/journal.jsonl (method, path, query, whether the token passed,
 and the body of a create). Usage: k8s_standin.py --dir DIR --cluster NAME --secret KEY; it
@@ -240,7 +241,7 @@ class Pods:
                     }
                 ],
             }
-        if age < PENDING_SECONDS:
+        if age < PENDING_SECONDS or image == "standin/stuck":
             state = {"waiting": {"reason": "ContainerCreating"}}
             phase = "Pending"
         elif image == "standin/sleep" or age < PENDING_SECONDS + RUNNING_SECONDS:

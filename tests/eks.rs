@@ -556,6 +556,187 @@ async fn eks_nodegroup_operators_and_sensors_fail_as_the_provider_does() {
     );
 }
 
+/// Creates Fargate profile `name` of `cluster` directly.
+async fn fargate_profile(cluster: &str, name: &str, tags: &[(&str, &str)]) {
+    let mut req = eks()
+        .await
+        .create_fargate_profile()
+        .cluster_name(cluster)
+        .fargate_profile_name(name)
+        .pod_execution_role_arn(POD_ROLE)
+        .selectors(
+            aws_sdk_eks::types::FargateProfileSelector::builder()
+                .namespace("jobs")
+                .build(),
+        );
+    for (k, v) in tags {
+        req = req.tags(*k, *v);
+    }
+    req.send().await.expect("CreateFargateProfile");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn eks_nodegroups_are_created_and_deleted_and_the_other_failures() {
+    cluster("ekst-more", &[]).await;
+    fargate_profile(
+        "ekst-more",
+        "sticky",
+        &[("moto:delete", "fails"), ("moto:transition-reads", "1")],
+    )
+    .await;
+    let flow = Flow::new(
+        "ekst_more",
+        &[
+            (
+                "create_ng",
+                &op("EksCreateNodegroupOperator"),
+                format!(
+                    "cluster_name: ekst-more\nnodegroup_name: workers\nnodegroup_subnets: [subnet-a]\nnodegroup_role_arn: {NODE_ROLE}\ncreate_nodegroup_kwargs: {{instanceTypes: [m5.large], labels: {{tier: batch}}, tags: {{'moto:transition-reads': '1'}}}}\nwait_for_completion: true\nwaiter_delay: 0.2"
+                ),
+            ),
+            (
+                "delete_ng",
+                &op("EksDeleteNodegroupOperator"),
+                "cluster_name: ekst-more\nnodegroup_name: workers\nwait_for_completion: true\nwaiter_delay: 0.2".to_owned(),
+            ),
+            (
+                "ng_gone",
+                &sensor("EksNodegroupStateSensor"),
+                "cluster_name: ekst-more\nnodegroup_name: workers\ntarget_state: NONEXISTENT\npoke_interval: 0.2\ntimeout: 30".to_owned(),
+            ),
+            (
+                "profile_fails",
+                &op("EksCreateFargateProfileOperator"),
+                format!(
+                    "cluster_name: ekst-more\nfargate_profile_name: broken\npod_execution_role_arn: {POD_ROLE}\nselectors: [{{namespace: jobs}}]\ncreate_fargate_profile_kwargs: {{tags: {{'moto:transition-reads': '1', 'moto:create': fails}}}}\nwait_for_completion: true\nwaiter_delay: 0.2"
+                ),
+            ),
+            (
+                "profile_delete_fails",
+                &op("EksDeleteFargateProfileOperator"),
+                "cluster_name: ekst-more\nfargate_profile_name: sticky\nwait_for_completion: true\nwaiter_delay: 0.2".to_owned(),
+            ),
+            (
+                "profile_unknown",
+                &op("EksDeleteFargateProfileOperator"),
+                "cluster_name: ekst-more\nfargate_profile_name: nosuch".to_owned(),
+            ),
+            (
+                "cluster_exists",
+                &op("EksCreateClusterOperator"),
+                format!(
+                    "cluster_name: ekst-more\ncluster_role_arn: {ROLE}\nresources_vpc_config: {{subnetIds: [subnet-a]}}\ncompute: null"
+                ),
+            ),
+            (
+                "cluster_unknown",
+                &op("EksDeleteClusterOperator"),
+                "cluster_name: ekst-nosuch\nwait_for_completion: true\nwaiter_delay: 0.2".to_owned(),
+            ),
+        ],
+    );
+    let run = flow.expect("create_ng", 0);
+    assert!(run.xcom.is_none(), "{}", run.log);
+    for line in [
+        "Created an Amazon EKS managed node group named workers in Amazon EKS cluster ekst-more",
+        "Waiting for nodegroup to provision. This will take some time.",
+        "Nodegroup status is: CREATING",
+        "Nodegroup status is: ACTIVE",
+    ] {
+        assert!(run.log.contains(line), "{line}:\n{}", run.log);
+    }
+    let ng = eks()
+        .await
+        .describe_nodegroup()
+        .cluster_name("ekst-more")
+        .nodegroup_name("workers")
+        .send()
+        .await
+        .expect("DescribeNodegroup");
+    let ng = ng.nodegroup().expect("the node group");
+    assert_eq!(ng.subnets(), ["subnet-a"]);
+    assert_eq!(ng.instance_types(), ["m5.large"]);
+    assert_eq!(
+        ng.labels().and_then(|l| l.get("tier")).map(String::as_str),
+        Some("batch")
+    );
+
+    let run = flow.expect("delete_ng", 0);
+    assert!(run.xcom.is_none(), "{}", run.log);
+    for line in [
+        "Deleted Amazon EKS managed node group named workers from Amazon EKS cluster ekst-more.",
+        "Waiting for nodegroup to delete.  This will take some time.",
+        "(waiter NodegroupDeleted): DELETING (poll 1 of 40",
+    ] {
+        assert!(run.log.contains(line), "{line}:\n{}", run.log);
+    }
+    let run = flow.expect("ng_gone", 0);
+    assert!(
+        run.log.contains("Current state: NONEXISTENT"),
+        "{}",
+        run.log
+    );
+
+    let run = flow.expect("profile_fails", 1);
+    assert!(
+        run.error().starts_with(
+            "Fargate profile creation failed: Waiter FargateProfileActive failed: Waiter \
+             encountered a terminal failure state: For expression \"fargateProfile.status\" we \
+             matched expected path: \"CREATE_FAILED\""
+        ),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("Fargate profile status is: CREATING"),
+        "{}",
+        run.log
+    );
+
+    let run = flow.expect("profile_delete_fails", 1);
+    assert!(
+        run.error().starts_with(
+            "Waiter FargateProfileDeleted failed: Waiter encountered a terminal failure state: \
+             For expression \"fargateProfile.status\" we matched expected path: \
+             \"DELETE_FAILED\""
+        ),
+        "{}",
+        run.log
+    );
+    assert!(
+        !run.log.contains("Fargate profile deleted successfully"),
+        "{}",
+        run.log
+    );
+
+    let run = flow.expect("profile_unknown", 1);
+    assert!(
+        run.error().starts_with(
+            "DeleteFargateProfile nosuch of EKS cluster ekst-more failed: \
+             ResourceNotFoundException"
+        ),
+        "{}",
+        run.log
+    );
+
+    let run = flow.expect("cluster_exists", 1);
+    assert!(
+        run.error()
+            .starts_with("CreateCluster ekst-more failed: ResourceInUseException"),
+        "{}",
+        run.log
+    );
+
+    let run = flow.expect("cluster_unknown", 1);
+    assert!(
+        run.error()
+            .starts_with("DeleteCluster ekst-nosuch failed: ResourceNotFoundException"),
+        "{}",
+        run.log
+    );
+    assert_eq!(cluster_status("ekst-nosuch").await, None);
+}
+
 /// A running scripts/k8s_standin.py for cluster `cluster`, and the EKS cluster `cluster` whose
 /// endpoint and CA point at it.
 struct StandIn {
@@ -675,8 +856,21 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
                 &op("EksPodOperator"),
                 pod_params(
                     "ekst-pods",
-                    "image: standin/unschedulable\nschedule_timeout_seconds: 1\nis_delete_operator_pod: false",
+                    "image: standin/unschedulable\npod_name: kept\nrandom_name_suffix: false\nschedule_timeout_seconds: 1\nis_delete_operator_pod: false",
                 ),
+            ),
+            (
+                "taken",
+                &op("EksPodOperator"),
+                pod_params(
+                    "ekst-pods",
+                    "image: standin/echo\npod_name: kept\nrandom_name_suffix: false",
+                ),
+            ),
+            (
+                "stuck",
+                &op("EksPodOperator"),
+                pod_params("ekst-pods", "image: standin/stuck\nstartup_timeout_seconds: 1"),
             ),
         ],
     );
@@ -787,12 +981,36 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
     );
     // is_delete_operator_pod: false keeps it.
     assert!(
-        run.log.contains("Skipping deleting pod: unschedulable-"),
+        run.log.contains("Skipping deleting pod: kept"),
         "{}",
         run.log
     );
-    // Deleted: echo, skips (delete_pod) and badimage; kept: fails and unschedulable.
-    assert_eq!(k8s.requests("DELETE", "").len(), 3, "{:?}", k8s.journal());
+
+    // A pod of that name exists: the API refuses the create, and the task leaves that pod be.
+    let run = flow.expect("taken", 1);
+    assert!(
+        run.error().starts_with(
+            "Kubernetes API: creating pod kept in namespace default failed: HTTP 409 \
+             AlreadyExists: pods \"kept\" already exists"
+        ),
+        "{}",
+        run.log
+    );
+    assert!(!run.log.contains("Deleting pod"), "{}", run.log);
+
+    // Scheduled, but its container never starts.
+    let run = flow.expect("stuck", 1);
+    assert!(
+        run.error()
+            .starts_with("Pod took too long to start. More than 1s."),
+        "{}",
+        run.log
+    );
+    assert!(run.log.contains("Deleting pod: stuck-"), "{}", run.log);
+
+    // Deleted: echo, skips (delete_pod), badimage and stuck; kept: fails and kept.
+    assert_eq!(k8s.requests("DELETE", "").len(), 4, "{:?}", k8s.journal());
+    assert_eq!(k8s.requests("DELETE", "/pods/kept").len(), 0);
 }
 
 #[tokio::test(flavor = "current_thread")]
