@@ -768,8 +768,8 @@ impl StandIn {
         // From here on a failed assertion stops the stand-in (its Drop).
         let standin = StandIn { child, dir };
         assert!(!port.is_empty(), "the Kubernetes stand-in did not start");
-        let ca = std::fs::read_to_string(standin.dir.path().join("ca.b64"))
-            .expect("the stand-in's CA");
+        let ca =
+            std::fs::read_to_string(standin.dir.path().join("ca.b64")).expect("the stand-in's CA");
         let url = format!("https://127.0.0.1:{port}");
         // A cluster of an earlier run against the same endpoint points at a stand-in that is
         // gone: it is replaced.
@@ -870,7 +870,10 @@ async fn eks_pod_operator_runs_a_pod_through_the_kubernetes_api() {
             (
                 "stuck",
                 &op("EksPodOperator"),
-                pod_params("ekst-pods", "image: standin/stuck\nstartup_timeout_seconds: 1"),
+                pod_params(
+                    "ekst-pods",
+                    "image: standin/stuck\nstartup_timeout_seconds: 1",
+                ),
             ),
         ],
     );

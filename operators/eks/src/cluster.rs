@@ -137,7 +137,7 @@ impl Operator for EksCreateClusterOperator {
                     name: nodegroup_name,
                     role_arn,
                     subnets: Vec::new(),
-                    request: nodegroup_request,
+                    request: Box::new(nodegroup_request),
                     delete_on_failure,
                 })),
                 None => Err(missing(NODEGROUP_FULL_NAME, "nodegroup_role_arn")),

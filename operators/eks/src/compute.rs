@@ -101,8 +101,8 @@ pub(crate) enum Compute {
         role_arn: String,
         /// Its subnets.
         subnets: Vec<String>,
-        /// The rest of the request.
-        request: NodegroupRequest,
+        /// The rest of the request (boxed: the builder is large).
+        request: Box<NodegroupRequest>,
         /// Delete it (best effort) when the wait for it fails.
         delete_on_failure: bool,
     },
@@ -486,7 +486,7 @@ impl EksCreateNodegroupOperator {
             name: self.nodegroup_name.clone(),
             role_arn: self.role_arn.clone(),
             subnets,
-            request: self.request.clone(),
+            request: Box::new(self.request.clone()),
             delete_on_failure: self.delete_on_failure,
         }
     }

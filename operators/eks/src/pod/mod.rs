@@ -8,7 +8,7 @@
 pub(crate) mod token;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use airtask_core::{
     Level, Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext,
@@ -74,11 +74,11 @@ const UNSUPPORTED: &[&str] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OnFinish {
     /// Delete it whatever its state.
-    DeletePod,
+    Delete,
     /// Delete it only when it succeeded.
-    DeleteSucceededPod,
+    DeleteSucceeded,
     /// Keep it.
-    KeepPod,
+    Keep,
 }
 
 /// A configured `EksPodOperator`.
@@ -246,12 +246,12 @@ impl Operator for EksPodOperator {
             Some(_) => Some(p.bool("is_delete_operator_pod", true)?),
         };
         let on_finish = match (is_delete, p.str("on_finish_action")?.as_deref()) {
-            (Some(true), _) => OnFinish::DeletePod,
-            (Some(false), _) => OnFinish::KeepPod,
-            (None, None | Some("delete_pod")) => OnFinish::DeletePod,
-            (None, Some("delete_succeeded_pod")) => OnFinish::DeleteSucceededPod,
-            (None, Some("keep_pod")) => OnFinish::KeepPod,
-            (None, Some(t)) if p.is_templated(t) => OnFinish::DeletePod,
+            (Some(true), _) => OnFinish::Delete,
+            (Some(false), _) => OnFinish::Keep,
+            (None, None | Some("delete_pod")) => OnFinish::Delete,
+            (None, Some("delete_succeeded_pod")) => OnFinish::DeleteSucceeded,
+            (None, Some("keep_pod")) => OnFinish::Keep,
+            (None, Some(t)) if p.is_templated(t) => OnFinish::Delete,
             (None, Some(other)) => {
                 return Err(ParamError::at(
                     "on_finish_action",
@@ -486,8 +486,12 @@ impl EksPodOperator {
                 .await
                 .map_err(|e| TaskError::retryable(format!("the task's AWS credentials: {e}")))?;
         let sts = token::sts_endpoint(&region, config.endpoint_url());
-        let token = token::eks_token(&credentials, name, &region, &sts, SystemTime::now())
-            .map_err(TaskError::fatal)?;
+        // Signed at the SDK client's time (its time source, as every SDK call is).
+        let now = eks.config().time_source().map(|t| t.now()).ok_or_else(|| {
+            TaskError::fatal("EksPodOperator: the AWS client has no clock to sign the EKS token")
+        })?;
+        let token =
+            token::eks_token(&credentials, name, &region, &sts, now).map_err(TaskError::fatal)?;
         let kubeconfig = json!({
             "apiVersion": "v1",
             "kind": "Config",
@@ -512,6 +516,10 @@ impl EksPodOperator {
         // A followed log may be silent for longer than kube's default read timeout (295 s);
         // the try's execution_timeout bounds every call instead.
         kc.read_timeout = None;
+        // kube builds its rustls configuration with the process's default crypto provider:
+        // aws-lc-rs, the SDK's, so that a build where rustls has another provider too never
+        // leaves kube without a default to take (an already installed default stays).
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         kube::Client::try_from(kc).map_err(|e| {
             TaskError::fatal(format!(
                 "cannot make a Kubernetes client for EKS cluster {name} (endpoint {endpoint}): \
@@ -788,9 +796,9 @@ impl EksPodOperator {
     /// is fine); failures are logged, not raised.
     async fn finish_pod(&self, ctx: &TaskContext, api: &Api<Pod>, name: &str, succeeded: bool) {
         let delete = match self.on_finish {
-            OnFinish::DeletePod => true,
-            OnFinish::DeleteSucceededPod => succeeded,
-            OnFinish::KeepPod => false,
+            OnFinish::Delete => true,
+            OnFinish::DeleteSucceeded => succeeded,
+            OnFinish::Keep => false,
         };
         if !delete {
             ctx.info(&format!("Skipping deleting pod: {name}"));
@@ -929,12 +937,10 @@ fn slugify(s: &str) -> String {
 fn random_suffix(n: usize) -> String {
     use std::hash::{BuildHasher as _, Hasher as _};
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    // RandomState's keys are random per process; the counter tells the calls of one apart.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
+    h.write_u64(CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     h.write_u32(std::process::id());
     let mut x = h.finish();
     (0..n)
@@ -986,7 +992,7 @@ mod tests {
     fn defaults_follow_the_provider() {
         let op = build(json!({"cluster_name": "c1", "image": "busybox"})).unwrap();
         assert_eq!(op.namespace, "default");
-        assert_eq!(op.on_finish, OnFinish::DeletePod);
+        assert_eq!(op.on_finish, OnFinish::Delete);
         assert!(op.get_logs && op.random_name_suffix);
         assert_eq!(op.base_container_name, "base");
         assert_eq!(op.startup_timeout, Duration::from_secs(120));
@@ -1001,12 +1007,12 @@ mod tests {
         let op = build(json!({"cluster_name": "c1", "image": "busybox",
                               "is_delete_operator_pod": false, "on_finish_action": "delete_pod"}))
         .unwrap();
-        assert_eq!(op.on_finish, OnFinish::KeepPod);
+        assert_eq!(op.on_finish, OnFinish::Keep);
         let op = build(json!({"cluster_name": "c1", "image": "busybox",
                               "on_finish_action": "delete_succeeded_pod",
                               "env_vars": [{"name": "A", "value": "1"}]}))
         .unwrap();
-        assert_eq!(op.on_finish, OnFinish::DeleteSucceededPod);
+        assert_eq!(op.on_finish, OnFinish::DeleteSucceeded);
         assert_eq!(op.env_vars, [("A".to_owned(), "1".to_owned())]);
     }
 
