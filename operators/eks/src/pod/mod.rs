@@ -1041,6 +1041,7 @@ mod tests {
         assert_eq!(slugify("Run_My.Task"), "run-my-task");
         let s = random_suffix(8);
         assert_eq!(s.len(), 8);
+        assert_ne!(s, random_suffix(8), "two pods of one process get two names");
         assert!(
             s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
