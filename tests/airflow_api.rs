@@ -303,7 +303,7 @@ af_e2e:
 "#;
 
 /// A DAGs folder with the YAML and its dag-factory loader, and a log folder.
-fn dags(name: &str) -> TempDir {
+pub(crate) fn dags(name: &str) -> TempDir {
     let d = TempDir::new(name);
     std::fs::create_dir_all(d.path().join("dags/team")).expect("mkdir");
     std::fs::write(d.path().join("dags/team/af_e2e.yaml"), DAG).expect("write");

@@ -1,8 +1,10 @@
 //! airtask under a real Apache Airflow 3: api-server, scheduler and dag-processor on loopback
-//! (SQLite), the DAG parsed by dag-factory from a YAML file, and a test executor of a few lines
-//! (tests/airflow/airtask_executor.py) that starts airtask with exactly the argv
-//! KubernetesExecutor gives a worker pod. Everything is checked through Airflow's public REST
-//! API: task states, try numbers, XComs and the task logs.
+//! (SQLite), the DAG parsed by dag-factory from a YAML file, and airtask as the task runner two
+//! ways: a test executor of a few lines (tests/airflow/airtask_executor.py) that starts airtask
+//! with exactly the argv KubernetesExecutor gives a worker pod, and (Airflow 3.3) the
+//! LocalExecutor's Python workers handing the `airtask` queue to `airtask coordinator` through
+//! `[sdk] coordinators` (scripts/airflow/airtask_coordinator.py). Everything is checked through
+//! Airflow's public REST API: task states, try numbers, XComs and the task logs.
 //!
 //! Airflow is installed by scripts/airflow-venv.sh into a project-local venv (pinned versions).
 //! These tests take minutes: they are `#[ignore]`d in the default run (cargo reports them as
@@ -87,6 +89,16 @@ fn get_json(url: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
 }
 
+/// How airtask gets the tasks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The test executor starts `airtask python -m ...execute_workload --json-string ...`.
+    Container,
+    /// LocalExecutor; the DAG's tasks are on the `airtask` queue, which `[sdk]
+    /// queue_to_coordinator` routes to `airtask coordinator`.
+    Coordinator,
+}
+
 /// A running Airflow: its processes (each in its own process group) and its home.
 struct Airflow {
     home: TempDir,
@@ -128,25 +140,44 @@ fn venv(version: &str) -> PathBuf {
 }
 
 impl Airflow {
-    fn start(name: &str, version: &str) -> Airflow {
+    fn start(name: &str, version: &str, mode: Mode) -> Airflow {
         let venv = venv(version);
         let home = TempDir::new(name);
         let dags = home.path().join("dags");
         std::fs::create_dir_all(&dags).expect("mkdir");
-        std::fs::write(dags.join("af_real.yaml"), DAG).expect("write");
+        let dag = match mode {
+            Mode::Container => DAG.to_owned(),
+            // Every task on the queue the coordinator serves.
+            Mode::Coordinator => DAG.replace(
+                "    owner: airtask\n",
+                "    owner: airtask\n    queue: airtask\n",
+            ),
+        };
+        std::fs::write(dags.join("af_real.yaml"), dag).expect("write");
         std::fs::write(dags.join("af_loader.py"), LOADER).expect("write");
         let port = free_port();
         let api = format!("http://127.0.0.1:{port}");
         let stats = home.path().join("stats.jsonl");
-        let env: Vec<(String, String)> = [
+        let coordinators = json!({"airtask": {
+            "classpath": "airtask_coordinator.AirtaskCoordinator",
+            "kwargs": {"airtask": airtask_bin().display().to_string()},
+        }});
+        let mut env: Vec<(String, String)> = [
             ("AIRFLOW_HOME", home.path().display().to_string()),
             (
                 "PYTHONPATH",
-                workspace_root().join("tests/airflow").display().to_string(),
+                format!(
+                    "{}:{}",
+                    workspace_root().join("tests/airflow").display(),
+                    workspace_root().join("scripts/airflow").display()
+                ),
             ),
             (
                 "AIRFLOW__CORE__EXECUTOR",
-                "airtask_executor.AirtaskExecutor".into(),
+                match mode {
+                    Mode::Container => "airtask_executor.AirtaskExecutor".into(),
+                    Mode::Coordinator => "LocalExecutor".into(),
+                },
             ),
             ("AIRFLOW__CORE__DAGS_FOLDER", dags.display().to_string()),
             ("AIRFLOW__CORE__LOAD_EXAMPLES", "False".into()),
@@ -181,6 +212,14 @@ impl Airflow {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        if mode == Mode::Coordinator {
+            env.push(("AIRFLOW__SDK__COORDINATORS".into(), coordinators.to_string()));
+            env.push((
+                "AIRFLOW__SDK__QUEUE_TO_COORDINATOR".into(),
+                r#"{"airtask": "airtask"}"#.into(),
+            ));
+            env.push(("AIRFLOW__CORE__PARALLELISM".into(), "4".into()));
+        }
         let airflow = venv.join("bin/airflow");
         let run = |args: &[&str], log: &str| -> Child {
             let log = std::fs::File::create(home.path().join(log)).expect("log file");
@@ -289,12 +328,16 @@ impl Airflow {
     }
 }
 
-fn a_dag_run_succeeds_through_the_container_command(version: &str) {
+fn a_dag_run_succeeds_through_airtask(version: &str, mode: Mode) {
     assert!(
         enabled(),
         "airflow_real needs the pinned Airflow venvs: run `scripts/test.sh --airflow`"
     );
-    let af = Airflow::start(&format!("af-real-{version}"), version);
+    let name = match mode {
+        Mode::Container => format!("af-real-{version}"),
+        Mode::Coordinator => format!("af-coord-{version}"),
+    };
+    let af = Airflow::start(&name, version, mode);
     let bucket = format!(
         "af-real-{}-{}",
         version.replace('.', "-"),
@@ -366,19 +409,50 @@ fn a_dag_run_succeeds_through_the_container_command(version: &str) {
     .expect("logs");
     assert!(body.contains("try 1"), "{body}");
 
-    // Every task ran in airtask (the executor's record of each process).
-    let stats = std::fs::read_to_string(&af.stats).expect("stats");
-    assert!(stats.lines().count() >= 5, "{stats}");
+    match mode {
+        Mode::Container => {
+            // Every task ran in airtask (the executor's record of each process).
+            let stats = std::fs::read_to_string(&af.stats).expect("stats");
+            assert!(stats.lines().count() >= 5, "{stats}");
+        }
+        Mode::Coordinator => {
+            // Every task ran in airtask, started by the supervisor's coordinator.
+            for (task, _, tries) in &summary {
+                for n in 1..=*tries {
+                    let (status, body) = http(
+                        "GET",
+                        &format!(
+                            "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/{task}/logs/{n}",
+                            af.api
+                        ),
+                        None,
+                    )
+                    .expect("logs");
+                    assert_eq!(status, 200, "{body}");
+                    assert!(
+                        body.contains("under Airflow's coordinator protocol"),
+                        "{task} try {n}: {body}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]
 #[ignore = "minutes under a real Airflow 3.3: scripts/test.sh --airflow runs it"]
 fn airflow_3_3_runs_a_dag_through_airtask() {
-    a_dag_run_succeeds_through_the_container_command("3.3.2");
+    a_dag_run_succeeds_through_airtask("3.3.2", Mode::Container);
+}
+
+#[test]
+#[ignore = "minutes under a real Airflow 3.3: scripts/test.sh --airflow runs it"]
+fn airflow_3_3_runs_a_queue_through_the_airtask_coordinator() {
+    a_dag_run_succeeds_through_airtask("3.3.2", Mode::Coordinator);
 }
 
 #[test]
 #[ignore = "minutes under a real Airflow 3.1: scripts/test.sh --airflow runs it"]
 fn airflow_3_1_runs_a_dag_through_airtask() {
-    a_dag_run_succeeds_through_the_container_command("3.1.8");
+    a_dag_run_succeeds_through_airtask("3.1.8", Mode::Container);
 }

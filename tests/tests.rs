@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `airtask` binary, real files, the local AWS endpoint.
 
 mod airflow_api;
+mod airflow_coord;
 mod airflow_real;
 mod athena;
 mod cli;

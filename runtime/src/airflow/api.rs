@@ -179,11 +179,15 @@ pub(crate) struct RunContext {
     #[serde(default)]
     pub(crate) max_tries: Option<u32>,
     /// XCom keys of an earlier try to delete before running.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     pub(crate) xcom_keys_to_clear: Vec<String>,
     /// Whether a failure of this try is retried (`up_for_retry`).
     #[serde(default)]
     pub(crate) should_retry: Option<bool>,
+}
+
+fn empty_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Percent-encodes one path segment (ids may hold `:`, `+`, `/`).
