@@ -28,6 +28,7 @@ struct Behaviour {
     /// `(dag, run, task, key)` -> value.
     xcoms: HashMap<(String, String, String, String), Value>,
     variables: HashMap<String, String>,
+    connections: HashMap<String, Value>,
     /// How many `PATCH run` calls answer 503 first.
     run_503: u32,
     /// The heartbeat from which the answer is 409 (1-based); 0: never.
@@ -255,6 +256,14 @@ impl StandIn {
                     r#"{"detail":{"reason":"not_found"}}"#.into(),
                 ),
             },
+            ("GET", ["connections", id]) if !b.down => match b.connections.get(*id) {
+                Some(c) => (200, String::new(), c.to_string()),
+                None => (
+                    404,
+                    String::new(),
+                    r#"{"detail":{"reason":"not_found"}}"#.into(),
+                ),
+            },
             _ if b.down => (0, String::new(), String::new()),
             _ => (404, String::new(), r#"{"detail":"no such route"}"#.into()),
         }
@@ -300,6 +309,9 @@ af_e2e:
       bash_command: "echo started; sleep 45.5 & wait; echo never"
     empty:
       operator: airflow.operators.empty.EmptyOperator
+    conn_user:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo {{ conn.my_db.host }}:{{ conn.my_db.port }} {{ conn.my_db.extra_dejson.db }} {{ conn.my_db.password }} {{ conn.get('nope', 'none') }}"
 "#;
 
 /// A DAGs folder with the YAML and its dag-factory loader, and a log folder.
@@ -449,6 +461,31 @@ fn a_task_runs_with_xcoms_from_the_api_and_reports_success() {
     }
     // The workload's token never reaches the log.
     assert!(!log.contains("workload-token"), "{log}");
+}
+
+/// The connection of the `conn_user` task.
+pub(crate) fn my_db() -> Value {
+    json!({"conn_id": "my_db", "conn_type": "postgres", "host": "db.internal", "schema": "app",
+           "login": "app", "password": "s3cr3t-pw", "port": 5432, "extra": "{\"db\": \"sales\"}"})
+}
+
+#[test]
+fn connections_are_read_through_the_api_and_their_password_is_masked() {
+    let dir = dags("af-conn");
+    let mut b = Behaviour::default();
+    b.connections.insert("my_db".into(), my_db());
+    let server = StandIn::start(b);
+    let out = run(&server, &dir, "conn_user", 1, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(server.calls("GET", "/connections/my_db").len(), 4, "{:?}", server.seen());
+    assert_eq!(server.calls("GET", "/connections/nope").len(), 1, "{:?}", server.seen());
+    let pushed = server.calls("POST", "/conn_user/return_value");
+    assert_eq!(pushed.len(), 1, "{:?}", server.seen());
+    // The XCom keeps the value; the log masks it.
+    assert_eq!(pushed[0].body, r#""db.internal:5432 sales s3cr3t-pw none""#);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("db.internal:5432 sales *** none"), "{}", text(&out));
+    assert!(!stdout.contains("s3cr3t-pw"), "{}", text(&out));
 }
 
 #[test]

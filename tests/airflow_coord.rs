@@ -13,7 +13,7 @@ use std::time::Duration;
 use airtask_tests::{TempDir, airtask_bin, workspace_root};
 use serde_json::{Value, json};
 
-use super::airflow_api::dags;
+use super::airflow_api::{dags, my_db};
 
 /// JSON as msgpack; strings that are RFC 3339 instants of `TIMESTAMP_KEYS` become Timestamps
 /// (extension -1), as msgspec writes a `datetime`.
@@ -421,6 +421,46 @@ fn a_missing_definition_fails_the_task_with_the_reason_in_the_log() {
     assert_eq!(c.types(), ["TaskState"], "{}", c.text());
     assert_eq!(c.requests[0]["state"], "failed");
     assert!(c.logged("no YAML file"), "{}", c.text());
+}
+
+#[test]
+fn connections_are_read_through_the_supervisor() {
+    let dir = dags("coord-conn");
+    let c = converse(
+        &dir,
+        built(&startup("conn_user", 1, false)),
+        |req| match (req["type"].as_str(), req["conn_id"].as_str()) {
+            (Some("GetConnection"), Some("my_db")) => {
+                let mut conn = my_db();
+                conn["type"] = json!("ConnectionResult");
+                Answer::Body(conn)
+            }
+            (Some("GetConnection"), _) => Answer::Body(json!({
+                "error": "CONNECTION_NOT_FOUND", "detail": {"conn_id": req["conn_id"]},
+                "type": "ErrorResponse"
+            })),
+            _ => Answer::Nothing,
+        },
+        |_, _| {},
+    );
+    assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
+    assert_eq!(
+        c.types(),
+        [
+            "GetConnection",
+            "GetConnection",
+            "GetConnection",
+            "GetConnection",
+            "GetConnection",
+            "SetXCom",
+            "SucceedTask"
+        ],
+        "{}",
+        c.text()
+    );
+    assert_eq!(c.requests[5]["value"], "db.internal:5432 sales s3cr3t-pw none");
+    assert!(c.logged("db.internal:5432 sales *** none"), "{}", c.text());
+    assert!(!c.logged("s3cr3t-pw"), "{}", c.text());
 }
 
 #[test]

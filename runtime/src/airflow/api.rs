@@ -525,6 +525,35 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `GET connections/{conn_id}`: the connection's fields, `None` when there is none (404).
+    pub(crate) async fn get_connection(&self, conn_id: &str) -> Result<Option<Value>, ApiError> {
+        let path = format!("connections/{}", segment(conn_id));
+        let a = self
+            .expect(
+                Method::GET,
+                &path,
+                None,
+                &[StatusCode::OK, StatusCode::NOT_FOUND],
+            )
+            .await?;
+        if a.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let v: Value = serde_json::from_slice(&a.body).map_err(|e| ApiError::Decode {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if !v.is_object() {
+            return Err(ApiError::Decode {
+                path,
+                message: format!("a connection is an object, not {v}"),
+            });
+        }
+        Ok(Some(v))
+    }
+}
+
 /// The `detail` of an error answer (or its text), at most 300 characters.
 fn detail(body: &[u8]) -> String {
     let text = match serde_json::from_slice::<Value>(body) {

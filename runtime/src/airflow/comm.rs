@@ -6,7 +6,7 @@
 //! msgpack Timestamps (extension -1, as msgspec writes an aware `datetime`), which are turned
 //! into RFC 3339 strings here, and datetimes sent are RFC 3339 strings (pydantic reads them).
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -145,7 +145,7 @@ async fn coordinate(
         "airtask",
         &format!(
             "Running task '{}' of DAG '{}' (run {}, try {}, queue {}, bundle {}{}) with airtask {} \
-             under Airflow's coordinator protocol",
+             under Airflow's coordinator protocol (supervisor schema {SUPERVISOR_SCHEMA_VERSION})",
             ti.task_id,
             ti.dag_id,
             ti.run_id,

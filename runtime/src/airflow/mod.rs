@@ -162,11 +162,20 @@ impl Store {
             Store::Comm(c) => c.get_variable(key).await,
         }
     }
+
+    async fn get_connection(&self, conn_id: &str) -> Result<Option<Value>, String> {
+        match self {
+            Store::Api(c) => c.get_connection(conn_id).await.map_err(|e| e.to_string()),
+            Store::Comm(c) => c.get_connection(conn_id).await,
+        }
+    }
 }
 
-/// XComs and Variables read from Airflow, from the rendering thread (blocking on the runtime).
+/// XComs, Variables and connections read from Airflow, from the rendering thread (blocking on
+/// the runtime).
 struct ApiXcoms {
     store: Store,
+    log: Arc<TaskLog>,
     handle: tokio::runtime::Handle,
     dag_id: String,
     run_id: String,
@@ -194,6 +203,25 @@ impl airtask_template::XcomSource for ApiXcoms {
         self.handle
             .block_on(self.store.get_variable(key))
             .map_err(|e| format!("cannot read the Variable from Airflow: {e}"))
+    }
+
+    fn connection(&self, conn_id: &str) -> Result<Option<Value>, String> {
+        let conn = self
+            .handle
+            .block_on(self.store.get_connection(conn_id))
+            .map_err(|e| format!("cannot read the connection from Airflow: {e}"))?;
+        // Its secrets never reach the task log (from 5 characters, Airflow's
+        // `[logging] min_length_masked_secret`).
+        if let Some(c) = &conn {
+            let secrets = ["password", "extra"]
+                .iter()
+                .filter_map(|k| c.get(*k).and_then(Value::as_str))
+                .filter(|s| s.chars().count() >= 5)
+                .map(str::to_owned)
+                .collect();
+            self.log.mask(secrets);
+        }
+        Ok(conn)
     }
 }
 
@@ -673,6 +701,7 @@ async fn run_try(
     // Rendering runs on a thread of its own (XComs are read from the API there).
     let xcoms = ApiXcoms {
         store: store.clone(),
+        log: tasklog.clone(),
         handle: tokio::runtime::Handle::current(),
         dag_id: ti.dag_id.clone(),
         run_id: ti.run_id.clone(),
