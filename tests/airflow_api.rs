@@ -477,14 +477,28 @@ fn connections_are_read_through_the_api_and_their_password_is_masked() {
     let server = StandIn::start(b);
     let out = run(&server, &dir, "conn_user", 1, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(server.calls("GET", "/connections/my_db").len(), 4, "{:?}", server.seen());
-    assert_eq!(server.calls("GET", "/connections/nope").len(), 1, "{:?}", server.seen());
+    assert_eq!(
+        server.calls("GET", "/connections/my_db").len(),
+        4,
+        "{:?}",
+        server.seen()
+    );
+    assert_eq!(
+        server.calls("GET", "/connections/nope").len(),
+        1,
+        "{:?}",
+        server.seen()
+    );
     let pushed = server.calls("POST", "/conn_user/return_value");
     assert_eq!(pushed.len(), 1, "{:?}", server.seen());
     // The XCom keeps the value; the log masks it.
     assert_eq!(pushed[0].body, r#""db.internal:5432 sales s3cr3t-pw none""#);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("db.internal:5432 sales *** none"), "{}", text(&out));
+    assert!(
+        stdout.contains("db.internal:5432 sales *** none"),
+        "{}",
+        text(&out)
+    );
     assert!(!stdout.contains("s3cr3t-pw"), "{}", text(&out));
 }
 

@@ -41,7 +41,8 @@ fn to_msgpack(key: Option<&str>, v: &Value) -> rmpv::Value {
                 if nanos == 0 {
                     M::Ext(-1, u32::try_from(secs).unwrap().to_be_bytes().to_vec())
                 } else {
-                    let packed = (u64::try_from(nanos).unwrap() << 34) | u64::try_from(secs).unwrap();
+                    let packed =
+                        (u64::try_from(nanos).unwrap() << 34) | u64::try_from(secs).unwrap();
                     M::Ext(-1, packed.to_be_bytes().to_vec())
                 }
             }
@@ -236,9 +237,13 @@ fn converse(
                 rmpv::Value::Array(vec![rmpv::Value::from(id), b, e])
             };
             match a {
-                Answer::Body(b) => write_frame(&mut c, &reply(to_msgpack(None, &b), rmpv::Value::Nil)),
+                Answer::Body(b) => {
+                    write_frame(&mut c, &reply(to_msgpack(None, &b), rmpv::Value::Nil))
+                }
                 Answer::Nothing => write_frame(&mut c, &reply(rmpv::Value::Nil, rmpv::Value::Nil)),
-                Answer::Error(e) => write_frame(&mut c, &reply(rmpv::Value::Nil, to_msgpack(None, &e))),
+                Answer::Error(e) => {
+                    write_frame(&mut c, &reply(rmpv::Value::Nil, to_msgpack(None, &e)))
+                }
                 Answer::Hangup => break,
             }
         }
@@ -247,11 +252,11 @@ fn converse(
     {
         let lines = lines.clone();
         let logged = move |needle: &str| {
-            lines.lock().expect("lines").iter().any(|l| {
-                l["event"]
-                    .as_str()
-                    .is_some_and(|e| e.contains(needle))
-            })
+            lines
+                .lock()
+                .expect("lines")
+                .iter()
+                .any(|l| l["event"].as_str().is_some_and(|e| e.contains(needle)))
         };
         during(&child, &logged);
     }
@@ -301,7 +306,9 @@ fn a_task_runs_under_the_supervisor_with_xcoms_variables_and_logs() {
         captured_startup(),
         |req| match req["type"].as_str() {
             Some("GetXCom") if req["task_id"] == "produce" && req["key"] == "return_value" => {
-                Answer::Body(json!({"key": "return_value", "value": "hello there", "type": "XComResult"}))
+                Answer::Body(
+                    json!({"key": "return_value", "value": "hello there", "type": "XComResult"}),
+                )
             }
             Some("GetVariable") if req["key"] == "greeting" => {
                 Answer::Body(json!({"key": "greeting", "value": "hi", "type": "VariableResult"}))
@@ -359,7 +366,11 @@ fn a_task_runs_under_the_supervisor_with_xcoms_variables_and_logs() {
     );
     // The log lines: JSON objects with the keys the supervisor reads, none on stdout.
     assert!(c.logged("got hello there hi 7 dflt"), "{}", c.text());
-    assert!(c.logged("under Airflow's coordinator protocol"), "{}", c.text());
+    assert!(
+        c.logged("under Airflow's coordinator protocol"),
+        "{}",
+        c.text()
+    );
     for l in &c.logs {
         for k in ["event", "level", "logger", "timestamp"] {
             assert!(l.get(k).is_some(), "{k} missing in {l}");
@@ -391,7 +402,12 @@ fn the_runs_conf_and_dates_reach_the_templates() {
 #[test]
 fn a_failure_is_retry_task_only_when_the_supervisor_allows_a_retry() {
     let dir = dags("coord-fail");
-    let c = converse(&dir, built(&startup("fail", 1, true)), |_| Answer::Nothing, |_, _| {});
+    let c = converse(
+        &dir,
+        built(&startup("fail", 1, true)),
+        |_| Answer::Nothing,
+        |_, _| {},
+    );
     assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
     assert_eq!(c.types(), ["RetryTask"], "{}", c.text());
     let retry = &c.requests[0];
@@ -404,7 +420,12 @@ fn a_failure_is_retry_task_only_when_the_supervisor_allows_a_retry() {
     );
     assert!(c.logged("failing"), "{}", c.text());
 
-    let c = converse(&dir, built(&startup("fail", 2, false)), |_| Answer::Nothing, |_, _| {});
+    let c = converse(
+        &dir,
+        built(&startup("fail", 2, false)),
+        |_| Answer::Nothing,
+        |_, _| {},
+    );
     assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
     assert_eq!(c.types(), ["TaskState"], "{}", c.text());
     assert_eq!(c.requests[0]["state"], "failed");
@@ -415,7 +436,12 @@ fn a_failure_is_retry_task_only_when_the_supervisor_allows_a_retry() {
 fn a_missing_definition_fails_the_task_with_the_reason_in_the_log() {
     let dir = dags("coord-missing");
     std::fs::remove_file(dir.path().join("dags/team/af_e2e.yaml")).expect("rm");
-    let c = converse(&dir, built(&startup("empty", 1, true)), |_| Answer::Nothing, |_, _| {});
+    let c = converse(
+        &dir,
+        built(&startup("empty", 1, true)),
+        |_| Answer::Nothing,
+        |_, _| {},
+    );
     assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
     // Not retried: a missing definition does not heal by itself.
     assert_eq!(c.types(), ["TaskState"], "{}", c.text());
@@ -458,7 +484,10 @@ fn connections_are_read_through_the_supervisor() {
         "{}",
         c.text()
     );
-    assert_eq!(c.requests[5]["value"], "db.internal:5432 sales s3cr3t-pw none");
+    assert_eq!(
+        c.requests[5]["value"],
+        "db.internal:5432 sales s3cr3t-pw none"
+    );
     assert!(c.logged("db.internal:5432 sales *** none"), "{}", c.text());
     assert!(!c.logged("s3cr3t-pw"), "{}", c.text());
 }
@@ -507,7 +536,11 @@ fn sigterm_stops_the_task_and_leaves_the_state_to_the_supervisor() {
         },
     );
     assert_eq!(c.out.status.code(), Some(4), "{}", c.text());
-    assert!(t0.elapsed() < Duration::from_secs(40), "took {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(40),
+        "took {:?}",
+        t0.elapsed()
+    );
     assert!(c.requests.is_empty(), "no state message: {}", c.text());
     assert!(c.logged("on_kill"), "{}", c.text());
 }
@@ -525,7 +558,11 @@ fn a_supervisor_that_goes_away_ends_airtask_without_hanging() {
         |_, _| {},
     );
     assert_eq!(c.out.status.code(), Some(5), "{}", c.text());
-    assert!(t0.elapsed() < Duration::from_secs(40), "took {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(40),
+        "took {:?}",
+        t0.elapsed()
+    );
     let err = String::from_utf8_lossy(&c.out.stderr);
     assert!(err.contains("the supervisor was not told"), "{}", c.text());
 }

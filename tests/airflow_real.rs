@@ -213,7 +213,10 @@ impl Airflow {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         if mode == Mode::Coordinator {
-            env.push(("AIRFLOW__SDK__COORDINATORS".into(), coordinators.to_string()));
+            env.push((
+                "AIRFLOW__SDK__COORDINATORS".into(),
+                coordinators.to_string(),
+            ));
             env.push((
                 "AIRFLOW__SDK__QUEUE_TO_COORDINATOR".into(),
                 r#"{"airtask": "airtask"}"#.into(),

@@ -386,7 +386,12 @@ mod connections {
     struct OneConnection;
 
     impl XcomSource for OneConnection {
-        fn pull(&self, _: &str, _: &str, _: Option<i64>) -> Result<Option<serde_json::Value>, String> {
+        fn pull(
+            &self,
+            _: &str,
+            _: &str,
+            _: Option<i64>,
+        ) -> Result<Option<serde_json::Value>, String> {
             Ok(None)
         }
         fn connection(&self, conn_id: &str) -> Result<Option<serde_json::Value>, String> {

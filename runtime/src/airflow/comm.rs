@@ -67,7 +67,9 @@ fn timestamp(data: &[u8]) -> Option<String> {
         }
         _ => return None,
     };
-    jiff::Timestamp::new(secs, nanos).ok().map(|t| t.to_string())
+    jiff::Timestamp::new(secs, nanos)
+        .ok()
+        .map(|t| t.to_string())
 }
 
 /// JSON as a msgpack value.
@@ -213,7 +215,10 @@ impl Comm {
     pub(crate) fn startup(&self) -> Result<Value, String> {
         let mut conn = self.conn();
         let payload = read_frame(&mut conn.stream).map_err(|e| {
-            format!("the supervisor sent no StartupDetails on --comm: {}", io(&e))
+            format!(
+                "the supervisor sent no StartupDetails on --comm: {}",
+                io(&e)
+            )
         })?;
         let r = decode_response(&payload)?;
         match (r.body, r.error) {
@@ -260,7 +265,10 @@ impl Comm {
                 ));
             }
             if let Some(e) = r.error {
-                return Err(format!("the supervisor answered {kind} with {}", describe(&e)));
+                return Err(format!(
+                    "the supervisor answered {kind} with {}",
+                    describe(&e)
+                ));
             }
             return Ok(r.body);
         }
@@ -294,7 +302,10 @@ impl Comm {
                 if b.get("error").and_then(Value::as_str) == Some("XCOM_NOT_FOUND") {
                     Ok(None)
                 } else {
-                    Err(format!("the supervisor answered GetXCom with {}", describe(&b)))
+                    Err(format!(
+                        "the supervisor answered GetXCom with {}",
+                        describe(&b)
+                    ))
                 }
             }
             // A missing XCom is answered with a null value, as Airflow 2 read it.

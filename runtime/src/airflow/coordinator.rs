@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use super::api::{RetrySettings, RunContext};
 use super::comm::Comm;
 use super::workload::{BundleInfo, TaskInstance, Workload};
-use super::{Ended, Store, StopReason, final_state, iso, run_try};
+use super::{Ended, StopReason, Store, final_state, iso, run_try};
 use crate::clock;
 use crate::exit::run_task as exit;
 use crate::exit::{CliError, usage};
@@ -196,8 +196,14 @@ async fn coordinate(
     log.flush_mirror();
     let end_date = iso(clock::now());
     let (state, message) = final_state(&end, &run, ti.try_number, &reason);
-    let detail = message.as_ref().map(|m| format!(": {m}")).unwrap_or_default();
-    if matches!(end, Ended::Try(crate::task_instance::tries::TryEnd::Stopped, _)) {
+    let detail = message
+        .as_ref()
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    if matches!(
+        end,
+        Ended::Try(crate::task_instance::tries::TryEnd::Stopped, _)
+    ) {
         // No state message: the supervisor decides (it already knows when the server stopped
         // the task; otherwise the exit code gives failed, or up_for_retry when allowed).
         sink.line(
@@ -264,7 +270,11 @@ mod tests {
 
     #[test]
     fn terminal_messages_have_the_schemas_fields_only() {
-        let m = terminal_message("up_for_retry", "2025-01-01T00:00:00Z", Some(&"x".repeat(600)));
+        let m = terminal_message(
+            "up_for_retry",
+            "2025-01-01T00:00:00Z",
+            Some(&"x".repeat(600)),
+        );
         assert_eq!(m["type"], "RetryTask");
         assert_eq!(m["retry_reason"].as_str().map(str::len), Some(500));
         let m = terminal_message("skipped", "2025-01-01T00:00:00Z", Some("why"));
