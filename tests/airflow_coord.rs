@@ -39,10 +39,16 @@ fn to_msgpack(key: Option<&str>, v: &Value) -> rmpv::Value {
             (Some(k), Ok(t)) if TIMESTAMP_KEYS.contains(&k) => {
                 let (secs, nanos) = (t.as_second(), t.subsec_nanosecond());
                 if nanos == 0 {
-                    M::Ext(-1, u32::try_from(secs).unwrap().to_be_bytes().to_vec())
+                    M::Ext(
+                        -1,
+                        u32::try_from(secs)
+                            .expect("a 32-bit second")
+                            .to_be_bytes()
+                            .to_vec(),
+                    )
                 } else {
-                    let packed =
-                        (u64::try_from(nanos).unwrap() << 34) | u64::try_from(secs).unwrap();
+                    let packed = (u64::try_from(nanos).expect("nanoseconds") << 34)
+                        | u64::try_from(secs).expect("seconds");
                     M::Ext(-1, packed.to_be_bytes().to_vec())
                 }
             }
@@ -83,7 +89,10 @@ fn to_json(v: rmpv::Value) -> Value {
 fn write_frame(s: &mut TcpStream, v: &rmpv::Value) {
     let mut payload = Vec::new();
     rmpv::encode::write_value(&mut payload, v).expect("encode");
-    let mut out = u32::try_from(payload.len()).unwrap().to_be_bytes().to_vec();
+    let mut out = u32::try_from(payload.len())
+        .expect("a small frame")
+        .to_be_bytes()
+        .to_vec();
     out.extend(payload);
     s.write_all(&out).expect("write a frame");
 }
@@ -206,8 +215,8 @@ fn converse(
         .stderr(Stdio::piped())
         .spawn()
         .expect("start airtask");
-    let (mut c, _) = comm.accept().expect("airtask dials --comm");
-    let (l, _) = logs.accept().expect("airtask dials --logs");
+    let mut c = accept(&comm, &mut child, "--comm");
+    let l = accept(&logs, &mut child, "--logs");
     let lines: Arc<Mutex<Vec<Value>>> = Arc::default();
     let log_reader = {
         let lines = lines.clone();
@@ -285,6 +294,37 @@ fn converse(
     }
 }
 
+/// The connection airtask makes to `listener`; a failing test (not a hang) when airtask ends
+/// without making it.
+// The wall clock bounds the wait.
+#[allow(clippy::disallowed_methods)]
+fn accept(listener: &TcpListener, child: &mut Child, what: &str) -> TcpStream {
+    listener.set_nonblocking(true).expect("nonblocking");
+    let t0 = std::time::Instant::now();
+    loop {
+        match listener.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).expect("blocking");
+                return s;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("accepting on {what}: {e}"),
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut s) = child.stderr.take() {
+                let _ = s.read_to_string(&mut err);
+            }
+            panic!("airtask ended ({status}) without dialing {what}: {err}");
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "airtask did not dial {what} within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn built(body: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     let v = rmpv::Value::Array(vec![
@@ -293,7 +333,10 @@ fn built(body: &Value) -> Vec<u8> {
         rmpv::Value::Nil,
     ]);
     rmpv::encode::write_value(&mut out, &v).expect("encode");
-    let mut framed = u32::try_from(out.len()).unwrap().to_be_bytes().to_vec();
+    let mut framed = u32::try_from(out.len())
+        .expect("a small frame")
+        .to_be_bytes()
+        .to_vec();
     framed.extend(out);
     framed
 }
