@@ -273,7 +273,7 @@ mod tests {
         let m = terminal_message(
             "up_for_retry",
             "2025-01-01T00:00:00Z",
-            Some(&"x".repeat(600)),
+            Some("x".repeat(600).as_str()),
         );
         assert_eq!(m["type"], "RetryTask");
         assert_eq!(m["retry_reason"].as_str().map(str::len), Some(500));
