@@ -320,6 +320,15 @@ impl Airflow {
             .to_owned()
     }
 
+    /// The lines of a try's task log in run r1, as Airflow's log endpoint gives them.
+    fn log_lines(&self, task: &str, try_number: u64) -> Vec<Value> {
+        let v = get_json(&format!(
+            "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/{task}/logs/{try_number}",
+            self.api
+        ));
+        v["content"].as_array().cloned().unwrap_or_default()
+    }
+
     fn task_instances(&self, run_id: &str) -> Vec<Value> {
         get_json(&format!(
             "{}/api/v2/dags/af_real/dagRuns/{run_id}/taskInstances",
@@ -389,28 +398,39 @@ fn a_dag_run_succeeds_through_airtask(version: &str, mode: Mode) {
     ));
     assert_eq!(x["value"], "got hello from hello 2025-03-09 conf", "{x}");
 
-    // The task log, through Airflow's log endpoint.
-    let (status, body) = http(
-        "GET",
-        &format!(
-            "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/hello/logs/1",
-            af.api
-        ),
-        None,
-    )
-    .expect("logs");
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("hello from hello 2025-03-09 conf"), "{body}");
-    let (_, body) = http(
-        "GET",
-        &format!(
-            "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/flaky/logs/1",
-            af.api
-        ),
-        None,
-    )
-    .expect("logs");
-    assert!(body.contains("try 1"), "{body}");
+    // The task logs, through Airflow's log endpoint: structured lines (event, level, logger).
+    let hello = af.log_lines("hello", 1);
+    let line = hello
+        .iter()
+        .find(|l| {
+            l["event"]
+                .as_str()
+                .is_some_and(|e| e.contains("hello from hello 2025-03-09 conf"))
+        })
+        .unwrap_or_else(|| panic!("no bash output line in {hello:#?}"));
+    assert_eq!(line["level"], "info", "{line}");
+    assert!(
+        line["logger"].as_str().is_some_and(|l| !l.is_empty()),
+        "{line}"
+    );
+    // airtask found the YAML under the bundle's folder (the coordinator class passes it as
+    // --dags-folder; the container command reads [core] dags_folder).
+    let yaml = af.home.path().join("dags/af_real.yaml");
+    let defined = format!("DAG 'af_real' is defined in {}", yaml.display());
+    assert!(
+        hello.iter().any(|l| l["event"] == defined.as_str()),
+        "{defined}: {hello:#?}"
+    );
+    // The retried task: one log per try, each with its own try number.
+    for n in 1..=2 {
+        let lines = af.log_lines("flaky", n);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["event"].as_str() == Some(&format!("try {n}"))),
+            "flaky try {n}: {lines:#?}"
+        );
+    }
 
     match mode {
         Mode::Container => {
@@ -419,23 +439,29 @@ fn a_dag_run_succeeds_through_airtask(version: &str, mode: Mode) {
             assert!(stats.lines().count() >= 5, "{stats}");
         }
         Mode::Coordinator => {
-            // Every task ran in airtask, started by the supervisor's coordinator.
+            // Every try of every task ran in airtask, started by the supervisor's coordinator
+            // for the `airtask` queue. Except `start`: Airflow's scheduler sets an EmptyOperator
+            // without callbacks or outlets to success without sending it to any worker
+            // (DagRun.schedule_tis), so no task runner, Python or airtask, sees it.
             for (task, _, tries) in &summary {
+                let ti = tis
+                    .iter()
+                    .find(|t| t["task_id"] == task.as_str())
+                    .expect("the task instance");
+                assert_eq!(ti["queue"], "airtask", "{ti}");
+                let ran = |n: u64| {
+                    af.log_lines(task, n).iter().any(|l| {
+                        l["event"]
+                            .as_str()
+                            .is_some_and(|e| e.contains("under Airflow's coordinator protocol"))
+                    })
+                };
+                if task == "start" {
+                    assert!(!ran(1), "start ran in a worker: {ti}");
+                    continue;
+                }
                 for n in 1..=*tries {
-                    let (status, body) = http(
-                        "GET",
-                        &format!(
-                            "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/{task}/logs/{n}",
-                            af.api
-                        ),
-                        None,
-                    )
-                    .expect("logs");
-                    assert_eq!(status, 200, "{body}");
-                    assert!(
-                        body.contains("under Airflow's coordinator protocol"),
-                        "{task} try {n}: {body}"
-                    );
+                    assert!(ran(n), "{task} try {n}: {:#?}", af.log_lines(task, n));
                 }
             }
         }

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 
 import attrs
 
@@ -50,10 +51,12 @@ class AirtaskCoordinator(SubprocessCoordinator):
 
     airtask: str = "airtask"
     dags_folder: str | None = None
-    _bundle_root: str | None = attrs.field(default=None, init=False)
+    # The manager keeps one coordinator per name for the worker process; the bundle root of the
+    # task being started is per thread, in case a worker runs tasks in threads.
+    _current: threading.local = attrs.field(factory=threading.local, init=False)
 
     def execute_task(self, *, what, dag_rel_path, bundle_info, **kwargs):
-        self._bundle_root = self.dags_folder or _bundle_root(bundle_info)
+        self._current.root = self.dags_folder or _bundle_root(bundle_info)
         return super().execute_task(what=what, dag_rel_path=dag_rel_path, bundle_info=bundle_info, **kwargs)
 
     def _build_execute_task_command(self, *, what):
@@ -66,6 +69,7 @@ class AirtaskCoordinator(SubprocessCoordinator):
                 "set kwargs.airtask of the coordinator in [sdk] coordinators to its path"
             )
         command = [exe, "coordinator"]
-        if self._bundle_root:
-            command += ["--dags-folder", self._bundle_root]
+        root = getattr(self._current, "root", None)
+        if root:
+            command += ["--dags-folder", root]
         return command, SUPERVISOR_SCHEMA_VERSION

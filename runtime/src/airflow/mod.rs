@@ -349,7 +349,8 @@ pub(crate) fn execute_workload(args: &ExecuteWorkloadArgs) -> Result<u8, CliErro
 
 /// Finds and loads the definition; a failure here is reported to Airflow as the task's failure
 /// once the task instance is started (so that the UI shows why).
-fn definition(dags_folder: Option<&Path>, w: &Workload) -> Result<Workflow, String> {
+/// The file and the workflow it defines.
+fn definition(dags_folder: Option<&Path>, w: &Workload) -> Result<(String, Workflow), String> {
     let folder = dags::dags_folder(dags_folder);
     let file = dags::find_definition(&folder, &w.dag_rel_path, &w.ti.dag_id)?;
     let file = file.display().to_string();
@@ -360,7 +361,7 @@ fn definition(dags_folder: Option<&Path>, w: &Workload) -> Result<Workflow, Stri
             wf.workflow_id, w.ti.dag_id
         ));
     }
-    Ok(wf)
+    Ok((file, wf))
 }
 
 async fn supervise(
@@ -627,7 +628,14 @@ async fn run_try(
 ) -> Ended {
     let ti = &w.ti;
     let wf = match definition(dags_folder, w) {
-        Ok(wf) => wf,
+        Ok((file, wf)) => {
+            log.line(
+                Level::Info,
+                "airtask",
+                &format!("DAG '{}' is defined in {file}", wf.workflow_id),
+            );
+            wf
+        }
         Err(e) => return Ended::Before(e),
     };
     let task = match find_task(&wf, &ti.task_id) {
