@@ -309,6 +309,9 @@ af_e2e:
       bash_command: "echo started; sleep 45.5 & wait; echo never"
     empty:
       operator: airflow.operators.empty.EmptyOperator
+    skip:
+      operator: airflow.operators.bash.BashOperator
+      bash_command: "echo skipping; exit 99"
     conn_user:
       operator: airflow.operators.bash.BashOperator
       bash_command: "echo {{ conn.my_db.host }}:{{ conn.my_db.port }} {{ conn.my_db.extra_dejson.db }} {{ conn.my_db.password }} {{ conn.get('nope', 'none') }}"

@@ -485,3 +485,252 @@ fn airflow_3_3_runs_a_queue_through_the_airtask_coordinator() {
 fn airflow_3_1_runs_a_dag_through_airtask() {
     a_dag_run_succeeds_through_airtask("3.1.8", Mode::Container);
 }
+
+/// What a task instance run through Airflow's own Task SDK supervisor left
+/// (tests/airflow/real_supervisor.py): the exit code and final state the supervisor derived,
+/// its calls to the (in-memory) Task Execution API, and the task log lines it received.
+struct Supervised {
+    exit_code: i64,
+    final_state: String,
+    /// `(method, path, body)` of every API call but the heartbeats.
+    calls: Vec<(String, String, Value)>,
+    heartbeats: usize,
+    logs: Vec<Value>,
+    raw: String,
+}
+
+impl Supervised {
+    fn logged(&self, needle: &str) -> bool {
+        self.logs
+            .iter()
+            .any(|l| l["event"].as_str().is_some_and(|e| e.contains(needle)))
+    }
+    /// The body of the one `PATCH .../state`.
+    fn state_call(&self) -> &Value {
+        let calls: Vec<&Value> = self
+            .calls
+            .iter()
+            .filter(|(m, p, _)| m == "PATCH" && p.ends_with("/state"))
+            .map(|(_, _, b)| b)
+            .collect();
+        assert_eq!(calls.len(), 1, "one state call: {}", self.raw);
+        calls[0]
+    }
+}
+
+/// Runs `task` of af_e2e (tests/airflow_api.rs) with `scenario` (the API's content) through
+/// Task SDK 1.3.2's supervisor and scripts/airflow/airtask_coordinator.py.
+// A hung supervisor is bounded by the wall clock.
+#[allow(clippy::disallowed_methods)]
+fn supervise(name: &str, task: &str, mut scenario: Value) -> Supervised {
+    assert!(
+        enabled(),
+        "airflow_real needs the pinned Airflow venvs: run `scripts/test.sh --airflow`"
+    );
+    let venv = venv("3.3.2");
+    let dir = super::airflow_api::dags(name);
+    scenario["airtask"] = json!(airtask_bin().display().to_string());
+    scenario["dags_folder"] = json!(dir.path().join("dags").display().to_string());
+    scenario["task_id"] = json!(task);
+    let out = dir.path().join("result.json");
+    let home = dir.path().join("airflow-home");
+    let mut child = Command::new(venv.join("bin/python"))
+        .arg(workspace_root().join("tests/airflow/real_supervisor.py"))
+        .arg(scenario.to_string())
+        .arg(&out)
+        .env("AIRFLOW_HOME", &home)
+        .env_remove("AIRFLOW__CORE__DAGS_FOLDER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the supervisor");
+    let t0 = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if t0.elapsed() > Duration::from_secs(180) {
+            let _ = child.kill();
+            panic!("the supervisor did not finish in 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    let raw = std::fs::read_to_string(&out)
+        .unwrap_or_else(|e| panic!("no result from the supervisor ({e}): {err}"));
+    let v: Value = serde_json::from_str(&raw).expect("the result");
+    let requests = v["requests"].as_array().cloned().unwrap_or_default();
+    let heartbeats = requests
+        .iter()
+        .filter(|r| r[1].as_str().is_some_and(|p| p.ends_with("/heartbeat")))
+        .count();
+    Supervised {
+        exit_code: v["exit_code"].as_i64().unwrap_or(-1000),
+        final_state: v["final_state"].as_str().unwrap_or_default().to_owned(),
+        calls: requests
+            .iter()
+            .filter(|r| !r[1].as_str().is_some_and(|p| p.ends_with("/heartbeat")))
+            .map(|r| {
+                (
+                    r[0].as_str().unwrap_or_default().to_owned(),
+                    r[1].as_str().unwrap_or_default().to_owned(),
+                    r[2].clone(),
+                )
+            })
+            .collect(),
+        heartbeats,
+        logs: v["logs"].as_array().cloned().unwrap_or_default(),
+        raw: format!("{raw}\nstderr:\n{err}"),
+    }
+}
+
+const XCOMS: &str = "/xcoms/af_e2e/manual__2025-03-09T06:30:00+00:00";
+
+#[test]
+#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh --airflow runs it"]
+fn the_task_sdks_supervisor_runs_airtask_with_xcoms_variables_and_logs() {
+    let s = supervise(
+        "sup-happy",
+        "consume",
+        json!({"xcom_keys_to_clear": ["return_value"],
+               "xcoms": {"produce/return_value": "hello there"},
+               "variables": {"greeting": "hi", "cfg": "{\"n\": 7}"}}),
+    );
+    assert_eq!((s.exit_code, s.final_state.as_str()), (0, "success"), "{}", s.raw);
+    let calls: Vec<(&str, String)> = s
+        .calls
+        .iter()
+        .map(|(m, p, _)| (m.as_str(), p.replace(XCOMS, "X")))
+        .collect();
+    assert_eq!(calls.len(), 8, "{}", s.raw);
+    assert_eq!(calls[0].0, "PATCH");
+    assert!(calls[0].1.ends_with("/run"), "{}", s.raw);
+    assert_eq!(
+        &calls[1..7],
+        [
+            ("DELETE", "X/consume/return_value".to_owned()),
+            ("GET", "X/produce/return_value".to_owned()),
+            ("GET", "/variables/greeting".to_owned()),
+            ("GET", "/variables/cfg".to_owned()),
+            ("GET", "/variables/missing".to_owned()),
+            ("POST", "X/consume/return_value".to_owned()),
+        ],
+        "{}",
+        s.raw
+    );
+    assert_eq!(s.calls[6].2, "got hello there hi 7 dflt", "{}", s.raw);
+    let done = s.state_call();
+    assert_eq!(done["state"], "success", "{}", s.raw);
+    assert_eq!(done["task_outlets"], json!([]), "{}", s.raw);
+    assert!(s.heartbeats >= 1, "{}", s.raw);
+    // The lines reached the supervisor's task logger as structured events.
+    let line = s
+        .logs
+        .iter()
+        .find(|l| l["event"] == "got hello there hi 7 dflt")
+        .unwrap_or_else(|| panic!("no bash output line: {}", s.raw));
+    assert_eq!(line["level"], "info", "{line}");
+    assert!(
+        line["logger"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("airflow.task.hooks")),
+        "{line}"
+    );
+    assert!(
+        s.logged("under Airflow's coordinator protocol"),
+        "{}",
+        s.raw
+    );
+}
+
+#[test]
+#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh --airflow runs it"]
+fn the_task_sdks_supervisor_relays_connections_and_masks_them() {
+    let s = supervise(
+        "sup-conn",
+        "conn_user",
+        json!({"connections": {"my_db": super::airflow_api::my_db()}}),
+    );
+    assert_eq!((s.exit_code, s.final_state.as_str()), (0, "success"), "{}", s.raw);
+    let gets = s
+        .calls
+        .iter()
+        .filter(|(m, p, _)| m == "GET" && p.starts_with("/connections/"))
+        .count();
+    assert_eq!(gets, 5, "{}", s.raw);
+    let pushed = s
+        .calls
+        .iter()
+        .find(|(m, p, _)| m == "POST" && p.ends_with("/conn_user/return_value"))
+        .unwrap_or_else(|| panic!("no XCom: {}", s.raw));
+    assert_eq!(pushed.2, "db.internal:5432 sales s3cr3t-pw none");
+    assert!(s.logged("db.internal:5432 sales *** none"), "{}", s.raw);
+    assert!(!s.raw.contains("\"s3cr3t-pw\"") && !s.logged("s3cr3t-pw"), "{}", s.raw);
+}
+
+#[test]
+#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh --airflow runs it"]
+fn the_task_sdks_supervisor_takes_retry_failed_and_skipped() {
+    let s = supervise(
+        "sup-retry",
+        "fail",
+        json!({"should_retry": true, "max_tries": 1}),
+    );
+    assert_eq!(
+        (s.exit_code, s.final_state.as_str()),
+        (0, "up_for_retry"),
+        "{}",
+        s.raw
+    );
+    let retry = s.state_call();
+    assert_eq!(retry["state"], "up_for_retry", "{}", s.raw);
+    assert!(
+        retry["retry_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("non-zero exit code 3")),
+        "{}",
+        s.raw
+    );
+
+    let s = supervise(
+        "sup-failed",
+        "fail",
+        json!({"try_number": 2, "should_retry": false, "max_tries": 1}),
+    );
+    assert_eq!((s.exit_code, s.final_state.as_str()), (0, "failed"), "{}", s.raw);
+    assert_eq!(s.state_call()["state"], "failed", "{}", s.raw);
+    assert!(s.logged("failing"), "{}", s.raw);
+
+    let s = supervise("sup-skip", "skip", json!({}));
+    assert_eq!((s.exit_code, s.final_state.as_str()), (0, "skipped"), "{}", s.raw);
+    assert_eq!(s.state_call()["state"], "skipped", "{}", s.raw);
+}
+
+#[test]
+#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh --airflow runs it"]
+fn a_refused_heartbeat_makes_the_supervisor_stop_airtask() {
+    let s = supervise("sup-409", "long", json!({"refuse_heartbeat_from": 3}));
+    // The supervisor sent SIGTERM; airtask stopped the command (on_kill) and exited by itself
+    // (4, not killed by the supervisor's SIGKILL escalation) without a state message; the
+    // supervisor keeps the state the server set.
+    assert_eq!(
+        (s.exit_code, s.final_state.as_str()),
+        (4, "SERVER_TERMINATED"),
+        "{}",
+        s.raw
+    );
+    assert!(
+        !s.calls.iter().any(|(_, p, _)| p.ends_with("/state")),
+        "{}",
+        s.raw
+    );
+    assert!(s.logged("started"), "{}", s.raw);
+    assert!(s.logged("on_kill"), "{}", s.raw);
+    assert!(s.logged("Task stopped"), "{}", s.raw);
+    assert!(
+        !s.logs.iter().any(|l| l["event"] == "never"),
+        "the command ran to its end: {}",
+        s.raw
+    );
+}
