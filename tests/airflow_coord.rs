@@ -197,6 +197,17 @@ impl Conversation {
 fn converse(
     dir: &TempDir,
     first: Vec<u8>,
+    answer: impl FnMut(&Value) -> Answer + Send + 'static,
+    during: impl FnOnce(&Child, &dyn Fn(&str) -> bool),
+) -> Conversation {
+    converse_with(dir, &[], first, answer, during)
+}
+
+/// [`converse`] with more environment variables (the supervisor passes the logging level).
+fn converse_with(
+    dir: &TempDir,
+    env: &[(&str, &str)],
+    first: Vec<u8>,
     mut answer: impl FnMut(&Value) -> Answer + Send + 'static,
     during: impl FnOnce(&Child, &dyn Fn(&str) -> bool),
 ) -> Conversation {
@@ -210,6 +221,8 @@ fn converse(
         .env("AIRFLOW__WORKERS__EXECUTION_API_RETRIES", "1")
         .env("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "5")
         .env_remove("AIRFLOW__CORE__DAGS_FOLDER")
+        .env_remove("AIRFLOW__LOGGING__LOGGING_LEVEL")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -476,6 +489,29 @@ fn a_failure_is_retry_task_only_when_the_supervisor_allows_a_retry() {
 }
 
 #[test]
+fn the_supervisors_logging_level_filters_the_lines() {
+    let dir = dags("coord-level");
+    let c = converse_with(
+        &dir,
+        &[("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")],
+        built(&startup("fail", 2, false)),
+        |_| Answer::Nothing,
+        |_, _| {},
+    );
+    assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
+    assert_eq!(c.types(), ["TaskState"], "{}", c.text());
+    // The failure is an error line; the command's output and the start line are info.
+    assert!(c.logged("Task ended failed"), "{}", c.text());
+    assert!(!c.logged("failing"), "{}", c.text());
+    assert!(!c.logged("coordinator protocol"), "{}", c.text());
+    assert!(
+        c.logs.iter().all(|l| l["level"] != "info"),
+        "{}",
+        c.text()
+    );
+}
+
+#[test]
 fn a_missing_definition_fails_the_task_with_the_reason_in_the_log() {
     let dir = dags("coord-missing");
     std::fs::remove_file(dir.path().join("dags/team/af_e2e.yaml")).expect("rm");
@@ -562,6 +598,8 @@ fn an_error_answer_fails_the_try() {
 #[allow(clippy::disallowed_methods)]
 fn sigterm_stops_the_task_and_leaves_the_state_to_the_supervisor() {
     let dir = dags("coord-term");
+    // Built (or checked) before the clock starts.
+    let _ = airtask_bin();
     let t0 = std::time::Instant::now();
     let c = converse(
         &dir,
@@ -593,6 +631,8 @@ fn sigterm_stops_the_task_and_leaves_the_state_to_the_supervisor() {
 #[allow(clippy::disallowed_methods)]
 fn a_supervisor_that_goes_away_ends_airtask_without_hanging() {
     let dir = dags("coord-gone");
+    // Built (or checked) before the clock starts.
+    let _ = airtask_bin();
     let t0 = std::time::Instant::now();
     let c = converse(
         &dir,

@@ -51,6 +51,9 @@ pub(crate) struct TaskLog {
     fault_notify: tokio::sync::Notify,
     /// No lines on the terminal (stdout is someone else's log already).
     quiet: std::sync::atomic::AtomicBool,
+    /// Lines below this rank (0 info, 1 warning, 2 error) are dropped: the `--logs` stream
+    /// under Airflow's `[logging] logging_level`.
+    floor: std::sync::atomic::AtomicU8,
 }
 
 /// Where an attempt's log goes: the group and stream names, and the local mirror.
@@ -153,9 +156,17 @@ impl TaskLog {
 
     /// Starts an attempt whose lines go to `out` (flushed line by line), named `what` in
     /// errors, and not to the terminal: Airflow's coordinator protocol, where the supervisor
-    /// reads the lines from the `--logs` socket and writes the task log itself.
-    pub(crate) fn start_stream(&self, out: Box<dyn std::io::Write + Send>, what: &str) {
+    /// reads the lines from the `--logs` socket and writes the task log itself. Lines below
+    /// `min_level` are dropped (the task process filters; the supervisor writes what it gets).
+    pub(crate) fn start_stream(
+        &self,
+        out: Box<dyn std::io::Write + Send>,
+        what: &str,
+        min_level: Level,
+    ) {
         self.quiet.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.floor
+            .store(rank(min_level), std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut a) = self.attempt.lock() {
             *a = Some(Attempt {
                 file: Box::new(std::io::LineWriter::new(out)),
@@ -235,8 +246,20 @@ impl TaskLog {
     }
 }
 
+/// The order of the levels.
+fn rank(level: Level) -> u8 {
+    match level {
+        Level::Info => 0,
+        Level::Warning => 1,
+        Level::Error => 2,
+    }
+}
+
 impl LogSink for TaskLog {
     fn line(&self, level: Level, logger: &str, message: &str) {
+        if rank(level) < self.floor.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let message = self.masked(message);
         let now = clock::now();
         if !self.quiet.load(std::sync::atomic::Ordering::Relaxed) {

@@ -72,6 +72,17 @@ fn answer_timeout(r: &RetrySettings) -> Duration {
     Duration::from_secs_f64((attempts * r.timeout.as_secs_f64() + waits + 60.0).min(86_400.0))
 }
 
+/// The lowest level sent on `--logs`: `[logging] logging_level`, which the supervisor passes
+/// in `AIRFLOW__LOGGING__LOGGING_LEVEL` (DEBUG and INFO keep every line; an unknown name keeps
+/// Airflow's default, INFO).
+fn logging_level(name: Option<&str>) -> Level {
+    match name.map(|n| n.trim().to_ascii_uppercase()).as_deref() {
+        Some("WARNING" | "WARN") => Level::Warning,
+        Some("ERROR" | "CRITICAL" | "FATAL") => Level::Error,
+        _ => Level::Info,
+    }
+}
+
 fn connect(addr: &str, what: &str) -> Result<TcpStream, CliError> {
     TcpStream::connect(addr).map_err(|e| {
         CliError::Infra(format!(
@@ -93,7 +104,11 @@ pub(crate) fn coordinator(args: &CoordinatorArgs) -> Result<u8, CliError> {
     let comm = Comm::new(comm, timeout)
         .map_err(|e| CliError::Infra(format!("cannot set up the --comm socket: {e}")))?;
     let log = Arc::new(TaskLog::default());
-    log.start_stream(Box::new(logs), &format!("the --logs socket {}", args.logs));
+    log.start_stream(
+        Box::new(logs),
+        &format!("the --logs socket {}", args.logs),
+        logging_level(std::env::var("AIRFLOW__LOGGING__LOGGING_LEVEL").ok().as_deref()),
+    );
     let roles = Roles::resolve(&crate::cli::RoleArgs::default()).map_err(|e| usage(&e))?;
     let rt = crate::exit::async_runtime().map_err(CliError::Infra)?;
     let identity = Identity::new(roles);
@@ -266,6 +281,15 @@ mod tests {
         };
         // 6 attempts of 30 s, waits of 1+2+4+8+16 s, and a minute.
         assert_eq!(answer_timeout(&r), Duration::from_secs(180 + 31 + 60));
+    }
+
+    #[test]
+    fn the_logging_level_filters_the_log_stream() {
+        assert_eq!(logging_level(None), Level::Info);
+        assert_eq!(logging_level(Some("debug")), Level::Info);
+        assert_eq!(logging_level(Some("WARNING")), Level::Warning);
+        assert_eq!(logging_level(Some(" critical ")), Level::Error);
+        assert_eq!(logging_level(Some("loud")), Level::Info);
     }
 
     #[test]
