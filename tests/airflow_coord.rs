@@ -504,11 +504,7 @@ fn the_supervisors_logging_level_filters_the_lines() {
     assert!(c.logged("Task ended failed"), "{}", c.text());
     assert!(!c.logged("failing"), "{}", c.text());
     assert!(!c.logged("coordinator protocol"), "{}", c.text());
-    assert!(
-        c.logs.iter().all(|l| l["level"] != "info"),
-        "{}",
-        c.text()
-    );
+    assert!(c.logs.iter().all(|l| l["level"] != "info"), "{}", c.text());
 }
 
 #[test]

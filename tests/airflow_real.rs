@@ -597,7 +597,12 @@ fn the_task_sdks_supervisor_runs_airtask_with_xcoms_variables_and_logs() {
                "xcoms": {"produce/return_value": "hello there"},
                "variables": {"greeting": "hi", "cfg": "{\"n\": 7}"}}),
     );
-    assert_eq!((s.exit_code, s.final_state.as_str()), (0, "success"), "{}", s.raw);
+    assert_eq!(
+        (s.exit_code, s.final_state.as_str()),
+        (0, "success"),
+        "{}",
+        s.raw
+    );
     let calls: Vec<(&str, String)> = s
         .calls
         .iter()
@@ -652,7 +657,12 @@ fn the_task_sdks_supervisor_relays_connections_and_masks_them() {
         "conn_user",
         json!({"connections": {"my_db": super::airflow_api::my_db()}}),
     );
-    assert_eq!((s.exit_code, s.final_state.as_str()), (0, "success"), "{}", s.raw);
+    assert_eq!(
+        (s.exit_code, s.final_state.as_str()),
+        (0, "success"),
+        "{}",
+        s.raw
+    );
     let gets = s
         .calls
         .iter()
@@ -666,7 +676,11 @@ fn the_task_sdks_supervisor_relays_connections_and_masks_them() {
         .unwrap_or_else(|| panic!("no XCom: {}", s.raw));
     assert_eq!(pushed.2, "db.internal:5432 sales s3cr3t-pw none");
     assert!(s.logged("db.internal:5432 sales *** none"), "{}", s.raw);
-    assert!(!s.raw.contains("\"s3cr3t-pw\"") && !s.logged("s3cr3t-pw"), "{}", s.raw);
+    assert!(
+        !s.raw.contains("\"s3cr3t-pw\"") && !s.logged("s3cr3t-pw"),
+        "{}",
+        s.raw
+    );
 }
 
 #[test]
@@ -698,12 +712,22 @@ fn the_task_sdks_supervisor_takes_retry_failed_and_skipped() {
         "fail",
         json!({"try_number": 2, "should_retry": false, "max_tries": 1}),
     );
-    assert_eq!((s.exit_code, s.final_state.as_str()), (0, "failed"), "{}", s.raw);
+    assert_eq!(
+        (s.exit_code, s.final_state.as_str()),
+        (0, "failed"),
+        "{}",
+        s.raw
+    );
     assert_eq!(s.state_call()["state"], "failed", "{}", s.raw);
     assert!(s.logged("failing"), "{}", s.raw);
 
     let s = supervise("sup-skip", "skip", json!({}));
-    assert_eq!((s.exit_code, s.final_state.as_str()), (0, "skipped"), "{}", s.raw);
+    assert_eq!(
+        (s.exit_code, s.final_state.as_str()),
+        (0, "skipped"),
+        "{}",
+        s.raw
+    );
     assert_eq!(s.state_call()["state"], "skipped", "{}", s.raw);
 }
 

@@ -30,10 +30,7 @@ pub(crate) fn to_json(v: rmpv::Value) -> Value {
             .unwrap_or(Value::Null),
         M::F32(f) => Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number),
         M::F64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
-        M::String(s) => Value::String(match s.into_str() {
-            Some(s) => s,
-            None => String::new(),
-        }),
+        M::String(s) => Value::String(String::from_utf8_lossy(s.as_bytes()).into_owned()),
         M::Binary(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
         M::Array(a) => Value::Array(a.into_iter().map(to_json).collect()),
         M::Map(m) => {

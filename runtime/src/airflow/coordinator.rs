@@ -107,7 +107,11 @@ pub(crate) fn coordinator(args: &CoordinatorArgs) -> Result<u8, CliError> {
     log.start_stream(
         Box::new(logs),
         &format!("the --logs socket {}", args.logs),
-        logging_level(std::env::var("AIRFLOW__LOGGING__LOGGING_LEVEL").ok().as_deref()),
+        logging_level(
+            std::env::var("AIRFLOW__LOGGING__LOGGING_LEVEL")
+                .ok()
+                .as_deref(),
+        ),
     );
     let roles = Roles::resolve(&crate::cli::RoleArgs::default()).map_err(|e| usage(&e))?;
     let rt = crate::exit::async_runtime().map_err(CliError::Infra)?;

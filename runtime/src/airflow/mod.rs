@@ -96,7 +96,7 @@ impl StopReason {
 /// the same API.
 #[derive(Clone)]
 enum Store {
-    Api(Client),
+    Api(Box<Client>),
     Comm(comm::Comm),
 }
 
@@ -505,7 +505,7 @@ async fn supervise(
         });
     }
 
-    let store = Store::Api(client.clone());
+    let store = Store::Api(Box::new(client.clone()));
     let end = run_try(
         args.dags_folder.as_deref(),
         w,
