@@ -62,17 +62,53 @@ fn enabled() -> bool {
     std::env::var("AIRTASK_AIRFLOW_TESTS").is_ok_and(|v| v == "1")
 }
 
-/// A plain HTTP/1.0 request on loopback: (status, body).
+/// A plain HTTP/1.0 request on loopback: (status, body). With `simple_auth_manager_all_admins`,
+/// Airflow 3.3 serves the public API without a token; 3.1 answers 401 and hands an admin token
+/// out at `GET /auth/token`: on a 401 the token is fetched (once per server) and the request
+/// repeated with it.
 fn http(method: &str, url: &str, body: Option<&Value>) -> Option<(u16, String)> {
+    static TOKENS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
     let rest = url.strip_prefix("http://")?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let known = |tokens: &[(String, String)]| {
+        tokens
+            .iter()
+            .find(|(h, _)| h == host)
+            .map(|(_, t)| t.clone())
+    };
+    let token = TOKENS.lock().ok().and_then(|t| known(&t));
+    let answer = http_once(method, host, path, body, token.as_deref())?;
+    if answer.0 != 401 || token.is_some() || path.starts_with("auth/") {
+        return Some(answer);
+    }
+    let (status, text) = http_once("GET", host, "auth/token", None, None)?;
+    let token = serde_json::from_str::<Value>(&text).ok()?["access_token"]
+        .as_str()
+        .filter(|_| matches!(status, 200 | 201))?
+        .to_owned();
+    if let Ok(mut t) = TOKENS.lock() {
+        t.push((host.to_owned(), token.clone()));
+    }
+    http_once(method, host, path, body, Some(&token))
+}
+
+fn http_once(
+    method: &str,
+    host: &str,
+    path: &str,
+    body: Option<&Value>,
+    token: Option<&str>,
+) -> Option<(u16, String)> {
     let mut conn = std::net::TcpStream::connect(host).ok()?;
     conn.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
     let payload = body.map(Value::to_string).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         conn,
         "{method} /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+         {auth}Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
         payload.len()
     )
     .ok()?;
