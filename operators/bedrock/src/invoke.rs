@@ -19,6 +19,10 @@ pub struct BedrockInvokeModelOperator {
     accept_type: Option<String>,
 }
 
+/// The body's MIME type when `content_type` is not given: the API's default, what the
+/// provider's call gets.
+const JSON: &str = "application/json";
+
 /// The prefixes of cross-region inference profile ids (`us.anthropic.claude...`).
 const PROFILE_PREFIXES: &[&str] = &[
     "us.", "eu.", "apac.", "us-gov.", "ca.", "jp.", "au.", "global.",
@@ -107,7 +111,9 @@ impl Operator for BedrockInvokeModelOperator {
             .invoke_model()
             .model_id(model)
             .body(Blob::new(body))
-            .set_content_type(self.content_type.clone())
+            // Unset, boto3 sends no Content-Type and AWS takes the body as application/json;
+            // the Rust SDK would send application/octet-stream, so the API's default is sent.
+            .content_type(self.content_type.as_deref().unwrap_or(JSON))
             .set_accept(self.accept_type.clone())
             .send()
             .await
