@@ -136,6 +136,11 @@ fn a_customization_job_completes_and_a_taken_name_gets_a_timestamp() {
             "job_name: br-cust-1\npoke_interval: 0.2".to_owned(),
         ),
         (
+            "sense_deferred",
+            sensor("BedrockCustomizeModelCompletedSensor"),
+            "job_name: br-cust-1\npoke_interval: 0.2\ndeferrable: true".to_owned(),
+        ),
+        (
             "again",
             op("BedrockCustomizeModelOperator"),
             customize("br-cust-1", "br-cust-model-2", "wait_for_completion: false"),
@@ -189,6 +194,11 @@ fn a_customization_job_completes_and_a_taken_name_gets_a_timestamp() {
         "{}",
         run.log
     );
+    // A sensor's poke pushes nothing; the deferred one resumes in poke, whose true is the XCom.
+    assert_eq!(run.xcom, None, "{}", run.log);
+    let run = flow.expect("sense_deferred", 0);
+    assert_eq!(run.xcom, Some(serde_json::json!(true)), "{}", run.log);
+    assert!(run.log.contains("deferrable is set"), "{}", run.log);
     let run = flow.expect("again", 0);
     let arn = run.xcom.clone().unwrap_or_default();
     let arn = arn.as_str().unwrap_or_default();
@@ -357,6 +367,23 @@ fn provisioned_throughput_comes_in_service_or_fails() {
             "model_id: br-pt-moto-failed\npoke_interval: 0.2".to_owned(),
         ),
         (
+            "running",
+            op("BedrockCreateProvisionedModelThroughputOperator"),
+            "model_units: 1\nprovisioned_model_name: br-pt-moto-running\nmodel_id: amazon.titan-text-express-v1\n\
+             waiter_delay: 0.2\nwaiter_max_attempts: 2"
+                .to_owned(),
+        ),
+        (
+            "sense_running",
+            sensor("BedrockProvisionModelThroughputCompletedSensor"),
+            "model_id: br-pt-moto-running\npoke_interval: 0.2\ntimeout: 1".to_owned(),
+        ),
+        (
+            "sense_unknown",
+            sensor("BedrockProvisionModelThroughputCompletedSensor"),
+            "model_id: br-pt-never\npoke_interval: 0.2".to_owned(),
+        ),
+        (
             "bad_units",
             op("BedrockCreateProvisionedModelThroughputOperator"),
             "model_units: 0\nprovisioned_model_name: br-pt-x\nmodel_id: m".to_owned(),
@@ -394,6 +421,27 @@ fn provisioned_throughput_comes_in_service_or_fails() {
     assert!(
         run.error()
             .starts_with("Bedrock provision model throughput sensor failed."),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("running", 1);
+    assert!(
+        run.error().contains("after 2 attempts") && run.error().contains("max attempts reached"),
+        "{}",
+        run.log
+    );
+    assert!(run.error().contains("last state Creating"), "{}", run.log);
+    let run = flow.expect("sense_running", 1);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
+    assert!(run.log.contains("br-pt-moto-running is Creating"), "{}", run.log);
+    let run = flow.expect("sense_unknown", 1);
+    assert!(
+        run.error().contains("ResourceNotFoundException")
+            && run.error().contains("Provisioned model br-pt-never not found"),
         "{}",
         run.log
     );
@@ -496,11 +544,33 @@ fn a_knowledge_base_with_a_data_source_is_ingested_and_queried() {
     assert!(ds.as_str().is_some_and(|d| d.len() == 10), "{}", run.log);
     let run = flow.expect("ingest", 0);
     let job = run.xcom.clone().unwrap_or_default();
-    assert!(job.as_str().is_some_and(|j| !j.is_empty()), "{}", run.log);
-    assert!(run.log.contains(": IN_PROGRESS (poll"), "{}", run.log);
-    assert!(run.log.contains("complete."), "{}", run.log);
+    let job = job.as_str().unwrap_or_default().to_owned();
+    assert_eq!(job.len(), 10, "{}", run.log);
+    assert!(
+        run.log.contains(&format!("Waiting for ingestion job {job}")),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains(&format!("Bedrock ingestion job {job}: IN_PROGRESS (poll 1 of 10")),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains(&format!("Bedrock ingestion job `{job}` complete.")),
+        "{}",
+        run.log
+    );
     let run = flow.expect("ingested", 0);
-    assert!(run.log.contains("is COMPLETE"), "{}", run.log);
+    assert!(
+        run.log
+            .contains(&format!("Bedrock ingestion job {job} is COMPLETE")),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.xcom, None, "{}", run.log);
     let run = flow.expect("retrieve", 0);
     let xcom = run.xcom.unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     assert_eq!(
@@ -573,6 +643,31 @@ fn knowledge_base_failures_and_the_index_retries() {
             knowledge_base("br-kb-moto-index-pending-2", "wait_for_indexing: false"),
         ),
         (
+            "pending_exhausted",
+            op("BedrockCreateKnowledgeBaseOperator"),
+            knowledge_base(
+                "br-kb-moto-index-pending-3",
+                "indexing_error_max_attempts: 0",
+            ),
+        ),
+        (
+            "running",
+            op("BedrockCreateKnowledgeBaseOperator"),
+            knowledge_base("br-kb-moto-running", "waiter_max_attempts: 2"),
+        ),
+        (
+            "sense_running",
+            sensor("BedrockKnowledgeBaseActiveSensor"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='running_nowait') }}\"\n\
+             poke_interval: 0.2\ntimeout: 1"
+                .to_owned(),
+        ),
+        (
+            "running_nowait",
+            op("BedrockCreateKnowledgeBaseOperator"),
+            knowledge_base("br-kb-moto-running-2", "wait_for_completion: false"),
+        ),
+        (
             "ds_unknown",
             op("BedrockCreateDataSourceOperator"),
             "name: br-ds-x\nknowledge_base_id: NOSUCHKB00\nbucket_name: b".to_owned(),
@@ -586,6 +681,18 @@ fn knowledge_base_failures_and_the_index_retries() {
             "rag_invalid",
             op("BedrockRaGOperator"),
             format!("input: q\nsource_type: KNOWLEDGE_BASE\nmodel_arn: {MODEL}"),
+        ),
+        (
+            "rag_unknown",
+            op("BedrockRaGOperator"),
+            format!(
+                "input: q\nsource_type: KNOWLEDGE_BASE\nmodel_arn: {MODEL}\nknowledge_base_id: NOSUCHKB00"
+            ),
+        ),
+        (
+            "sense_unknown",
+            sensor("BedrockKnowledgeBaseActiveSensor"),
+            "knowledge_base_id: NOSUCHKB00\npoke_interval: 0.2".to_owned(),
         ),
     ];
     let tasks: Vec<(&str, &str, String)> = tasks
@@ -622,6 +729,37 @@ fn knowledge_base_failures_and_the_index_retries() {
         "{}",
         run.log
     );
+    let run = flow.expect("pending_exhausted", 1);
+    assert!(
+        run.error().contains("ValidationException") && run.error().contains("no such index"),
+        "{}",
+        run.log
+    );
+    assert!(!run.log.contains("retries remaining"), "{}", run.log);
+    let run = flow.expect("running", 1);
+    assert!(
+        run.error().contains("after 2 attempts") && run.error().contains("max attempts reached"),
+        "{}",
+        run.log
+    );
+    assert!(run.error().contains("last state CREATING"), "{}", run.log);
+    let run = flow.expect("running_nowait", 0);
+    let kb = run.xcom.clone().unwrap_or_default();
+    let kb = kb.as_str().unwrap_or_default().to_owned();
+    assert!(kb.starts_with("br-kb-moto-running-2"), "{}", run.log);
+    assert!(!run.log.contains("Waiting for"), "{}", run.log);
+    let run = flow.expect("sense_running", 1);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains(&format!("Bedrock knowledge base {kb} is CREATING")),
+        "{}",
+        run.log
+    );
     let run = flow.expect("ds_unknown", 1);
     assert!(
         run.error().contains("ResourceNotFoundException"),
@@ -639,6 +777,20 @@ fn knowledge_base_failures_and_the_index_retries() {
         run.log.contains(
             "If `source_type` is set to 'KNOWLEDGE_BASE' then `knowledge_base_id` must be provided."
         ),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("rag_unknown", 1);
+    assert!(
+        run.error().contains("ResourceNotFoundException")
+            && run.error().contains("Knowledge base NOSUCHKB00 not found"),
+        "{}",
+        run.log
+    );
+    assert!(run.xcom.is_none());
+    let run = flow.expect("sense_unknown", 1);
+    assert!(
+        run.error().contains("ResourceNotFoundException"),
         "{}",
         run.log
     );
@@ -677,6 +829,44 @@ fn ingestion_failures_and_the_not_ready_retry() {
                 .to_owned(),
         ),
         (
+            "ds_running",
+            op("BedrockCreateDataSourceOperator"),
+            "name: br-ds-moto-running\nknowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\nbucket_name: b"
+                .to_owned(),
+        ),
+        (
+            "ingest_running",
+            op("BedrockIngestDataOperator"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             data_source_id: \"{{ ti.xcom_pull(task_ids='ds_running') }}\"\n\
+             waiter_delay: 0.2\nwaiter_max_attempts: 2"
+                .to_owned(),
+        ),
+        (
+            "sense_running",
+            sensor("BedrockIngestionJobSensor"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             data_source_id: \"{{ ti.xcom_pull(task_ids='ds_running') }}\"\n\
+             ingestion_job_id: \"{{ ti.xcom_pull(task_ids='start_running') }}\"\n\
+             poke_interval: 0.2\ntimeout: 1"
+                .to_owned(),
+        ),
+        (
+            "start_running",
+            op("BedrockIngestDataOperator"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             data_source_id: \"{{ ti.xcom_pull(task_ids='ds_running') }}\"\nwait_for_completion: false"
+                .to_owned(),
+        ),
+        (
+            "sense_unknown",
+            sensor("BedrockIngestionJobSensor"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             data_source_id: \"{{ ti.xcom_pull(task_ids='ds_running') }}\"\n\
+             ingestion_job_id: NOSUCHJOB0\npoke_interval: 0.2"
+                .to_owned(),
+        ),
+        (
             "ds_pending",
             op("BedrockCreateDataSourceOperator"),
             "name: br-ds-moto-index-pending\nknowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\nbucket_name: b"
@@ -708,6 +898,37 @@ fn ingestion_failures_and_the_not_ready_retry() {
     assert!(
         run.error()
             .starts_with("Bedrock ingestion job sensor failed."),
+        "{}",
+        run.log
+    );
+    flow.expect("ds_running", 0);
+    let run = flow.expect("ingest_running", 1);
+    assert!(
+        run.error().contains("after 2 attempts") && run.error().contains("max attempts reached"),
+        "{}",
+        run.log
+    );
+    assert!(run.error().contains("last state IN_PROGRESS"), "{}", run.log);
+    let run = flow.expect("start_running", 0);
+    let job = run.xcom.clone().unwrap_or_default();
+    let job = job.as_str().unwrap_or_default().to_owned();
+    assert_eq!(job.len(), 10, "{}", run.log);
+    let run = flow.expect("sense_running", 1);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains(&format!("Bedrock ingestion job {job} is IN_PROGRESS")),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("sense_unknown", 1);
+    assert!(
+        run.error().contains("ResourceNotFoundException")
+            && run.error().contains("Ingestion job NOSUCHJOB0 not found"),
         "{}",
         run.log
     );
