@@ -942,3 +942,199 @@ fn ingestion_failures_and_the_not_ready_retry() {
     );
     assert!(run.log.contains("4 retries remaining."), "{}", run.log);
 }
+
+/// `airtask run` of the corpus file `rel` with `envs` set, logical date `date` and run
+/// parameters `params`; returns its output, asserting the run succeeded.
+fn run_corpus(
+    rel: &str,
+    date: &str,
+    params: &str,
+    state: &std::path::Path,
+    envs: &[(&str, &str)],
+) -> String {
+    let file = corpus_dir().join(rel).to_string_lossy().into_owned();
+    let out = std::process::Command::new(airtask_tests::airtask_bin())
+        .args([
+            "run",
+            &file,
+            "--run-id",
+            "corpus",
+            "--logical-date",
+            date,
+            "--params",
+            params,
+            "--state-dir",
+            &state.to_string_lossy(),
+            "--parallelism",
+            "2",
+        ])
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run airtask");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{rel}:\n{text}");
+    assert!(text.contains("run corpus succeeded"), "{text}");
+    text
+}
+
+/// The XCom `return_value` of `task` in the run `corpus` of workflow `wf`.
+fn corpus_xcom(state: &std::path::Path, wf: &str, task: &str) -> serde_json::Value {
+    let path = state.join(format!("{wf}/corpus/{task}/-1/xcom/return_value.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("XCom JSON")
+}
+
+#[test]
+fn the_corpus_s3_and_bedrock_workflow_runs_end_to_end() {
+    // aws-samples/combo_s3_bedrock.yaml makes, fills, lists and removes its bucket
+    // (test-bucket-{{ ds_nodash }}), then invokes the model.
+    let dir = TempDir::new("br-combo");
+    run_corpus(
+        "aws-samples/combo_s3_bedrock.yaml",
+        "2031-07-14",
+        "{}",
+        dir.path(),
+        &[],
+    );
+    assert_eq!(
+        corpus_xcom(dir.path(), "combo_s3_bedrock", "s3_list_objects"),
+        serde_json::json!(["test-file.txt"])
+    );
+    let xcom = corpus_xcom(dir.path(), "combo_s3_bedrock", "bedrock_invoke_model");
+    assert_eq!(
+        xcom["output"]["message"]["content"][0]["text"], "moto: What is Amazon MWAA?",
+        "{xcom}"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_corpus_loan_approval_agents_run_end_to_end() {
+    // aws-samples/loan_approval_agent.yaml names its inference profile, knowledge base, topic
+    // and bucket through ${...} variables: the test makes them, then runs the whole file. Two
+    // agents run in parallel (InvokeModel, RetrieveAndGenerate), the decision reads both
+    // answers through xcom_pull, SNS and S3 get the decision. Its params are written as Param
+    // specs ({type, default}), whose value under dag-factory is the mapping itself
+    // (../shared/reference/yaml-format.md); the sample passes the application as override
+    // parameters, and so does the test (--params).
+    let config = airtask_tests::aws_config_for(&airtask_tests::endpoint(), None).await;
+    let s3 = airtask_tests::s3_client(&config);
+    s3.create_bucket()
+        .bucket("br-loan-audit")
+        .send()
+        .await
+        .expect("CreateBucket");
+    let topic = aws_sdk_sns::Client::new(&config)
+        .create_topic()
+        .name("br-loan-decisions")
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn
+        .expect("TopicArn");
+    let setup = [
+        (
+            "kb",
+            op("BedrockCreateKnowledgeBaseOperator"),
+            knowledge_base("br-kb-salaries", ""),
+        ),
+        (
+            "ds",
+            op("BedrockCreateDataSourceOperator"),
+            "name: br-ds-salaries\nknowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             bucket_name: br-salary-ranges"
+                .to_owned(),
+        ),
+    ];
+    let setup: Vec<(&str, &str, String)> = setup
+        .iter()
+        .map(|(t, o, p)| (*t, o.as_str(), p.clone()))
+        .collect();
+    let flow = Flow::new("br_loan_setup", &setup);
+    let kb = flow.expect("kb", 0).xcom.unwrap_or_default();
+    let kb = kb.as_str().unwrap_or_default().to_owned();
+    flow.expect("ds", 0);
+
+    let dir = TempDir::new("br-loan");
+    let profile = "us.anthropic.claude-3-5-sonnet-20241022-v2:0";
+    run_corpus(
+        "aws-samples/loan_approval_agent.yaml",
+        "2025-03-09",
+        r#"{"applicant_name": "Jane Doe", "occupation": "software_engineer",
+            "yearly_income": 95000, "loan_amount": 350000}"#,
+        dir.path(),
+        &[
+            ("INFERENCE_PROFILE", profile),
+            ("KNOWLEDGE_BASE_ID", &kb),
+            ("SNS_TOPIC_ARN", &topic),
+            ("S3_BUCKET", "br-loan-audit"),
+        ],
+    );
+    let wf = "loan_approval_agent";
+    let diligence = corpus_xcom(dir.path(), wf, "due_diligence");
+    let text = diligence["output"]["message"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.starts_with("moto: You are a loan underwriting analyst.")
+            && text.contains("- Applicant: Jane Doe")
+            && text.contains("- Loan Amount Requested: $350000"),
+        "{diligence}"
+    );
+    let income = corpus_xcom(dir.path(), wf, "income_verification");
+    assert!(
+        income["output"]["text"].as_str().is_some_and(|t| t.starts_with(
+            "moto: answer to Verify if a yearly income of $95000 is plausible for someone \
+             working as a software_engineer."
+        )),
+        "{income}"
+    );
+    assert_eq!(
+        income["citations"][0]["retrievedReferences"][0]["location"]["s3Location"]["uri"],
+        "s3://br-salary-ranges/doc1.txt",
+        "{income}"
+    );
+    // The decision's prompt carries both reports (xcom_pull), which the fake echoes.
+    let decision = corpus_xcom(dir.path(), wf, "loan_decision");
+    let text = decision["output"]["message"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.starts_with("moto: You are a senior loan officer making a final decision.")
+            && text.contains("Due Diligence Report:")
+            && text.contains("moto: You are a loan underwriting analyst.")
+            && text.contains("moto: answer to Verify if a yearly income"),
+        "{decision}"
+    );
+    let published = corpus_xcom(dir.path(), wf, "notify_applicant");
+    assert!(
+        published["MessageId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{published}"
+    );
+    let audit = s3
+        .get_object()
+        .bucket("br-loan-audit")
+        .key("audit/2025-03-09/Jane Doe.json")
+        .send()
+        .await
+        .expect("the audit object")
+        .body
+        .collect()
+        .await
+        .expect("its body")
+        .into_bytes();
+    let audit = String::from_utf8_lossy(&audit);
+    assert!(
+        audit.contains("\"applicant\": \"Jane Doe\"")
+            && audit.contains("\"income\": 95000")
+            && audit.contains("\"loan_amount\": 350000")
+            && audit.contains("\"decision\": {'output': {'message':"),
+        "{audit}"
+    );
+}
