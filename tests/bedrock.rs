@@ -437,11 +437,17 @@ fn provisioned_throughput_comes_in_service_or_fails() {
         "{}",
         run.log
     );
-    assert!(run.log.contains("br-pt-moto-running is Creating"), "{}", run.log);
+    assert!(
+        run.log.contains("br-pt-moto-running is Creating"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("sense_unknown", 1);
     assert!(
         run.error().contains("ResourceNotFoundException")
-            && run.error().contains("Provisioned model br-pt-never not found"),
+            && run
+                .error()
+                .contains("Provisioned model br-pt-never not found"),
         "{}",
         run.log
     );
@@ -547,13 +553,15 @@ fn a_knowledge_base_with_a_data_source_is_ingested_and_queried() {
     let job = job.as_str().unwrap_or_default().to_owned();
     assert_eq!(job.len(), 10, "{}", run.log);
     assert!(
-        run.log.contains(&format!("Waiting for ingestion job {job}")),
+        run.log
+            .contains(&format!("Waiting for ingestion job {job}")),
         "{}",
         run.log
     );
     assert!(
-        run.log
-            .contains(&format!("Bedrock ingestion job {job}: IN_PROGRESS (poll 1 of 10")),
+        run.log.contains(&format!(
+            "Bedrock ingestion job {job}: IN_PROGRESS (poll 1 of 10"
+        )),
         "{}",
         run.log
     );
@@ -908,7 +916,11 @@ fn ingestion_failures_and_the_not_ready_retry() {
         "{}",
         run.log
     );
-    assert!(run.error().contains("last state IN_PROGRESS"), "{}", run.log);
+    assert!(
+        run.error().contains("last state IN_PROGRESS"),
+        "{}",
+        run.log
+    );
     let run = flow.expect("start_running", 0);
     let job = run.xcom.clone().unwrap_or_default();
     let job = job.as_str().unwrap_or_default().to_owned();
@@ -984,8 +996,7 @@ fn run_corpus(
 /// The XCom `return_value` of `task` in the run `corpus` of workflow `wf`.
 fn corpus_xcom(state: &std::path::Path, wf: &str, task: &str) -> serde_json::Value {
     let path = state.join(format!("{wf}/corpus/{task}/-1/xcom/return_value.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("XCom JSON")
 }
 
@@ -1087,10 +1098,12 @@ async fn the_corpus_loan_approval_agents_run_end_to_end() {
     );
     let income = corpus_xcom(dir.path(), wf, "income_verification");
     assert!(
-        income["output"]["text"].as_str().is_some_and(|t| t.starts_with(
-            "moto: answer to Verify if a yearly income of $95000 is plausible for someone \
+        income["output"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(
+                "moto: answer to Verify if a yearly income of $95000 is plausible for someone \
              working as a software_engineer."
-        )),
+            )),
         "{income}"
     );
     assert_eq!(

@@ -205,8 +205,9 @@ mod tests {
             RuleMode::Sequential,
             [&default_type, &given_types]
         );
-        let op = build(json!({"model_id": "amazon.nova-lite-v1:0", "input_data": {"prompt": "hi"}}))
-            .unwrap();
+        let op =
+            build(json!({"model_id": "amazon.nova-lite-v1:0", "input_data": {"prompt": "hi"}}))
+                .unwrap();
         let (c, lines) = ctx();
         assert_eq!(
             op.run_with(&c, &runtime).await.unwrap(),
@@ -239,7 +240,8 @@ mod tests {
         assert!(!e.retryable, "{e:?}");
         assert!(
             e.message.starts_with("the answer of model m is not JSON (")
-                && e.message.ends_with("; content type text/plain): plain words"),
+                && e.message
+                    .ends_with("; content type text/plain): plain words"),
             "{e}"
         );
     }

@@ -749,8 +749,10 @@ mod tests {
         assert_eq!(started.num_calls(), 0);
         assert_eq!(before.elapsed(), INGESTION_RETRY_DELAY * 5);
         assert!(
-            e.message.contains("StartIngestionJob of data source DS1 of knowledge base KB1")
-                && e.message.contains("Dependency error document status code: 404"),
+            e.message
+                .contains("StartIngestionJob of data source DS1 of knowledge base KB1")
+                && e.message
+                    .contains("Dependency error document status code: 404"),
             "{e}"
         );
         let lines = lines.0.lock().unwrap();
@@ -762,7 +764,10 @@ mod tests {
             5,
             "{lines:?}"
         );
-        assert_eq!(lines.last().map(String::as_str), Some("0 retries remaining."));
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("0 retries remaining.")
+        );
     }
 
     #[test]

@@ -528,14 +528,9 @@ impl BedrockRetrieveOperator {
         runtime: &aws_sdk_bedrockagentruntime::Client,
     ) -> Result<Outcome, TaskError> {
         let kb = &self.knowledge_base_id;
-        let out = self
-            .request
-            .clone()
-            .send_with(runtime)
-            .await
-            .map_err(|e| {
-                airtask_aws::error::task_error(&format!("Retrieve from knowledge base {kb}"), &e)
-            })?;
+        let out = self.request.clone().send_with(runtime).await.map_err(|e| {
+            airtask_aws::error::task_error(&format!("Retrieve from knowledge base {kb}"), &e)
+        })?;
         let results: Vec<Value> = out.retrieval_results().iter().map(result).collect();
         ctx.info(&format!(
             "\nQuery: {}\nRetrieved: {}",
