@@ -4,6 +4,7 @@ mod airflow_api;
 mod airflow_real;
 mod appflow;
 mod athena;
+mod bedrock;
 mod cli;
 mod cloudformation;
 mod comprehend;
