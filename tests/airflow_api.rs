@@ -615,3 +615,64 @@ fn a_malformed_workload_is_a_usage_error() {
         text(&out)
     );
 }
+
+/// With Airflow's CloudWatch remote logging configured (`[logging] remote_logging`,
+/// `remote_base_log_folder = cloudwatch://arn:...:log-group:G`), the task log goes to group G,
+/// stream `log_path` with `:` replaced by `_`, one JSON object per line with `event`, `level`,
+/// `logger` and `timestamp`: what Airflow's CloudWatch handler reads back for its log view.
+#[test]
+fn remote_logging_ships_the_log_to_airflows_cloudwatch_group_and_stream() {
+    let dir = dags("af-remote-log");
+    let server = StandIn::start(Behaviour::default());
+    let group = format!("airflow-remote-{}", std::process::id());
+    let folder = format!("cloudwatch://arn:aws:logs:us-east-1:123456789012:log-group:{group}");
+    let out = run(
+        &server,
+        &dir,
+        "produce",
+        1,
+        &[
+            ("AIRFLOW__LOGGING__REMOTE_LOGGING", "True"),
+            ("AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER", &folder),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let stream =
+        "dag_id=af_e2e/run_id=manual__2025-03-09T06_30_00+00_00/task_id=produce/attempt=1.log";
+    let lines = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(async {
+            let config = airtask_tests::aws_config_for(&airtask_tests::endpoint(), None).await;
+            let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+            crate::logs::read_stream(&logs, &group, stream).await
+        });
+    assert!(
+        !lines.is_empty(),
+        "nothing in {group}/{stream}:\n{}",
+        text(&out)
+    );
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for v in &parsed {
+        for field in ["event", "level", "logger", "timestamp"] {
+            assert!(v[field].is_string(), "no {field} in {v}");
+        }
+    }
+    let events: Vec<&str> = parsed.iter().filter_map(|v| v["event"].as_str()).collect();
+    assert!(
+        events.iter().any(|e| *e == "hello world 2025-03-09 try 1"),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| *e == "first"), "{events:?}");
+    // The same lines in the local file Airflow's log view falls back to.
+    let local = std::fs::read_to_string(dir.path().join("logs").join(
+        "dag_id=af_e2e/run_id=manual__2025-03-09T06:30:00+00:00/task_id=produce/attempt=1.log",
+    ))
+    .expect("the local log file");
+    assert_eq!(local.lines().count(), lines.len(), "{local}");
+}

@@ -99,14 +99,11 @@ impl Destination {
     }
 }
 
-/// Airflow's `[logging] min_length_masked_secret` default: shorter secrets are not masked.
-const MIN_LENGTH_MASKED_SECRET: usize = 5;
-
 /// Whether a secret is masked in log lines, as Airflow's secrets masker decides: not when it is
-/// shorter than [`MIN_LENGTH_MASKED_SECRET`] characters (masking a one-letter token would star
+/// shorter than [`MIN_MASKED_LEN`] characters (masking a one-letter token would star
 /// out that letter in every line) nor when it is the word `airflow`.
 fn maskable(secret: &str) -> bool {
-    secret.chars().count() >= MIN_LENGTH_MASKED_SECRET && !secret.eq_ignore_ascii_case("airflow")
+    secret.chars().count() >= MIN_MASKED_LEN && !secret.eq_ignore_ascii_case("airflow")
 }
 
 impl TaskLog {
