@@ -1,0 +1,225 @@
+"""ECS tasks: the stopped containers, exit codes and container logs stock moto 5.2.5 lacks.
+
+What stock moto does (../shared/reference/local-aws-families.md):
+- RunTask makes a task RUNNING; each DescribeTasks steps it RUNNING -> DEACTIVATING -> STOPPING
+  -> DEPROVISIONING -> STOPPED (the state manager `ecs::task`, manual, times 1); StopTask makes
+  it STOPPED with its stoppedReason;
+- a task has one container whatever the task definition says, and it stays lastStatus PENDING
+  with exitCode 0 after the task stopped; desiredStatus stays RUNNING and there is no stopCode,
+  so a caller that checks the containers of a stopped task (the Amazon provider's
+  EcsRunTaskOperator does) can never see it succeed or fail;
+- nothing is written to the containers' CloudWatch log streams.
+
+What this patch changes (each an AWS outcome; the container's command selects it):
+- a task has one container per container definition (name, image, command, cpu, memory,
+  environment), the `command` of `overrides.containerOverrides` replacing the definition's;
+- each container "runs" its command as a tiny shell: the command `["sh", "-c", SCRIPT]` (or any
+  other list, joined with spaces) is split into statements at `;`, `&&` and newlines, of which
+  `echo WORDS` writes a line to the container's log, `sleep N` keeps the task RUNNING N seconds
+  (counted from RunTask, the longest container counts), and `exit N` ends the container with
+  exit code N (0 when there is none); other statements are ignored;
+- the lines go, at RunTask, to the container's awslogs stream (`logConfiguration` with
+  logDriver awslogs: group `awslogs-group`, stream `<awslogs-stream-prefix>/<container>/<task
+  id>`, as the awslogs driver names it); the group is made when missing;
+- once a task is STOPPED it is reported as AWS reports a finished task: desiredStatus STOPPED,
+  stopCode EssentialContainerExited, stoppedReason "Essential container in task exited",
+  stoppedAt, and every container lastStatus STOPPED with its exit code;
+- StopTask: stopCode UserInitiated, the given reason, containers STOPPED with exit code 137;
+- an image whose name contains `moto-unpullable` makes the task fail to start: when STOPPED it
+  has stopCode TaskFailedToStart, stoppedReason and container reason "CannotPullContainerError:
+  ..." and no exit code.
+
+Tests that need it: tests/ecs.rs (EcsRunTaskOperator success with the last log line as XCom, a
+non-zero exit code failing the task with its last log lines, skip_on_exit_code, a task that
+fails to start, SIGTERM -> StopTask, reattach; EcsTaskStateSensor on a running and a stopped task).
+"""
+
+import re
+import shlex
+import time
+
+from moto.core.utils import unix_time_millis, utcnow
+from moto.ecs import models
+from moto.ecs.models import Container, EC2ContainerServiceBackend, Task
+from moto.logs.models import logs_backends
+
+_SHELLS = {"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/env"}
+
+
+def run_script(command) -> dict:
+    """What a container running `command` (a list of strings, or a string) does: its output
+    lines, how long it sleeps, its exit code (the tiny shell described above), and its steps in
+    order (("echo", line), ("sleep", seconds), ("exit", code))."""
+    if not command:
+        return {"lines": [], "sleep": 0.0, "exit": 0, "steps": []}
+    if isinstance(command, str):
+        script = command
+    elif len(command) >= 3 and command[0] in _SHELLS and command[1] == "-c":
+        script = command[2]
+    else:
+        script = " ".join(str(c) for c in command)
+    lines, sleep, code, steps = [], 0.0, 0, []
+    for statement in re.split(r";|&&|\n", script):
+        try:
+            words = shlex.split(statement)
+        except ValueError:
+            words = statement.split()
+        if not words:
+            continue
+        if words[0] == "echo":
+            lines.append(" ".join(words[1:]))
+            steps.append(("echo", lines[-1]))
+        elif words[0] == "sleep" and len(words) > 1:
+            try:
+                sleep += float(words[1])
+                steps.append(("sleep", float(words[1])))
+            except ValueError:
+                pass
+        elif words[0] == "exit":
+            try:
+                code = int(words[1]) if len(words) > 1 else 0
+            except ValueError:
+                code = 2
+            steps.append(("exit", code))
+            break
+    return {"lines": lines, "sleep": sleep, "exit": code, "steps": steps}
+
+
+def write_lines(account_id: str, region: str, group: str, stream: str, lines: list) -> None:
+    """Puts `lines` into `group`/`stream` (both made when missing), stamped now."""
+    if not lines:
+        return
+    backend = logs_backends[account_id][region]
+    backend.ensure_log_group(group)
+    backend.ensure_log_stream(group, stream)
+    now = int(unix_time_millis(utcnow()))
+    backend.put_log_events(
+        group, stream, [{"timestamp": now + i, "message": line} for i, line in enumerate(lines)]
+    )
+
+
+_stock_task_init = Task.__init__
+
+
+def _task_init(self: Task, *args, **kwargs) -> None:
+    _stock_task_init(self, *args, **kwargs)
+    task_definition = kwargs.get("task_definition") or args[1]
+    overrides = {
+        o.get("name"): o for o in (self.overrides or {}).get("containerOverrides", []) or []
+    }
+    containers, runs, slowest = [], [], 0.0
+    for definition in task_definition.container_definitions:
+        container = Container(task_definition)
+        name = definition.get("name")
+        command = (overrides.get(name) or {}).get("command") or definition.get("command")
+        container.name = name
+        container.image = definition.get("image")
+        container.command = command
+        container.cpu = definition.get("cpu", 0)
+        container.memory = definition.get("memory")
+        container.environment = definition.get("environment")
+        containers.append(container)
+        run = run_script(command)
+        run["unpullable"] = "moto-unpullable" in str(definition.get("image") or "")
+        runs.append(run)
+        slowest = max(slowest, run["sleep"])
+        log = definition.get("logConfiguration") or {}
+        options = log.get("options") or {}
+        if log.get("logDriver") == "awslogs" and options.get("awslogs-group"):
+            prefix = options.get("awslogs-stream-prefix")
+            stream = f"{prefix}/{name}/{self.id}" if prefix else self.id
+            write_lines(
+                self._account_id,
+                self.region_name,
+                options["awslogs-group"],
+                stream,
+                run["lines"],
+            )
+    self.containers = containers
+    self._airtask_runs = runs
+    self._airtask_running_until = time.monotonic() + slowest
+    self._airtask_finished = False
+
+
+_stock_status = Task.status
+
+
+def _status(self: Task):
+    until = getattr(self, "_airtask_running_until", None)
+    if (
+        until is not None
+        and time.monotonic() < until
+        and self._status == "RUNNING"
+        and not getattr(self, "_airtask_finished", False)
+    ):
+        # Still "sleeping": RUNNING, and the describe ticks do not count.
+        self._tick = 0
+        return self._status
+    return _stock_status.fget(self)
+
+
+def _set_status(self: Task, value) -> None:
+    _stock_status.fset(self, value)
+
+
+def _finish(task: Task, stop_code: str, reason: str, exit_codes=None) -> None:
+    """Reports a STOPPED task as AWS reports a finished one (once)."""
+    if getattr(task, "_airtask_finished", False):
+        return
+    task._airtask_finished = True
+    runs = getattr(task, "_airtask_runs", [])
+    unpullable = next((r for r in runs if r.get("unpullable")), None)
+    task.desired_status = "STOPPED"
+    task.stopped_at = utcnow()
+    if unpullable is not None and stop_code != "UserInitiated":
+        image = next(
+            (c.image for c, r in zip(task.containers, runs) if r is unpullable), "image"
+        )
+        why = (
+            "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+            f"failed to resolve ref {image}: not found"
+        )
+        task.stop_code = "TaskFailedToStart"
+        task.stopped_reason = why
+        for container in task.containers:
+            container.last_status = "STOPPED"
+            container.exitCode = None
+            container.reason = why
+        return
+    task.stop_code = stop_code
+    task.stopped_reason = reason
+    for i, container in enumerate(task.containers):
+        container.last_status = "STOPPED"
+        if exit_codes is not None:
+            container.exitCode = exit_codes
+        else:
+            container.exitCode = runs[i]["exit"] if i < len(runs) else 0
+
+
+_stock_describe_tasks = EC2ContainerServiceBackend.describe_tasks
+
+
+def _describe_tasks(self, cluster_str, tasks):
+    found = _stock_describe_tasks(self, cluster_str, tasks)
+    for task in found:
+        if task.last_status == "STOPPED":
+            _finish(task, "EssentialContainerExited", "Essential container in task exited")
+    return found
+
+
+_stock_stop_task = EC2ContainerServiceBackend.stop_task
+
+
+def _stop_task(self, cluster_str, task_str, reason):
+    task = _stock_stop_task(self, cluster_str, task_str, reason)
+    _finish(task, "UserInitiated", reason or "Task stopped by the user", exit_codes=137)
+    return task
+
+
+def apply() -> None:
+    """Installs the behaviour described above."""
+    Task.__init__ = _task_init
+    Task.status = property(_status, _set_status)
+    EC2ContainerServiceBackend.describe_tasks = _describe_tasks
+    EC2ContainerServiceBackend.stop_task = _stop_task
+    assert models.Task is Task
