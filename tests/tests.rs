@@ -3,6 +3,7 @@
 mod airflow_api;
 mod airflow_real;
 mod athena;
+mod batch;
 mod cli;
 mod cloudformation;
 mod corpus;
@@ -10,6 +11,7 @@ mod datasync;
 mod dms;
 mod dynamodb;
 mod ec2;
+mod ecs;
 mod eventbridge;
 mod faults;
 mod flow;
