@@ -12,8 +12,8 @@
 
 use airtask_tests::endpoint;
 use aws_sdk_batch::types::{
-    ComputeEnvironmentOrder, ComputeResource, ContainerProperties, CrType, JeState, JobDefinitionType,
-    LogConfiguration, LogDriver,
+    ComputeEnvironmentOrder, ComputeResource, ContainerProperties, CrType, JobDefinitionType, JqState,
+    LogConfiguration, LogDriver, ResourceRequirement, ResourceType,
 };
 
 use crate::flow::Flow;
@@ -89,8 +89,7 @@ async fn compute_environment(name: &str, statuses: Option<&str>) -> String {
                 .maxv_cpus(4)
                 .subnets(subnet)
                 .security_group_ids(group)
-                .build()
-                .expect("a compute resource"),
+                .build(),
         );
     if let Some(s) = statuses {
         req = req.tags("moto:status", s);
@@ -111,13 +110,12 @@ async fn job_queue(name: &str, statuses: Option<&str>) -> String {
         .create_job_queue()
         .job_queue_name(name)
         .priority(1)
-        .state(JeState::Enabled)
+        .state(JqState::Enabled)
         .compute_environment_order(
             ComputeEnvironmentOrder::builder()
                 .order(1)
                 .compute_environment(env)
-                .build()
-                .expect("an environment order"),
+                .build(),
         );
     if let Some(s) = statuses {
         req = req.tags("moto:status", s);
@@ -126,6 +124,7 @@ async fn job_queue(name: &str, statuses: Option<&str>) -> String {
         .await
         .expect("CreateJobQueue")
         .job_queue_arn()
+        .unwrap_or_default()
         .to_owned()
 }
 
@@ -140,8 +139,18 @@ async fn job_definition(name: &str, script: &str) -> String {
         .container_properties(
             ContainerProperties::builder()
                 .image("busybox")
-                .vcpus(1)
-                .memory(128)
+                .resource_requirements(
+                    ResourceRequirement::builder()
+                        .r#type(ResourceType::Vcpu)
+                        .value("1")
+                        .build(),
+                )
+                .resource_requirements(
+                    ResourceRequirement::builder()
+                        .r#type(ResourceType::Memory)
+                        .value("128")
+                        .build(),
+                )
                 .command("sh")
                 .command("-c")
                 .command(script)
@@ -149,8 +158,7 @@ async fn job_definition(name: &str, script: &str) -> String {
                     LogConfiguration::builder()
                         .log_driver(LogDriver::Awslogs)
                         .options("awslogs-group", format!("/batcht/{name}"))
-                        .build()
-                        .expect("a log configuration"),
+                        .build(),
                 )
                 .build(),
         )
@@ -158,6 +166,7 @@ async fn job_definition(name: &str, script: &str) -> String {
         .await
         .expect("RegisterJobDefinition")
         .job_definition_arn()
+        .unwrap_or_default()
         .to_owned()
 }
 

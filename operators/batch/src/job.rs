@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use airtask_aws::AwsParams;
-use airtask_awsjson::{RawJson, aws_domain, pass_roles, show, strings_named, trim_none};
+use airtask_awsjson::{RawJson, aws_domain, show, trim_none};
 use airtask_core::permissions::arn;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
@@ -176,7 +176,7 @@ impl BatchOperator {
         };
         let waited = wait::until_terminal(ctx, &settings, &format!("AWS Batch job {job_id}"), || async {
             let job = hook.description(ctx, job_id).await?;
-            Ok(complete(&job))
+            complete(&job)
         })
         .await;
         self.persist_cloudwatch_link(ctx, hook, job_id).await;
@@ -397,7 +397,7 @@ impl Operator for BatchOperator {
     }
 
     /// SubmitJob on the job definition and queue (`batch:TagResource` on the job too with
-    /// `tags`; `iam:PassRole` on the roles of `ecs_properties_override`); DescribeJobs when
+    /// `tags`; the job definition's roles are passed by Batch, not by the caller); DescribeJobs when
     /// waiting; TerminateJob for on_kill; GetLogEvents with `awslogs_enabled` (the log group
     /// comes from the job definition: any group).
     fn permissions(&self) -> Vec<Permission> {
@@ -412,11 +412,6 @@ impl Operator for BatchOperator {
         if self.members.get("tags").is_some_and(is_given) {
             out.push(Permission::new(&["batch:TagResource"], [job.clone()]));
         }
-        let overrides = Value::Object(self.members.clone());
-        out.extend(pass_roles(strings_named(
-            &overrides,
-            &["taskRoleArn", "executionRoleArn"],
-        )));
         if self.deferrable || self.wait_for_completion {
             out.push(Permission::on_any(&["batch:DescribeJobs"]));
         }
@@ -505,8 +500,7 @@ mod tests {
     #[test]
     fn permissions_follow_the_parameters() {
         let op = build(json!({"job_name": "j", "job_definition": "jd:3", "job_queue": "q",
-            "tags": {"a": "b"}, "awslogs_enabled": true,
-            "ecs_properties_override": {"taskProperties": [{"containers": [], "taskRoleArn": "arn:aws:iam::1:role/t"}]}}))
+            "tags": {"a": "b"}, "awslogs_enabled": true}))
         .unwrap();
         assert_eq!(
             op.permissions(),
@@ -519,7 +513,6 @@ mod tests {
                     ]
                 ),
                 Permission::new(&["batch:TagResource"], ["arn:aws:batch:{region}:{account}:job/*"]),
-                Permission::new(&["iam:PassRole"], ["arn:aws:iam::1:role/t"]),
                 Permission::on_any(&["batch:DescribeJobs"]),
                 Permission::new(&["batch:TerminateJob"], ["arn:aws:batch:{region}:{account}:job/*"]),
                 Permission::new(
