@@ -12,8 +12,8 @@
 
 use airtask_tests::endpoint;
 use aws_sdk_batch::types::{
-    ComputeEnvironmentOrder, ComputeResource, ContainerProperties, CrType, JobDefinitionType, JqState,
-    LogConfiguration, LogDriver, ResourceRequirement, ResourceType,
+    ComputeEnvironmentOrder, ComputeResource, ContainerProperties, CrType, JobDefinitionType,
+    JqState, LogConfiguration, LogDriver, ResourceRequirement, ResourceType,
 };
 
 use crate::flow::Flow;
@@ -58,14 +58,21 @@ async fn service_role() -> String {
 /// A subnet and the security group of the default VPC.
 async fn network() -> (String, String) {
     let ec2 = aws_sdk_ec2::Client::new(&config().await);
-    let subnets = ec2.describe_subnets().send().await.expect("DescribeSubnets");
+    let subnets = ec2
+        .describe_subnets()
+        .send()
+        .await
+        .expect("DescribeSubnets");
     let groups = ec2
         .describe_security_groups()
         .send()
         .await
         .expect("DescribeSecurityGroups");
     (
-        subnets.subnets()[0].subnet_id().unwrap_or_default().to_owned(),
+        subnets.subnets()[0]
+            .subnet_id()
+            .unwrap_or_default()
+            .to_owned(),
         groups.security_groups()[0]
             .group_id()
             .unwrap_or_default()
@@ -291,8 +298,16 @@ async fn the_job_queue_sensor_in_each_state() {
     let flow = flow(
         "batcht_queue",
         vec![
-            ("ok", sensor("BatchJobQueueSensor"), watch("batcht-q-ok", "")),
-            ("bad", sensor("BatchJobQueueSensor"), watch("batcht-q-bad", "")),
+            (
+                "ok",
+                sensor("BatchJobQueueSensor"),
+                watch("batcht-q-ok", ""),
+            ),
+            (
+                "bad",
+                sensor("BatchJobQueueSensor"),
+                watch("batcht-q-bad", ""),
+            ),
             (
                 "slow",
                 sensor("BatchJobQueueSensor"),
@@ -386,26 +401,37 @@ async fn a_job_runs_and_its_log_is_followed() {
     }
     assert_eq!(
         flow.xcom("submit", "batch_job_details"),
-        Some(serde_json::json!({"region_name": "us-east-1", "aws_domain": "aws.amazon.com", "job_id": job_id}))
+        Some(
+            serde_json::json!({"region_name": "us-east-1", "aws_domain": "aws.amazon.com", "job_id": job_id})
+        )
     );
     assert_eq!(
         flow.xcom("submit", "batch_job_definition"),
-        Some(serde_json::json!({"region_name": "us-east-1", "aws_domain": "aws.amazon.com", "job_definition_arn": definition}))
+        Some(
+            serde_json::json!({"region_name": "us-east-1", "aws_domain": "aws.amazon.com", "job_definition_arn": definition})
+        )
     );
     assert_eq!(
         flow.xcom("submit", "batch_job_queue"),
-        Some(serde_json::json!({"region_name": "us-east-1", "aws_domain": "aws.amazon.com", "job_queue_arn": queue}))
+        Some(
+            serde_json::json!({"region_name": "us-east-1", "aws_domain": "aws.amazon.com", "job_queue_arn": queue})
+        )
     );
     assert_eq!(
         flow.xcom("submit", "cloudwatch_events"),
-        Some(serde_json::json!({"region_name": "us-east-1", "aws_domain": "aws.amazon.com",
+        Some(
+            serde_json::json!({"region_name": "us-east-1", "aws_domain": "aws.amazon.com",
             "awslogs_stream_name": format!("batcht-run/default/{job_id}"),
-            "awslogs_group": "/batcht/batcht-run", "awslogs_region": "us-east-1"}))
+            "awslogs_group": "/batcht/batcht-run", "awslogs_region": "us-east-1"})
+        )
     );
     let detail = job(&job_id).await;
     assert_eq!(detail.job_name(), Some("batcht-run-20250309"));
     assert_eq!(
-        detail.parameters().and_then(|p| p.get("day")).map(String::as_str),
+        detail
+            .parameters()
+            .and_then(|p| p.get("day"))
+            .map(String::as_str),
         Some("2025-03-09")
     );
     let sensed = flow.expect("sense", 0);

@@ -295,12 +295,7 @@ async fn a_task_runs_streams_its_log_and_returns_its_last_line() {
     );
     flow.expect("register", 0);
     let run = flow.expect("run", 0);
-    assert_eq!(
-        run.xcom,
-        Some(serde_json::json!("all done")),
-        "{}",
-        run.log
-    );
+    assert_eq!(run.xcom, Some(serde_json::json!("all done")), "{}", run.log);
     let arn = flow
         .xcom("run", "ecs_task_arn")
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -352,7 +347,11 @@ async fn a_non_zero_exit_code_fails_the_task_or_skips_it() {
             (
                 "skips",
                 op("EcsRunTaskOperator"),
-                run_params("ecst-exit", &subnet, &format!("{logs}\nskip_on_exit_code: [3]")),
+                run_params(
+                    "ecst-exit",
+                    &subnet,
+                    &format!("{logs}\nskip_on_exit_code: [3]"),
+                ),
             ),
             (
                 "no_logs",
@@ -375,7 +374,8 @@ async fn a_non_zero_exit_code_fails_the_task_or_skips_it() {
     // Without the log fetcher the message carries the task's description.
     let run = flow.expect("no_logs", 1);
     assert!(
-        run.error().starts_with("This task is not in success state {")
+        run.error()
+            .starts_with("This task is not in success state {")
             && run.error().contains("\"exitCode\":3"),
         "{}",
         run.log
@@ -390,7 +390,11 @@ async fn a_task_that_fails_to_start_fails_the_operator() {
         "ecst_pull",
         vec![
             register("ecst-pull", "echo never", "example/moto-unpullable:1"),
-            ("run", op("EcsRunTaskOperator"), run_params("ecst-pull", &subnet, "")),
+            (
+                "run",
+                op("EcsRunTaskOperator"),
+                run_params("ecst-pull", &subnet, ""),
+            ),
         ],
     );
     flow.expect("register", 0);
@@ -448,7 +452,11 @@ async fn sigterm_stops_the_task() {
         "ecst_kill",
         vec![
             register("ecst-kill", "sleep 300", "busybox"),
-            ("run", op("EcsRunTaskOperator"), run_params("ecst-kill", &subnet, "")),
+            (
+                "run",
+                op("EcsRunTaskOperator"),
+                run_params("ecst-kill", &subnet, ""),
+            ),
         ],
     );
     flow.expect("register", 0);
@@ -567,7 +575,8 @@ async fn the_task_state_sensor_sees_running_and_stopped_tasks() {
     assert_eq!(run.xcom, None, "without waiting there is no return value");
     let run = flow.expect("running", 0);
     assert!(
-        run.log.contains("Task state: RUNNING, waiting for: RUNNING"),
+        run.log
+            .contains("Task state: RUNNING, waiting for: RUNNING"),
         "{}",
         run.log
     );

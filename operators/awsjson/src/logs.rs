@@ -185,7 +185,9 @@ pub fn level_of(message: &str) -> Level {
     }
     let rest = message.trim_start();
     let rest = rest.strip_prefix('[').unwrap_or(rest);
-    for word in ["DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL"] {
+    for word in [
+        "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL",
+    ] {
         if rest
             .get(..word.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(word))
@@ -217,7 +219,10 @@ mod tests {
         assert_eq!(level_of("WARN - x"), Level::Warning);
         assert_eq!(level_of("critical failure"), Level::Error);
         assert_eq!(level_of("debug: x"), Level::Info);
-        assert_eq!(level_of(r#"{"levelname": "ERROR", "msg": "x"}"#), Level::Error);
+        assert_eq!(
+            level_of(r#"{"levelname": "ERROR", "msg": "x"}"#),
+            Level::Error
+        );
         assert_eq!(level_of(r#"{"level": "warning"}"#), Level::Warning);
         assert_eq!(level_of(r#"{"level": "verbose"}"#), Level::Info);
         assert_eq!(level_of("{not json ERROR"), Level::Info);

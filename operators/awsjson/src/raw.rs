@@ -70,7 +70,10 @@ impl RawJson {
         serde_json::from_slice(&bytes).map_err(|e| {
             TaskError::retryable(format!(
                 "the AWS answer is not JSON ({e}): {}",
-                String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()
+                String::from_utf8_lossy(&bytes)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
             ))
         })
     }

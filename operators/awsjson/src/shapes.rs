@@ -98,7 +98,10 @@ impl Shapes {
         rendered: bool,
     ) -> Result<Map<String, Value>, String> {
         let Value::Object(given) = kwargs else {
-            return Err(format!("`{path}` must be a mapping, not {}", describe(kwargs)));
+            return Err(format!(
+                "`{path}` must be a mapping, not {}",
+                describe(kwargs)
+            ));
         };
         let input = self
             .input(operation)
@@ -155,7 +158,13 @@ impl Shapes {
     ///
     /// # Errors
     /// What is wrong, where.
-    pub fn check(&self, shape: &str, v: &Value, path: &str, rendered: bool) -> Result<Value, String> {
+    pub fn check(
+        &self,
+        shape: &str,
+        v: &Value,
+        path: &str,
+        rendered: bool,
+    ) -> Result<Value, String> {
         if !rendered && matches!(v, Value::String(s) if is_template(s)) {
             return Ok(v.clone());
         }
@@ -170,9 +179,7 @@ impl Shapes {
                     "{} (AWS takes a string here: quote it in the YAML)",
                     wrong("a string")
                 )),
-                ("integer" | "long", Value::Number(n)) if n.is_i64() || n.is_u64() => {
-                    Ok(v.clone())
-                }
+                ("integer" | "long", Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(v.clone()),
                 ("integer" | "long", Value::String(s)) => s
                     .trim()
                     .parse::<i64>()
@@ -209,7 +216,9 @@ impl Shapes {
                     return items
                         .iter()
                         .enumerate()
-                        .map(|(i, item)| self.check(member, item, &format!("{path}[{i}]"), rendered))
+                        .map(|(i, item)| {
+                            self.check(member, item, &format!("{path}[{i}]"), rendered)
+                        })
                         .collect::<Result<Vec<_>, _>>()
                         .map(Value::Array);
                 }
@@ -318,12 +327,18 @@ mod tests {
                 true,
             )
             .unwrap();
-        assert_eq!(Value::Object(m), json!({"count": 2, "enableECSManagedTags": true}));
+        assert_eq!(
+            Value::Object(m),
+            json!({"count": 2, "enableECSManagedTags": true})
+        );
         assert_eq!(
             s.check("Env", &json!({"A": "1"}), "env", true).unwrap(),
             json!({"A": "1"})
         );
-        assert_eq!(s.check("Ratio", &json!("0.25"), "r", true).unwrap(), json!(0.25));
+        assert_eq!(
+            s.check("Ratio", &json!("0.25"), "r", true).unwrap(),
+            json!(0.25)
+        );
     }
 
     #[test]
@@ -344,36 +359,73 @@ mod tests {
              takes name, command, memory)"
         );
         let e = s
-            .check_member("RunTask", "overrides", &json!({"containerOverrides": [{}]}), "overrides", true)
+            .check_member(
+                "RunTask",
+                "overrides",
+                &json!({"containerOverrides": [{}]}),
+                "overrides",
+                true,
+            )
             .unwrap_err();
         assert_eq!(
             e,
             "`overrides.containerOverrides[0]` needs the key `name` (required by ContainerOverride)"
         );
         let e = s
-            .check_member("RunTask", "overrides", &json!({"cpu": 256}), "overrides", true)
+            .check_member(
+                "RunTask",
+                "overrides",
+                &json!({"cpu": 256}),
+                "overrides",
+                true,
+            )
             .unwrap_err();
         assert!(
-            e.starts_with("`overrides.cpu` must be a string, not a number") && e.contains("quote it"),
+            e.starts_with("`overrides.cpu` must be a string, not a number")
+                && e.contains("quote it"),
             "{e}"
         );
         let e = s
-            .check_member("RunTask", "overrides", &json!({"containerOverrides": {}}), "o", true)
+            .check_member(
+                "RunTask",
+                "overrides",
+                &json!({"containerOverrides": {}}),
+                "o",
+                true,
+            )
             .unwrap_err();
-        assert!(e.starts_with("`o.containerOverrides` must be a list"), "{e}");
+        assert!(
+            e.starts_with("`o.containerOverrides` must be a list"),
+            "{e}"
+        );
         let e = s
-            .check_kwargs("RunTask", &json!({"cluster": "c"}), "kw", &[("cluster", "cluster")], true)
+            .check_kwargs(
+                "RunTask",
+                &json!({"cluster": "c"}),
+                "kw",
+                &[("cluster", "cluster")],
+                true,
+            )
             .unwrap_err();
         assert!(e.contains("from its parameter `cluster`"), "{e}");
         let e = s
-            .check_kwargs("RunTask", &json!({"clustr": "c"}), "kw", &[("cluster", "cluster")], true)
+            .check_kwargs(
+                "RunTask",
+                &json!({"clustr": "c"}),
+                "kw",
+                &[("cluster", "cluster")],
+                true,
+            )
             .unwrap_err();
         assert_eq!(
             e,
             "`kw` has the unknown key `clustr` (RunTaskRequest takes count, overrides, tags, \
              enableECSManagedTags, startedBy)"
         );
-        assert!(s.check_kwargs("RunTask", &json!([]), "kw", &[], true).is_err());
+        assert!(
+            s.check_kwargs("RunTask", &json!([]), "kw", &[], true)
+                .is_err()
+        );
         assert!(s.check("Boolean", &json!("yes"), "b", true).is_err());
         assert!(s.check("BoxedInteger", &json!(1.5), "n", true).is_err());
     }
@@ -382,8 +434,14 @@ mod tests {
     fn templates_pass_unrendered() {
         let s = shapes();
         let v = json!({"containerOverrides": "{{ params.o }}"});
-        assert!(s.check_member("RunTask", "overrides", &v, "o", false).is_ok());
-        assert!(s.check_member("RunTask", "overrides", &v, "o", true).is_err());
+        assert!(
+            s.check_member("RunTask", "overrides", &v, "o", false)
+                .is_ok()
+        );
+        assert!(
+            s.check_member("RunTask", "overrides", &v, "o", true)
+                .is_err()
+        );
         assert!(Shapes::parse("[]").is_err());
     }
 }

@@ -40,7 +40,10 @@ fn ready(answer: &Value, name: &str) -> Result<Poll<()>, TaskError> {
         .flatten()
         .filter_map(|c| c["status"].as_str())
         .collect();
-    if let Some(bad) = statuses.iter().find(|s| matches!(**s, "INVALID" | "DELETED")) {
+    if let Some(bad) = statuses
+        .iter()
+        .find(|s| matches!(**s, "INVALID" | "DELETED"))
+    {
         let reason = answer["computeEnvironments"][0]["statusReason"]
             .as_str()
             .unwrap_or("no reason given");
@@ -75,29 +78,40 @@ impl BatchCreateComputeEnvironmentOperator {
         }))
     }
 
-    async fn wait_ready(&self, ctx: &TaskContext, batch: &Client, arn: &str) -> Result<(), TaskError> {
+    async fn wait_ready(
+        &self,
+        ctx: &TaskContext,
+        batch: &Client,
+        arn: &str,
+    ) -> Result<(), TaskError> {
         let settings = WaitSettings {
             wait_for_completion: true,
             waiter_delay: self.poll_interval,
             waiter_max_attempts: self.max_retries.max(1),
             deferrable: true,
         };
-        wait::until_terminal(ctx, &settings, &format!("AWS Batch compute environment {arn}"), || async {
-            let answer = call!(
-                format!("DescribeComputeEnvironments {arn}"),
-                batch.describe_compute_environments().compute_environments(arn),
-                RawJson::answer_only()
-            )?;
-            ready(&answer, arn)
-        })
+        wait::until_terminal(
+            ctx,
+            &settings,
+            &format!("AWS Batch compute environment {arn}"),
+            || async {
+                let answer = call!(
+                    format!("DescribeComputeEnvironments {arn}"),
+                    batch
+                        .describe_compute_environments()
+                        .compute_environments(arn),
+                    RawJson::answer_only()
+                )?;
+                ready(&answer, arn)
+            },
+        )
         .await
     }
 }
 
 impl Operator for BatchCreateComputeEnvironmentOperator {
     const SPEC: OperatorSpec = OperatorSpec {
-        class_path:
-            "airflow.providers.amazon.aws.operators.batch.BatchCreateComputeEnvironmentOperator",
+        class_path: "airflow.providers.amazon.aws.operators.batch.BatchCreateComputeEnvironmentOperator",
         aliases: &[],
         // aws_template_fields("compute_environment_name", "compute_resources", "service_role"),
         // sorted.
@@ -118,8 +132,10 @@ impl Operator for BatchCreateComputeEnvironmentOperator {
             "compute_environment_name",
             "the name of the compute environment to create",
         )?;
-        let environment_type =
-            p.required_str("environment_type", "the environment's type: MANAGED or UNMANAGED")?;
+        let environment_type = p.required_str(
+            "environment_type",
+            "the environment's type: MANAGED or UNMANAGED",
+        )?;
         let state = p.required_str("state", "the environment's state: ENABLED or DISABLED")?;
         let compute_resources = member_param(
             p,
@@ -162,10 +178,7 @@ impl Operator for BatchCreateComputeEnvironmentOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let batch = crate::client(ctx, &self.aws)?;
         let answer = call!(
-            format!(
-                "CreateComputeEnvironment {}",
-                self.compute_environment_name
-            ),
+            format!("CreateComputeEnvironment {}", self.compute_environment_name),
             batch
                 .create_compute_environment()
                 .compute_environment_name(&self.compute_environment_name)
@@ -192,7 +205,11 @@ impl Operator for BatchCreateComputeEnvironmentOperator {
     /// `iam:PassRole` on the service role and the fleet/instance roles of
     /// `compute_resources`; DescribeComputeEnvironments with `deferrable`.
     fn permissions(&self) -> Vec<Permission> {
-        let env = resource_arn(&self.aws, "compute-environment", &self.compute_environment_name);
+        let env = resource_arn(
+            &self.aws,
+            "compute-environment",
+            &self.compute_environment_name,
+        );
         let mut out = vec![Permission::new(
             &["batch:CreateComputeEnvironment"],
             [env.clone()],
@@ -264,7 +281,11 @@ mod tests {
             Poll::Done(())
         );
         assert_eq!(
-            ready(&json!({"computeEnvironments": [{"status": "CREATING"}]}), "ce").unwrap(),
+            ready(
+                &json!({"computeEnvironments": [{"status": "CREATING"}]}),
+                "ce"
+            )
+            .unwrap(),
             Poll::Pending {
                 state: "CREATING".into()
             }
@@ -274,7 +295,11 @@ mod tests {
             "ce",
         )
         .unwrap_err();
-        assert!(e.message.ends_with("compute environment ce is INVALID (bad subnet)"), "{e}");
+        assert!(
+            e.message
+                .ends_with("compute environment ce is INVALID (bad subnet)"),
+            "{e}"
+        );
         let e = build(json!({"compute_environment_name": "ce", "environment_type": "MANAGED", "state": "ENABLED",
             "compute_resources": {"type": "FARGATE", "maxvCpu": 4}}))
         .unwrap_err();

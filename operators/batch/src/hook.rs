@@ -21,7 +21,8 @@ pub(crate) const SUCCEEDED: &str = "SUCCEEDED";
 /// `FAILURE_STATE`.
 pub(crate) const FAILED: &str = "FAILED";
 /// `INTERMEDIATE_STATES`.
-pub(crate) const INTERMEDIATE: &[&str] = &["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"];
+pub(crate) const INTERMEDIATE: &[&str] =
+    &["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"];
 
 /// `exponential_delay`: a pause after `tries` tries, from a third of
 /// `min(600, 1 + (0.6 tries)^2)` seconds to all of it.
@@ -401,7 +402,10 @@ mod tests {
     #[test]
     fn descriptions_and_outcomes() {
         let answer = json!({"jobs": [{"jobId": "j1", "status": "SUCCEEDED"}, {"jobId": "j2"}]});
-        assert_eq!(parse_description("j1", &answer).unwrap()["status"], "SUCCEEDED");
+        assert_eq!(
+            parse_description("j1", &answer).unwrap()["status"],
+            "SUCCEEDED"
+        );
         assert!(
             parse_description("j3", &answer)
                 .unwrap_err()
@@ -444,12 +448,20 @@ mod tests {
             "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/g"}}}});
         assert_eq!(
             all_awslogs(&ctx, "j1", &job, "us-east-1").unwrap(),
-            vec![("jd/default/j1".to_owned(), "/g".to_owned(), "us-east-1".to_owned())]
+            vec![(
+                "jd/default/j1".to_owned(),
+                "/g".to_owned(),
+                "us-east-1".to_owned()
+            )]
         );
         let job = json!({"container": {"logStreamName": "s"}});
         assert_eq!(
             all_awslogs(&ctx, "j1", &job, "eu-west-1").unwrap(),
-            vec![("s".to_owned(), "/aws/batch/job".to_owned(), "eu-west-1".to_owned())]
+            vec![(
+                "s".to_owned(),
+                "/aws/batch/job".to_owned(),
+                "eu-west-1".to_owned()
+            )]
         );
         let job = json!({"nodeProperties": {"nodeRangeProperties": [
                 {"container": {"logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-region": "us-west-2"}}}},
@@ -463,6 +475,9 @@ mod tests {
         assert!(all_awslogs(&ctx, "j1", &json!({"ecsProperties": {}}), "r").is_err());
         let lines = lines.0.lock().unwrap();
         assert!(lines[0].contains("uses non-aws log drivers"), "{lines:?}");
-        assert!(lines[1].contains("doesn't have any AWS CloudWatch Stream"), "{lines:?}");
+        assert!(
+            lines[1].contains("doesn't have any AWS CloudWatch Stream"),
+            "{lines:?}"
+        );
     }
 }

@@ -174,10 +174,15 @@ impl BatchOperator {
             waiter_max_attempts: self.max_retries.max(1),
             deferrable: true,
         };
-        let waited = wait::until_terminal(ctx, &settings, &format!("AWS Batch job {job_id}"), || async {
-            let job = hook.description(ctx, job_id).await?;
-            complete(&job)
-        })
+        let waited = wait::until_terminal(
+            ctx,
+            &settings,
+            &format!("AWS Batch job {job_id}"),
+            || async {
+                let job = hook.description(ctx, job_id).await?;
+                complete(&job)
+            },
+        )
         .await;
         self.persist_cloudwatch_link(ctx, hook, job_id).await;
         if let Err(e) = waited {
@@ -187,9 +192,7 @@ impl BatchOperator {
             });
         }
         hook.check_job_success(ctx, job_id).await?;
-        ctx.info(&format!(
-            "Job completed successfully for job_id: {job_id}"
-        ));
+        ctx.info(&format!("Job completed successfully for job_id: {job_id}"));
         Ok(())
     }
 
@@ -256,8 +259,10 @@ impl Operator for BatchOperator {
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
         let job_name = p.required_str("job_name", "the name of the job to submit")?;
-        let job_definition =
-            p.required_str("job_definition", "the job definition (name, name:revision or ARN)")?;
+        let job_definition = p.required_str(
+            "job_definition",
+            "the job definition (name, name:revision or ARN)",
+        )?;
         let job_queue = p.required_str("job_queue", "the job queue (name or ARN)")?;
         let mut members = Map::new();
         for (param, member) in MEMBERS {
@@ -268,7 +273,10 @@ impl Operator for BatchOperator {
         if let Some(share) = p.str("share_identifier")? {
             members.insert("shareIdentifier".into(), json!(share));
         }
-        if let Some(n) = p.i64("scheduling_priority_override", i64::from(i32::MIN)..=i64::from(i32::MAX))? {
+        if let Some(n) = p.i64(
+            "scheduling_priority_override",
+            i64::from(i32::MIN)..=i64::from(i32::MAX),
+        )? {
             members.insert("schedulingPriorityOverride".into(), json!(n));
         }
         if let Some(secs) = p.i64("submit_job_timeout", 0..=i64::from(i32::MAX))?
@@ -392,7 +400,9 @@ impl Operator for BatchOperator {
                 "AWS Batch job ({job_id}) terminated: {}",
                 show(&answer)
             )),
-            Err(e) => ctx.error(&format!("Unable to terminate AWS Batch job ({job_id}): {e}")),
+            Err(e) => ctx.error(&format!(
+                "Unable to terminate AWS Batch job ({job_id}): {e}"
+            )),
         }
     }
 
@@ -478,8 +488,10 @@ mod tests {
 
     #[test]
     fn mistakes_are_refused() {
-        let e = build(json!({"job_name": "j", "job_definition": "jd", "job_queue": "q",
-            "container_overrides": {"comand": ["x"]}}))
+        let e = build(
+            json!({"job_name": "j", "job_definition": "jd", "job_queue": "q",
+            "container_overrides": {"comand": ["x"]}}),
+        )
         .unwrap_err();
         assert_eq!(e.param(), Some("container_overrides"));
         assert!(
@@ -488,19 +500,25 @@ mod tests {
             ),
             "{e}"
         );
-        let e = build(json!({"job_name": "j", "job_definition": "jd", "job_queue": "q", "waiters": {"a": 1}}))
-            .unwrap_err();
+        let e = build(
+            json!({"job_name": "j", "job_definition": "jd", "job_queue": "q", "waiters": {"a": 1}}),
+        )
+        .unwrap_err();
         assert_eq!(e.param(), Some("waiters"));
-        let e = build(json!({"job_name": "j", "job_definition": "jd", "job_queue": "q", "tags": {"n": 1}}))
-            .unwrap_err();
+        let e = build(
+            json!({"job_name": "j", "job_definition": "jd", "job_queue": "q", "tags": {"n": 1}}),
+        )
+        .unwrap_err();
         assert!(e.message().contains("`tags.n` must be a string"), "{e}");
         assert!(build(json!({"job_name": "j", "job_definition": "jd"})).is_err());
     }
 
     #[test]
     fn permissions_follow_the_parameters() {
-        let op = build(json!({"job_name": "j", "job_definition": "jd:3", "job_queue": "q",
-            "tags": {"a": "b"}, "awslogs_enabled": true}))
+        let op = build(
+            json!({"job_name": "j", "job_definition": "jd:3", "job_queue": "q",
+            "tags": {"a": "b"}, "awslogs_enabled": true}),
+        )
         .unwrap();
         assert_eq!(
             op.permissions(),
@@ -512,9 +530,15 @@ mod tests {
                         "arn:aws:batch:{region}:{account}:job-queue/q"
                     ]
                 ),
-                Permission::new(&["batch:TagResource"], ["arn:aws:batch:{region}:{account}:job/*"]),
+                Permission::new(
+                    &["batch:TagResource"],
+                    ["arn:aws:batch:{region}:{account}:job/*"]
+                ),
                 Permission::on_any(&["batch:DescribeJobs"]),
-                Permission::new(&["batch:TerminateJob"], ["arn:aws:batch:{region}:{account}:job/*"]),
+                Permission::new(
+                    &["batch:TerminateJob"],
+                    ["arn:aws:batch:{region}:{account}:job/*"]
+                ),
                 Permission::new(
                     &["logs:GetLogEvents"],
                     ["arn:aws:logs:{region}:{account}:log-group:*:log-stream:*"]
@@ -528,14 +552,21 @@ mod tests {
 
     #[test]
     fn the_deferred_waiter_fails_on_failed() {
-        assert_eq!(complete(&json!({"status": "SUCCEEDED"})).unwrap(), Poll::Done(()));
+        assert_eq!(
+            complete(&json!({"status": "SUCCEEDED"})).unwrap(),
+            Poll::Done(())
+        );
         assert_eq!(
             complete(&json!({"status": "RUNNABLE"})).unwrap(),
             Poll::Pending {
                 state: "RUNNABLE".into()
             }
         );
-        let e = complete(&json!({"jobId": "j1", "status": "FAILED", "statusReason": "boom"})).unwrap_err();
-        assert!(e.message.ends_with("AWS Batch job j1 is FAILED (boom)"), "{e}");
+        let e = complete(&json!({"jobId": "j1", "status": "FAILED", "statusReason": "boom"}))
+            .unwrap_err();
+        assert!(
+            e.message.ends_with("AWS Batch job j1 is FAILED (boom)"),
+            "{e}"
+        );
     }
 }

@@ -87,19 +87,24 @@ impl Operator for BatchSensor {
             waiter_max_attempts: self.max_retries.max(1),
             deferrable: true,
         };
-        wait::until_terminal(ctx, &settings, &format!("AWS Batch job {job_id}"), || async {
-            let job = hook.description(ctx, job_id).await?;
-            match job["status"].as_str().unwrap_or_default() {
-                SUCCEEDED => Ok(Poll::Done(())),
-                FAILED => Err(TaskError::retryable(format!(
-                    "Error while running job: AWS Batch job {job_id} is FAILED ({})",
-                    job["statusReason"].as_str().unwrap_or("no reason given")
-                ))),
-                other => Ok(Poll::Pending {
-                    state: other.to_owned(),
-                }),
-            }
-        })
+        wait::until_terminal(
+            ctx,
+            &settings,
+            &format!("AWS Batch job {job_id}"),
+            || async {
+                let job = hook.description(ctx, job_id).await?;
+                match job["status"].as_str().unwrap_or_default() {
+                    SUCCEEDED => Ok(Poll::Done(())),
+                    FAILED => Err(TaskError::retryable(format!(
+                        "Error while running job: AWS Batch job {job_id} is FAILED ({})",
+                        job["statusReason"].as_str().unwrap_or("no reason given")
+                    ))),
+                    other => Ok(Poll::Pending {
+                        state: other.to_owned(),
+                    }),
+                }
+            },
+        )
         .await?;
         ctx.info(&format!("Batch Job {job_id} complete"));
         Ok(Outcome::Success(None))
@@ -137,7 +142,12 @@ impl Operator for BatchComputeEnvironmentSensor {
     const SPEC: OperatorSpec = OperatorSpec {
         class_path: "airflow.providers.amazon.aws.sensors.batch.BatchComputeEnvironmentSensor",
         aliases: &[],
-        template_fields: &["aws_conn_id", "compute_environment", "region_name", "verify"],
+        template_fields: &[
+            "aws_conn_id",
+            "compute_environment",
+            "region_name",
+            "verify",
+        ],
         calls_aws: true,
     };
 
@@ -161,7 +171,9 @@ impl Operator for BatchComputeEnvironmentSensor {
         sensor::run(&self.sensor, ctx, || async {
             let answer = call!(
                 format!("DescribeComputeEnvironments {name}"),
-                batch.describe_compute_environments().compute_environments(name),
+                batch
+                    .describe_compute_environments()
+                    .compute_environments(name),
                 RawJson::answer_only()
             )?;
             let Some(status) = first_status(&answer, "computeEnvironments") else {
@@ -265,7 +277,9 @@ mod tests {
         assert_eq!(status_poke("job queue", "DELETED"), Ok(true));
         assert_eq!(status_poke("job queue", "UPDATING"), Ok(false));
         assert_eq!(
-            status_poke("compute environment", "INVALID").unwrap_err().message,
+            status_poke("compute environment", "INVALID")
+                .unwrap_err()
+                .message,
             "AWS Batch compute environment failed. AWS Batch compute environment status: INVALID"
         );
         assert_eq!(

@@ -57,7 +57,10 @@ fn classify(answer: &Value, arn: &str, waiter: Waiter) -> Result<Poll<()>, TaskE
             if statuses.contains(&"ACTIVE") {
                 return Ok(Poll::Done(()));
             }
-            if let Some(bad) = statuses.iter().find(|s| matches!(**s, "FAILED" | "INACTIVE")) {
+            if let Some(bad) = statuses
+                .iter()
+                .find(|s| matches!(**s, "FAILED" | "INACTIVE"))
+            {
                 return Err(TaskError::retryable(format!(
                     "Waiter {name} failed: Waiter encountered a terminal failure state: ECS \
                      cluster {arn} is {bad}"
@@ -85,7 +88,10 @@ fn classify(answer: &Value, arn: &str, waiter: Waiter) -> Result<Poll<()>, TaskE
 fn cluster_of(answer: &Value) -> (Value, String, String) {
     let cluster = answer.get("cluster").cloned().unwrap_or(Value::Null);
     let state = cluster["status"].as_str().unwrap_or_default().to_owned();
-    let arn = cluster["clusterArn"].as_str().unwrap_or_default().to_owned();
+    let arn = cluster["clusterArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     (cluster, state, arn)
 }
 
@@ -342,7 +348,9 @@ mod tests {
                 ),
                 Permission::new(
                     &["iam:CreateServiceLinkedRole"],
-                    ["arn:aws:iam::{account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"]
+                    [
+                        "arn:aws:iam::{account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"
+                    ]
                 ),
                 Permission::new(
                     &["ecs:DescribeClusters"],
@@ -350,12 +358,19 @@ mod tests {
                 ),
             ]
         );
-        let e = build::<EcsCreateClusterOperator>(json!({"cluster_name": "c", "create_cluster_kwargs": {"clusterName": "x"}}))
-            .unwrap_err();
+        let e = build::<EcsCreateClusterOperator>(
+            json!({"cluster_name": "c", "create_cluster_kwargs": {"clusterName": "x"}}),
+        )
+        .unwrap_err();
         assert_eq!(e.param(), Some("create_cluster_kwargs"));
-        assert!(e.message().contains("from its parameter `cluster_name`"), "{e}");
-        let e = build::<EcsCreateClusterOperator>(json!({"cluster_name": "c", "create_cluster_kwargs": {"setting": []}}))
-            .unwrap_err();
+        assert!(
+            e.message().contains("from its parameter `cluster_name`"),
+            "{e}"
+        );
+        let e = build::<EcsCreateClusterOperator>(
+            json!({"cluster_name": "c", "create_cluster_kwargs": {"setting": []}}),
+        )
+        .unwrap_err();
         assert!(e.message().starts_with("EcsCreateClusterOperator parameter `create_cluster_kwargs` has the unknown key `setting`"), "{e}");
         let op: EcsDeleteClusterOperator =
             build(json!({"cluster_name": "c1", "wait_for_completion": false})).unwrap();

@@ -168,7 +168,10 @@ mod tests {
             shapes().input("RegisterTaskDefinition"),
             Some("RegisterTaskDefinitionRequest")
         );
-        assert_eq!(shapes().input("CreateCluster"), Some("CreateClusterRequest"));
+        assert_eq!(
+            shapes().input("CreateCluster"),
+            Some("CreateClusterRequest")
+        );
     }
 
     #[test]

@@ -247,7 +247,10 @@ impl EcsRunTaskOperator {
             }
         };
         put("volumeConfigurations", self.volume_configurations.clone());
-        put("platformVersion", self.platform_version.clone().map(Value::from));
+        put(
+            "platformVersion",
+            self.platform_version.clone().map(Value::from),
+        );
         put("group", self.group.clone().map(Value::from));
         put("placementConstraints", self.placement_constraints.clone());
         put("placementStrategy", self.placement_strategy.clone());
@@ -260,7 +263,10 @@ impl EcsRunTaskOperator {
                     .collect()
             }),
         );
-        put("propagateTags", self.propagate_tags.clone().map(Value::from));
+        put(
+            "propagateTags",
+            self.propagate_tags.clone().map(Value::from),
+        );
         Value::Object(b)
     }
 
@@ -358,7 +364,12 @@ impl EcsRunTaskOperator {
     }
 
     /// The `tasks_stopped` waiter.
-    async fn wait_stopped(&self, ctx: &TaskContext, ecs: &Client, arn: &str) -> Result<(), TaskError> {
+    async fn wait_stopped(
+        &self,
+        ctx: &TaskContext,
+        ecs: &Client,
+        arn: &str,
+    ) -> Result<(), TaskError> {
         wait::until_terminal(ctx, &self.wait, &format!("ECS task {arn}"), || async {
             self.describe(ecs, arn).await.map(|a| stopped(&a))
         })
@@ -384,7 +395,9 @@ impl EcsRunTaskOperator {
             }))
         );
         if let Err(e) = stopped {
-            ctx.error(&format!("Failed while attempting to stop ECS task {arn}: {e}"));
+            ctx.error(&format!(
+                "Failed while attempting to stop ECS task {arn}: {e}"
+            ));
         }
     }
 }
@@ -422,8 +435,10 @@ impl Operator for EcsRunTaskOperator {
 
     fn from_params(p: &mut ParamReader<'_>) -> Result<Self, ParamError> {
         let aws = AwsParams::read(p)?;
-        let task_definition =
-            p.required_str("task_definition", "the task definition to run (family[:revision] or ARN)")?;
+        let task_definition = p.required_str(
+            "task_definition",
+            "the task definition to run (family[:revision] or ARN)",
+        )?;
         let cluster = p.required_str("cluster", "the cluster to run the task on")?;
         let overrides = member_param(p, "overrides", "RunTask", "overrides")?.ok_or_else(|| {
             ParamError::at(
@@ -445,16 +460,28 @@ impl Operator for EcsRunTaskOperator {
             "RunTask",
             "capacityProviderStrategy",
         )?;
-        let volume_configurations =
-            member_param(p, "volume_configurations", "RunTask", "volumeConfigurations")?;
+        let volume_configurations = member_param(
+            p,
+            "volume_configurations",
+            "RunTask",
+            "volumeConfigurations",
+        )?;
         let group = p.str("group")?;
-        let placement_constraints =
-            member_param(p, "placement_constraints", "RunTask", "placementConstraints")?;
+        let placement_constraints = member_param(
+            p,
+            "placement_constraints",
+            "RunTask",
+            "placementConstraints",
+        )?;
         let placement_strategy =
             member_param(p, "placement_strategy", "RunTask", "placementStrategy")?;
         let platform_version = p.str("platform_version")?;
-        let network_configuration =
-            member_param(p, "network_configuration", "RunTask", "networkConfiguration")?;
+        let network_configuration = member_param(
+            p,
+            "network_configuration",
+            "RunTask",
+            "networkConfiguration",
+        )?;
         let tags = p.str_map("tags")?;
         let awslogs_group = p.str("awslogs_group")?;
         let awslogs_region = p.str("awslogs_region")?;
@@ -487,7 +514,10 @@ impl Operator for EcsRunTaskOperator {
                         ),
                     )
                 })?,
-            Some(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
+            Some(v) => match v
+                .as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            {
                 Some(n) => vec![n],
                 None if v.as_str().is_some_and(|s| p.is_templated(s)) => Vec::new(),
                 None => {
@@ -599,7 +629,8 @@ impl Operator for EcsRunTaskOperator {
                     self.awslogs_fetch_interval
                 };
                 let interval = interval.max(Duration::from_millis(100));
-                f.follow(ctx, interval, self.wait_stopped(ctx, &ecs, &arn)).await
+                f.follow(ctx, interval, self.wait_stopped(ctx, &ecs, &arn))
+                    .await
             }
             None => self.wait_stopped(ctx, &ecs, &arn).await,
         };
@@ -612,7 +643,10 @@ impl Operator for EcsRunTaskOperator {
         }
         self.running = None;
         let answer = self.describe(&ecs, &arn).await?;
-        ctx.info(&format!("ECS Task stopped, check status: {}", show(&answer)));
+        ctx.info(&format!(
+            "ECS Task stopped, check status: {}",
+            show(&answer)
+        ));
         let last_logs = match &fetcher {
             Some(f) if has_failed_container(&answer) => Some(
                 f.last_messages(self.number_logs_exception)
@@ -732,7 +766,10 @@ mod tests {
     #[test]
     fn started_by_ids_are_the_providers() {
         // uuid.uuid5(uuid.NAMESPACE_OID, "a"), and generate_uuid("wf", "task", "r1", "-1").
-        assert_eq!(generate_uuid(&["a"]), "d720e32d-4765-5177-b65b-42dd7f6e6445");
+        assert_eq!(
+            generate_uuid(&["a"]),
+            "d720e32d-4765-5177-b65b-42dd7f6e6445"
+        );
         assert_eq!(
             generate_uuid(&["wf", "task", "r1", "-1"]),
             "78aec70f-e390-5f61-8082-96ffa15ecb12"
@@ -764,14 +801,21 @@ mod tests {
         );
         assert!(e.retryable);
         let e = check_success(&bad, &[], None).unwrap_err();
-        assert!(e.message.starts_with("This task is not in success state {"), "{e}");
+        assert!(
+            e.message.starts_with("This task is not in success state {"),
+            "{e}"
+        );
         assert!(matches!(check_success(&bad, &[3], None), Ok(Some(_))));
         // No exit code counts as 1.
         let none = task(None, "x", json!([{"name": "a", "lastStatus": "STOPPED"}]));
         assert!(check_success(&none, &[], None).is_err());
         assert!(matches!(check_success(&none, &[1], None), Ok(Some(_))));
         let e = check_success(
-            &task(Some("TaskFailedToStart"), "CannotPullContainerError: x", json!([])),
+            &task(
+                Some("TaskFailedToStart"),
+                "CannotPullContainerError: x",
+                json!([]),
+            ),
             &[],
             None,
         )
@@ -786,7 +830,11 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert!(e.message.starts_with("The task was stopped because the host"), "{e}");
+        assert!(
+            e.message
+                .starts_with("The task was stopped because the host"),
+            "{e}"
+        );
         let pending = task(None, "", json!([{"lastStatus": "PENDING", "exitCode": 0}]));
         assert!(
             check_success(&pending, &[], None)
@@ -804,7 +852,12 @@ mod tests {
             "This containers encounter an error during launching: cannotstartcontainererror: api error"
         );
         let failures = json!({"tasks": [], "failures": [{"arn": "arn:t", "reason": "MISSING"}]});
-        assert!(check_success(&failures, &[], None).unwrap_err().message.contains("MISSING"));
+        assert!(
+            check_success(&failures, &[], None)
+                .unwrap_err()
+                .message
+                .contains("MISSING")
+        );
         assert!(!host_stopped("Host EC2 (instance ) stopped."));
         assert!(host_stopped("Host EC2 (instance i-1) stopped."));
     }
@@ -821,7 +874,10 @@ mod tests {
                 state: "RUNNING".into()
             }
         );
-        assert!(matches!(stopped(&json!({"tasks": []})), Poll::Pending { .. }));
+        assert!(matches!(
+            stopped(&json!({"tasks": []})),
+            Poll::Pending { .. }
+        ));
     }
 
     #[test]
@@ -845,9 +901,14 @@ mod tests {
         .unwrap();
         let body = op.run_task_body("x");
         assert!(body.get("launchType").is_none());
-        assert_eq!(body["capacityProviderStrategy"][0]["capacityProvider"], "FARGATE_SPOT");
-        let op = build(json!({"task_definition": "td", "cluster": "c", "overrides": {}, "launch_type": null}))
-            .unwrap();
+        assert_eq!(
+            body["capacityProviderStrategy"][0]["capacityProvider"],
+            "FARGATE_SPOT"
+        );
+        let op = build(
+            json!({"task_definition": "td", "cluster": "c", "overrides": {}, "launch_type": null}),
+        )
+        .unwrap();
         assert!(op.run_task_body("x").get("launchType").is_none());
         assert_eq!(op.wait.waiter_max_attempts, 1_000_000);
         assert_eq!(op.wait.waiter_delay, Duration::from_secs(6));
@@ -859,7 +920,11 @@ mod tests {
         assert_eq!(e.param(), Some("overrides"));
         let e = build(json!({"task_definition": "td", "cluster": "c", "overrides": {"containerOverrides": [{"name": "a", "commands": []}]}}))
             .unwrap_err();
-        assert!(e.message().contains("`overrides.containerOverrides[0]` has the unknown key `commands`"), "{e}");
+        assert!(
+            e.message()
+                .contains("`overrides.containerOverrides[0]` has the unknown key `commands`"),
+            "{e}"
+        );
         let op = build(json!({"task_definition": "td", "cluster": "c", "overrides": {}, "skip_on_exit_code": [2, 3], "quota_retry": {"stop_after_attempt": 3}}))
             .unwrap();
         assert_eq!(op.skip_on_exit_code, [2, 3]);

@@ -285,7 +285,9 @@ impl Operator for EcsTaskStateSensor {
         sensor::run(&self.sensor, ctx, || async {
             let answer = call!(
                 format!("DescribeTasks {}", this.task),
-                ecs.describe_tasks().cluster(&this.cluster).tasks(&this.task),
+                ecs.describe_tasks()
+                    .cluster(&this.cluster)
+                    .tasks(&this.task),
                 RawJson::answer_only()
             )?;
             let state = answer["tasks"][0]["lastStatus"]
@@ -376,14 +378,23 @@ mod tests {
         let lines = Arc::new(Lines(Mutex::new(Vec::new())));
         let ctx = TaskContext::new(&EcsTaskStateSensor::SPEC, "t", 1, lines.clone());
         let failure = vec!["STOPPED".to_owned()];
-        assert_eq!(judge(&ctx, "Task", "RUNNING", TASK_STATES, "RUNNING", &failure), Ok(true));
-        assert_eq!(judge(&ctx, "Task", "PENDING", TASK_STATES, "RUNNING", &failure), Ok(false));
+        assert_eq!(
+            judge(&ctx, "Task", "RUNNING", TASK_STATES, "RUNNING", &failure),
+            Ok(true)
+        );
+        assert_eq!(
+            judge(&ctx, "Task", "PENDING", TASK_STATES, "RUNNING", &failure),
+            Ok(false)
+        );
         let e = judge(&ctx, "Task", "STOPPED", TASK_STATES, "RUNNING", &failure).unwrap_err();
         assert_eq!(
             e.message,
             "Terminal state reached. Current state: STOPPED, Expected state: RUNNING"
         );
-        assert_eq!(judge(&ctx, "Task", "STOPPED", TASK_STATES, "STOPPED", &failure), Ok(true));
+        assert_eq!(
+            judge(&ctx, "Task", "STOPPED", TASK_STATES, "STOPPED", &failure),
+            Ok(true)
+        );
         assert!(judge(&ctx, "Task", "WEIRD", TASK_STATES, "RUNNING", &failure).is_err());
         assert_eq!(
             lines.0.lock().unwrap()[0],
@@ -425,8 +436,14 @@ mod tests {
             .unwrap();
         // Not a parameter of this sensor (the provider's __init__ does not take it).
         assert!(build_operator::<EcsTaskDefinitionStateSensor>(&p).is_err());
-        let p: Params = json!({"cluster": "c", "task": "t"}).as_object().cloned().unwrap();
+        let p: Params = json!({"cluster": "c", "task": "t"})
+            .as_object()
+            .cloned()
+            .unwrap();
         let s = build_operator::<EcsTaskStateSensor>(&p).unwrap();
-        assert_eq!((s.target_state.as_str(), s.failure_states.clone()), ("RUNNING", vec!["STOPPED".to_owned()]));
+        assert_eq!(
+            (s.target_state.as_str(), s.failure_states.clone()),
+            ("RUNNING", vec!["STOPPED".to_owned()])
+        );
     }
 }

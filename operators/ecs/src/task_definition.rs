@@ -16,9 +16,14 @@ use crate::{call, kwargs_param, member_param, task_definition_arn};
 fn definition_of(answer: &Value, what: &str) -> Result<(String, String), TaskError> {
     let td = &answer["taskDefinition"];
     let arn = td["taskDefinitionArn"].as_str().ok_or_else(|| {
-        TaskError::retryable(format!("{what}: the answer has no taskDefinitionArn: {answer}"))
+        TaskError::retryable(format!(
+            "{what}: the answer has no taskDefinitionArn: {answer}"
+        ))
     })?;
-    Ok((arn.to_owned(), td["status"].as_str().unwrap_or_default().to_owned()))
+    Ok((
+        arn.to_owned(),
+        td["status"].as_str().unwrap_or_default().to_owned(),
+    ))
 }
 
 /// A configured `EcsRegisterTaskDefinitionOperator`.
@@ -130,8 +135,7 @@ pub struct EcsDeregisterTaskDefinitionOperator {
 
 impl Operator for EcsDeregisterTaskDefinitionOperator {
     const SPEC: OperatorSpec = OperatorSpec {
-        class_path:
-            "airflow.providers.amazon.aws.operators.ecs.EcsDeregisterTaskDefinitionOperator",
+        class_path: "airflow.providers.amazon.aws.operators.ecs.EcsDeregisterTaskDefinitionOperator",
         aliases: &[],
         template_fields: &["task_definition"],
         calls_aws: true,
@@ -206,8 +210,9 @@ mod tests {
                 ),
             ]
         );
-        let e = build(json!({"family": "f", "container_definitions": [{"name": "app", "imag": "x"}]}))
-            .unwrap_err();
+        let e =
+            build(json!({"family": "f", "container_definitions": [{"name": "app", "imag": "x"}]}))
+                .unwrap_err();
         assert_eq!(e.param(), Some("container_definitions"));
         assert!(
             e.message().starts_with(
@@ -220,6 +225,10 @@ mod tests {
         assert_eq!(e.param(), Some("container_definitions"));
         let e = build(json!({"family": "f", "container_definitions": [], "register_task_kwargs": {"cpu": 256}}))
             .unwrap_err();
-        assert!(e.message().contains("`register_task_kwargs.cpu` must be a string"), "{e}");
+        assert!(
+            e.message()
+                .contains("`register_task_kwargs.cpu` must be a string"),
+            "{e}"
+        );
     }
 }
