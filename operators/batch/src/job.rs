@@ -407,7 +407,7 @@ impl Operator for BatchOperator {
     }
 
     /// SubmitJob on the job definition and queue (`batch:TagResource` on the job too with
-    /// `tags`; the job definition's roles are passed by Batch, not by the caller); DescribeJobs when
+    /// `tags`; the job definition's roles are not passed by the caller); DescribeJobs when
     /// waiting; TerminateJob for on_kill; GetLogEvents with `awslogs_enabled` (the log group
     /// comes from the job definition: any group).
     fn permissions(&self) -> Vec<Permission> {
