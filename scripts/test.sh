@@ -61,6 +61,10 @@ export AWS_DEFAULT_REGION=us-east-1
 export AWS_CONFIG_FILE=/dev/null
 export AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE
+# Every try checks its AWS calls against its operator's declared permissions (issue 19): an
+# action an operator calls but does not declare fails the try, so every end-to-end test of an
+# operator also proves its declaration complete.
+export AIRTASK_CHECK_PERMISSIONS=1
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings

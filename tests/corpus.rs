@@ -109,6 +109,9 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "KinesisAnalyticsV2",
                         "OpenSearchServerless",
                         "EC2",
+                        "Emr",
+                        "SageMaker",
+                        "Comprehend",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),

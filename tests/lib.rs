@@ -196,20 +196,30 @@ impl Drop for OwnEndpoint {
 
 /// A plain HTTP GET of `url` (`http://host:port/path`), returning the body.
 pub fn http_get(url: &str) -> String {
+    http("GET", url, "")
+}
+
+/// A plain HTTP POST of `body` to `url` (`http://host:port/path`), returning the answer's body.
+pub fn http_post(url: &str, body: &str) -> String {
+    http("POST", url, body)
+}
+
+fn http(method: &str, url: &str, body: &str) -> String {
     use std::io::{Read as _, Write as _};
     let rest = url.strip_prefix("http://").expect("an http:// URL");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut conn = std::net::TcpStream::connect(host).expect("connect to the endpoint");
     write!(
         conn,
-        "GET /{path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "{method} /{path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .expect("send the request");
     let mut response = String::new();
     conn.read_to_string(&mut response)
         .expect("read the response");
     let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
-    assert!(head.contains(" 200 "), "GET {url}: {head}");
+    assert!(head.contains(" 200 "), "{method} {url}: {head}");
     body.to_owned()
 }
 

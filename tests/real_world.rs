@@ -340,13 +340,9 @@ tasks:
 #[test]
 fn a_bare_class_name_that_is_not_implemented_stays_an_error() {
     let dir = TempDir::new("bare-unknown");
-    let text = "wf:\n  tasks:\n    t:\n      operator: SageMakerTrainingOperator\n";
+    let text = "wf:\n  tasks:\n    t:\n      operator: EcsRunTaskOperator\n";
     let diags = diagnostics(&dir, "wf.yaml", text, 1);
-    let d = find(
-        &diags,
-        "error",
-        "SageMakerTrainingOperator is not implemented",
-    );
+    let d = find(&diags, "error", "EcsRunTaskOperator is not implemented");
     assert_eq!(d["key"], "operator");
 }
 

@@ -114,6 +114,23 @@ Exit codes: 0 written, 1 the page cannot be written, 2 RUN_DIR is not a run dire
 Examples:
   airtask report .airtask/hello_world/manual__2025-03-09T00:00:00+00:00 -o run.html")]
     Report(ReportArgs),
+    /// Print the IAM policies a workflow needs: the execution role's (the runtime's own calls
+    /// and the tasks without a role of their own) and each task's, from what every operator
+    /// declares for the parameters the task gives it.
+    #[command(after_help = "\
+A resource built from a templated parameter widens to the smallest IAM pattern that covers every
+rendering ({{ ds }} becomes *), and the notes say so. Without --region and --account, ARNs
+carry * in their place. --check FILE compares an existing policy document with the need of the
+execution role (or of --task's role): what it lacks and what it grants beyond.
+Exit codes: 0 printed (or --check found nothing lacking), 1 the definition is invalid or cannot
+be read, or a task's operator cannot be built from it, 2 usage error (a --check file that is not
+a policy document included), 3 --check found the policy lacks something.
+
+Examples:
+  airtask policy wf.yaml --account 123456789012 --region us-east-1
+  airtask policy wf.yaml --task load --format json > load-role-policy.json
+  airtask policy wf.yaml --check execution-role-policy.json")]
+    Policy(PolicyArgs),
     /// Print a shell completion script for airtask.
     #[command(after_help = "\
 Examples:
@@ -189,6 +206,46 @@ pub(crate) struct ReportArgs {
     /// Where to write the page.
     #[arg(short, long, value_name = "FILE", default_value = "run.html")]
     pub(crate) output: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PolicyArgs {
+    /// A workflow definition: a local path or an s3://bucket/key[?versionId=...] URL (an s3://
+    /// definition adds s3:GetObject on it to the execution role).
+    #[arg(value_name = "WORKFLOW", value_parser = crate::ids::definition())]
+    pub(crate) file: String,
+    /// Only this task's policy (with --format json: the bare policy document).
+    #[arg(long, value_name = "TASK_ID")]
+    pub(crate) task: Option<String>,
+    /// The account id to put in ARNs (default: *).
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub(crate) account: Option<String>,
+    /// The region to put in ARNs of operators without region_name (default: *).
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// The S3 store the runs use (`run --store`): adds its object access to the execution role.
+    #[arg(long, value_name = "URL")]
+    pub(crate) store: Option<String>,
+    /// The CloudWatch log group the tasks log to (default: /aws/mwaa-serverless/<workflow_id>/).
+    #[arg(long, value_name = "GROUP")]
+    pub(crate) log_group: Option<String>,
+    /// Compare this IAM policy document (JSON) with what the workflow needs.
+    #[arg(long, value_name = "POLICY_JSON")]
+    pub(crate) check: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PolicyFormat::Text)]
+    pub(crate) format: PolicyFormat,
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+}
+
+/// How `airtask policy` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PolicyFormat {
+    /// Statements as lines, for a person.
+    Text,
+    /// IAM policy documents, ready to attach.
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ mod identity;
 mod ids;
 mod logs;
 mod mapping;
+mod policy;
 mod registry;
 mod render;
 mod report;
@@ -79,6 +80,7 @@ fn run(command: cli::Command) -> Result<u8, exit::CliError> {
         cli::Command::Logs(args) => logs::logs(&args),
         cli::Command::Graph(args) => graph::graph(&args),
         cli::Command::Report(args) => report::report(&args),
+        cli::Command::Policy(args) => policy::policy(&args),
         cli::Command::Completions(args) => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cmd, "airtask", &mut std::io::stdout());

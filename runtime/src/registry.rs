@@ -104,6 +104,26 @@ fn build() -> Registry {
     {
         b = airtask_ec2::register(b);
     }
+    #[cfg(feature = "op-emr")]
+    {
+        b = airtask_emr::register(b);
+    }
+    #[cfg(feature = "op-emrserverless")]
+    {
+        b = airtask_emrserverless::register(b);
+    }
+    #[cfg(feature = "op-sagemaker")]
+    {
+        b = airtask_sagemaker::register(b);
+    }
+    #[cfg(feature = "op-bedrock")]
+    {
+        b = airtask_bedrock::register(b);
+    }
+    #[cfg(feature = "op-comprehend")]
+    {
+        b = airtask_comprehend::register(b);
+    }
     #[cfg(feature = "op-ecs")]
     {
         b = airtask_ecs::register(b);

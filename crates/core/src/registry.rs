@@ -58,6 +58,20 @@ impl Entry {
         (self.builder)(params, defaults, true)
     }
 
+    /// Builds the operator from its unrendered parameters (templates left as written), as
+    /// `airtask policy` does to read [`BuiltOperator::permissions`] without running anything.
+    ///
+    /// # Errors
+    /// As [`Entry::build`]; a parameter whose template stands where a number or a boolean is
+    /// expected fails here although its rendering may fit.
+    pub fn build_unrendered(
+        &self,
+        params: &Params,
+        defaults: &Params,
+    ) -> Result<BuiltOperator, ParamError> {
+        (self.builder)(params, defaults, false)
+    }
+
     /// Checks the unrendered parameters as `airtask validate` does: builds the operator from
     /// them and drops it. A template passes wherever its rendering may fit: an error about a
     /// parameter that holds a template (or, for an error that names no parameter, when any

@@ -24,6 +24,7 @@ pub const MAX_ID_LEN: usize = 250;
 /// operator this runtime does not implement keeps its `role_arn` as a parameter).
 pub const OPERATORS_WITH_OWN_ROLE_ARN: &[&str] = &[
     "SageMakerCreateNotebookOperator",
+    "SageMakerAutoMLOperator",
     "SageMakerNotebookOperator",
     "BedrockCustomizeModelOperator",
     "BedrockCreateKnowledgeBaseOperator",

@@ -10,7 +10,7 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::wait::WaitSettings;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_appflow::Client;
 use serde_json::json;
@@ -185,6 +185,36 @@ impl RunFlow {
         }])
     }
 
+    /// DescribeFlow (checking `source`), UpdateFlow (the filter, for all but
+    /// AppflowRunOperator) with `appflow:UseConnectorProfile` on its connector profile (any:
+    /// not a parameter), StartFlow, and DescribeFlowExecutionRecords with
+    /// `wait_for_completion`, on the flow.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut actions = Vec::new();
+        if self.source.is_some() || self.kind != Kind::Run {
+            actions.push("appflow:DescribeFlow");
+        }
+        if self.kind != Kind::Run {
+            actions.push("appflow:UpdateFlow");
+        }
+        actions.push("appflow:StartFlow");
+        if self.wait.wait_for_completion {
+            actions.push("appflow:DescribeFlowExecutionRecords");
+        }
+        let arn = |r: &str| airtask_core::permissions::arn("appflow", self.aws.region(), r);
+        let mut out = vec![Permission::new(
+            &actions,
+            [arn(&format!("flow/{}", self.flow_name))],
+        )];
+        if self.kind != Kind::Run {
+            out.push(Permission::new(
+                &["appflow:UseConnectorProfile"],
+                [arn("connectorprofile/*")],
+            ));
+        }
+        out
+    }
+
     async fn execute(&self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let af =
             airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_appflow))?;
@@ -239,6 +269,10 @@ macro_rules! run_operator {
 
             async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
                 self.0.execute(ctx).await
+            }
+
+            fn permissions(&self) -> Vec<Permission> {
+                self.0.permissions()
             }
         }
     };
@@ -514,6 +548,54 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("Invalid isoformat string")
+        );
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::{AppflowRunAfterOperator, AppflowRunOperator};
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_plain_run_starts_the_flow_and_a_filtered_one_updates_it_first() {
+        let flow = ["arn:aws:appflow:{region}:{account}:flow/f"];
+        let run = build_operator::<AppflowRunOperator>(&params(
+            json!({"flow_name": "f", "wait_for_completion": false}),
+        ))
+        .expect("valid parameters");
+        assert_eq!(
+            run.permissions(),
+            [Permission::new(&["appflow:StartFlow"], flow)]
+        );
+        let after = build_operator::<AppflowRunAfterOperator>(&params(json!({
+            "flow_name": "f", "source": "salesforce", "source_field": "CreatedDate",
+            "filter_date": "2024-01-01",
+        })))
+        .expect("valid parameters");
+        assert_eq!(
+            after.permissions(),
+            [
+                Permission::new(
+                    &[
+                        "appflow:DescribeFlow",
+                        "appflow:UpdateFlow",
+                        "appflow:StartFlow",
+                        "appflow:DescribeFlowExecutionRecords",
+                    ],
+                    flow
+                ),
+                Permission::new(
+                    &["appflow:UseConnectorProfile"],
+                    ["arn:aws:appflow:{region}:{account}:connectorprofile/*"]
+                ),
+            ]
         );
     }
 }

@@ -6,7 +6,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_appflow::Client;
 use serde_json::json;
@@ -50,6 +50,18 @@ impl Operator for AppflowRecordsShortCircuitOperator {
         let af =
             airtask_aws::client_in(ctx, self.aws.region(), airtask_aws::sdk!(aws_sdk_appflow))?;
         self.check(ctx, &af).await
+    }
+
+    /// DescribeFlowExecutionRecords on the flow.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["appflow:DescribeFlowExecutionRecords"],
+            [airtask_core::permissions::arn(
+                "appflow",
+                self.aws.region(),
+                &format!("flow/{}", self.flow_name),
+            )],
+        )]
     }
 }
 

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use airtask_aws::AwsParams;
+use airtask_core::permissions::{arn, global_arn};
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_athena::Client;
 use aws_sdk_athena::types::{
@@ -314,6 +315,70 @@ impl Operator for AthenaOperator {
         Ok(Outcome::Success(Some(json!(id))))
     }
 
+    /// StartQueryExecution, GetQueryExecution and (on kill) StopQueryExecution on the
+    /// workgroup. Athena runs the query with the caller's identity: it writes the results
+    /// under `output_location` (the S3 actions Athena documents for a results location) and
+    /// reads the `database`'s definitions from the Glue Data Catalog (for the default
+    /// catalog). The S3 data the SQL reads, and what DDL it runs, is not derived from the
+    /// query.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut out = vec![Permission::new(
+            &[
+                "athena:StartQueryExecution",
+                "athena:GetQueryExecution",
+                "athena:StopQueryExecution",
+            ],
+            [arn(
+                "athena",
+                self.aws.region(),
+                &format!("workgroup/{}", self.workgroup),
+            )],
+        )];
+        if let Some(location) = self.result_configuration.output_location() {
+            let path = location
+                .strip_prefix("s3://")
+                .or_else(|| location.strip_prefix("s3a://"))
+                .unwrap_or(location);
+            let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
+            out.push(Permission::new(
+                &[
+                    "s3:GetBucketLocation",
+                    "s3:ListBucket",
+                    "s3:ListBucketMultipartUploads",
+                ],
+                [global_arn("s3", bucket)],
+            ));
+            out.push(Permission::new(
+                &[
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
+                [global_arn("s3", &format!("{bucket}/{prefix}*"))],
+            ));
+        }
+        if self.context.catalog() == Some("AwsDataCatalog") {
+            let database = self.context.database().unwrap_or("*");
+            out.push(Permission::new(
+                &[
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchGetPartition",
+                ],
+                [
+                    arn("glue", self.aws.region(), "catalog"),
+                    arn("glue", self.aws.region(), &format!("database/{database}")),
+                    arn("glue", self.aws.region(), &format!("table/{database}/*")),
+                ],
+            ));
+        }
+        out
+    }
+
     async fn on_kill(&mut self, ctx: &TaskContext) {
         let Some((athena, id)) = self.started.take() else {
             return;
@@ -495,5 +560,70 @@ mod tests {
         );
         let e = build(json!({"database": "d"})).unwrap_err();
         assert!(e.message().contains("needs `query`"), "{}", e.message());
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::AthenaOperator;
+
+    #[test]
+    fn the_workgroup_the_results_location_and_the_database() {
+        let p: Params = json!({
+            "query": "SELECT 1", "database": "sales", "workgroup": "etl",
+            "output_location": "s3://results/athena/",
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        let op = build_operator::<AthenaOperator>(&p).expect("valid parameters");
+        assert_eq!(
+            op.permissions(),
+            [
+                Permission::new(
+                    &[
+                        "athena:StartQueryExecution",
+                        "athena:GetQueryExecution",
+                        "athena:StopQueryExecution",
+                    ],
+                    ["arn:aws:athena:{region}:{account}:workgroup/etl"]
+                ),
+                Permission::new(
+                    &[
+                        "s3:GetBucketLocation",
+                        "s3:ListBucket",
+                        "s3:ListBucketMultipartUploads",
+                    ],
+                    ["arn:aws:s3:::results"]
+                ),
+                Permission::new(
+                    &[
+                        "s3:GetObject",
+                        "s3:PutObject",
+                        "s3:AbortMultipartUpload",
+                        "s3:ListMultipartUploadParts",
+                    ],
+                    ["arn:aws:s3:::results/athena/*"]
+                ),
+                Permission::new(
+                    &[
+                        "glue:GetDatabase",
+                        "glue:GetTable",
+                        "glue:GetTables",
+                        "glue:GetPartition",
+                        "glue:GetPartitions",
+                        "glue:BatchGetPartition",
+                    ],
+                    [
+                        "arn:aws:glue:{region}:{account}:catalog",
+                        "arn:aws:glue:{region}:{account}:database/sales",
+                        "arn:aws:glue:{region}:{account}:table/sales/*",
+                    ]
+                ),
+            ]
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::query::{self, HOOK_LOGGER, State};
@@ -92,6 +92,18 @@ impl Operator for AthenaSensor {
             }
         })
         .await
+    }
+
+    /// GetQueryExecution, on any workgroup (the query's is not a parameter).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["athena:GetQueryExecution"],
+            [airtask_core::permissions::arn(
+                "athena",
+                self.aws.region(),
+                "workgroup/*",
+            )],
+        )]
     }
 }
 

@@ -8,7 +8,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_cloudformation::Client;
 
@@ -66,6 +66,15 @@ fn bad_state(stack_name: &str, state: &str, reason: Option<&str>) -> TaskError {
     TaskError::retryable(format!("Stack {stack_name} in bad state: {state}{reason}"))
 }
 
+/// The ARN of the stack `name` (a stack name, or a stack id, which is its ARN).
+pub(crate) fn stack_arn(aws: &AwsParams, name: &str) -> String {
+    if name.starts_with("arn:") {
+        name.to_owned()
+    } else {
+        airtask_core::permissions::arn("cloudformation", aws.region(), &format!("stack/{name}/*"))
+    }
+}
+
 /// What both sensors read.
 fn read(p: &mut ParamReader<'_>) -> Result<(AwsParams, String, SensorSettings), ParamError> {
     let aws = AwsParams::read(p)?;
@@ -116,6 +125,14 @@ impl Operator for CloudFormationCreateStackSensor {
         })
         .await
     }
+
+    /// DescribeStacks on the stack.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["cloudformation:DescribeStacks"],
+            [stack_arn(&self.aws, &self.stack_name)],
+        )]
+    }
 }
 
 /// A configured `CloudFormationDeleteStackSensor`.
@@ -159,6 +176,14 @@ impl Operator for CloudFormationDeleteStackSensor {
             }
         })
         .await
+    }
+
+    /// DescribeStacks on the stack.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["cloudformation:DescribeStacks"],
+            [stack_arn(&self.aws, &self.stack_name)],
+        )]
     }
 }
 

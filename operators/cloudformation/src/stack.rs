@@ -6,10 +6,28 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::kwargs::{self, CreateArgs, DeleteArgs};
+use crate::sensor::stack_arn;
+
+/// The S3 object of an `https://` template URL (virtual-host or path style), which
+/// CloudFormation reads with the caller's identity.
+fn template_object(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/')?;
+    if !host.ends_with(".amazonaws.com") {
+        return None;
+    }
+    let object = if host.starts_with("s3.") || host.starts_with("s3-") {
+        path.to_owned()
+    } else {
+        let bucket = host.split_once(".s3")?.0;
+        format!("{bucket}/{path}")
+    };
+    Some(airtask_core::permissions::global_arn("s3", &object))
+}
 
 /// A configured `CloudFormationCreateStackOperator`.
 #[derive(Debug)]
@@ -89,6 +107,24 @@ impl Operator for CloudFormationCreateStackOperator {
         ));
         Ok(Outcome::Success(None))
     }
+
+    /// CreateStack on the stack; `iam:PassRole` on `RoleARN`, and `s3:GetObject` on a
+    /// `TemplateURL` in S3. Without `RoleARN`, CloudFormation creates the template's
+    /// resources with the caller's identity: what they need is not derived from the template.
+    fn permissions(&self) -> Vec<Permission> {
+        let name = self.args.stack_name.as_deref().unwrap_or(&self.stack_name);
+        let mut out = vec![Permission::new(
+            &["cloudformation:CreateStack"],
+            [stack_arn(&self.aws, name)],
+        )];
+        if let Some(role) = &self.args.role_arn {
+            out.push(Permission::new(&["iam:PassRole"], [role.clone()]));
+        }
+        if let Some(object) = self.args.template_url.as_deref().and_then(template_object) {
+            out.push(Permission::new(&["s3:GetObject"], [object]));
+        }
+        out
+    }
 }
 
 /// A configured `CloudFormationDeleteStackOperator`.
@@ -145,6 +181,19 @@ impl Operator for CloudFormationDeleteStackOperator {
         ctx.info(&format!("Stack {name} is being deleted"));
         Ok(Outcome::Success(None))
     }
+
+    /// DeleteStack on the stack; `iam:PassRole` on `RoleARN`.
+    fn permissions(&self) -> Vec<Permission> {
+        let name = self.args.stack_name.as_deref().unwrap_or(&self.stack_name);
+        let mut out = vec![Permission::new(
+            &["cloudformation:DeleteStack"],
+            [stack_arn(&self.aws, name)],
+        )];
+        if let Some(role) = &self.args.role_arn {
+            out.push(Permission::new(&["iam:PassRole"], [role.clone()]));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -180,5 +229,40 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(c.args.stack_name.as_deref(), Some("t"));
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::CloudFormationCreateStackOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<CloudFormationCreateStackOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn a_role_is_passed_and_an_s3_template_read() {
+        let stack = "arn:aws:cloudformation:{region}:{account}:stack/s/*";
+        assert_eq!(
+            perms(json!({"stack_name": "s", "cloudformation_parameters": {"TemplateBody": "{}"}})),
+            [Permission::new(&["cloudformation:CreateStack"], [stack])]
+        );
+        let role = "arn:aws:iam::1:role/cfn";
+        assert_eq!(
+            perms(json!({"stack_name": "s", "cloudformation_parameters": {
+                "TemplateURL": "https://tpl.s3.amazonaws.com/stacks/s.yaml", "RoleARN": role,
+            }})),
+            [
+                Permission::new(&["cloudformation:CreateStack"], [stack]),
+                Permission::new(&["iam:PassRole"], [role]),
+                Permission::new(&["s3:GetObject"], ["arn:aws:s3:::tpl/stacks/s.yaml"]),
+            ]
+        );
     }
 }

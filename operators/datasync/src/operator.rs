@@ -4,9 +4,11 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use airtask_aws::AwsParams;
+use airtask_core::permissions::arn;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Level, Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Level, Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext,
+    TaskError,
 };
 use aws_sdk_datasync::Client;
 use aws_sdk_datasync::operation::describe_task_execution::DescribeTaskExecutionOutput;
@@ -280,6 +282,86 @@ impl Operator for DataSyncOperator {
         if let Some((ds, arn)) = self.started.take() {
             cancel(ctx, &ds, &arn).await;
         }
+    }
+
+    /// StartTaskExecution on the task (`task_arn`, else any task: it is found or created at
+    /// run time); without `task_arn`, ListLocations and ListTasks (not scoped) and
+    /// DescribeTask of each task, and with `create_task_kwargs` CreateTask and the
+    /// CreateLocation* call of each location kwargs' URI scheme (with `iam:PassRole` on the
+    /// location's role); UpdateTask with `update_task_kwargs`; DescribeTaskExecution and (on
+    /// kill) CancelTaskExecution with `wait_for_completion`; DeleteTask with
+    /// `delete_task_after_execution`.
+    fn permissions(&self) -> Vec<Permission> {
+        let region = self.aws.region();
+        let task = self
+            .task_arn
+            .clone()
+            .unwrap_or_else(|| arn("datasync", region, "task/*"));
+        let mut out = Vec::new();
+        if self.task_arn.is_none() {
+            out.push(Permission::on_any(&[
+                "datasync:ListLocations",
+                "datasync:ListTasks",
+            ]));
+            out.push(Permission::new(&["datasync:DescribeTask"], [task.clone()]));
+            if self.create_task.is_some() {
+                out.push(Permission::new(
+                    &["datasync:CreateTask"],
+                    [arn("datasync", region, "location/*")],
+                ));
+                let mut roles = Vec::new();
+                for spec in [
+                    &self.create_source_location,
+                    &self.create_destination_location,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    let (action, role) = match spec {
+                        CreateLocation::S3 { s3_config, .. } => (
+                            "datasync:CreateLocationS3",
+                            s3_config
+                                .as_ref()
+                                .map(|c| c.bucket_access_role_arn().to_owned()),
+                        ),
+                        CreateLocation::Smb { .. } => ("datasync:CreateLocationSmb", None),
+                        CreateLocation::Nfs { .. } => ("datasync:CreateLocationNfs", None),
+                        CreateLocation::Efs {
+                            file_system_access_role_arn,
+                            ..
+                        } => (
+                            "datasync:CreateLocationEfs",
+                            file_system_access_role_arn.clone(),
+                        ),
+                        CreateLocation::Unsupported(_) => continue,
+                    };
+                    out.push(Permission::on_any(&[action]));
+                    roles.extend(role);
+                }
+                if !roles.is_empty() {
+                    out.push(Permission::new(&["iam:PassRole"], roles));
+                }
+            }
+        }
+        let mut on_task = Vec::new();
+        if self.update_task.is_some() {
+            on_task.push("datasync:UpdateTask");
+        }
+        on_task.push("datasync:StartTaskExecution");
+        if self.delete_task_after_execution {
+            on_task.push("datasync:DeleteTask");
+        }
+        out.push(Permission::new(&on_task, [task.clone()]));
+        if self.wait.wait_for_completion {
+            out.push(Permission::new(
+                &[
+                    "datasync:DescribeTaskExecution",
+                    "datasync:CancelTaskExecution",
+                ],
+                [format!("{task}/execution/*")],
+            ));
+        }
+        out
     }
 }
 
@@ -790,5 +872,51 @@ mod tests {
         let items = vec!["a".to_owned(), "b".to_owned()];
         assert!(random_choice(&items).is_some_and(|c| items.contains(&c)));
         assert_eq!(random_choice(&[]), None);
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::DataSyncOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<DataSyncOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn a_known_task_is_started_and_an_unknown_one_looked_up() {
+        let task = "arn:aws:datasync:us-east-1:1:task/task-1";
+        assert_eq!(
+            perms(json!({"task_arn": task, "wait_for_completion": false})),
+            [Permission::new(&["datasync:StartTaskExecution"], [task])]
+        );
+        let any_task = "arn:aws:datasync:{region}:{account}:task/*";
+        assert_eq!(
+            perms(json!({
+                "source_location_uri": "s3://a/", "destination_location_uri": "s3://b/",
+                "delete_task_after_execution": true,
+            })),
+            [
+                Permission::on_any(&["datasync:ListLocations", "datasync:ListTasks"]),
+                Permission::new(&["datasync:DescribeTask"], [any_task]),
+                Permission::new(
+                    &["datasync:StartTaskExecution", "datasync:DeleteTask"],
+                    [any_task]
+                ),
+                Permission::new(
+                    &[
+                        "datasync:DescribeTaskExecution",
+                        "datasync:CancelTaskExecution"
+                    ],
+                    ["arn:aws:datasync:{region}:{account}:task/*/execution/*"]
+                ),
+            ]
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_databasemigration::types::{
     Filter, MigrationTypeValue, StartReplicationTaskTypeValue, Tag,
@@ -238,6 +238,22 @@ impl Operator for DmsCreateTaskOperator {
         ));
         Ok(Outcome::Success(Some(json!(arn))))
     }
+
+    /// CreateReplicationTask on the endpoints and the replication instance, then
+    /// DescribeReplicationTasks (not scoped) until the task is ready.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![
+            Permission::new(
+                &["dms:CreateReplicationTask"],
+                [
+                    self.source_endpoint_arn.clone(),
+                    self.target_endpoint_arn.clone(),
+                    self.replication_instance_arn.clone(),
+                ],
+            ),
+            Permission::on_any(&["dms:DescribeReplicationTasks"]),
+        ]
+    }
 }
 
 /// A configured `DmsDeleteTaskOperator`.
@@ -304,6 +320,18 @@ impl Operator for DmsDeleteTaskOperator {
         .await?;
         ctx.info(&format!("DMS replication task({arn}) has been deleted."));
         Ok(Outcome::Success(None))
+    }
+
+    /// DeleteReplicationTask on the task, then DescribeReplicationTasks (not scoped) until it
+    /// is gone.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![
+            Permission::new(
+                &["dms:DeleteReplicationTask"],
+                [self.replication_task_arn.clone()],
+            ),
+            Permission::on_any(&["dms:DescribeReplicationTasks"]),
+        ]
     }
 }
 
@@ -378,6 +406,11 @@ impl Operator for DmsDescribeTasksOperator {
         );
         // The provider returns the tuple (Marker, ReplicationTasks): a list in XCom.
         Ok(Outcome::Success(Some(json!([out.marker(), tasks]))))
+    }
+
+    /// DescribeReplicationTasks (not scoped).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::on_any(&["dms:DescribeReplicationTasks"])]
     }
 }
 
@@ -455,6 +488,14 @@ impl Operator for DmsStartTaskOperator {
         ctx.info(&format!("DMS replication task({arn}) is starting."));
         Ok(Outcome::Success(None))
     }
+
+    /// StartReplicationTask on the task.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["dms:StartReplicationTask"],
+            [self.replication_task_arn.clone()],
+        )]
+    }
 }
 
 /// A configured `DmsStopTaskOperator`.
@@ -500,6 +541,14 @@ impl Operator for DmsStopTaskOperator {
             })?;
         ctx.info(&format!("DMS replication task({arn}) is stopping."));
         Ok(Outcome::Success(None))
+    }
+
+    /// StopReplicationTask on the task.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["dms:StopReplicationTask"],
+            [self.replication_task_arn.clone()],
+        )]
     }
 }
 
@@ -576,5 +625,47 @@ mod tests {
         assert_eq!(op.filters.as_ref().map(Vec::len), Some(1));
         let e = build_operator::<DmsStopTaskOperator>(&params(json!({}))).unwrap_err();
         assert!(e.message().contains("needs `replication_task_arn`"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::{DmsCreateTaskOperator, DmsStartTaskOperator};
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn tasks_are_created_on_their_endpoints_and_started_by_arn() {
+        let (src, dst, rep) = (
+            "arn:aws:dms:us-east-1:1:endpoint:SRC",
+            "arn:aws:dms:us-east-1:1:endpoint:DST",
+            "arn:aws:dms:us-east-1:1:rep:REP",
+        );
+        let create = build_operator::<DmsCreateTaskOperator>(&params(json!({
+            "replication_task_id": "t", "source_endpoint_arn": src,
+            "target_endpoint_arn": dst, "replication_instance_arn": rep,
+            "table_mappings": {"rules": []},
+        })))
+        .expect("valid parameters");
+        assert_eq!(
+            create.permissions(),
+            [
+                Permission::new(&["dms:CreateReplicationTask"], [src, dst, rep]),
+                Permission::on_any(&["dms:DescribeReplicationTasks"]),
+            ]
+        );
+        let task = "arn:aws:dms:us-east-1:1:task:T";
+        let start =
+            build_operator::<DmsStartTaskOperator>(&params(json!({"replication_task_arn": task})))
+                .expect("valid parameters");
+        assert_eq!(
+            start.permissions(),
+            [Permission::new(&["dms:StartReplicationTask"], [task])]
+        );
     }
 }

@@ -6,7 +6,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::task::{self, Found, HOOK_LOGGER};
@@ -103,6 +103,11 @@ impl Operator for DmsTaskCompletedSensor {
             Ok(false)
         })
         .await
+    }
+
+    /// DescribeReplicationTasks (not scoped).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::on_any(&["dms:DescribeReplicationTasks"])]
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -117,6 +117,20 @@ impl Operator for DynamoDBValueSensor {
         )
         .await
     }
+
+    /// GetItem on the table (a table name or its ARN).
+    fn permissions(&self) -> Vec<Permission> {
+        let table = if self.table_name.starts_with("arn:") {
+            self.table_name.clone()
+        } else {
+            airtask_core::permissions::arn(
+                "dynamodb",
+                self.aws.region(),
+                &format!("table/{}", self.table_name),
+            )
+        };
+        vec![Permission::new(&["dynamodb:GetItem"], [table])]
+    }
 }
 
 impl DynamoDBValueSensor {
@@ -201,6 +215,34 @@ mod tests {
             e.message().contains("needs `attribute_value`"),
             "{}",
             e.message()
+        );
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::DynamoDBValueSensor;
+
+    #[test]
+    fn the_item_is_read_from_the_table() {
+        let p: Params = json!({
+            "table_name": "orders", "partition_key_name": "id", "partition_key_value": "1",
+            "attribute_name": "status", "attribute_value": "done", "region_name": "eu-west-1",
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        assert_eq!(
+            build_operator::<DynamoDBValueSensor>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::new(
+                &["dynamodb:GetItem"],
+                ["arn:aws:dynamodb:eu-west-1:{account}:table/orders"]
+            )]
         );
     }
 }

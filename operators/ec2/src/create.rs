@@ -4,7 +4,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::operation::run_instances::builders::RunInstancesInputBuilder;
@@ -123,6 +123,61 @@ impl Operator for EC2CreateInstanceOperator {
             let err = airtask_aws::error::task_error(&format!("TerminateInstances {list}"), &e);
             ctx.error(&format!("on_kill could not terminate the instances: {err}"));
         }
+    }
+
+    /// RunInstances, which IAM authorizes on the AMI and on every resource it creates or
+    /// uses (instances, volumes, network interfaces, the subnet and security groups, the key
+    /// pair); `ec2:CreateTags` with `TagSpecifications`, `iam:PassRole` with an
+    /// `IamInstanceProfile` (on any role: the profile's role is not a parameter);
+    /// DescribeInstances with `wait_for_completion`; TerminateInstances on kill.
+    fn permissions(&self) -> Vec<Permission> {
+        let region = self.aws.region();
+        let ec2 = |r: &str| airtask_core::permissions::arn("ec2", region, r);
+        let image = self.request.get_image_id().clone().unwrap_or_default();
+        let key = self
+            .request
+            .get_key_name()
+            .clone()
+            .unwrap_or_else(|| "*".to_owned());
+        let subnet = self
+            .request
+            .get_subnet_id()
+            .clone()
+            .unwrap_or_else(|| "*".to_owned());
+        let mut out = vec![
+            Permission::new(
+                &["ec2:RunInstances"],
+                [
+                    format!(
+                        "arn:aws:ec2:{}::image/{image}",
+                        region.unwrap_or(airtask_core::permissions::REGION)
+                    ),
+                    ec2("instance/*"),
+                    ec2("volume/*"),
+                    ec2("network-interface/*"),
+                    ec2(&format!("subnet/{subnet}")),
+                    ec2("security-group/*"),
+                    ec2(&format!("key-pair/{key}")),
+                ],
+            ),
+            Permission::new(&["ec2:TerminateInstances"], [ec2("instance/*")]),
+        ];
+        if self.request.get_tag_specifications().is_some() {
+            out.push(Permission::new(
+                &["ec2:CreateTags"],
+                [ec2("instance/*"), ec2("volume/*")],
+            ));
+        }
+        if self.request.get_iam_instance_profile().is_some() {
+            out.push(Permission::new(
+                &["iam:PassRole"],
+                [airtask_core::permissions::arn("iam", Some(""), "role/*")],
+            ));
+        }
+        if self.wait.wait_for_completion {
+            out.push(Permission::on_any(&["ec2:DescribeInstances"]));
+        }
+        out
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_ec2::Client;
 
@@ -80,6 +80,30 @@ fn check_interval(p: &mut ParamReader<'_>) -> Result<Duration, ParamError> {
     ))
 }
 
+/// The ARNs of the instances `ids` in the operator's region.
+pub(crate) fn instance_arns<'a>(
+    aws: &AwsParams,
+    ids: impl IntoIterator<Item = &'a String>,
+) -> Vec<String> {
+    ids.into_iter()
+        .map(|id| airtask_core::permissions::arn("ec2", aws.region(), &format!("instance/{id}")))
+        .collect()
+}
+
+/// `action` on the instances, and DescribeInstances (which IAM does not scope) when `describe`.
+fn on_instances(
+    aws: &AwsParams,
+    ids: &[String],
+    action: &'static str,
+    describe: bool,
+) -> Vec<Permission> {
+    let mut out = vec![Permission::new(&[action], instance_arns(aws, ids))];
+    if describe {
+        out.push(Permission::on_any(&["ec2:DescribeInstances"]));
+    }
+    out
+}
+
 fn ec2(ctx: &TaskContext, aws: &AwsParams) -> Result<Client, TaskError> {
     airtask_aws::client_in(ctx, aws.region(), airtask_aws::sdk!(aws_sdk_ec2))
 }
@@ -125,6 +149,16 @@ impl Operator for EC2StartInstanceOperator {
         state::wait_for_state(ctx, &ec2, id, "running", self.check_interval).await?;
         Ok(Outcome::Success(None))
     }
+
+    /// StartInstances on the instance, then DescribeInstances until it runs.
+    fn permissions(&self) -> Vec<Permission> {
+        on_instances(
+            &self.aws,
+            std::slice::from_ref(&self.instance_id),
+            "ec2:StartInstances",
+            true,
+        )
+    }
 }
 
 /// A configured `EC2StopInstanceOperator`: StopInstances, then wait until stopped.
@@ -168,6 +202,16 @@ impl Operator for EC2StopInstanceOperator {
         state::wait_for_state(ctx, &ec2, id, "stopped", self.check_interval).await?;
         Ok(Outcome::Success(None))
     }
+
+    /// StopInstances on the instance, then DescribeInstances until it stopped.
+    fn permissions(&self) -> Vec<Permission> {
+        on_instances(
+            &self.aws,
+            std::slice::from_ref(&self.instance_id),
+            "ec2:StopInstances",
+            true,
+        )
+    }
 }
 
 /// A configured `EC2RebootInstanceOperator`: RebootInstances, then (with
@@ -210,6 +254,16 @@ impl Operator for EC2RebootInstanceOperator {
                 .await?;
         }
         Ok(Outcome::Success(None))
+    }
+
+    /// RebootInstances on the instances; DescribeInstances with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        on_instances(
+            &self.aws,
+            &self.instance_ids,
+            "ec2:RebootInstances",
+            self.wait.wait_for_completion,
+        )
     }
 }
 
@@ -272,6 +326,12 @@ impl Operator for EC2HibernateInstanceOperator {
         }
         Ok(Outcome::Success(None))
     }
+
+    /// DescribeInstances (each must be configured for hibernation), StopInstances with
+    /// Hibernate on the instances.
+    fn permissions(&self) -> Vec<Permission> {
+        on_instances(&self.aws, &self.instance_ids, "ec2:StopInstances", true)
+    }
 }
 
 /// A configured `EC2TerminateInstanceOperator`: TerminateInstances, then (with
@@ -324,6 +384,16 @@ impl Operator for EC2TerminateInstanceOperator {
             }
         }
         Ok(Outcome::Success(None))
+    }
+
+    /// TerminateInstances on the instances; DescribeInstances with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        on_instances(
+            &self.aws,
+            &self.instance_ids,
+            "ec2:TerminateInstances",
+            self.wait.wait_for_completion,
+        )
     }
 }
 
@@ -378,5 +448,38 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.is_unknown_parameter(), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::EC2TerminateInstanceOperator;
+
+    #[test]
+    fn terminating_describes_the_instances_only_when_it_waits() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<EC2TerminateInstanceOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        let arns = [
+            "arn:aws:ec2:{region}:{account}:instance/i-1",
+            "arn:aws:ec2:{region}:{account}:instance/i-2",
+        ];
+        assert_eq!(
+            perms(json!({"instance_ids": ["i-1", "i-2"]})),
+            [Permission::new(&["ec2:TerminateInstances"], arns)]
+        );
+        assert_eq!(
+            perms(json!({"instance_ids": ["i-1", "i-2"], "wait_for_completion": true})),
+            [
+                Permission::new(&["ec2:TerminateInstances"], arns),
+                Permission::on_any(&["ec2:DescribeInstances"]),
+            ]
+        );
     }
 }

@@ -5,7 +5,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::state;
@@ -84,6 +84,11 @@ impl Operator for EC2InstanceStateSensor {
             Ok(state == target)
         })
         .await
+    }
+
+    /// DescribeInstances (not scoped to the instance).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::on_any(&["ec2:DescribeInstances"])]
     }
 }
 

@@ -4,7 +4,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_eventbridge::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
@@ -219,6 +219,33 @@ impl Operator for EventBridgePutEventsOperator {
             .collect();
         Ok(Outcome::Success(Some(Value::Array(ids))))
     }
+
+    /// PutEvents on the event bus of each entry (`EventBusName`, a name or an ARN; the
+    /// default bus without one).
+    fn permissions(&self) -> Vec<Permission> {
+        let mut buses: Vec<String> = Vec::new();
+        for e in &self.entries {
+            let bus = match e.event_bus_name().filter(|b| !b.is_empty()) {
+                Some(arn) if arn.starts_with("arn:") => arn.to_owned(),
+                name => airtask_core::permissions::arn(
+                    "events",
+                    self.aws.region(),
+                    &format!("event-bus/{}", name.unwrap_or("default")),
+                ),
+            };
+            if !buses.contains(&bus) {
+                buses.push(bus);
+            }
+        }
+        if buses.is_empty() {
+            buses.push(airtask_core::permissions::arn(
+                "events",
+                self.aws.region(),
+                "event-bus/*",
+            ));
+        }
+        vec![Permission::new(&["events:PutEvents"], buses)]
+    }
 }
 
 #[cfg(test)]
@@ -259,5 +286,37 @@ mod tests {
         }
         let e = build(json!({})).unwrap_err();
         assert!(e.message().contains("needs `entries`"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::EventBridgePutEventsOperator;
+
+    #[test]
+    fn events_go_to_the_bus_of_each_entry() {
+        let p: Params = json!({"entries": [
+            {"Source": "s", "DetailType": "d", "Detail": "{}"},
+            {"Source": "s", "DetailType": "d", "Detail": "{}", "EventBusName": "orders"},
+            {"Source": "s", "DetailType": "d", "Detail": "{}"},
+        ]})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        assert_eq!(
+            build_operator::<EventBridgePutEventsOperator>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::new(
+                &["events:PutEvents"],
+                [
+                    "arn:aws:events:{region}:{account}:event-bus/default",
+                    "arn:aws:events:{region}:{account}:event-bus/orders",
+                ]
+            )]
+        );
     }
 }

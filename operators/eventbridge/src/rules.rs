@@ -4,7 +4,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_eventbridge::types::{RuleState, Tag};
 use serde_json::{Value, json};
@@ -24,6 +24,19 @@ pub struct EventBridgePutRuleOperator {
 }
 
 const PUT_RULE: &str = "EventBridgePutRuleOperator";
+
+/// The ARN of the rule `name` on the event bus `bus` (a name or an ARN; the default bus
+/// without one), in the operator's region.
+fn rule_arn(aws: &AwsParams, bus: Option<&str>, name: &str) -> String {
+    let bus = bus
+        .map(|b| b.rsplit('/').next().unwrap_or(b))
+        .filter(|b| !b.is_empty() && *b != "default");
+    let resource = match bus {
+        Some(b) => format!("rule/{b}/{name}"),
+        None => format!("rule/{name}"),
+    };
+    airtask_core::permissions::arn("events", aws.region(), &resource)
+}
 
 fn bad(name: &str, message: String) -> ParamError {
     ParamError::at(
@@ -189,6 +202,22 @@ impl Operator for EventBridgePutRuleOperator {
             json!({"RuleArn": out.rule_arn().unwrap_or_default()}),
         )))
     }
+
+    /// PutRule on the rule, and `iam:PassRole` on `role_arn`.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut out = vec![Permission::new(
+            &["events:PutRule"],
+            [rule_arn(
+                &self.aws,
+                self.event_bus_name.as_deref(),
+                &self.name,
+            )],
+        )];
+        if let Some(role) = &self.role_arn {
+            out.push(Permission::new(&["iam:PassRole"], [role.clone()]));
+        }
+        out
+    }
 }
 
 /// What EnableRule and DisableRule share.
@@ -209,6 +238,18 @@ impl RuleTarget {
     }
 
     /// EnableRule (`enable`) or DisableRule.
+    /// `action` on the rule.
+    fn permissions(&self, action: &'static str) -> Vec<Permission> {
+        vec![Permission::new(
+            &[action],
+            [rule_arn(
+                &self.aws,
+                self.event_bus_name.as_deref(),
+                &self.name,
+            )],
+        )]
+    }
+
     async fn set(&self, ctx: &TaskContext, enable: bool) -> Result<Outcome, TaskError> {
         let events = airtask_aws::client_in(
             ctx,
@@ -277,6 +318,11 @@ impl Operator for EventBridgeEnableRuleOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.set(ctx, true).await
     }
+
+    /// EnableRule on the rule.
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions("events:EnableRule")
+    }
 }
 
 impl Operator for EventBridgeDisableRuleOperator {
@@ -299,6 +345,11 @@ impl Operator for EventBridgeDisableRuleOperator {
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.set(ctx, false).await
+    }
+
+    /// DisableRule on the rule.
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions("events:DisableRule")
     }
 }
 
@@ -360,5 +411,47 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         assert!(build_operator::<EventBridgeDisableRuleOperator>(&p).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::{EventBridgeDisableRuleOperator, EventBridgePutRuleOperator};
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn rules_on_the_default_and_a_custom_bus() {
+        let role = "arn:aws:iam::1:role/events";
+        let put = build_operator::<EventBridgePutRuleOperator>(&params(json!({
+            "name": "r", "schedule_expression": "rate(1 day)", "role_arn": role,
+        })))
+        .expect("valid parameters");
+        assert_eq!(
+            put.permissions(),
+            [
+                Permission::new(
+                    &["events:PutRule"],
+                    ["arn:aws:events:{region}:{account}:rule/r"]
+                ),
+                Permission::new(&["iam:PassRole"], [role]),
+            ]
+        );
+        let disable = build_operator::<EventBridgeDisableRuleOperator>(&params(
+            json!({"name": "r", "event_bus_name": "orders"}),
+        ))
+        .expect("valid parameters");
+        assert_eq!(
+            disable.permissions(),
+            [Permission::new(
+                &["events:DisableRule"],
+                ["arn:aws:events:{region}:{account}:rule/orders/r"]
+            )]
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_glacier::primitives::ByteStream;
 use aws_sdk_glacier::types::JobParameters;
@@ -78,6 +78,18 @@ impl Operator for GlacierCreateJobOperator {
         put(&mut m, "jobOutputPath", out.job_output_path());
         Ok(Outcome::Success(Some(Value::Object(m))))
     }
+
+    /// InitiateJob on the vault.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["glacier:InitiateJob"],
+            [airtask_core::permissions::arn(
+                "glacier",
+                self.aws.region(),
+                &format!("vaults/{}", self.vault_name),
+            )],
+        )]
+    }
 }
 
 /// A configured `GlacierUploadArchiveOperator`.
@@ -140,6 +152,18 @@ impl Operator for GlacierUploadArchiveOperator {
         put(&mut m, "archiveId", out.archive_id());
         Ok(Outcome::Success(Some(Value::Object(m))))
     }
+
+    /// UploadArchive on the vault.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["glacier:UploadArchive"],
+            [airtask_core::permissions::arn(
+                "glacier",
+                self.aws.region(),
+                &format!("vaults/{}", self.vault_name),
+            )],
+        )]
+    }
 }
 
 #[cfg(test)]
@@ -166,5 +190,30 @@ mod tests {
         let e =
             build_operator::<GlacierCreateJobOperator>(&params(json!({"vault": "v"}))).unwrap_err();
         assert!(e.message().contains("needs `vault_name`"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::GlacierUploadArchiveOperator;
+
+    #[test]
+    fn the_archive_goes_to_the_vault() {
+        let p: Params = json!({"vault_name": "v", "body": "data"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            build_operator::<GlacierUploadArchiveOperator>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::new(
+                &["glacier:UploadArchive"],
+                ["arn:aws:glacier:{region}:{account}:vaults/v"]
+            )]
+        );
     }
 }

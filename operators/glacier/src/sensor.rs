@@ -5,7 +5,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::HOOK_LOGGER;
@@ -98,6 +98,18 @@ impl Operator for GlacierJobOperationSensor {
             }
         })
         .await
+    }
+
+    /// DescribeJob on the vault.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["glacier:DescribeJob"],
+            [airtask_core::permissions::arn(
+                "glacier",
+                self.aws.region(),
+                &format!("vaults/{}", self.vault_name),
+            )],
+        )]
     }
 }
 

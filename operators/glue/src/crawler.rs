@@ -8,13 +8,14 @@ use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_glue::Client;
 use aws_sdk_glue::types::Crawler;
 use serde_json::json;
 
 use crate::crawler_config::CrawlerConfig;
+use crate::perms;
 use airtask_core::kwargs;
 
 /// The logger of the crawler hook's lines.
@@ -29,6 +30,9 @@ const WAITER_MAX_ATTEMPTS: u32 = 1000;
 pub struct GlueCrawlerOperator {
     aws: AwsParams,
     config: CrawlerConfig,
+    /// Whether `config` is a template only a try renders (`airtask validate` and `policy`):
+    /// the crawler's name is unknown then.
+    templated: bool,
     wait: WaitSettings,
     fail_on_already_running: bool,
 }
@@ -99,6 +103,7 @@ impl Operator for GlueCrawlerOperator {
         Ok(GlueCrawlerOperator {
             aws,
             config,
+            templated,
             wait,
             fail_on_already_running,
         })
@@ -140,6 +145,33 @@ impl Operator for GlueCrawlerOperator {
         .await?;
         self.report(ctx, &glue, &name).await?;
         Ok(Outcome::Success(Some(json!(name))))
+    }
+
+    /// GetCrawler, UpdateCrawler (an existing crawler) or CreateCrawler (which IAM does not
+    /// scope to a crawler), StartCrawler; with `wait_for_completion` GetCrawler polls and
+    /// GetCrawlerMetrics (not scoped either). `iam:PassRole` on the config's `Role`.
+    fn permissions(&self) -> Vec<Permission> {
+        let name = if self.templated {
+            "*"
+        } else {
+            self.config.name.as_str()
+        };
+        let mut out = vec![
+            Permission::new(
+                &["glue:GetCrawler", "glue:UpdateCrawler", "glue:StartCrawler"],
+                [perms::glue(&self.aws, &format!("crawler/{name}"))],
+            ),
+            Permission::on_any(&["glue:CreateCrawler"]),
+        ];
+        if self.wait.wait_for_completion {
+            out.push(Permission::on_any(&["glue:GetCrawlerMetrics"]));
+        }
+        if let Some(role) = &self.config.role {
+            out.push(perms::pass_role(role));
+        } else if self.templated {
+            out.push(perms::pass_role("*"));
+        }
+        out
     }
 }
 
@@ -279,6 +311,17 @@ impl Operator for GlueCrawlerSensor {
             }
         })
         .await
+    }
+
+    /// GetCrawler on the crawler.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["glue:GetCrawler"],
+            [perms::glue(
+                &self.aws,
+                &format!("crawler/{}", self.crawler_name),
+            )],
+        )]
     }
 }
 

@@ -10,7 +10,7 @@ use airtask_core::params::describe;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_glue::types::{
     DataQualityEvaluationRunAdditionalRunOptions, DataQualityTargetTable, DataSource,
@@ -18,12 +18,36 @@ use aws_sdk_glue::types::{
 };
 use serde_json::{Map, Value};
 
+use crate::perms;
+
 /// The provider's hook logger (`GlueDataQualityHook`).
 const HOOK_LOGGER: &str =
     "airflow.task.hooks.airflow.providers.amazon.aws.hooks.glue.GlueDataQualityHook";
 
 /// The states in which a run has failed (the provider's waiters and sensors).
 const FAILURE_STATES: [&str; 4] = ["FAILED", "STOPPED", "STOPPING", "TIMEOUT"];
+
+/// The actions that read an evaluation run and its results. The SDK's
+/// BatchGetDataQualityResult is authorized by IAM as `glue:GetDataQualityResult`; the call's
+/// own name is declared too, as the call log records it.
+const EVALUATION_RESULTS: &[&str] = &[
+    "glue:GetDataQualityRulesetEvaluationRun",
+    "glue:GetDataQualityResult",
+    "glue:BatchGetDataQualityResult",
+];
+
+/// The ARNs of the rulesets `names` (every ruleset where a run's rulesets are unknown).
+fn rulesets<'a>(aws: &AwsParams, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let arns: Vec<String> = names
+        .into_iter()
+        .map(|n| perms::glue(aws, &format!("dataQualityRuleset/{n}")))
+        .collect();
+    if arns.is_empty() {
+        vec![perms::glue(aws, "dataQualityRuleset/*")]
+    } else {
+        arns
+    }
+}
 
 fn glue_client(ctx: &TaskContext, aws: &AwsParams) -> Result<aws_sdk_glue::Client, TaskError> {
     airtask_aws::client_in(ctx, aws.region(), airtask_aws::sdk!(aws_sdk_glue))
@@ -470,6 +494,19 @@ impl Operator for GlueDataQualityOperator {
         }
         Ok(Outcome::Success(None))
     }
+
+    /// UpdateDataQualityRuleset on the ruleset with `update_rule_set`, else
+    /// CreateDataQualityRuleset (which IAM does not scope to a ruleset).
+    fn permissions(&self) -> Vec<Permission> {
+        if self.update_rule_set {
+            vec![Permission::new(
+                &["glue:UpdateDataQualityRuleset"],
+                rulesets(&self.aws, [self.name.as_str()]),
+            )]
+        } else {
+            vec![Permission::on_any(&["glue:CreateDataQualityRuleset"])]
+        }
+    }
 }
 
 // --- GlueDataQualityRuleSetEvaluationRunOperator -----------------------------------------------
@@ -701,6 +738,26 @@ impl Operator for GlueDataQualityRuleSetEvaluationRunOperator {
         }
         Ok(Outcome::Success(Some(Value::String(run_id))))
     }
+
+    /// GetDataQualityRuleset and StartDataQualityRulesetEvaluationRun on the rulesets,
+    /// `iam:PassRole` on `role`; with `wait_for_completion` the run and its results.
+    fn permissions(&self) -> Vec<Permission> {
+        let names = rulesets(&self.aws, self.rule_set_names.iter().map(String::as_str));
+        let mut out = vec![
+            Permission::new(
+                &[
+                    "glue:GetDataQualityRuleset",
+                    "glue:StartDataQualityRulesetEvaluationRun",
+                ],
+                names.clone(),
+            ),
+            perms::pass_role(&self.role),
+        ];
+        if self.wait.wait_for_completion || self.wait.deferrable {
+            out.push(Permission::new(EVALUATION_RESULTS, names));
+        }
+        out
+    }
 }
 
 // --- GlueDataQualityRuleRecommendationRunOperator ----------------------------------------------
@@ -835,6 +892,22 @@ impl Operator for GlueDataQualityRuleRecommendationRunOperator {
         }
         Ok(Outcome::Success(Some(Value::String(run_id))))
     }
+
+    /// StartDataQualityRuleRecommendationRun (on the `CreatedRulesetName` when given),
+    /// `iam:PassRole` on `role`; with `wait_for_completion` GetDataQualityRuleRecommendationRun.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut actions = vec!["glue:StartDataQualityRuleRecommendationRun"];
+        if self.wait.wait_for_completion || self.wait.deferrable {
+            actions.push("glue:GetDataQualityRuleRecommendationRun");
+        }
+        vec![
+            Permission::new(
+                &actions,
+                rulesets(&self.aws, self.created_ruleset_name.as_deref()),
+            ),
+            perms::pass_role(&self.role),
+        ]
+    }
 }
 
 // --- The two sensors ---------------------------------------------------------------------------
@@ -922,6 +995,12 @@ impl Operator for GlueDataQualityRuleSetEvaluationRunSensor {
         })
         .await
     }
+
+    /// The run and, once it succeeded, its results (on every ruleset: the run's rulesets are
+    /// not a parameter).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(EVALUATION_RESULTS, rulesets(&self.aws, []))]
+    }
 }
 
 /// A configured `GlueDataQualityRuleRecommendationRunSensor`.
@@ -998,6 +1077,14 @@ impl Operator for GlueDataQualityRuleRecommendationRunSensor {
         })
         .await
     }
+
+    /// GetDataQualityRuleRecommendationRun (on every ruleset: the run's is not a parameter).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["glue:GetDataQualityRuleRecommendationRun"],
+            rulesets(&self.aws, []),
+        )]
+    }
 }
 
 #[cfg(test)]
@@ -1045,5 +1132,58 @@ mod tests {
                 "{err}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::GlueDataQualityRuleSetEvaluationRunOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<GlueDataQualityRuleSetEvaluationRunOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn an_evaluation_run_reads_its_results_only_when_it_waits() {
+        let params = json!({
+            "datasource": {"GlueTable": {"DatabaseName": "db", "TableName": "t"}},
+            "role": "dq-role", "rule_set_names": ["rs1", "rs2"],
+        });
+        let rulesets = [
+            "arn:aws:glue:{region}:{account}:dataQualityRuleset/rs1",
+            "arn:aws:glue:{region}:{account}:dataQualityRuleset/rs2",
+        ];
+        let start = Permission::new(
+            &[
+                "glue:GetDataQualityRuleset",
+                "glue:StartDataQualityRulesetEvaluationRun",
+            ],
+            rulesets,
+        );
+        let pass = Permission::new(&["iam:PassRole"], ["arn:aws:iam::{account}:role/dq-role"]);
+        assert_eq!(
+            perms(params.clone()),
+            [
+                start.clone(),
+                pass.clone(),
+                Permission::new(
+                    &[
+                        "glue:GetDataQualityRulesetEvaluationRun",
+                        "glue:GetDataQualityResult",
+                        "glue:BatchGetDataQualityResult",
+                    ],
+                    rulesets
+                ),
+            ]
+        );
+        let mut no_wait = params;
+        no_wait["wait_for_completion"] = json!(false);
+        assert_eq!(perms(no_wait), [start, pass]);
     }
 }

@@ -2,9 +2,10 @@
 //! `{"run_id": ...}`.
 
 use airtask_aws::AwsParams;
+use airtask_core::permissions::arn;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use serde_json::json;
 
@@ -96,5 +97,52 @@ impl Operator for GlueDataBrewStartJobOperator {
             ctx.info(&format!("Glue DataBrew Job: {name} status: {state}"));
         }
         Ok(Outcome::Success(Some(json!({ "run_id": run_id }))))
+    }
+
+    /// StartJobRun on the job, and DescribeJobRun with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let actions: &[&str] = if self.wait.wait_for_completion || self.wait.deferrable {
+            &["databrew:StartJobRun", "databrew:DescribeJobRun"]
+        } else {
+            &["databrew:StartJobRun"]
+        };
+        vec![Permission::new(
+            actions,
+            [arn(
+                "databrew",
+                self.aws.region(),
+                &format!("job/{}", self.job_name),
+            )],
+        )]
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::GlueDataBrewStartJobOperator;
+
+    #[test]
+    fn the_job_run_is_described_only_when_waited_for() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<GlueDataBrewStartJobOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        let job = ["arn:aws:databrew:{region}:{account}:job/brew"];
+        assert_eq!(
+            perms(json!({"job_name": "brew"})),
+            [Permission::new(
+                &["databrew:StartJobRun", "databrew:DescribeJobRun"],
+                job
+            )]
+        );
+        assert_eq!(
+            perms(json!({"job_name": "brew", "wait_for_completion": false})),
+            [Permission::new(&["databrew:StartJobRun"], job)]
+        );
     }
 }

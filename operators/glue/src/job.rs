@@ -5,15 +5,17 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use airtask_aws::AwsParams;
+use airtask_core::permissions::global_arn;
 use airtask_core::wait::{self, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_glue::Client;
 use serde_json::json;
 
 use crate::job_config::{Command, JobConfig, RunConfig};
 use crate::job_logs::JobLogs;
+use crate::perms;
 use crate::run_state::{self, RunEnd};
 use airtask_core::kwargs;
 
@@ -307,6 +309,61 @@ impl Operator for GlueJobOperator {
             self.job_name
         ));
         Ok(Outcome::Success(Some(json!(run_id))))
+    }
+
+    /// GetJob, then CreateJob for a job that does not exist (UpdateJob too with
+    /// `update_config`), StartJobRun; GetJobRun with `wait_for_completion` (and the driver
+    /// logs with `verbose`); BatchStopJobRun with `stop_job_run_on_kill`. The job's role:
+    /// `iam:PassRole` on it, and `iam:GetRole` for an `iam_role_name`. A local
+    /// `script_location` is uploaded to `s3_bucket` (HeadObject first unless
+    /// `replace_script_file`).
+    fn permissions(&self) -> Vec<Permission> {
+        let mut out = Vec::new();
+        if let (Some(location), Some(bucket)) =
+            (self.script_location.as_deref(), self.s3_bucket.as_deref())
+            && !location.starts_with("s3://")
+        {
+            let name = std::path::Path::new(location)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let key = global_arn("s3", &format!("{bucket}/{ARTIFACTS_PREFIX}{name}"));
+            if !self.replace_script_file {
+                out.push(Permission::new(
+                    &["s3:ListBucket"],
+                    [global_arn("s3", bucket)],
+                ));
+                out.push(Permission::new(&["s3:GetObject"], [key.clone()]));
+            }
+            out.push(Permission::new(&["s3:PutObject"], [key]));
+        }
+        let mut actions = vec!["glue:GetJob", "glue:CreateJob"];
+        if self.update_config {
+            actions.push("glue:UpdateJob");
+        }
+        actions.push("glue:StartJobRun");
+        if self.wait.wait_for_completion {
+            actions.push("glue:GetJobRun");
+        }
+        if self.stop_job_run_on_kill {
+            actions.push("glue:BatchStopJobRun");
+        }
+        out.push(Permission::new(
+            &actions,
+            [perms::glue(&self.aws, &format!("job/{}", self.job_name))],
+        ));
+        match (&self.create.role, &self.role) {
+            (Some(role), _) | (None, Role::Arn(role)) => out.push(perms::pass_role(role)),
+            (None, Role::Name(name)) => out.push(Permission::new(
+                &["iam:GetRole", "iam:PassRole"],
+                [perms::role_arn(name)],
+            )),
+            (None, Role::Unset) => {}
+        }
+        if self.wait.wait_for_completion && self.verbose {
+            out.push(perms::job_logs(&self.aws));
+        }
+        out
     }
 
     async fn on_kill(&mut self, ctx: &TaskContext) {
@@ -708,5 +765,76 @@ mod tests {
     fn quote_is_pythons_with_nothing_safe() {
         assert_eq!(quote("my job/é"), "my%20job%2F%C3%A9");
         assert_eq!(quote("a-b_c.d~e"), "a-b_c.d~e");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::GlueJobOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<GlueJobOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn waiting_and_verbose_add_the_run_and_its_logs() {
+        assert_eq!(
+            perms(json!({
+                "job_name": "etl", "script_location": "s3://b/etl.py",
+                "iam_role_name": "glue-role", "verbose": true,
+            })),
+            [
+                Permission::new(
+                    &[
+                        "glue:GetJob",
+                        "glue:CreateJob",
+                        "glue:StartJobRun",
+                        "glue:GetJobRun"
+                    ],
+                    ["arn:aws:glue:{region}:{account}:job/etl"]
+                ),
+                Permission::new(
+                    &["iam:GetRole", "iam:PassRole"],
+                    ["arn:aws:iam::{account}:role/glue-role"]
+                ),
+                Permission::new(
+                    &["logs:FilterLogEvents"],
+                    ["arn:aws:logs:{region}:{account}:log-group:/aws-glue/jobs*"]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_waiting_only_the_job_is_started_and_a_local_script_uploaded() {
+        assert_eq!(
+            perms(json!({
+                "job_name": "etl", "script_location": "/dags/etl.py", "s3_bucket": "art",
+                "iam_role_arn": "arn:aws:iam::1:role/r", "wait_for_completion": false,
+                "update_config": true, "replace_script_file": true, "region_name": "eu-west-1",
+            })),
+            [
+                Permission::new(
+                    &["s3:PutObject"],
+                    ["arn:aws:s3:::art/artifacts/glue-scripts/etl.py"]
+                ),
+                Permission::new(
+                    &[
+                        "glue:GetJob",
+                        "glue:CreateJob",
+                        "glue:UpdateJob",
+                        "glue:StartJobRun"
+                    ],
+                    ["arn:aws:glue:eu-west-1:{account}:job/etl"]
+                ),
+                Permission::new(&["iam:PassRole"], ["arn:aws:iam::1:role/r"]),
+            ]
+        );
     }
 }

@@ -5,10 +5,11 @@ use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::Poll;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::job_logs::JobLogs;
+use crate::perms;
 use crate::run_state::{self, RunEnd};
 
 /// A configured `GlueJobSensor`.
@@ -90,5 +91,16 @@ impl Operator for GlueJobSensor {
             verdict
         })
         .await
+    }
+    /// GetJobRun on the job, and with `verbose` the run's driver logs.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut out = vec![Permission::new(
+            &["glue:GetJobRun"],
+            [perms::glue(&self.aws, &format!("job/{}", self.job_name))],
+        )];
+        if self.verbose {
+            out.push(perms::job_logs(&self.aws));
+        }
+        out
     }
 }

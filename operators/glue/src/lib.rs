@@ -14,6 +14,7 @@ mod job_config;
 mod job_logs;
 mod job_sensor;
 mod partition_sensor;
+mod perms;
 mod run_state;
 
 use airtask_core::RegistryBuilder;

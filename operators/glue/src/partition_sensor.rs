@@ -4,8 +4,10 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
+
+use crate::perms;
 
 /// A configured `GlueCatalogPartitionSensor`.
 #[derive(Debug)]
@@ -93,6 +95,22 @@ impl Operator for GlueCatalogPartitionSensor {
             Ok(!out.partitions().is_empty())
         })
         .await
+    }
+
+    /// GetPartitions, which IAM authorizes on the catalog, the database and the table.
+    fn permissions(&self) -> Vec<Permission> {
+        let (database, table) = match self.table_name.split_once('.') {
+            Some((database, table)) => (database, table),
+            None => (self.database_name.as_str(), self.table_name.as_str()),
+        };
+        vec![Permission::new(
+            &["glue:GetPartitions"],
+            [
+                perms::glue(&self.aws, "catalog"),
+                perms::glue(&self.aws, &format!("database/{database}")),
+                perms::glue(&self.aws, &format!("table/{database}/{table}")),
+            ],
+        )]
     }
 }
 

@@ -7,7 +7,7 @@ use airtask_aws::AwsParams;
 use airtask_core::kwargs;
 use airtask_core::wait::WaitSettings;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_kinesisanalyticsv2::types::{RunConfiguration, RuntimeEnvironment};
 use serde_json::json;
@@ -118,6 +118,15 @@ impl Operator for KinesisAnalyticsV2CreateApplicationOperator {
         ctx.info(&format!("{MSG} created successfully {name}."));
         Ok(arn_xcom(arn))
     }
+
+    /// CreateApplication (which IAM does not scope to an application), and `iam:PassRole` on
+    /// `service_execution_role`.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![
+            Permission::on_any(&["kinesisanalytics:CreateApplication"]),
+            Permission::new(&["iam:PassRole"], [self.service_execution_role.clone()]),
+        ]
+    }
 }
 
 /// Reads the waiting parameters of start and stop (defaults: every 60 s, 20 attempts).
@@ -195,6 +204,21 @@ impl Operator for KinesisAnalyticsV2StartApplicationOperator {
         ctx.info(&format!("{MSG} started successfully {name}."));
         Ok(arn_xcom(arn))
     }
+
+    /// StartApplication, then DescribeApplication (its ARN, and the wait), on the application.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &[
+                "kinesisanalytics:StartApplication",
+                "kinesisanalytics:DescribeApplication",
+            ],
+            [airtask_core::permissions::arn(
+                "kinesisanalytics",
+                self.aws.region(),
+                &format!("application/{}", self.application_name),
+            )],
+        )]
+    }
 }
 
 /// A configured `KinesisAnalyticsV2StopApplicationOperator`.
@@ -261,6 +285,21 @@ impl Operator for KinesisAnalyticsV2StopApplicationOperator {
         ctx.info(&format!("{MSG} stopped successfully {name}."));
         Ok(arn_xcom(arn))
     }
+
+    /// StopApplication, then DescribeApplication (its ARN, and the wait), on the application.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &[
+                "kinesisanalytics:StopApplication",
+                "kinesisanalytics:DescribeApplication",
+            ],
+            [airtask_core::permissions::arn(
+                "kinesisanalytics",
+                self.aws.region(),
+                &format!("application/{}", self.application_name),
+            )],
+        )]
+    }
 }
 
 #[cfg(test)]
@@ -316,5 +355,49 @@ mod tests {
         .unwrap();
         assert!(!op.force);
         assert!(op.wait.wait_for_completion, "deferrable implies waiting");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::{
+        KinesisAnalyticsV2CreateApplicationOperator, KinesisAnalyticsV2StopApplicationOperator,
+    };
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn creating_passes_the_role_and_stopping_describes_the_application() {
+        let role = "arn:aws:iam::1:role/flink";
+        let create = build_operator::<KinesisAnalyticsV2CreateApplicationOperator>(&params(
+            json!({"application_name": "a", "runtime_environment": "FLINK-1_20", "service_execution_role": role}),
+        ))
+        .expect("valid parameters");
+        assert_eq!(
+            create.permissions(),
+            [
+                Permission::on_any(&["kinesisanalytics:CreateApplication"]),
+                Permission::new(&["iam:PassRole"], [role]),
+            ]
+        );
+        let stop = build_operator::<KinesisAnalyticsV2StopApplicationOperator>(&params(
+            json!({"application_name": "a"}),
+        ))
+        .expect("valid parameters");
+        assert_eq!(
+            stop.permissions(),
+            [Permission::new(
+                &[
+                    "kinesisanalytics:StopApplication",
+                    "kinesisanalytics:DescribeApplication"
+                ],
+                ["arn:aws:kinesisanalytics:{region}:{account}:application/a"]
+            )]
+        );
     }
 }

@@ -10,7 +10,7 @@ use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::WaitSettings;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use serde_json::json;
 
@@ -41,6 +41,18 @@ impl Settings {
             max_retries,
             deferrable,
         })
+    }
+
+    /// DescribeApplication on the application.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["kinesisanalytics:DescribeApplication"],
+            [airtask_core::permissions::arn(
+                "kinesisanalytics",
+                self.aws.region(),
+                &format!("application/{}", self.application_name),
+            )],
+        )]
     }
 
     async fn run(&self, ctx: &TaskContext, op: Op) -> Result<Outcome, TaskError> {
@@ -110,6 +122,11 @@ impl Operator for KinesisAnalyticsV2StartApplicationCompletedSensor {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.run(ctx, Op::Start).await
     }
+
+    /// DescribeApplication on the application.
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions()
+    }
 }
 
 impl Operator for KinesisAnalyticsV2StopApplicationCompletedSensor {
@@ -126,6 +143,11 @@ impl Operator for KinesisAnalyticsV2StopApplicationCompletedSensor {
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.run(ctx, Op::Stop).await
+    }
+
+    /// DescribeApplication on the application.
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions()
     }
 }
 

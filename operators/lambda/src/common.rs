@@ -1,8 +1,33 @@
 //! What the Lambda operators share: the client for the task's identity, and the function's
 //! state as GetFunction reports it.
 
+use airtask_aws::AwsParams;
+use airtask_core::permissions::arn;
 use airtask_core::{TaskContext, TaskError};
 use aws_sdk_lambda::types::State;
+
+/// The ARN IAM authorizes a call on `function_name` (a name, a partial ARN
+/// `ACCOUNT:function:NAME` or a full ARN) at `qualifier` (a version or alias) against:
+/// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`.
+pub(crate) fn function_arn(
+    aws: &AwsParams,
+    function_name: &str,
+    qualifier: Option<&str>,
+) -> String {
+    let mut out = if function_name.starts_with("arn:") {
+        function_name.to_owned()
+    } else {
+        let name = function_name
+            .split_once(":function:")
+            .map_or(function_name, |(_, name)| name);
+        arn("lambda", aws.region(), &format!("function:{name}"))
+    };
+    if let Some(q) = qualifier.filter(|q| !q.is_empty()) {
+        out.push(':');
+        out.push_str(q);
+    }
+    out
+}
 
 /// A Lambda client for the task's identity, in `region` when the task names one.
 pub(crate) fn client(

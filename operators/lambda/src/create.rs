@@ -3,9 +3,10 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::params::describe;
+use airtask_core::permissions::global_arn;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_lambda::operation::create_function::builders::CreateFunctionFluentBuilder;
 use aws_sdk_lambda::primitives::Blob;
@@ -16,7 +17,7 @@ use aws_sdk_lambda::types::{
 };
 use serde_json::{Map, Value};
 
-use crate::common::{client, function_state};
+use crate::common::{client, function_arn, function_state};
 
 const NAME: &str = "LambdaCreateFunctionOperator";
 
@@ -209,6 +210,50 @@ impl Operator for LambdaCreateFunctionOperator {
             .await?;
         }
         Ok(Outcome::Success(Some(Value::String(arn))))
+    }
+
+    /// CreateFunction on the function and `iam:PassRole` on `role`; GetFunction with
+    /// `wait_for_completion`. What Lambda reads with the caller's identity: the code's S3
+    /// object (`code.S3Bucket`/`S3Key`), the `layers`, and with `vpc_config` the VPC's
+    /// subnets and security groups (EC2 Describe calls, not scoped to resources).
+    fn permissions(&self) -> Vec<Permission> {
+        let mut actions = vec!["lambda:CreateFunction"];
+        if self.wait_for_completion {
+            actions.push("lambda:GetFunction");
+        }
+        let mut out = vec![
+            Permission::new(
+                &actions,
+                [function_arn(&self.aws, &self.function_name, None)],
+            ),
+            Permission::new(&["iam:PassRole"], [self.role.clone()]),
+        ];
+        let code = self.request.code.as_ref();
+        if let (Some(bucket), Some(key)) = (
+            code.and_then(FunctionCode::s3_bucket),
+            code.and_then(FunctionCode::s3_key),
+        ) {
+            let get: &[&str] = if code.and_then(FunctionCode::s3_object_version).is_some() {
+                &["s3:GetObject", "s3:GetObjectVersion"]
+            } else {
+                &["s3:GetObject"]
+            };
+            out.push(Permission::new(
+                get,
+                [global_arn("s3", &format!("{bucket}/{key}"))],
+            ));
+        }
+        if let Some(layers) = self.request.layers.as_ref().filter(|l| !l.is_empty()) {
+            out.push(Permission::new(&["lambda:GetLayerVersion"], layers.clone()));
+        }
+        if self.request.vpc_config.is_some() {
+            out.push(Permission::on_any(&[
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcs",
+            ]));
+        }
+        out
     }
 }
 
@@ -585,5 +630,53 @@ mod tests {
         );
         let err = config(serde_json::json!({"architectures": ["sparc"]})).unwrap_err();
         assert!(err.message().contains("x86_64 or arm64"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::LambdaCreateFunctionOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<LambdaCreateFunctionOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn waiting_adds_get_function_and_s3_code_is_read() {
+        let role = "arn:aws:iam::123456789012:role/fn";
+        assert_eq!(
+            perms(json!({
+                "function_name": "f", "role": role, "runtime": "python3.12",
+                "handler": "h.handler", "code": {"S3Bucket": "code", "S3Key": "f.zip"},
+                "wait_for_completion": true, "region_name": "eu-west-1",
+            })),
+            [
+                Permission::new(
+                    &["lambda:CreateFunction", "lambda:GetFunction"],
+                    ["arn:aws:lambda:eu-west-1:{account}:function:f"]
+                ),
+                Permission::new(&["iam:PassRole"], [role]),
+                Permission::new(&["s3:GetObject"], ["arn:aws:s3:::code/f.zip"]),
+            ]
+        );
+        assert_eq!(
+            perms(json!({
+                "function_name": "f", "role": role, "runtime": "python3.12",
+                "handler": "h.handler", "code": {"ZipFile": "UEsDBA=="},
+            })),
+            [
+                Permission::new(
+                    &["lambda:CreateFunction"],
+                    ["arn:aws:lambda:{region}:{account}:function:f"]
+                ),
+                Permission::new(&["iam:PassRole"], [role]),
+            ]
+        );
     }
 }

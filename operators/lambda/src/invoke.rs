@@ -3,7 +3,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_lambda::operation::RequestId as _;
 use aws_sdk_lambda::primitives::Blob;
@@ -11,7 +11,7 @@ use aws_sdk_lambda::types::{InvocationType, LogType};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::common::client;
+use crate::common::{client, function_arn};
 
 /// The invocation types Lambda takes.
 const INVOCATION_TYPES: [&str; 3] = ["RequestResponse", "Event", "DryRun"];
@@ -118,6 +118,18 @@ impl Operator for LambdaInvokeFunctionOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let lambda = client(ctx, self.aws.region())?;
         self.invoke(ctx, &lambda).await
+    }
+
+    /// Invoke (`lambda:InvokeFunction`) on the function, at `qualifier` when given.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["lambda:InvokeFunction"],
+            [function_arn(
+                &self.aws,
+                &self.function_name,
+                self.qualifier.as_deref(),
+            )],
+        )]
     }
 }
 
@@ -411,5 +423,35 @@ mod tests {
     fn log_result_that_is_not_base64_is_skipped() {
         assert_eq!(decode_log_result("not base64!"), None);
         assert_eq!(decode_log_result("aGkK").as_deref(), Some("hi\n"));
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::LambdaInvokeFunctionOperator;
+
+    #[test]
+    fn the_function_is_invoked_at_its_qualifier() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<LambdaInvokeFunctionOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        assert_eq!(
+            perms(json!({"function_name": "f", "qualifier": "live"})),
+            [Permission::new(
+                &["lambda:InvokeFunction"],
+                ["arn:aws:lambda:{region}:{account}:function:f:live"]
+            )]
+        );
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:g";
+        assert_eq!(
+            perms(json!({"function_name": arn})),
+            [Permission::new(&["lambda:InvokeFunction"], [arn])]
+        );
     }
 }

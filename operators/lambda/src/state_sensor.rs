@@ -3,10 +3,10 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
-use crate::common::{client, function_state};
+use crate::common::{client, function_arn, function_state};
 
 /// A configured `LambdaFunctionStateSensor`.
 #[derive(Debug)]
@@ -79,5 +79,17 @@ impl Operator for LambdaFunctionStateSensor {
             Ok(targets.contains(&s.state))
         })
         .await
+    }
+
+    /// GetFunction on the function, at `qualifier` when given.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["lambda:GetFunction"],
+            [function_arn(
+                &self.aws,
+                &self.function_name,
+                self.qualifier.as_deref(),
+            )],
+        )]
     }
 }

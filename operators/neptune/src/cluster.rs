@@ -10,7 +10,7 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_neptune::Client;
 use aws_sdk_neptune::types::Filter;
@@ -115,6 +115,20 @@ impl ClusterAction {
             cluster_id,
             wait,
         })
+    }
+
+    /// DescribeDBClusters and `call` on the cluster (Neptune's management API is authorized
+    /// as RDS's), and DescribeDBInstances of its instances, which the wait for them reads
+    /// after a refusal (`db:*`: the instances are not parameters).
+    fn permissions(&self, call: &'static str) -> Vec<Permission> {
+        let rds = |r: &str| airtask_core::permissions::arn("rds", self.aws.region(), r);
+        vec![
+            Permission::new(
+                &[call, "rds:DescribeDBClusters"],
+                [rds(&format!("cluster:{}", self.cluster_id))],
+            ),
+            Permission::new(&["rds:DescribeDBInstances"], [rds("db:*")]),
+        ]
     }
 
     async fn run(&self, ctx: &TaskContext, action: Action) -> Result<Outcome, TaskError> {
@@ -393,6 +407,11 @@ impl Operator for NeptuneStartDbClusterOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.run(ctx, Action::Start).await
     }
+
+    /// StartDBCluster and DescribeDBClusters on the cluster, DescribeDBInstances.
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions("rds:StartDBCluster")
+    }
 }
 
 /// A configured `NeptuneStopDbClusterOperator`.
@@ -413,6 +432,11 @@ impl Operator for NeptuneStopDbClusterOperator {
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.run(ctx, Action::Stop).await
+    }
+
+    /// StopDBCluster and DescribeDBClusters on the cluster, DescribeDBInstances.
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions("rds:StopDBCluster")
     }
 }
 
@@ -585,5 +609,36 @@ mod tests {
         );
         let e = instances_poll(&neptune, "c").await.unwrap_err();
         assert!(e.message.contains("instance i1 is failed"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::NeptuneStopDbClusterOperator;
+
+    #[test]
+    fn the_cluster_is_stopped_as_an_rds_cluster() {
+        let p: Params = json!({"db_cluster_id": "n1", "region_name": "us-west-2"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            build_operator::<NeptuneStopDbClusterOperator>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [
+                Permission::new(
+                    &["rds:StopDBCluster", "rds:DescribeDBClusters"],
+                    ["arn:aws:rds:us-west-2:{account}:cluster:n1"]
+                ),
+                Permission::new(
+                    &["rds:DescribeDBInstances"],
+                    ["arn:aws:rds:us-west-2:{account}:db:*"]
+                ),
+            ]
+        );
     }
 }

@@ -10,7 +10,7 @@ use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_opensearchserverless::Client;
 use serde_json::json;
@@ -166,6 +166,11 @@ impl Operator for OpenSearchServerlessCollectionActiveSensor {
         })
         .await
     }
+
+    /// BatchGetCollection (which IAM does not scope to a collection).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::on_any(&["aoss:BatchGetCollection"])]
+    }
 }
 
 #[cfg(test)]
@@ -202,5 +207,27 @@ mod tests {
         let e = classify("name c", "DELETING".into()).unwrap_err();
         assert!(e.message.starts_with(FAILURE_MESSAGE), "{e}");
         assert!(classify("x", "FAILED".into()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::OpenSearchServerlessCollectionActiveSensor;
+
+    #[test]
+    fn collections_are_read_unscoped() {
+        let p: Params = json!({"collection_name": "c"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            build_operator::<OpenSearchServerlessCollectionActiveSensor>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::on_any(&["aoss:BatchGetCollection"])]
+        );
     }
 }

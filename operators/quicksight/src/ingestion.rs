@@ -28,6 +28,19 @@ pub(crate) async fn account_id(ctx: &TaskContext) -> Result<String, TaskError> {
     })
 }
 
+/// The ARN of the ingestion `ingestion_id` of the dataset `data_set_id`.
+pub(crate) fn ingestion_arn(
+    aws: &airtask_aws::AwsParams,
+    data_set_id: &str,
+    ingestion_id: &str,
+) -> String {
+    airtask_core::permissions::arn(
+        "quicksight",
+        aws.region(),
+        &format!("dataset/{data_set_id}/ingestion/{ingestion_id}"),
+    )
+}
+
 /// The account field of an ARN (`arn:aws:sts::123456789012:assumed-role/...`).
 pub(crate) fn account_of(arn: &str) -> Option<String> {
     arn.split(':')

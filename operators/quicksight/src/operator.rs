@@ -9,7 +9,7 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_quicksight::types::IngestionType;
 use serde_json::{Map, Value, json};
@@ -175,6 +175,24 @@ impl Operator for QuickSightCreateIngestionOperator {
         }
         Ok(Outcome::Success(Some(Value::Object(xcom))))
     }
+
+    /// CreateIngestion, and DescribeIngestion with `wait_for_completion`, on the ingestion
+    /// (the account is the task's own, which STS names without a permission).
+    fn permissions(&self) -> Vec<Permission> {
+        let actions: &[&str] = if self.wait.wait_for_completion {
+            &["quicksight:CreateIngestion", "quicksight:DescribeIngestion"]
+        } else {
+            &["quicksight:CreateIngestion"]
+        };
+        vec![Permission::new(
+            actions,
+            [crate::ingestion::ingestion_arn(
+                &self.aws,
+                &self.data_set_id,
+                &self.ingestion_id,
+            )],
+        )]
+    }
 }
 
 #[cfg(test)]
@@ -207,5 +225,35 @@ mod tests {
         let e =
             build(json!({"data_set_id": "ds", "ingestion_id": "i", "region": "x"})).unwrap_err();
         assert!(e.is_unknown_parameter(), "{}", e.message());
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::QuickSightCreateIngestionOperator;
+
+    #[test]
+    fn the_ingestion_is_described_only_when_waited_for() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<QuickSightCreateIngestionOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        let ingestion = ["arn:aws:quicksight:{region}:{account}:dataset/ds/ingestion/i1"];
+        assert_eq!(
+            perms(json!({"data_set_id": "ds", "ingestion_id": "i1"})),
+            [Permission::new(
+                &["quicksight:CreateIngestion", "quicksight:DescribeIngestion"],
+                ingestion
+            )]
+        );
+        assert_eq!(
+            perms(json!({"data_set_id": "ds", "ingestion_id": "i1", "wait_for_completion": false})),
+            [Permission::new(&["quicksight:CreateIngestion"], ingestion)]
+        );
     }
 }

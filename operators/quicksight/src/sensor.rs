@@ -4,7 +4,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::ingestion;
@@ -67,6 +67,18 @@ impl Operator for QuickSightSensor {
             Ok(s.status == "COMPLETED")
         })
         .await
+    }
+
+    /// DescribeIngestion on the ingestion.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["quicksight:DescribeIngestion"],
+            [crate::ingestion::ingestion_arn(
+                &self.aws,
+                &self.data_set_id,
+                &self.ingestion_id,
+            )],
+        )]
     }
 }
 

@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
+use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
-use airtask_core::{ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::{ParamError, ParamReader, Permission, TaskContext, TaskError};
 use aws_sdk_rds::Client;
 use aws_sdk_rds::primitives::DateTime;
 use aws_sdk_rds::types::Tag;
@@ -212,6 +213,59 @@ impl Resource {
 
 /// Whether an error code means the resource does not exist (the hook's
 /// `AirflowNotFoundException` cases, and the boto3 waiters' "not found" acceptors).
+impl Resource {
+    /// The IAM action of the Describe call that reads this kind of resource's state.
+    pub(crate) fn describe_action(self) -> &'static str {
+        match self {
+            Resource::Instance => "rds:DescribeDBInstances",
+            Resource::Cluster => "rds:DescribeDBClusters",
+            Resource::Snapshot => "rds:DescribeDBSnapshots",
+            Resource::ClusterSnapshot => "rds:DescribeDBClusterSnapshots",
+            Resource::ExportTask => "rds:DescribeExportTasks",
+            Resource::EventSubscription => "rds:DescribeEventSubscriptions",
+        }
+    }
+
+    /// The ARN of the resource `id` of this kind in the operator's region (`id` itself when it
+    /// is an ARN). An export task has no ARN of its own: `*`.
+    pub(crate) fn arn(self, aws: &AwsParams, id: &str) -> String {
+        if id.starts_with("arn:") {
+            return id.to_owned();
+        }
+        let kind = match self {
+            Resource::Instance => "db",
+            Resource::Cluster => "cluster",
+            Resource::Snapshot => "snapshot",
+            Resource::ClusterSnapshot => "cluster-snapshot",
+            Resource::EventSubscription => "es",
+            Resource::ExportTask => return "*".to_owned(),
+        };
+        airtask_core::permissions::arn("rds", aws.region(), &format!("{kind}:{id}"))
+    }
+
+    /// `actions` on the resource `id`.
+    pub(crate) fn permission(
+        self,
+        aws: &AwsParams,
+        id: &str,
+        actions: &[&'static str],
+    ) -> Permission {
+        Permission::new(actions, [self.arn(aws, id)])
+    }
+}
+
+/// The ARN of a KMS key given as an ARN, a key id or an alias (an alias widens to every key:
+/// IAM authorizes KMS calls on the key).
+pub(crate) fn kms_key_arn(aws: &AwsParams, key: &str) -> String {
+    if key.starts_with("arn:") {
+        key.to_owned()
+    } else if key.starts_with("alias/") {
+        airtask_core::permissions::arn("kms", aws.region(), "key/*")
+    } else {
+        airtask_core::permissions::arn("kms", aws.region(), &format!("key/{key}"))
+    }
+}
+
 fn not_found(code: Option<&str>) -> bool {
     code.is_some_and(|c| {
         c.ends_with("NotFound") || c.ends_with("NotFoundFault") || c == "SubscriptionNotFound"

@@ -4,7 +4,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_rds::types::{EventSubscription, Tag};
 use serde_json::Value;
@@ -118,6 +118,19 @@ impl Operator for RdsCreateEventSubscriptionOperator {
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
     }
+
+    /// CreateEventSubscription on the subscription (`rds:AddTagsToResource` with `tags`);
+    /// DescribeEventSubscriptions with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut actions = vec!["rds:CreateEventSubscription"];
+        if !self.tags.is_empty() {
+            actions.push("rds:AddTagsToResource");
+        }
+        if self.wait_for_completion {
+            actions.push("rds:DescribeEventSubscriptions");
+        }
+        vec![Resource::EventSubscription.permission(&self.aws, &self.subscription_name, &actions)]
+    }
 }
 
 /// A configured `RdsDeleteEventSubscriptionOperator`.
@@ -160,5 +173,14 @@ impl Operator for RdsDeleteEventSubscriptionOperator {
         Ok(Outcome::Success(Some(common::xcom(&subscription_json(
             out.event_subscription(),
         )))))
+    }
+
+    /// DeleteEventSubscription on the subscription.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Resource::EventSubscription.permission(
+            &self.aws,
+            &self.subscription_name,
+            &["rds:DeleteEventSubscription"],
+        )]
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::wait::WaitSettings;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::common::{self, Obj, Resource, non_empty};
@@ -142,6 +142,24 @@ impl Operator for RdsStartExportTaskOperator {
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
     }
+
+    /// StartExportTask on the snapshot (`source_arn`), `iam:PassRole` on `iam_role_arn`, the
+    /// KMS grant on `kms_key_id`; DescribeExportTasks (not scoped to the task) with
+    /// `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut out = vec![
+            Permission::new(&["rds:StartExportTask"], [self.source_arn.clone()]),
+            Permission::new(&["iam:PassRole"], [self.iam_role_arn.clone()]),
+            Permission::new(
+                &["kms:CreateGrant", "kms:DescribeKey"],
+                [common::kms_key_arn(&self.aws, &self.kms_key_id)],
+            ),
+        ];
+        if self.wait.wait_for_completion {
+            out.push(Permission::on_any(&["rds:DescribeExportTasks"]));
+        }
+        out
+    }
 }
 
 /// A configured `RdsCancelExportTaskOperator`.
@@ -195,5 +213,18 @@ impl Operator for RdsCancelExportTaskOperator {
             .await?;
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
+    }
+
+    /// CancelExportTask, and DescribeExportTasks with `wait_for_completion` (neither scoped to
+    /// the task).
+    fn permissions(&self) -> Vec<Permission> {
+        if self.wait.wait_for_completion {
+            vec![Permission::on_any(&[
+                "rds:CancelExportTask",
+                "rds:DescribeExportTasks",
+            ])]
+        } else {
+            vec![Permission::on_any(&["rds:CancelExportTask"])]
+        }
     }
 }

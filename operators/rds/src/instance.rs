@@ -6,7 +6,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::wait::WaitSettings;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder;
 use serde_json::Value;
@@ -304,6 +304,82 @@ impl Operator for RdsCreateDbInstanceOperator {
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
     }
+
+    /// CreateDBInstance on the instance and the groups it is created in (the parameter,
+    /// option and subnet groups of `rds_kwargs`, every one where the default applies; and
+    /// `DBClusterIdentifier`'s cluster), with what `rds_kwargs` adds: `rds:AddTagsToResource`
+    /// for `Tags`, `iam:PassRole` for `MonitoringRoleArn` and `DomainIAMRoleName`, the KMS
+    /// grant for `KmsKeyId`, the master password's secret for `ManageMasterUserPassword`.
+    /// DescribeDBInstances with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let arg = |k: &str| {
+            self.args
+                .strings
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        let rds = |r: &str| airtask_core::permissions::arn("rds", self.aws.region(), r);
+        let id = &self.db_instance_identifier;
+        let mut create = vec![
+            Resource::Instance.arn(&self.aws, id),
+            rds(&format!(
+                "pg:{}",
+                arg("DBParameterGroupName").unwrap_or("*")
+            )),
+            rds(&format!("og:{}", arg("OptionGroupName").unwrap_or("*"))),
+            rds(&format!(
+                "subgrp:{}",
+                arg("DBSubnetGroupName").unwrap_or("*")
+            )),
+        ];
+        if let Some(c) = arg("DBClusterIdentifier") {
+            create.push(Resource::Cluster.arn(&self.aws, c));
+        }
+        let mut out = vec![Permission::new(&["rds:CreateDBInstance"], create)];
+        if self.args.tags.as_ref().is_some_and(|t| !t.is_empty()) {
+            out.push(Resource::Instance.permission(&self.aws, id, &["rds:AddTagsToResource"]));
+        }
+        let mut roles = Vec::new();
+        if let Some(r) = arg("MonitoringRoleArn") {
+            roles.push(r.to_owned());
+        }
+        if let Some(r) = arg("DomainIAMRoleName") {
+            roles.push(airtask_core::permissions::arn(
+                "iam",
+                Some(""),
+                &format!("role/{r}"),
+            ));
+        }
+        if !roles.is_empty() {
+            out.push(Permission::new(&["iam:PassRole"], roles));
+        }
+        if let Some(key) = arg("KmsKeyId") {
+            out.push(Permission::new(
+                &["kms:CreateGrant", "kms:DescribeKey"],
+                [common::kms_key_arn(&self.aws, key)],
+            ));
+        }
+        if self
+            .args
+            .bools
+            .iter()
+            .any(|(k, v)| *k == "ManageMasterUserPassword" && *v)
+        {
+            out.push(Permission::new(
+                &["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+                [airtask_core::permissions::arn(
+                    "secretsmanager",
+                    self.aws.region(),
+                    "secret:rds!*",
+                )],
+            ));
+        }
+        if self.wait.wait_for_completion {
+            out.push(Resource::Instance.permission(&self.aws, id, &["rds:DescribeDBInstances"]));
+        }
+        out
+    }
 }
 
 /// A configured `RdsDeleteDbInstanceOperator`.
@@ -370,6 +446,23 @@ impl Operator for RdsDeleteDbInstanceOperator {
             .await?;
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
+    }
+
+    /// DeleteDBInstance on the instance, and CreateDBSnapshot on the final snapshot unless
+    /// `rds_kwargs` says `SkipFinalSnapshot: true`; DescribeDBInstances with
+    /// `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let id = &self.db_instance_identifier;
+        let mut actions = vec!["rds:DeleteDBInstance"];
+        if self.wait.wait_for_completion {
+            actions.push("rds:DescribeDBInstances");
+        }
+        let mut out = vec![Resource::Instance.permission(&self.aws, id, &actions)];
+        if self.skip_final_snapshot != Some(true) {
+            let snapshot = self.final_db_snapshot_identifier.as_deref().unwrap_or("*");
+            out.push(Resource::Snapshot.permission(&self.aws, snapshot, &["rds:CreateDBSnapshot"]));
+        }
+        out
     }
 }
 
@@ -447,6 +540,20 @@ impl Operator for RdsStartDbOperator {
             .await?;
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
+    }
+
+    /// StartDBInstance or StartDBCluster (`db_type`) on the database; its Describe call with
+    /// `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let kind = Resource::db_of(self.db_type);
+        let mut actions = vec![match self.db_type {
+            DbType::Instance => "rds:StartDBInstance",
+            DbType::Cluster => "rds:StartDBCluster",
+        }];
+        if self.wait.wait_for_completion {
+            actions.push(kind.describe_action());
+        }
+        vec![kind.permission(&self.aws, &self.db_identifier, &actions)]
     }
 }
 
@@ -536,6 +643,31 @@ impl Operator for RdsStopDbOperator {
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
     }
+
+    /// StopDBInstance or StopDBCluster (`db_type`) on the database (for an instance with
+    /// `db_snapshot_identifier`, CreateDBSnapshot and StopDBInstance on that snapshot too); its
+    /// Describe call with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let kind = Resource::db_of(self.db_type);
+        let mut actions = vec![match self.db_type {
+            DbType::Instance => "rds:StopDBInstance",
+            DbType::Cluster => "rds:StopDBCluster",
+        }];
+        if self.wait.wait_for_completion {
+            actions.push(kind.describe_action());
+        }
+        let mut out = vec![kind.permission(&self.aws, &self.db_identifier, &actions)];
+        if let (DbType::Instance, Some(snapshot)) =
+            (self.db_type, self.db_snapshot_identifier.as_deref())
+        {
+            out.push(Resource::Snapshot.permission(
+                &self.aws,
+                snapshot,
+                &["rds:StopDBInstance", "rds:CreateDBSnapshot"],
+            ));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -592,5 +724,77 @@ mod tests {
             build_operator::<RdsStopDbOperator>(&params(json!({"db_identifier": "db1"}))).unwrap();
         assert_eq!(op.db_type, DbType::Instance);
         assert_eq!(op.wait.waiter_max_attempts, 40);
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::{RdsDeleteDbInstanceOperator, RdsStartDbOperator};
+
+    fn params(v: serde_json::Value) -> Params {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn starting_a_cluster_or_an_instance_with_or_without_the_wait() {
+        let start = |v| {
+            build_operator::<RdsStartDbOperator>(&params(v))
+                .expect("valid parameters")
+                .permissions()
+        };
+        assert_eq!(
+            start(json!({"db_identifier": "db1"})),
+            [Permission::new(
+                &["rds:StartDBInstance", "rds:DescribeDBInstances"],
+                ["arn:aws:rds:{region}:{account}:db:db1"]
+            )]
+        );
+        assert_eq!(
+            start(
+                json!({"db_identifier": "c1", "db_type": "cluster", "wait_for_completion": false})
+            ),
+            [Permission::new(
+                &["rds:StartDBCluster"],
+                ["arn:aws:rds:{region}:{account}:cluster:c1"]
+            )]
+        );
+    }
+
+    #[test]
+    fn deleting_an_instance_takes_its_final_snapshot_unless_skipped() {
+        let delete = |v| {
+            build_operator::<RdsDeleteDbInstanceOperator>(&params(v))
+                .expect("valid parameters")
+                .permissions()
+        };
+        assert_eq!(
+            delete(json!({
+                "db_instance_identifier": "db1",
+                "rds_kwargs": {"FinalDBSnapshotIdentifier": "last"},
+                "wait_for_completion": false,
+            })),
+            [
+                Permission::new(
+                    &["rds:DeleteDBInstance"],
+                    ["arn:aws:rds:{region}:{account}:db:db1"]
+                ),
+                Permission::new(
+                    &["rds:CreateDBSnapshot"],
+                    ["arn:aws:rds:{region}:{account}:snapshot:last"]
+                ),
+            ]
+        );
+        assert_eq!(
+            delete(json!({
+                "db_instance_identifier": "db1", "rds_kwargs": {"SkipFinalSnapshot": true},
+            })),
+            [Permission::new(
+                &["rds:DeleteDBInstance", "rds:DescribeDBInstances"],
+                ["arn:aws:rds:{region}:{account}:db:db1"]
+            )]
+        );
     }
 }

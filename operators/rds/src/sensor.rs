@@ -7,7 +7,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_rds::Client;
 
@@ -107,6 +107,16 @@ impl Operator for RdsSnapshotExistenceSensor {
         })
         .await
     }
+
+    /// DescribeDBSnapshots or DescribeDBClusterSnapshots (`db_type`) on the snapshot.
+    fn permissions(&self) -> Vec<Permission> {
+        let kind = Resource::snapshot_of(self.db_type);
+        vec![kind.permission(
+            &self.aws,
+            &self.db_snapshot_identifier,
+            &[kind.describe_action()],
+        )]
+    }
 }
 
 /// A configured `RdsExportTaskExistenceSensor`.
@@ -168,6 +178,11 @@ impl Operator for RdsExportTaskExistenceSensor {
         })
         .await
     }
+
+    /// DescribeExportTasks (not scoped to the task).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::on_any(&["rds:DescribeExportTasks"])]
+    }
 }
 
 /// A configured `RdsDbSensor`.
@@ -216,6 +231,12 @@ impl Operator for RdsDbSensor {
             poke(ctx, rds, kind, id, targets, &[]).await
         })
         .await
+    }
+
+    /// DescribeDBInstances or DescribeDBClusters (`db_type`) on the database.
+    fn permissions(&self) -> Vec<Permission> {
+        let kind = Resource::db_of(self.db_type);
+        vec![kind.permission(&self.aws, &self.db_identifier, &[kind.describe_action()])]
     }
 }
 

@@ -6,7 +6,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_rds::types::Tag;
 
@@ -120,6 +120,29 @@ impl Operator for RdsCreateDbSnapshotOperator {
             .await?;
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
+    }
+
+    /// CreateDBSnapshot (instance) or CreateDBClusterSnapshot (cluster) on the database and the
+    /// new snapshot (`rds:AddTagsToResource` on it with `tags`); its Describe call with
+    /// `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let (db, snap) = (&self.db_identifier, &self.db_snapshot_identifier);
+        let kind = Resource::snapshot_of(self.db_type);
+        let create = match self.db_type {
+            DbType::Instance => "rds:CreateDBSnapshot",
+            DbType::Cluster => "rds:CreateDBClusterSnapshot",
+        };
+        let mut on_snapshot = vec![create];
+        if !self.tags.is_empty() {
+            on_snapshot.push("rds:AddTagsToResource");
+        }
+        if self.wait_for_completion {
+            on_snapshot.push(kind.describe_action());
+        }
+        vec![
+            Resource::db_of(self.db_type).permission(&self.aws, db, &[create]),
+            kind.permission(&self.aws, snap, &on_snapshot),
+        ]
     }
 }
 
@@ -253,6 +276,35 @@ impl Operator for RdsCopyDbSnapshotOperator {
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
     }
+
+    /// CopyDBSnapshot or CopyDBClusterSnapshot (`db_type`) on the source and the copy
+    /// (`rds:AddTagsToResource` on the copy with `tags` or `copy_tags`, the KMS grant with
+    /// `kms_key_id`); the copy's Describe call with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let kind = Resource::snapshot_of(self.db_type);
+        let copy = match self.db_type {
+            DbType::Instance => "rds:CopyDBSnapshot",
+            DbType::Cluster => "rds:CopyDBClusterSnapshot",
+        };
+        let mut on_target = vec![copy];
+        if !self.tags.is_empty() || self.copy_tags {
+            on_target.push("rds:AddTagsToResource");
+        }
+        if self.wait_for_completion {
+            on_target.push(kind.describe_action());
+        }
+        let mut out = vec![
+            kind.permission(&self.aws, &self.source, &[copy]),
+            kind.permission(&self.aws, &self.target, &on_target),
+        ];
+        if let Some(key) = &self.kms_key_id {
+            out.push(Permission::new(
+                &["kms:CreateGrant", "kms:DescribeKey"],
+                [common::kms_key_arn(&self.aws, key)],
+            ));
+        }
+        out
+    }
 }
 
 /// A configured `RdsDeleteDbSnapshotOperator`.
@@ -336,5 +388,19 @@ impl Operator for RdsDeleteDbSnapshotOperator {
             .await?;
         }
         Ok(Outcome::Success(Some(common::xcom(&answer))))
+    }
+
+    /// DeleteDBSnapshot or DeleteDBClusterSnapshot (`db_type`) on the snapshot; its Describe
+    /// call with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let kind = Resource::snapshot_of(self.db_type);
+        let mut actions = vec![match self.db_type {
+            DbType::Instance => "rds:DeleteDBSnapshot",
+            DbType::Cluster => "rds:DeleteDBClusterSnapshot",
+        }];
+        if self.wait_for_completion {
+            actions.push(kind.describe_action());
+        }
+        vec![kind.permission(&self.aws, &self.db_snapshot_identifier, &actions)]
     }
 }

@@ -8,7 +8,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::wait::WaitSettings;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_redshift::Client;
 use aws_sdk_redshift::types::Tag;
@@ -17,6 +17,20 @@ use crate::cluster::{
     self, CallError, ClusterWaiter, HOOK_LOGGER, NOT_FOUND, str_list, wait_cluster, wait_settings,
     while_state_refuses,
 };
+
+/// The ARN of a Redshift resource (`cluster:ID`, `snapshot:CLUSTER/SNAPSHOT`) in the
+/// operator's region.
+fn rs_arn(aws: &AwsParams, resource: &str) -> String {
+    airtask_core::permissions::arn("redshift", aws.region(), resource)
+}
+
+/// DescribeClusters on one cluster (its status: the waits, and the state checks).
+fn describe_cluster(aws: &AwsParams, id: &str) -> Permission {
+    Permission::new(
+        &["redshift:DescribeClusters"],
+        [rs_arn(aws, &format!("cluster:{id}"))],
+    )
+}
 
 /// The call's error: a refusal by the cluster's state, or another failure.
 fn call_error<E>(
@@ -333,6 +347,51 @@ impl Operator for RedshiftCreateClusterOperator {
         }
         Ok(Outcome::Success(None))
     }
+
+    /// CreateCluster, with `iam:PassRole` on `iam_roles` and `default_iam_role_arn`, and the
+    /// KMS grants Redshift makes with `kms_key_id`; DescribeClusters with
+    /// `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut actions = vec!["redshift:CreateCluster"];
+        if self.wait.wait_for_completion {
+            actions.push("redshift:DescribeClusters");
+        }
+        let mut out = vec![Permission::new(
+            &actions,
+            [rs_arn(
+                &self.aws,
+                &format!("cluster:{}", self.cluster_identifier),
+            )],
+        )];
+        let roles: Vec<String> = self
+            .iam_roles
+            .iter()
+            .flatten()
+            .chain(self.default_iam_role_arn.iter())
+            .cloned()
+            .collect();
+        if !roles.is_empty() {
+            out.push(Permission::new(&["iam:PassRole"], roles));
+        }
+        if let Some(key) = &self.kms_key_id {
+            let key = if key.starts_with("arn:") {
+                key.clone()
+            } else {
+                airtask_core::permissions::arn("kms", self.aws.region(), &format!("key/{key}"))
+            };
+            out.push(Permission::new(
+                &[
+                    "kms:CreateGrant",
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:GenerateDataKey",
+                    "kms:RetireGrant",
+                ],
+                [key],
+            ));
+        }
+        out
+    }
 }
 
 /// A configured `RedshiftCreateClusterSnapshotOperator`.
@@ -427,6 +486,26 @@ impl Operator for RedshiftCreateClusterSnapshotOperator {
             }
         }
         Ok(Outcome::Success(None))
+    }
+
+    /// DescribeClusters (the cluster must be available), CreateClusterSnapshot on the
+    /// snapshot; DescribeClusterSnapshots (not scoped) with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let id = &self.cluster_identifier;
+        let mut out = vec![
+            describe_cluster(&self.aws, id),
+            Permission::new(
+                &["redshift:CreateClusterSnapshot"],
+                [rs_arn(
+                    &self.aws,
+                    &format!("snapshot:{id}/{}", self.snapshot_identifier),
+                )],
+            ),
+        ];
+        if self.wait.wait_for_completion {
+            out.push(Permission::on_any(&["redshift:DescribeClusterSnapshots"]));
+        }
+        out
     }
 }
 
@@ -540,6 +619,25 @@ impl Operator for RedshiftDeleteClusterSnapshotOperator {
         }
         Ok(Outcome::Success(None))
     }
+
+    /// DeleteClusterSnapshot on the snapshot; DescribeClusterSnapshots (not scoped) with
+    /// `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut out = vec![Permission::new(
+            &["redshift:DeleteClusterSnapshot"],
+            [rs_arn(
+                &self.aws,
+                &format!(
+                    "snapshot:{}/{}",
+                    self.cluster_identifier, self.snapshot_identifier
+                ),
+            )],
+        )];
+        if self.wait_for_completion {
+            out.push(Permission::on_any(&["redshift:DescribeClusterSnapshots"]));
+        }
+        out
+    }
 }
 
 /// What pausing and resuming share.
@@ -551,6 +649,21 @@ struct PauseOrResume {
 }
 
 impl PauseOrResume {
+    /// `call` on the cluster, and DescribeClusters with `wait_for_completion`.
+    fn permissions(&self, call: &'static str) -> Vec<Permission> {
+        let mut actions = vec![call];
+        if self.wait.wait_for_completion {
+            actions.push("redshift:DescribeClusters");
+        }
+        vec![Permission::new(
+            &actions,
+            [rs_arn(
+                &self.aws,
+                &format!("cluster:{}", self.cluster_identifier),
+            )],
+        )]
+    }
+
     fn read(p: &mut ParamReader<'_>) -> Result<PauseOrResume, ParamError> {
         let aws = AwsParams::read(p)?;
         let cluster_identifier =
@@ -653,6 +766,11 @@ impl Operator for RedshiftPauseClusterOperator {
             .await?;
         Ok(Outcome::Success(None))
     }
+
+    /// PauseCluster on the cluster; DescribeClusters with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions("redshift:PauseCluster")
+    }
 }
 
 /// A configured `RedshiftResumeClusterOperator`.
@@ -703,6 +821,11 @@ impl Operator for RedshiftResumeClusterOperator {
         op.wait(ctx, &rs, "available", "Resumed", ClusterWaiter::Resumed)
             .await?;
         Ok(Outcome::Success(None))
+    }
+
+    /// ResumeCluster on the cluster; DescribeClusters with `wait_for_completion`.
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions("redshift:ResumeCluster")
     }
 }
 
@@ -811,6 +934,28 @@ impl Operator for RedshiftDeleteClusterOperator {
             wait_cluster(ctx, &rs, id, ClusterWaiter::Deleted, &self.wait).await?;
         }
         Ok(Outcome::Success(None))
+    }
+
+    /// DeleteCluster and DescribeClusters (the state while DeleteCluster is refused, and the
+    /// wait) on the cluster; with `skip_final_cluster_snapshot: false`, CreateClusterSnapshot
+    /// on the final snapshot.
+    fn permissions(&self) -> Vec<Permission> {
+        let id = &self.cluster_identifier;
+        let mut out = vec![Permission::new(
+            &["redshift:DeleteCluster", "redshift:DescribeClusters"],
+            [rs_arn(&self.aws, &format!("cluster:{id}"))],
+        )];
+        if !self.skip_final_cluster_snapshot {
+            let snapshot = self
+                .final_cluster_snapshot_identifier
+                .as_deref()
+                .unwrap_or("*");
+            out.push(Permission::new(
+                &["redshift:CreateClusterSnapshot"],
+                [rs_arn(&self.aws, &format!("snapshot:{id}/{snapshot}"))],
+            ));
+        }
+        out
     }
 }
 
@@ -993,6 +1138,36 @@ mod tests {
         assert!(
             lines[2].starts_with("Redshift cluster c (cluster_paused): pausing (poll 1 of 30"),
             "{lines:?}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::RedshiftPauseClusterOperator;
+
+    #[test]
+    fn pausing_describes_the_cluster_only_when_it_waits() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<RedshiftPauseClusterOperator>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        let cluster = ["arn:aws:redshift:{region}:{account}:cluster:c1"];
+        assert_eq!(
+            perms(json!({"cluster_identifier": "c1"})),
+            [Permission::new(&["redshift:PauseCluster"], cluster)]
+        );
+        assert_eq!(
+            perms(json!({"cluster_identifier": "c1", "wait_for_completion": true})),
+            [Permission::new(
+                &["redshift:PauseCluster", "redshift:DescribeClusters"],
+                cluster
+            )]
         );
     }
 }

@@ -5,7 +5,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
 use crate::cluster;
@@ -72,6 +72,18 @@ impl Operator for RedshiftClusterSensor {
             Ok(status == target)
         })
         .await
+    }
+
+    /// DescribeClusters on the cluster.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["redshift:DescribeClusters"],
+            [airtask_core::permissions::arn(
+                "redshift",
+                self.aws.region(),
+                &format!("cluster:{}", self.cluster_identifier),
+            )],
+        )]
     }
 }
 

@@ -7,9 +7,10 @@
 use std::time::Duration;
 
 use airtask_aws::AwsParams;
+use airtask_core::permissions::arn;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_redshiftdata::Client;
 use aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput;
@@ -284,6 +285,61 @@ impl Operator for RedshiftDataOperator {
         Ok(Outcome::Success(Some(Value::Array(results))))
     }
 
+    /// ExecuteStatement (one SQL string) or BatchExecuteStatement (a list) on the cluster or
+    /// the workgroup (whose ARN carries its id, not its name: any workgroup); DescribeStatement,
+    /// GetStatementResult with `return_sql_result` and (on kill) CancelStatement, which IAM
+    /// does not scope. The database credentials the Data API takes with the caller's identity:
+    /// GetSecretValue on `secret_arn`; else GetClusterCredentials for `db_user` (or
+    /// GetClusterCredentialsWithIAM) on a cluster, GetCredentials on a workgroup.
+    fn permissions(&self) -> Vec<Permission> {
+        let region = self.aws.region();
+        let execute = match self.sql {
+            Sql::One(_) => "redshift-data:ExecuteStatement",
+            Sql::Batch(_) => "redshift-data:BatchExecuteStatement",
+        };
+        let target = if let Some(c) = &self.cluster_identifier {
+            arn("redshift", region, &format!("cluster:{c}"))
+        } else if self.workgroup_name.is_some() {
+            arn("redshift-serverless", region, "workgroup/*")
+        } else {
+            "*".to_owned()
+        };
+        let mut out = vec![Permission::new(&[execute], [target])];
+        let mut statement = vec!["redshift-data:DescribeStatement"];
+        if self.return_sql_result {
+            statement.push("redshift-data:GetStatementResult");
+        }
+        statement.push("redshift-data:CancelStatement");
+        out.push(Permission::on_any(&statement));
+        let database = self.database.as_deref().unwrap_or("*");
+        if let Some(secret) = &self.secret_arn {
+            out.push(Permission::new(
+                &["secretsmanager:GetSecretValue"],
+                [secret.clone()],
+            ));
+        } else if let Some(c) = &self.cluster_identifier {
+            match &self.db_user {
+                Some(user) => out.push(Permission::new(
+                    &["redshift:GetClusterCredentials"],
+                    [
+                        arn("redshift", region, &format!("dbuser:{c}/{user}")),
+                        arn("redshift", region, &format!("dbname:{c}/{database}")),
+                    ],
+                )),
+                None => out.push(Permission::new(
+                    &["redshift:GetClusterCredentialsWithIAM"],
+                    [arn("redshift", region, &format!("dbname:{c}/{database}"))],
+                )),
+            }
+        } else if self.workgroup_name.is_some() {
+            out.push(Permission::new(
+                &["redshift-serverless:GetCredentials"],
+                [arn("redshift-serverless", region, "workgroup/*")],
+            ));
+        }
+        out
+    }
+
     async fn on_kill(&mut self, ctx: &TaskContext) {
         let Some((rsd, id)) = self.started.take() else {
             return;
@@ -530,5 +586,65 @@ mod tests {
         assert_eq!(e.param(), Some("poll_interval"));
         let e = build(json!({"sql": [], "cluster_identifier": "c"})).unwrap_err();
         assert!(e.message().contains("empty list"), "{}", e.message());
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::RedshiftDataOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<RedshiftDataOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn the_target_and_the_credentials_decide_the_permissions() {
+        assert_eq!(
+            perms(json!({
+                "sql": "SELECT 1", "cluster_identifier": "c1", "database": "dev",
+                "db_user": "etl", "return_sql_result": true,
+            })),
+            [
+                Permission::new(
+                    &["redshift-data:ExecuteStatement"],
+                    ["arn:aws:redshift:{region}:{account}:cluster:c1"]
+                ),
+                Permission::on_any(&[
+                    "redshift-data:DescribeStatement",
+                    "redshift-data:GetStatementResult",
+                    "redshift-data:CancelStatement",
+                ]),
+                Permission::new(
+                    &["redshift:GetClusterCredentials"],
+                    [
+                        "arn:aws:redshift:{region}:{account}:dbuser:c1/etl",
+                        "arn:aws:redshift:{region}:{account}:dbname:c1/dev",
+                    ]
+                ),
+            ]
+        );
+        let secret = "arn:aws:secretsmanager:us-east-1:1:secret:rs";
+        assert_eq!(
+            perms(json!({
+                "sql": ["SELECT 1", "SELECT 2"], "workgroup_name": "wg", "secret_arn": secret,
+            })),
+            [
+                Permission::new(
+                    &["redshift-data:BatchExecuteStatement"],
+                    ["arn:aws:redshift-serverless:{region}:{account}:workgroup/*"]
+                ),
+                Permission::on_any(&[
+                    "redshift-data:DescribeStatement",
+                    "redshift-data:CancelStatement",
+                ]),
+                Permission::new(&["secretsmanager:GetSecretValue"], [secret]),
+            ]
+        );
     }
 }

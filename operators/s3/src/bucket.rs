@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use airtask_aws::error::task_error;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 
-use crate::common::{bucket_exists, client, delete_keys, list_objects};
+use crate::common::{
+    bucket_arn, bucket_exists, client, delete_keys, list_bucket, list_objects, object_arn,
+};
 
 /// What a bucket operator does.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +74,10 @@ impl Operator for S3CreateBucketOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.run(ctx).await
     }
+
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions()
+    }
 }
 
 /// `S3DeleteBucketOperator`: deletes the bucket (emptying it first with `force_delete`).
@@ -97,6 +103,10 @@ impl Operator for S3DeleteBucketOperator {
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.run(ctx).await
+    }
+
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions()
     }
 }
 
@@ -124,6 +134,10 @@ impl Operator for S3GetBucketTaggingOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.run(ctx).await
     }
+
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions()
+    }
 }
 
 /// `S3DeleteBucketTaggingOperator`: removes the bucket's tags.
@@ -149,6 +163,10 @@ impl Operator for S3DeleteBucketTaggingOperator {
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.run(ctx).await
+    }
+
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions()
     }
 }
 
@@ -224,9 +242,38 @@ impl Operator for S3PutBucketTaggingOperator {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.0.run(ctx).await
     }
+
+    fn permissions(&self) -> Vec<Permission> {
+        self.0.permissions()
+    }
 }
 
 impl BucketOp {
+    /// HeadBucket (`s3:ListBucket`) first, then the action's own call; emptying a bucket
+    /// (`force_delete`) lists and deletes its objects and their versions.
+    fn permissions(&self) -> Vec<Permission> {
+        let b = self.bucket.as_str();
+        let action: &'static str = match &self.action {
+            Action::Create => "s3:CreateBucket",
+            Action::Delete { .. } => "s3:DeleteBucket",
+            Action::GetTags => "s3:GetBucketTagging",
+            // DeleteBucketTagging is authorized as s3:PutBucketTagging.
+            Action::PutTags(_) | Action::DeleteTags => "s3:PutBucketTagging",
+        };
+        let mut out = vec![
+            list_bucket([b]),
+            Permission::new(&[action], [bucket_arn(b)]),
+        ];
+        if matches!(self.action, Action::Delete { force: true }) {
+            out.push(Permission::new(&["s3:ListBucketVersions"], [bucket_arn(b)]));
+            out.push(Permission::new(
+                &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                [object_arn(b, "*")],
+            ));
+        }
+        out
+    }
+
     fn missing(&self) -> TaskError {
         TaskError::fatal(format!(
             "Bucket with name: {} doesn't exist (airtask fails here where Airflow only logs a \
@@ -403,5 +450,42 @@ async fn list_versions(
         if key_marker.is_none() && version_marker.is_none() {
             return Ok(out);
         }
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::S3DeleteBucketOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<S3DeleteBucketOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn force_delete_adds_emptying_the_bucket() {
+        let head_and_delete = [
+            Permission::new(&["s3:ListBucket"], ["arn:aws:s3:::b"]),
+            Permission::new(&["s3:DeleteBucket"], ["arn:aws:s3:::b"]),
+        ];
+        assert_eq!(perms(json!({"bucket_name": "b"})), head_and_delete);
+        let mut forced = head_and_delete.to_vec();
+        forced.push(Permission::new(
+            &["s3:ListBucketVersions"],
+            ["arn:aws:s3:::b"],
+        ));
+        forced.push(Permission::new(
+            &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            ["arn:aws:s3:::b/*"],
+        ));
+        assert_eq!(
+            perms(json!({"bucket_name": "b", "force_delete": true})),
+            forced
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! pagination, and errors.
 
 use airtask_aws::error::{status, task_error};
-use airtask_core::{ParamError, ParamReader, TaskContext, TaskError};
+use airtask_core::permissions::global_arn;
+use airtask_core::{ParamError, ParamReader, Permission, TaskContext, TaskError};
 use aws_sdk_s3::Client;
 
 /// The logger of the S3 hook's lines.
@@ -13,6 +14,28 @@ pub(crate) const HOOK_LOGGER: &str =
 /// An S3 client with the task's identity.
 pub(crate) fn client(ctx: &TaskContext) -> Result<Client, TaskError> {
     airtask_aws::client(ctx, airtask_aws::s3_operator_client)
+}
+
+/// The ARN of a bucket (what bucket-level actions such as `s3:ListBucket` are scoped to).
+pub(crate) fn bucket_arn(bucket: &str) -> String {
+    global_arn("s3", bucket)
+}
+
+/// The ARN of an object, or of every object under a prefix with a trailing `*`.
+pub(crate) fn object_arn(bucket: &str, key: &str) -> String {
+    global_arn("s3", &format!("{bucket}/{key}"))
+}
+
+/// `s3:ListBucket` on each bucket, once each, in order.
+pub(crate) fn list_bucket<'a>(buckets: impl IntoIterator<Item = &'a str>) -> Permission {
+    let mut arns: Vec<String> = Vec::new();
+    for b in buckets {
+        let arn = bucket_arn(b);
+        if !arns.contains(&arn) {
+            arns.push(arn);
+        }
+    }
+    Permission::new(&["s3:ListBucket"], arns)
 }
 
 /// Splits an S3 URL (`s3://`, `s3a://`, `s3n://`, or an https path-style or virtual-host

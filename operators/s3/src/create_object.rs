@@ -4,12 +4,12 @@
 use std::io::Write as _;
 
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ObjectCannedAcl, ServerSideEncryption};
 
-use crate::common::{bucket_key, client, text};
+use crate::common::{bucket_key, client, list_bucket, object_arn, text};
 use airtask_aws::error::{status, task_error};
 
 /// A configured `S3CreateObjectOperator`.
@@ -151,6 +151,25 @@ impl Operator for S3CreateObjectOperator {
         ctx.info(&format!("Wrote {} bytes to {url}", self.data.len()));
         Ok(Outcome::Success(None))
     }
+
+    /// PutObject (with `s3:PutObjectAcl` for an `acl_policy`); with `replace: false` first
+    /// HeadObject (`s3:GetObject`, and `s3:ListBucket` so that a missing key answers 404, not
+    /// 403).
+    fn permissions(&self) -> Vec<Permission> {
+        let object = object_arn(&self.bucket, &self.key);
+        let mut out = Vec::new();
+        if !self.replace {
+            out.push(list_bucket([self.bucket.as_str()]));
+            out.push(Permission::new(&["s3:GetObject"], [object.clone()]));
+        }
+        let put: &[&str] = if self.acl.is_some() {
+            &["s3:PutObject", "s3:PutObjectAcl"]
+        } else {
+            &["s3:PutObject"]
+        };
+        out.push(Permission::new(put, [object]));
+        out
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +219,42 @@ mod tests {
                 serde_json::json!({"s3_key": "s3://b/k", "data": "x", "compression": "gzip"})
             ))
             .is_ok()
+        );
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::S3CreateObjectOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<S3CreateObjectOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn replace_decides_whether_the_key_is_read_first() {
+        assert_eq!(
+            perms(json!({"s3_key": "s3://b/out/x.csv", "data": "d"})),
+            [
+                Permission::new(&["s3:ListBucket"], ["arn:aws:s3:::b"]),
+                Permission::new(&["s3:GetObject"], ["arn:aws:s3:::b/out/x.csv"]),
+                Permission::new(&["s3:PutObject"], ["arn:aws:s3:::b/out/x.csv"]),
+            ]
+        );
+        assert_eq!(
+            perms(
+                json!({"s3_bucket": "b", "s3_key": "k", "data": "d", "replace": true, "acl_policy": "private"})
+            ),
+            [Permission::new(
+                &["s3:PutObject", "s3:PutObjectAcl"],
+                ["arn:aws:s3:::b/k"]
+            )]
         );
     }
 }

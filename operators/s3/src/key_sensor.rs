@@ -3,10 +3,12 @@
 
 use airtask_core::sensor::SensorSettings;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
-use crate::common::{HOOK_LOGGER, bucket_key, client, fnmatch, list_objects};
+use crate::common::{
+    HOOK_LOGGER, bucket_key, client, fnmatch, list_bucket, list_objects, object_arn,
+};
 use airtask_aws::error::{status, task_error};
 
 /// A configured `S3KeySensor`.
@@ -128,5 +130,55 @@ impl Operator for S3KeySensor {
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         let this = &*self;
         airtask_core::sensor::run(&this.settings, ctx, || this.poke(ctx)).await
+    }
+
+    /// `s3:ListBucket` on every bucket (a listing with `wildcard_match` or `use_regex`, and
+    /// for a plain key what makes a missing key answer 404, not 403), and `s3:GetObject`
+    /// (HeadObject) on each plain key.
+    fn permissions(&self) -> Vec<Permission> {
+        let mut out = vec![list_bucket(self.keys.iter().map(|(b, _)| b.as_str()))];
+        let mut objects: Vec<String> = Vec::new();
+        for (i, (b, k)) in self.keys.iter().enumerate() {
+            let arn = object_arn(b, k);
+            if !self.wildcard_match && self.regex[i].is_none() && !objects.contains(&arn) {
+                objects.push(arn);
+            }
+        }
+        if !objects.is_empty() {
+            out.push(Permission::new(&["s3:GetObject"], objects));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::S3KeySensor;
+
+    #[test]
+    fn plain_keys_are_read_and_patterns_listed() {
+        let perms = |v: serde_json::Value| {
+            let p: Params = v.as_object().cloned().unwrap_or_default();
+            build_operator::<S3KeySensor>(&p)
+                .expect("valid parameters")
+                .permissions()
+        };
+        assert_eq!(
+            perms(json!({"bucket_key": ["s3://a/x.csv", "s3://b/{{ ds }}/y.csv"]})),
+            [
+                Permission::new(&["s3:ListBucket"], ["arn:aws:s3:::a", "arn:aws:s3:::b"]),
+                Permission::new(
+                    &["s3:GetObject"],
+                    ["arn:aws:s3:::a/x.csv", "arn:aws:s3:::b/{{ ds }}/y.csv"]
+                ),
+            ]
+        );
+        assert_eq!(
+            perms(json!({"bucket_name": "a", "bucket_key": "in/*.csv", "wildcard_match": true})),
+            [Permission::new(&["s3:ListBucket"], ["arn:aws:s3:::a"])]
+        );
     }
 }

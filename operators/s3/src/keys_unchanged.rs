@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use airtask_core::sensor::SensorSettings;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use tokio::time::Instant;
 
-use crate::common::{HOOK_LOGGER, client, list_objects};
+use crate::common::{HOOK_LOGGER, client, list_bucket, list_objects};
 
 /// A configured `S3KeysUnchangedSensor`, with the state it keeps between pokes.
 #[derive(Debug)]
@@ -141,5 +141,9 @@ impl Operator for S3KeysUnchangedSensor {
             this.unchanged(ctx, current, Instant::now())
         })
         .await
+    }
+    /// ListObjectsV2 (`s3:ListBucket`) on the bucket.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![list_bucket([self.bucket.as_str()])]
     }
 }

@@ -2,10 +2,10 @@
 //! every page, as the XCom `return_value` (a list; `[]` when nothing matches).
 
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 
-use crate::common::{client, fnmatch, list, list_objects};
+use crate::common::{client, fnmatch, list, list_bucket, list_objects};
 
 /// A configured `S3ListOperator`.
 #[derive(Debug)]
@@ -69,6 +69,11 @@ impl Operator for S3ListOperator {
         ctx.info(&format!("Listed {} keys", keys.len()));
         Ok(Outcome::Success(Some(serde_json::Value::Array(keys))))
     }
+
+    /// ListObjectsV2 (`s3:ListBucket`) on the bucket.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![list_bucket([self.bucket.as_str()])]
+    }
 }
 
 /// A configured `S3ListPrefixesOperator`.
@@ -121,5 +126,10 @@ impl Operator for S3ListPrefixesOperator {
                 .map(serde_json::Value::String)
                 .collect();
         Ok(Outcome::Success(Some(serde_json::Value::Array(prefixes))))
+    }
+
+    /// ListObjectsV2 (`s3:ListBucket`) on the bucket.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![list_bucket([self.bucket.as_str()])]
     }
 }

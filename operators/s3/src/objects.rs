@@ -1,12 +1,12 @@
 //! Object operators: `S3CopyObjectOperator` and `S3DeleteObjectsOperator`.
 
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_s3::types::{MetadataDirective, ObjectCannedAcl, ServerSideEncryption};
 use jiff::Timestamp;
 
-use crate::common::{bucket_key, client, delete_keys, list_objects};
+use crate::common::{bucket_key, client, delete_keys, list_bucket, list_objects, object_arn};
 use airtask_aws::error::task_error;
 
 /// A configured `S3CopyObjectOperator`.
@@ -152,6 +152,48 @@ impl Operator for S3CopyObjectOperator {
         ctx.info(&format!("Copied s3://{sb}/{sk} to s3://{db}/{dk}"));
         Ok(Outcome::Success(None))
     }
+
+    /// CopyObject: `s3:GetObject` on the source (`s3:GetObjectVersion` with
+    /// `source_version_id`), `s3:PutObject` on the destination (`s3:PutObjectAcl` with an ACL,
+    /// which is `private` unless `acl_policy: no-acl`), and with `kms_key_id` the KMS actions
+    /// S3 calls on that key for the caller.
+    fn permissions(&self) -> Vec<Permission> {
+        let (sb, sk) = &self.source;
+        let (db, dk) = &self.dest;
+        let get: &[&str] = if self.version_id.is_some() {
+            &["s3:GetObject", "s3:GetObjectVersion"]
+        } else {
+            &["s3:GetObject"]
+        };
+        let put: &[&str] = if self.acl.is_some() {
+            &["s3:PutObject", "s3:PutObjectAcl"]
+        } else {
+            &["s3:PutObject"]
+        };
+        let mut out = vec![
+            Permission::new(get, [object_arn(sb, sk)]),
+            Permission::new(put, [object_arn(db, dk)]),
+        ];
+        if let Some((id, _)) = &self.kms {
+            out.push(Permission::new(
+                &["kms:Decrypt", "kms:GenerateDataKey"],
+                [kms_key_arn(id)],
+            ));
+        }
+        out
+    }
+}
+
+/// The ARN of a KMS key given as an ARN, a key id or an alias (IAM scopes KMS actions to the
+/// key, so an alias widens to every key of the account).
+fn kms_key_arn(id: &str) -> String {
+    if id.starts_with("arn:") {
+        id.to_owned()
+    } else if id.starts_with("alias/") {
+        airtask_core::permissions::arn("kms", None, "key/*")
+    } else {
+        airtask_core::permissions::arn("kms", None, &format!("key/{id}"))
+    }
 }
 
 /// A configured `S3DeleteObjectsOperator`.
@@ -262,6 +304,37 @@ impl Operator for S3DeleteObjectsOperator {
         let keys: Vec<(String, Option<String>)> = keys.into_iter().map(|k| (k, None)).collect();
         delete_keys(&s3, &self.bucket, &keys, ctx).await?;
         Ok(Outcome::Success(None))
+    }
+
+    /// DeleteObjects (`s3:DeleteObject`) on the `keys`; with a prefix or a date window instead,
+    /// ListObjectsV2 (`s3:ListBucket`) on the bucket and `s3:DeleteObject` under the prefix.
+    fn permissions(&self) -> Vec<Permission> {
+        match &self.keys {
+            Some(keys) => {
+                let mut objects: Vec<String> = Vec::new();
+                for k in keys.iter().filter(|k| !k.is_empty()) {
+                    let arn = object_arn(&self.bucket, k);
+                    if !objects.contains(&arn) {
+                        objects.push(arn);
+                    }
+                }
+                if objects.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Permission::new(&["s3:DeleteObject"], objects)]
+                }
+            }
+            None => {
+                let prefix = self.prefix.as_deref().unwrap_or_default();
+                vec![
+                    list_bucket([self.bucket.as_str()]),
+                    Permission::new(
+                        &["s3:DeleteObject"],
+                        [object_arn(&self.bucket, &format!("{prefix}*"))],
+                    ),
+                ]
+            }
+        }
     }
 }
 

@@ -4,12 +4,12 @@
 use std::process::Stdio;
 
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncBufReadExt as _;
 
-use crate::common::{bucket_key, client};
+use crate::common::{bucket_key, client, list_bucket, object_arn};
 use crate::select::{Serialization, select};
 use airtask_aws::error::{status, task_error};
 
@@ -238,5 +238,28 @@ impl Operator for S3FileTransformOperator {
 
     async fn execute(&mut self, ctx: &TaskContext) -> Result<Outcome, TaskError> {
         self.run(ctx).await
+    }
+
+    /// HeadObject and GetObject or SelectObjectContent (`s3:GetObject`) on the source,
+    /// PutObject on the destination, with `replace: false` HeadObject (`s3:GetObject`) on the
+    /// destination too; `s3:ListBucket` on the buckets HeadObject asks, so that a missing key
+    /// answers 404, not 403.
+    fn permissions(&self) -> Vec<Permission> {
+        let (sb, sk) = &self.source;
+        let (db, dk) = &self.dest;
+        let mut buckets = vec![sb.as_str()];
+        let mut gets = vec![object_arn(sb, sk)];
+        if !self.replace {
+            buckets.push(db.as_str());
+            let dest = object_arn(db, dk);
+            if !gets.contains(&dest) {
+                gets.push(dest);
+            }
+        }
+        vec![
+            list_bucket(buckets),
+            Permission::new(&["s3:GetObject"], gets),
+            Permission::new(&["s3:PutObject"], [object_arn(db, dk)]),
+        ]
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::{Map, Value, json};
@@ -201,6 +201,11 @@ impl Operator for SnsPublishOperator {
         }
         Ok(Outcome::Success(Some(Value::Object(xcom))))
     }
+
+    /// Publish on `target_arn` (the topic, or the platform endpoint).
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(&["sns:Publish"], [self.target_arn.clone()])]
+    }
 }
 
 #[cfg(test)]
@@ -263,5 +268,28 @@ mod tests {
                 .unwrap_err();
         assert_eq!(e.param(), Some("message_attributes"));
         assert!(e.message().contains("`x` is null"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::SnsPublishOperator;
+
+    #[test]
+    fn publishing_to_the_target() {
+        let topic = "arn:aws:sns:us-east-1:1:t";
+        let p: Params = json!({"target_arn": topic, "message": "m"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            build_operator::<SnsPublishOperator>(&p)
+                .expect("valid parameters")
+                .permissions(),
+            [Permission::new(&["sns:Publish"], [topic])]
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_sqs::primitives::Blob;
 use aws_sdk_sqs::types::MessageAttributeValue;
@@ -20,6 +20,37 @@ const ATTRIBUTE_KEYS: &[&str] = &[
     "StringListValues",
     "BinaryListValues",
 ];
+
+/// The ARN of the queue at `url` (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`, or
+/// another endpoint's `.../ACCOUNT/NAME`): the region from the host where it names one (else
+/// the operator's), the account from the path where it is one (else the policy's).
+pub(crate) fn queue_arn(aws: &AwsParams, url: &str) -> String {
+    if url.starts_with("arn:") {
+        return url.to_owned();
+    }
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let mut parts = rest.trim_end_matches('/').split('/');
+    let host = parts.next().unwrap_or_default();
+    let path: Vec<&str> = parts.collect();
+    let name = path.last().copied().unwrap_or(rest);
+    let account = path
+        .len()
+        .checked_sub(2)
+        .and_then(|i| path.get(i))
+        .filter(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_digit()))
+        .copied()
+        .unwrap_or(airtask_core::permissions::ACCOUNT);
+    let labels: Vec<&str> = host.split('.').collect();
+    let region = match labels.as_slice() {
+        ["sqs", region, ..] if host.ends_with(".amazonaws.com") => Some(*region),
+        [region, "queue", ..] if host.ends_with(".amazonaws.com") => Some(*region),
+        _ => aws.region(),
+    };
+    format!(
+        "arn:aws:sqs:{}:{account}:{name}",
+        region.unwrap_or(airtask_core::permissions::REGION)
+    )
+}
 
 /// A configured `SqsPublishOperator`.
 #[derive(Debug)]
@@ -187,6 +218,14 @@ impl Operator for SqsPublishOperator {
         let result = Value::Object(result);
         ctx.info(&format!("send_message result: {result}"));
         Ok(Outcome::Success(Some(result)))
+    }
+
+    /// SendMessage on the queue.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["sqs:SendMessage"],
+            [queue_arn(&self.aws, &self.sqs_queue)],
+        )]
     }
 }
 

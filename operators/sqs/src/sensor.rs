@@ -7,7 +7,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message};
@@ -354,6 +354,25 @@ impl Operator for SqsSensor {
         let sqs = &sqs;
         sensor::run(&this.settings, ctx, || this.poke(sqs, ctx)).await
     }
+
+    /// ReceiveMessage on the queue; DeleteMessageBatch with `delete_message_on_reception`
+    /// (which IAM authorizes as `sqs:DeleteMessage`; the call's own name is declared too, as
+    /// the call log records it).
+    fn permissions(&self) -> Vec<Permission> {
+        let actions: &[&str] = if self.delete_message_on_reception {
+            &[
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:DeleteMessageBatch",
+            ]
+        } else {
+            &["sqs:ReceiveMessage"]
+        };
+        vec![Permission::new(
+            actions,
+            [crate::publish::queue_arn(&self.aws, &self.sqs_queue)],
+        )]
+    }
 }
 
 #[cfg(test)]
@@ -432,5 +451,50 @@ mod tests {
             .unwrap();
         let e = s.filter(&not_json).unwrap_err();
         assert!(e.message.contains("message 4 is not JSON"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::SqsSensor;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<SqsSensor>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn received_messages_are_deleted_unless_asked_not_to() {
+        let url = "https://sqs.eu-west-1.amazonaws.com/123456789012/q";
+        let queue = ["arn:aws:sqs:eu-west-1:123456789012:q"];
+        assert_eq!(
+            perms(json!({"sqs_queue": url})),
+            [Permission::new(
+                &[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:DeleteMessageBatch"
+                ],
+                queue
+            )]
+        );
+        assert_eq!(
+            perms(json!({"sqs_queue": url, "delete_message_on_reception": false})),
+            [Permission::new(&["sqs:ReceiveMessage"], queue)]
+        );
+        assert_eq!(
+            perms(
+                json!({"sqs_queue": "http://127.0.0.1:5000/000000000000/local", "delete_message_on_reception": false})
+            ),
+            [Permission::new(
+                &["sqs:ReceiveMessage"],
+                ["arn:aws:sqs:{region}:000000000000:local"]
+            )]
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use airtask_aws::AwsParams;
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use serde_json::Value;
 
@@ -55,5 +55,13 @@ impl Operator for StepFunctionGetExecutionOutputOperator {
         };
         ctx.info(&format!("Got State Machine Execution output for {arn}"));
         Ok(Outcome::Success(response))
+    }
+
+    /// DescribeExecution on the execution.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["states:DescribeExecution"],
+            [self.execution_arn.clone()],
+        )]
     }
 }

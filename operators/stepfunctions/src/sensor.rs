@@ -5,7 +5,7 @@
 use airtask_aws::AwsParams;
 use airtask_core::sensor::{self, SensorSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use serde_json::Value;
 
@@ -87,5 +87,13 @@ impl Operator for StepFunctionExecutionSensor {
             }
         })
         .await
+    }
+
+    /// DescribeExecution on the execution.
+    fn permissions(&self) -> Vec<Permission> {
+        vec![Permission::new(
+            &["states:DescribeExecution"],
+            [self.execution_arn.clone()],
+        )]
     }
 }

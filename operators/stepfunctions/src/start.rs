@@ -9,7 +9,7 @@ use std::time::Duration;
 use airtask_aws::AwsParams;
 use airtask_core::wait::{self, Poll, WaitSettings};
 use airtask_core::{
-    Operator, OperatorSpec, Outcome, ParamError, ParamReader, TaskContext, TaskError,
+    Operator, OperatorSpec, Outcome, ParamError, ParamReader, Permission, TaskContext, TaskError,
 };
 use aws_sdk_sfn::Client;
 use serde_json::{Value, json};
@@ -217,6 +217,32 @@ impl Operator for StepFunctionStartExecutionOperator {
             }
         }
     }
+
+    /// StartExecution on the state machine, or with `is_redrive_execution` RedriveExecution on
+    /// the named execution; with `deferrable`, DescribeExecution until it ends and (on kill)
+    /// StopExecution, on the execution (`name`, else any execution of the state machine).
+    fn permissions(&self) -> Vec<Permission> {
+        let execution = execution_arn(&self.state_machine_arn, self.name.as_deref().unwrap_or("*"))
+            .unwrap_or_else(|| "*".to_owned());
+        let mut out = Vec::new();
+        let mut on_execution = Vec::new();
+        if self.is_redrive_execution {
+            on_execution.push("states:RedriveExecution");
+        } else {
+            out.push(Permission::new(
+                &["states:StartExecution"],
+                [self.state_machine_arn.clone()],
+            ));
+        }
+        if self.wait.wait_for_completion {
+            on_execution.push("states:DescribeExecution");
+            on_execution.push("states:StopExecution");
+        }
+        if !on_execution.is_empty() {
+            out.push(Permission::new(&on_execution, [execution]));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -355,5 +381,46 @@ mod tests {
         let e = build(json!({"state_machine_arn": "m", "is_redrive_execution": true, "name": "x"}))
             .unwrap_err();
         assert_eq!(e.param(), Some("state_machine_arn"));
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use airtask_core::{Operator, Params, Permission, build_operator};
+    use serde_json::json;
+
+    use super::StepFunctionStartExecutionOperator;
+
+    fn perms(v: serde_json::Value) -> Vec<Permission> {
+        let p: Params = v.as_object().cloned().unwrap_or_default();
+        build_operator::<StepFunctionStartExecutionOperator>(&p)
+            .expect("valid parameters")
+            .permissions()
+    }
+
+    #[test]
+    fn starting_waiting_and_redriving() {
+        let sm = "arn:aws:states:us-east-1:1:stateMachine:m";
+        assert_eq!(
+            perms(json!({"state_machine_arn": sm})),
+            [Permission::new(&["states:StartExecution"], [sm])]
+        );
+        assert_eq!(
+            perms(json!({"state_machine_arn": sm, "deferrable": true})),
+            [
+                Permission::new(&["states:StartExecution"], [sm]),
+                Permission::new(
+                    &["states:DescribeExecution", "states:StopExecution"],
+                    ["arn:aws:states:us-east-1:1:execution:m:*"]
+                ),
+            ]
+        );
+        assert_eq!(
+            perms(json!({"state_machine_arn": sm, "name": "run1", "is_redrive_execution": true})),
+            [Permission::new(
+                &["states:RedriveExecution"],
+                ["arn:aws:states:us-east-1:1:execution:m:run1"]
+            )]
+        );
     }
 }
