@@ -547,9 +547,9 @@ async fn reattach_finds_the_task_this_task_instance_started() {
 async fn the_task_state_sensor_sees_running_and_stopped_tasks() {
     create_cluster("ecst-state").await;
     let subnet = default_subnet().await;
-    let watch = |extra: &str| {
+    let watch = |timeout: u32, extra: &str| {
         format!(
-            "cluster: ecst-state\ntask: \"{{{{ ti.xcom_pull(task_ids='run', key='ecs_task_arn') }}}}\"\npoke_interval: 0.5\ntimeout: 20\n{extra}"
+            "cluster: ecst-state\ntask: \"{{{{ ti.xcom_pull(task_ids='run', key='ecs_task_arn') }}}}\"\npoke_interval: 0.5\ntimeout: {timeout}\n{extra}"
         )
     };
     let flow = flow(
@@ -561,13 +561,13 @@ async fn the_task_state_sensor_sees_running_and_stopped_tasks() {
                 op("EcsRunTaskOperator"),
                 run_params("ecst-state", &subnet, "wait_for_completion: false"),
             ),
-            ("running", sensor("EcsTaskStateSensor"), watch("")),
+            ("running", sensor("EcsTaskStateSensor"), watch(20, "")),
             (
                 "stopped_soon",
                 sensor("EcsTaskStateSensor"),
-                watch("target_state: STOPPED\ntimeout: 2"),
+                watch(2, "target_state: STOPPED"),
             ),
-            ("after_stop", sensor("EcsTaskStateSensor"), watch("")),
+            ("after_stop", sensor("EcsTaskStateSensor"), watch(20, "")),
         ],
     );
     flow.expect("register", 0);

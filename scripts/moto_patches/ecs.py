@@ -4,13 +4,17 @@ What stock moto does (../shared/reference/local-aws-families.md):
 - RunTask makes a task RUNNING; each DescribeTasks steps it RUNNING -> DEACTIVATING -> STOPPING
   -> DEPROVISIONING -> STOPPED (the state manager `ecs::task`, manual, times 1); StopTask makes
   it STOPPED with its stoppedReason;
+- RunTask with an awsvpcConfiguration that has no securityGroups fails (KeyError, HTTP 500);
 - a task has one container whatever the task definition says, and it stays lastStatus PENDING
   with exitCode 0 after the task stopped; desiredStatus stays RUNNING and there is no stopCode,
   so a caller that checks the containers of a stopped task (the Amazon provider's
   EcsRunTaskOperator does) can never see it succeed or fail;
-- nothing is written to the containers' CloudWatch log streams.
+- nothing is written to the containers' CloudWatch log streams;
+- DeleteTaskDefinitions removes the revision at once: DescribeTaskDefinition no longer finds it.
 
 What this patch changes (each an AWS outcome; the container's command selects it):
+- an awsvpcConfiguration without securityGroups is accepted (AWS uses the VPC's default
+  group; stock moto answers HTTP 500 with a KeyError);
 - a task has one container per container definition (name, image, command, cpu, memory,
   environment), the `command` of `overrides.containerOverrides` replacing the definition's;
 - each container "runs" its command as a tiny shell: the command `["sh", "-c", SCRIPT]` (or any
@@ -25,6 +29,8 @@ What this patch changes (each an AWS outcome; the container's command selects it
   stopCode EssentialContainerExited, stoppedReason "Essential container in task exited",
   stoppedAt, and every container lastStatus STOPPED with its exit code;
 - StopTask: stopCode UserInitiated, the given reason, containers STOPPED with exit code 137;
+- a deleted task definition revision is still described, with status DELETE_IN_PROGRESS (as
+  AWS keeps it while it deletes it);
 - an image whose name contains `moto-unpullable` makes the task fail to start: when STOPPED it
   has stopCode TaskFailedToStart, stoppedReason and container reason "CannotPullContainerError:
   ..." and no exit code.
@@ -102,6 +108,14 @@ _stock_task_init = Task.__init__
 
 
 def _task_init(self: Task, *args, **kwargs) -> None:
+    network = kwargs.get("networking_configuration") or {}
+    awsvpc = network.get("awsvpcConfiguration")
+    if isinstance(awsvpc, dict) and "securityGroups" not in awsvpc:
+        # AWS uses the VPC's default security group; stock moto fails with a KeyError (500).
+        kwargs["networking_configuration"] = {
+            **network,
+            "awsvpcConfiguration": {**awsvpc, "securityGroups": []},
+        }
     _stock_task_init(self, *args, **kwargs)
     task_definition = kwargs.get("task_definition") or args[1]
     overrides = {
@@ -216,8 +230,35 @@ def _stop_task(self, cluster_str, task_str, reason):
     return task
 
 
+_stock_delete_task_definitions = EC2ContainerServiceBackend.delete_task_definitions
+_stock_describe_task_definition = EC2ContainerServiceBackend.describe_task_definition
+
+
+def _delete_task_definitions(self, task_definitions):
+    deleted, failures = _stock_delete_task_definitions(self, task_definitions)
+    deleting = self.__dict__.setdefault("_airtask_deleting", {})
+    for definition in deleted:
+        deleting[(definition.family, definition.revision)] = definition
+    return deleted, failures
+
+
+def _describe_task_definition(self, task_definition_str):
+    try:
+        return _stock_describe_task_definition(self, task_definition_str)
+    except Exception:
+        name = task_definition_str.split("/")[-1]
+        if ":" in name:
+            family, rev = name.split(":", 1)
+            found = self.__dict__.get("_airtask_deleting", {}).get((family, int(rev)))
+            if found is not None:
+                return found
+        raise
+
+
 def apply() -> None:
     """Installs the behaviour described above."""
+    EC2ContainerServiceBackend.delete_task_definitions = _delete_task_definitions
+    EC2ContainerServiceBackend.describe_task_definition = _describe_task_definition
     Task.__init__ = _task_init
     Task.status = property(_status, _set_status)
     EC2ContainerServiceBackend.describe_tasks = _describe_tasks
