@@ -37,22 +37,27 @@ async fn batch() -> aws_sdk_batch::Client {
     aws_sdk_batch::Client::new(&config().await)
 }
 
-/// The service role Batch needs (moto checks that it exists).
+/// The service role Batch needs (moto checks that it exists). The tests run in parallel:
+/// whichever creates it first, the others find it.
 async fn service_role() -> String {
     let iam = aws_sdk_iam::Client::new(&config().await);
-    match iam.get_role().role_name("batcht-service").send().await {
-        Ok(out) => out.role().map(|r| r.arn().to_owned()).unwrap_or_default(),
-        Err(_) => iam
-            .create_role()
-            .role_name("batcht-service")
-            .assume_role_policy_document("{}")
-            .send()
-            .await
-            .expect("CreateRole")
-            .role()
-            .map(|r| r.arn().to_owned())
-            .unwrap_or_default(),
+    let created = iam
+        .create_role()
+        .role_name("batcht-service")
+        .assume_role_policy_document("{}")
+        .send()
+        .await;
+    if let Ok(out) = created {
+        return out.role().map(|r| r.arn().to_owned()).unwrap_or_default();
     }
+    iam.get_role()
+        .role_name("batcht-service")
+        .send()
+        .await
+        .expect("GetRole")
+        .role()
+        .map(|r| r.arn().to_owned())
+        .unwrap_or_default()
 }
 
 /// A subnet and the security group of the default VPC.
@@ -292,8 +297,8 @@ async fn the_job_queue_sensor_in_each_state() {
     job_queue("batcht-q-ok", Some("CREATING,VALID")).await;
     job_queue("batcht-q-bad", Some("INVALID")).await;
     job_queue("batcht-q-slow", Some("UPDATING")).await;
-    let watch = |queue: &str, extra: &str| {
-        format!("job_queue: {queue}\npoke_interval: 0.5\ntimeout: 20\n{extra}")
+    let watch = |queue: &str, timeout: u32, extra: &str| {
+        format!("job_queue: {queue}\npoke_interval: 0.5\ntimeout: {timeout}\n{extra}")
     };
     let flow = flow(
         "batcht_queue",
@@ -301,27 +306,27 @@ async fn the_job_queue_sensor_in_each_state() {
             (
                 "ok",
                 sensor("BatchJobQueueSensor"),
-                watch("batcht-q-ok", ""),
+                watch("batcht-q-ok", 20, ""),
             ),
             (
                 "bad",
                 sensor("BatchJobQueueSensor"),
-                watch("batcht-q-bad", ""),
+                watch("batcht-q-bad", 20, ""),
             ),
             (
                 "slow",
                 sensor("BatchJobQueueSensor"),
-                watch("batcht-q-slow", "timeout: 2"),
+                watch("batcht-q-slow", 2, ""),
             ),
             (
                 "missing",
                 sensor("BatchJobQueueSensor"),
-                watch("batcht-q-none", ""),
+                watch("batcht-q-none", 20, ""),
             ),
             (
                 "missing_is_deleted",
                 sensor("BatchJobQueueSensor"),
-                watch("batcht-q-none", "treat_non_existing_as_deleted: true"),
+                watch("batcht-q-none", 20, "treat_non_existing_as_deleted: true"),
             ),
         ],
     );
