@@ -199,6 +199,130 @@ async fn a_cluster_is_created_sensed_and_deleted() {
     );
 }
 
+/// Statuses a cluster answers through the endpoint's ECS patch: `moto:status` from
+/// CreateCluster on, `moto:delete-status` from DeleteCluster on (one a describe).
+fn status_tags(key: &str, statuses: &str) -> String {
+    format!("create_cluster_kwargs:\n  tags: [{{key: '{key}', value: '{statuses}'}}]\n")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_cluster_waiters_wait_and_fail_as_the_provider_s() {
+    ecs()
+        .await
+        .create_cluster()
+        .cluster_name("ecst-slowdel")
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("moto:delete-status")
+                .value("DEPROVISIONING,DEPROVISIONING,INACTIVE")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateCluster");
+    let flow = flow(
+        "ecst_waiters",
+        vec![
+            (
+                "slow",
+                op("EcsCreateClusterOperator"),
+                format!(
+                    "cluster_name: ecst-slow\n{}waiter_delay: 1",
+                    status_tags("moto:status", "PROVISIONING,PROVISIONING,ACTIVE")
+                ),
+            ),
+            (
+                "failing",
+                op("EcsCreateClusterOperator"),
+                format!(
+                    "cluster_name: ecst-failing\n{}waiter_delay: 1",
+                    status_tags("moto:status", "PROVISIONING,FAILED")
+                ),
+            ),
+            (
+                "stuck",
+                op("EcsCreateClusterOperator"),
+                format!(
+                    "cluster_name: ecst-stuck\n{}waiter_delay: 1\nwaiter_max_attempts: 2",
+                    status_tags("moto:status", "PROVISIONING")
+                ),
+            ),
+            (
+                "no_wait",
+                op("EcsCreateClusterOperator"),
+                format!(
+                    "cluster_name: ecst-nowait\n{}wait_for_completion: false",
+                    status_tags("moto:status", "PROVISIONING")
+                ),
+            ),
+            (
+                "slow_delete",
+                op("EcsDeleteClusterOperator"),
+                "cluster_name: ecst-slowdel\nwaiter_delay: 1".to_owned(),
+            ),
+            (
+                "delete_missing",
+                op("EcsDeleteClusterOperator"),
+                "cluster_name: ecst-never-made\nwaiter_delay: 1".to_owned(),
+            ),
+        ],
+    );
+    // The XCom is CreateCluster's answer (the provider does not describe it again).
+    let run = flow.expect("slow", 0);
+    let cluster = run.xcom.clone().unwrap_or_default();
+    assert_eq!(cluster["status"], "PROVISIONING", "{}", run.log);
+    assert_eq!(
+        cluster["clusterArn"],
+        "arn:aws:ecs:us-east-1:123456789012:cluster/ecst-slow"
+    );
+    assert!(
+        run.log.contains("PROVISIONING (poll 1 of 60"),
+        "the waiter polls until ACTIVE:\n{}",
+        run.log
+    );
+    let run = flow.expect("failing", 1);
+    assert_eq!(
+        run.error(),
+        "Waiter cluster_active failed: Waiter encountered a terminal failure state: ECS cluster \
+         arn:aws:ecs:us-east-1:123456789012:cluster/ecst-failing is FAILED",
+        "{}",
+        run.log
+    );
+    let run = flow.expect("stuck", 1);
+    assert!(
+        run.error().contains("after 2 attempts")
+            && run.error().contains("max attempts reached"),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("no_wait", 0);
+    assert_eq!(
+        run.xcom.as_ref().map(|c| c["status"].clone()),
+        Some(serde_json::json!("PROVISIONING")),
+        "{}",
+        run.log
+    );
+    assert!(!run.log.contains("(poll 1 of"), "{}", run.log);
+    let run = flow.expect("slow_delete", 0);
+    assert_eq!(
+        run.xcom.as_ref().map(|c| c["status"].clone()),
+        Some(serde_json::json!("DEPROVISIONING")),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("DEPROVISIONING (poll 1 of 60"),
+        "the waiter polls until INACTIVE:\n{}",
+        run.log
+    );
+    let run = flow.expect("delete_missing", 1);
+    assert!(
+        run.error().contains("ClusterNotFoundException"),
+        "{}",
+        run.log
+    );
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_task_definition_is_registered_sensed_and_deregistered() {
     let flow = flow(
@@ -225,7 +349,33 @@ async fn a_task_definition_is_registered_sensed_and_deregistered() {
                 sensor("EcsTaskDefinitionStateSensor"),
                 "task_definition: ecst-td:1\npoke_interval: 0.5\ntimeout: 2".to_owned(),
             ),
+            (
+                "refused",
+                op("EcsRegisterTaskDefinitionOperator"),
+                "family: ecst-bad\ncontainer_definitions: [{name: app, image: busybox, memory: 128}]\n\
+                 register_task_kwargs: {requiresCompatibilities: [FARGATE], pidMode: host}"
+                    .to_owned(),
+            ),
+            (
+                "deregister_missing",
+                op("EcsDeregisterTaskDefinitionOperator"),
+                "task_definition: ecst-td:99".to_owned(),
+            ),
         ],
+    );
+    // AWS refuses the definition: the task fails with its message.
+    let run = flow.expect("refused", 1);
+    assert!(
+        run.error().contains("RegisterTaskDefinition")
+            && run.error().contains("do not support pidMode 'host'"),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("deregister_missing", 1);
+    assert!(
+        run.error().contains("DeregisterTaskDefinition"),
+        "{}",
+        run.log
     );
     let run = flow.expect("register", 0);
     let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/ecst-td:1";

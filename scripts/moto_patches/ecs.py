@@ -1,4 +1,4 @@
-"""ECS tasks: the stopped containers, exit codes and container logs stock moto 5.2.5 lacks.
+"""ECS: the task outcomes, container logs and cluster/task definition states stock moto 5.2.5 lacks.
 
 What stock moto does (../shared/reference/local-aws-families.md):
 - RunTask makes a task RUNNING; each DescribeTasks steps it RUNNING -> DEACTIVATING -> STOPPING
@@ -10,6 +10,8 @@ What stock moto does (../shared/reference/local-aws-families.md):
   so a caller that checks the containers of a stopped task (the Amazon provider's
   EcsRunTaskOperator does) can never see it succeed or fail;
 - nothing is written to the containers' CloudWatch log streams;
+- a cluster is ACTIVE at CreateCluster and INACTIVE at DeleteCluster, so the provider's
+  `cluster_active` / `cluster_inactive` waiters never wait nor fail;
 - DeleteTaskDefinitions removes the revision at once: DescribeTaskDefinition no longer finds it.
 
 What this patch changes (each an AWS outcome; the container's command selects it):
@@ -29,6 +31,11 @@ What this patch changes (each an AWS outcome; the container's command selects it
   stopCode EssentialContainerExited, stoppedReason "Essential container in task exited",
   stoppedAt, and every container lastStatus STOPPED with its exit code;
 - StopTask: stopCode UserInitiated, the given reason, containers STOPPED with exit code 137;
+- a cluster tagged `moto:status` with a comma-separated list of statuses
+  (`PROVISIONING,ACTIVE`, `PROVISIONING,FAILED`) answers the first at CreateCluster and the
+  next one to each DescribeClusters that finds it, the last from then on; one tagged
+  `moto:delete-status` (`DEPROVISIONING,INACTIVE`) does the same from DeleteCluster on;
+  untagged clusters behave as in stock moto;
 - a deleted task definition revision is still described, with status DELETE_IN_PROGRESS (as
   AWS keeps it while it deletes it);
 - an image whose name contains `moto-unpullable` makes the task fail to start: when STOPPED it
@@ -37,7 +44,9 @@ What this patch changes (each an AWS outcome; the container's command selects it
 
 Tests that need it: tests/ecs.rs (EcsRunTaskOperator success with the last log line as XCom, a
 non-zero exit code failing the task with its last log lines, skip_on_exit_code, a task that
-fails to start, SIGTERM -> StopTask, reattach; EcsTaskStateSensor on a running and a stopped task).
+fails to start, SIGTERM -> StopTask, reattach; EcsTaskStateSensor on a running and a stopped task;
+the cluster operators' waiters waiting, failing and giving up; EcsTaskDefinitionStateSensor on a
+deleted definition).
 """
 
 import re
@@ -255,8 +264,51 @@ def _describe_task_definition(self, task_definition_str):
         raise
 
 
+def _statuses(cluster, key: str) -> list:
+    """The comma-separated statuses of the cluster's tag `key`, or none."""
+    for tag in getattr(cluster, "tags", None) or []:
+        if tag.get("key") == key:
+            return [s.strip() for s in str(tag.get("value", "")).split(",") if s.strip()]
+    return []
+
+
+_stock_create_cluster = EC2ContainerServiceBackend.create_cluster
+_stock_describe_clusters = EC2ContainerServiceBackend.describe_clusters
+_stock_delete_cluster = EC2ContainerServiceBackend.delete_cluster
+
+
+def _create_cluster(self, *args, **kwargs):
+    cluster = _stock_create_cluster(self, *args, **kwargs)
+    statuses = _statuses(cluster, "moto:status")
+    if statuses:
+        cluster.status = statuses[0]
+        cluster._airtask_next = statuses[1:]
+    return cluster
+
+
+def _describe_clusters(self, cluster_names):
+    found, failures = _stock_describe_clusters(self, cluster_names)
+    for cluster in found:
+        pending = getattr(cluster, "_airtask_next", None)
+        if pending:
+            cluster.status = pending.pop(0)
+    return found, failures
+
+
+def _delete_cluster(self, cluster_str):
+    cluster = _stock_delete_cluster(self, cluster_str)
+    statuses = _statuses(cluster, "moto:delete-status")
+    if statuses:
+        cluster.status = statuses[0]
+        cluster._airtask_next = statuses[1:]
+    return cluster
+
+
 def apply() -> None:
     """Installs the behaviour described above."""
+    EC2ContainerServiceBackend.create_cluster = _create_cluster
+    EC2ContainerServiceBackend.describe_clusters = _describe_clusters
+    EC2ContainerServiceBackend.delete_cluster = _delete_cluster
     EC2ContainerServiceBackend.delete_task_definitions = _delete_task_definitions
     EC2ContainerServiceBackend.describe_task_definition = _describe_task_definition
     Task.__init__ = _task_init
