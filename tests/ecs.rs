@@ -429,7 +429,7 @@ async fn a_task_runs_streams_its_log_and_returns_its_last_line() {
         vec![
             register(
                 "ecst-run",
-                "echo hello from ecs; echo WARNING: careful; echo all done",
+                "echo hello from ecs; echo WARNING: careful; sleep 4; echo all done",
                 "busybox",
             ),
             (
@@ -465,6 +465,23 @@ async fn a_task_runs_streams_its_log_and_returns_its_last_line() {
     ] {
         assert!(run.log.contains(line), "{line}:\n{}", run.log);
     }
+    // The log is streamed: the first lines are in the task log while the task still runs
+    // (a waiter poll saw it RUNNING after them), the last one after it.
+    let at = |needle: &str| {
+        run.log
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{}", run.log))
+    };
+    let first = at("] hello from ecs");
+    let last = at("] all done");
+    let polled_between = run.log[first..last]
+        .lines()
+        .any(|l| l.contains(&format!("ECS task {arn}: RUNNING (poll")));
+    assert!(
+        polled_between,
+        "no RUNNING poll between the first and the last log line:\n{}",
+        run.log
+    );
     let task = task_of("ecst-run", &arn).await;
     assert_eq!(task.last_status(), Some("STOPPED"));
     assert_eq!(task.containers()[0].exit_code(), Some(0));

@@ -24,9 +24,11 @@ What this patch changes (each an AWS outcome; the container's command selects it
   `echo WORDS` writes a line to the container's log, `sleep N` keeps the task RUNNING N seconds
   (counted from RunTask, the longest container counts), and `exit N` ends the container with
   exit code N (0 when there is none); other statements are ignored;
-- the lines go, at RunTask, to the container's awslogs stream (`logConfiguration` with
-  logDriver awslogs: group `awslogs-group`, stream `<awslogs-stream-prefix>/<container>/<task
-  id>`, as the awslogs driver names it); the group is made when missing;
+- the lines go, as the container gets to them (those after a `sleep N` N seconds after
+  RunTask; none once the task was stopped), to the container's awslogs stream
+  (`logConfiguration` with logDriver awslogs: group `awslogs-group`, stream
+  `<awslogs-stream-prefix>/<container>/<task id>`, as the awslogs driver names it); the group
+  is made when missing;
 - once a task is STOPPED it is reported as AWS reports a finished task: desiredStatus STOPPED,
   stopCode EssentialContainerExited, stoppedReason "Essential container in task exited",
   stoppedAt, and every container lastStatus STOPPED with its exit code;
@@ -51,6 +53,7 @@ deleted definition).
 
 import re
 import shlex
+import threading
 import time
 
 from moto.core.utils import unix_time_millis, utcnow
@@ -113,6 +116,34 @@ def write_lines(account_id: str, region: str, group: str, stream: str, lines: li
     )
 
 
+def _write_in_time(task: Task, group: str, stream: str, steps: list) -> None:
+    """Writes each `echo` line of `steps` when the container gets to it: the lines before
+    the first `sleep` now, the others once the sleeps before them have passed (unless the task
+    was stopped by then)."""
+    batches, offset = [(0.0, [])], 0.0
+    for kind, value in steps:
+        if kind == "sleep":
+            offset += value
+            batches.append((offset, []))
+        elif kind == "echo":
+            batches[-1][1].append(value)
+    args = (task._account_id, task.region_name, group, stream)
+    for at, lines in batches:
+        if not lines:
+            continue
+        if at <= 0:
+            write_lines(*args, lines)
+            continue
+
+        def later(lines=lines):
+            if not getattr(task, "_airtask_stopped_by_user", False):
+                write_lines(*args, lines)
+
+        timer = threading.Timer(at, later)
+        timer.daemon = True
+        timer.start()
+
+
 _stock_task_init = Task.__init__
 
 
@@ -151,13 +182,7 @@ def _task_init(self: Task, *args, **kwargs) -> None:
         if log.get("logDriver") == "awslogs" and options.get("awslogs-group"):
             prefix = options.get("awslogs-stream-prefix")
             stream = f"{prefix}/{name}/{self.id}" if prefix else self.id
-            write_lines(
-                self._account_id,
-                self.region_name,
-                options["awslogs-group"],
-                stream,
-                run["lines"],
-            )
+            _write_in_time(self, options["awslogs-group"], stream, run["steps"])
     self.containers = containers
     self._airtask_runs = runs
     self._airtask_running_until = time.monotonic() + slowest
@@ -235,6 +260,7 @@ _stock_stop_task = EC2ContainerServiceBackend.stop_task
 
 def _stop_task(self, cluster_str, task_str, reason):
     task = _stock_stop_task(self, cluster_str, task_str, reason)
+    task._airtask_stopped_by_user = True
     _finish(task, "UserInitiated", reason or "Task stopped by the user", exit_codes=137)
     return task
 
