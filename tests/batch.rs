@@ -462,6 +462,12 @@ async fn a_failed_job_fails_the_operator_and_the_sensor() {
         "batcht_fail",
         vec![
             ("fails", op("BatchOperator"), submit("batcht-fail")),
+            (
+                "fails_polled",
+                op("BatchOperator"),
+                "job_name: batcht-fail-polled\njob_definition: batcht-fail\njob_queue: batcht-fail-q"
+                    .to_owned(),
+            ),
             ("succeeds", op("BatchOperator"), submit("batcht-ok")),
             (
                 "sense",
@@ -496,6 +502,15 @@ async fn a_failed_job_fails_the_operator_and_the_sensor() {
     assert_eq!(
         detail.container().and_then(|c| c.exit_code()),
         Some(3),
+        "{}",
+        run.log
+    );
+    // Without deferrable: the hook's polling, then check_job_success.
+    let run = flow.expect("fails_polled", 1);
+    assert!(
+        run.error().starts_with("AWS Batch job (")
+            && run.error().contains(") failed: {")
+            && run.error().contains("\"exitCode\":3"),
         "{}",
         run.log
     );
