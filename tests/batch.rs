@@ -373,12 +373,11 @@ async fn a_job_runs_and_its_log_is_followed() {
             (
                 "submit",
                 op("BatchOperator"),
-                format!(
-                    "job_name: batcht-run-{{{{ ds_nodash }}}}\njob_definition: batcht-run\n\
-                     job_queue: batcht-run-q\nawslogs_enabled: true\nawslogs_fetch_interval: 1\n\
-                     parameters: {{day: '{{{{ ds }}}}'}}\ntags: {{team: data}}\n\
-                     container_overrides:\n  environment: [{{name: STAGE, value: test}}]"
-                ),
+                "job_name: batcht-run-{{ ds_nodash }}\njob_definition: batcht-run\n\
+                 job_queue: batcht-run-q\nawslogs_enabled: true\nawslogs_fetch_interval: 1\n\
+                 parameters: {day: '{{ ds }}'}\ntags: {team: data}\n\
+                 container_overrides:\n  environment: [{name: STAGE, value: test}]"
+                    .to_owned(),
             ),
             (
                 "sense",

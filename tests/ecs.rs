@@ -290,8 +290,7 @@ async fn the_cluster_waiters_wait_and_fail_as_the_provider_s() {
     );
     let run = flow.expect("stuck", 1);
     assert!(
-        run.error().contains("after 2 attempts")
-            && run.error().contains("max attempts reached"),
+        run.error().contains("after 2 attempts") && run.error().contains("max attempts reached"),
         "{}",
         run.log
     );
