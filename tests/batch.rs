@@ -593,3 +593,95 @@ async fn a_running_job_times_the_sensor_out_and_sigterm_terminates_it() {
     );
     assert_eq!(detail.status_reason(), Some("Task killed by the user"));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_batch_corpus_workflow_runs_end_to_end_through_its_stack() {
+    // batch_dag.yaml makes its VPC, roles, Fargate compute environment, job queue and job
+    // definition with a CloudFormation stack and reads the queue and the definition as
+    // `xcom_pull(task_ids='create_batch_stack')['CreateStackResponse']['Outputs']`. The stack
+    // operator pushes no XCom (docs/operators/cloudformation.md), so the test writes the value
+    // the file expects from the real stack's outputs, as the EMR and Glue corpus tests do. Every
+    // task of the file runs, in its order; the job (`echo`) is waited for with the hook's
+    // polling and its random pauses.
+    let file = airtask_tests::corpus_dir()
+        .join("aws-samples/batch_dag.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let dir = airtask_tests::TempDir::new("batcht-corpus");
+    let state = dir.path().join("state").to_string_lossy().into_owned();
+    let stack = "batcht-corpus-stack";
+    let run = |task: &str| {
+        let params = format!("{{\"stack_name\": \"{stack}\"}}");
+        let out = airtask_tests::airtask(&[
+            "run-task",
+            &file,
+            task,
+            "--state-dir",
+            &state,
+            "--run-id",
+            "r1",
+            "--logical-date",
+            "2024-01-01",
+            "--params",
+            &params,
+            "--output",
+            "json",
+        ]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{task}:\n{text}");
+        text
+    };
+    run("create_batch_stack");
+    run("wait_for_batch_stack");
+    let cfn = aws_sdk_cloudformation::Client::new(&config().await);
+    let outputs: Vec<serde_json::Value> = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .expect("DescribeStacks")
+        .stacks()
+        .first()
+        .expect("the stack")
+        .outputs()
+        .iter()
+        .map(|o| serde_json::json!({"OutputKey": o.output_key(), "OutputValue": o.output_value()}))
+        .collect();
+    let keys: Vec<&str> = outputs
+        .iter()
+        .filter_map(|o| o["OutputKey"].as_str())
+        .collect();
+    assert_eq!(keys, ["JobQueueArn", "JobDefArn"], "{outputs:?}");
+    let xcom_dir = dir
+        .path()
+        .join("state/batch_dag/r1/create_batch_stack/-1/xcom");
+    std::fs::create_dir_all(&xcom_dir).expect("xcom dir");
+    std::fs::write(
+        xcom_dir.join("return_value.json"),
+        serde_json::json!({"CreateStackResponse": {"Outputs": outputs}}).to_string(),
+    )
+    .expect("xcom");
+    let text = run("submit_job");
+    let job_id = std::fs::read_to_string(
+        dir.path()
+            .join("state/batch_dag/r1/submit_job/-1/xcom/return_value.json"),
+    )
+    .expect("the job id");
+    let job_id: String = serde_json::from_str(&job_id).expect("a JSON string");
+    assert!(
+        text.contains(&format!("AWS Batch job ({job_id}) succeeded")),
+        "{text}"
+    );
+    let detail = job(&job_id).await;
+    assert_eq!(detail.job_name(), Some("batch-job-20240101"));
+    assert_eq!(
+        detail.status(),
+        Some(&aws_sdk_batch::types::JobStatus::Succeeded)
+    );
+    run("delete_batch_stack");
+    run("wait_for_batch_delete");
+}

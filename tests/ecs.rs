@@ -795,3 +795,97 @@ async fn a_misspelt_override_is_refused_before_aws_is_called() {
         run.log
     );
 }
+
+/// Runs `task` of the corpus file `file` with the stack name `stack` in the state directory
+/// `state`; the task must succeed. Returns its output.
+fn run_corpus_task(file: &str, state: &str, stack: &str, task: &str) -> String {
+    let params = format!("{{\"stack_name\": \"{stack}\"}}");
+    let out = airtask_tests::airtask(&[
+        "run-task",
+        file,
+        task,
+        "--state-dir",
+        state,
+        "--run-id",
+        "r1",
+        "--logical-date",
+        "2024-01-01",
+        "--params",
+        &params,
+        "--output",
+        "json",
+    ]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{task}:\n{text}");
+    text
+}
+
+/// The outputs of stack `name`, as `{OutputKey, OutputValue}` objects in the stack's order.
+async fn stack_outputs(name: &str) -> Vec<serde_json::Value> {
+    let cfn = aws_sdk_cloudformation::Client::new(
+        &airtask_tests::aws_config_for(&endpoint(), None).await,
+    );
+    cfn.describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .expect("DescribeStacks")
+        .stacks()
+        .first()
+        .expect("the stack")
+        .outputs()
+        .iter()
+        .map(|o| serde_json::json!({"OutputKey": o.output_key(), "OutputValue": o.output_value()}))
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_ecs_corpus_workflow_runs_end_to_end_through_its_stack() {
+    // ecs_dag.yaml makes its VPC, cluster, role and Fargate task definition with a
+    // CloudFormation stack and reads the subnet as `xcom_pull(task_ids='create_ecs_stack')
+    // ['CreateStackResponse']['Outputs'][2]`. The stack operator pushes no XCom
+    // (docs/operators/cloudformation.md), so the test writes the value the file expects from the
+    // real stack's outputs, as the EMR and Glue corpus tests do. Every task of the file runs, in
+    // its order; the task (`echo`, exit code 0) is waited for with the default waiter_delay.
+    let file = airtask_tests::corpus_dir()
+        .join("aws-samples/ecs_dag.yaml")
+        .to_string_lossy()
+        .into_owned();
+    let dir = airtask_tests::TempDir::new("ecst-corpus");
+    let state = dir.path().join("state").to_string_lossy().into_owned();
+    let stack = "ecst-corpus-stack";
+    run_corpus_task(&file, &state, stack, "create_ecs_stack");
+    run_corpus_task(&file, &state, stack, "wait_for_ecs_stack");
+    let outputs = stack_outputs(stack).await;
+    assert_eq!(outputs.len(), 3, "{outputs:?}");
+    assert_eq!(outputs[2]["OutputKey"], "SubnetId", "{outputs:?}");
+    let xcom_dir = dir.path().join("state/ecs_dag/r1/create_ecs_stack/-1/xcom");
+    std::fs::create_dir_all(&xcom_dir).expect("xcom dir");
+    std::fs::write(
+        xcom_dir.join("return_value.json"),
+        serde_json::json!({"CreateStackResponse": {"Outputs": outputs}}).to_string(),
+    )
+    .expect("xcom");
+    let text = run_corpus_task(&file, &state, stack, "run_task");
+    assert!(
+        text.contains(
+            "Running ECS Task - Task definition: mwaa-test-task - on cluster mwaa-test-ecs-cluster"
+        ) && text.contains("ECS Task stopped, check status: "),
+        "{text}"
+    );
+    let arn = std::fs::read_to_string(
+        dir.path()
+            .join("state/ecs_dag/r1/run_task/-1/xcom/ecs_task_arn.json"),
+    )
+    .expect("the task ARN");
+    let arn: String = serde_json::from_str(&arn).expect("a JSON string");
+    let task = task_of("mwaa-test-ecs-cluster", &arn).await;
+    assert_eq!(task.last_status(), Some("STOPPED"));
+    assert_eq!(task.containers()[0].exit_code(), Some(0));
+    run_corpus_task(&file, &state, stack, "delete_ecs_stack");
+    run_corpus_task(&file, &state, stack, "wait_for_ecs_delete");
+}

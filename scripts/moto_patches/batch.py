@@ -20,7 +20,11 @@ What this patch changes (each an AWS outcome, selected by the caller):
   137 when it was running); a `timeout.attemptDurationSeconds` shorter than the job's sleeps ends
   it FAILED with "Job attempt duration exceeded timeout";
 - DescribeJobs reports `container.exitCode`, `container.reason` and the job definition's
-  `container.logConfiguration`, and `attempts[].container.exitCode`;
+  `container.logConfiguration`, and `attempts[].container.exitCode`; a job sized by
+  `resourceRequirements` reports those instead of `vcpus`/`memory` (stock moto copies a
+  fractional Fargate vCPU, 0.25, into the integer `vcpus`, which the Rust SDK cannot read);
+- a CloudFormation AWS::Batch::JobDefinition without RetryStrategy (optional in
+  CloudFormation) is created (stock moto fails with a KeyError);
 - a compute environment or a job queue tagged `moto:status` with a comma-separated list of
   statuses (`CREATING,VALID`, `INVALID`) answers the next status of the list to each describe
   that names it, the last one from then on (statusReason "moto: <STATUS>"); untagged ones are
@@ -29,13 +33,14 @@ What this patch changes (each an AWS outcome, selected by the caller):
 Tests that need it: tests/batch.rs (BatchOperator succeeding with its XCom and logs, a failed
 job, SIGTERM -> TerminateJob; BatchSensor on succeeded, failed and running jobs;
 BatchCreateComputeEnvironmentOperator waiting for VALID or failing on INVALID; the compute
-environment and job queue sensors in each state class).
+environment and job queue sensors in each state class; the corpus workflow batch_dag.yaml, whose
+stack makes a Fargate job definition).
 """
 
 import time
 from datetime import datetime
 
-from moto.batch.models import BatchBackend, Job
+from moto.batch.models import BatchBackend, Job, JobDefinition
 
 from . import ecs as _ecs
 
@@ -146,9 +151,19 @@ def _container_details(self: Job) -> dict:
         details["exitCode"] = self.exit_code
     if self.job_stopped and self.exit_code not in (None, 0) and self.job_stopped_reason:
         details["reason"] = self.job_stopped_reason
-    log = (self.job_definition.container_properties or {}).get("logConfiguration")
+    properties = self.job_definition.container_properties or {}
+    log = properties.get("logConfiguration")
     if log:
         details["logConfiguration"] = log
+    requirements = (self.container_overrides or {}).get("resourceRequirements") or properties.get(
+        "resourceRequirements"
+    )
+    if requirements:
+        # As AWS reports a job sized by resourceRequirements (Fargate's 0.25 vCPU among them):
+        # those, not the integer vcpus/memory stock moto fills in from them.
+        details.pop("vcpus", None)
+        details.pop("memory", None)
+        details["resourceRequirements"] = requirements
     return details
 
 
@@ -197,8 +212,21 @@ def _describe_queues(self, job_queues=None):
     return result
 
 
+_stock_job_definition_from_cfn = JobDefinition.create_from_cloudformation_json.__func__
+
+
+def _job_definition_from_cfn(cls, resource_name, cloudformation_json, *args, **kwargs):
+    properties = cloudformation_json.get("Properties") or {}
+    if "RetryStrategy" not in properties:
+        # RetryStrategy is optional in CloudFormation; stock moto fails with a KeyError.
+        properties = {**properties, "RetryStrategy": {}}
+        cloudformation_json = {**cloudformation_json, "Properties": properties}
+    return _stock_job_definition_from_cfn(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+
 def apply() -> None:
     """Installs the behaviour described above."""
+    JobDefinition.create_from_cloudformation_json = classmethod(_job_definition_from_cfn)
     Job.run = _run
     Job.status = property(_status, _set_status)
     Job._container_details = _container_details

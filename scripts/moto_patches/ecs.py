@@ -4,7 +4,9 @@ What stock moto does (../shared/reference/local-aws-families.md):
 - RunTask makes a task RUNNING; each DescribeTasks steps it RUNNING -> DEACTIVATING -> STOPPING
   -> DEPROVISIONING -> STOPPED (the state manager `ecs::task`, manual, times 1); StopTask makes
   it STOPPED with its stoppedReason;
-- RunTask with an awsvpcConfiguration that has no securityGroups fails (KeyError, HTTP 500);
+- RunTask with an awsvpcConfiguration that has no securityGroups fails (KeyError, HTTP 500),
+  and so does RunTask of a definition with a container that has no memory of its own (a
+  Fargate definition with the task's memory only; TypeError);
 - a task has one container whatever the task definition says, and it stays lastStatus PENDING
   with exitCode 0 after the task stopped; desiredStatus stays RUNNING and there is no stopCode,
   so a caller that checks the containers of a stopped task (the Amazon provider's
@@ -16,7 +18,8 @@ What stock moto does (../shared/reference/local-aws-families.md):
 
 What this patch changes (each an AWS outcome; the container's command selects it):
 - an awsvpcConfiguration without securityGroups is accepted (AWS uses the VPC's default
-  group; stock moto answers HTTP 500 with a KeyError);
+  group; stock moto answers HTTP 500 with a KeyError), and a container without memory of its
+  own counts as 0 MiB in moto's resource bookkeeping;
 - a task has one container per container definition (name, image, command, cpu, memory,
   environment), the `command` of `overrides.containerOverrides` replacing the definition's;
 - each container "runs" its command as a tiny shell: the command `["sh", "-c", SCRIPT]` (or any
@@ -51,6 +54,7 @@ the cluster operators' waiters waiting, failing and giving up; EcsTaskDefinition
 deleted definition).
 """
 
+import copy
 import re
 import shlex
 import threading
@@ -330,8 +334,26 @@ def _delete_cluster(self, cluster_str):
     return cluster
 
 
+_stock_requirements = EC2ContainerServiceBackend._calculate_task_resource_requirements
+_MEMORY_KEYS = ("memory", "memoryReservation", "Memory", "MemoryReservation")
+
+
+def _requirements(task_definition):
+    definitions = task_definition.container_definitions or []
+    if all(any(k in d for k in _MEMORY_KEYS) for d in definitions):
+        return _stock_requirements(task_definition)
+    # A container without memory of its own (the task's memory covers it, as on Fargate)
+    # counts as 0 MiB instead of failing with a TypeError.
+    proxy = copy.copy(task_definition)
+    proxy.container_definitions = [
+        d if any(k in d for k in _MEMORY_KEYS) else {**d, "memory": 0} for d in definitions
+    ]
+    return _stock_requirements(proxy)
+
+
 def apply() -> None:
     """Installs the behaviour described above."""
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_requirements)
     EC2ContainerServiceBackend.create_cluster = _create_cluster
     EC2ContainerServiceBackend.describe_clusters = _describe_clusters
     EC2ContainerServiceBackend.delete_cluster = _delete_cluster
