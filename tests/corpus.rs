@@ -112,6 +112,8 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "Emr",
                         "SageMaker",
                         "Comprehend",
+                        "Ecs",
+                        "Batch",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),
