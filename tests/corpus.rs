@@ -111,6 +111,7 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "EC2",
                         "Emr",
                         "SageMaker",
+                        "Bedrock",
                         "Comprehend",
                         "Ecs",
                         "Batch",

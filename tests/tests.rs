@@ -5,6 +5,7 @@ mod airflow_real;
 mod appflow;
 mod athena;
 mod batch;
+mod bedrock;
 mod cli;
 mod cloudformation;
 mod comprehend;
