@@ -113,6 +113,8 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "SageMaker",
                         "Bedrock",
                         "Comprehend",
+                        "Ecs",
+                        "Batch",
                     ]
                     .iter()
                     .any(|k| l.contains(k))),
