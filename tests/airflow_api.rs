@@ -665,10 +665,10 @@ fn remote_logging_ships_the_log_to_airflows_cloudwatch_group_and_stream() {
     }
     let events: Vec<&str> = parsed.iter().filter_map(|v| v["event"].as_str()).collect();
     assert!(
-        events.iter().any(|e| *e == "hello world 2025-03-09 try 1"),
+        events.contains(&"hello world 2025-03-09 try 1"),
         "{events:?}"
     );
-    assert!(events.iter().any(|e| *e == "first"), "{events:?}");
+    assert!(events.contains(&"first"), "{events:?}");
     // The same lines in the local file Airflow's log view falls back to.
     let local = std::fs::read_to_string(dir.path().join("logs").join(
         "dag_id=af_e2e/run_id=manual__2025-03-09T06:30:00+00:00/task_id=produce/attempt=1.log",
