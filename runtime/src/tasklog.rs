@@ -109,11 +109,18 @@ impl Destination {
     }
 }
 
+/// Whether a secret is masked in log lines, as Airflow's secrets masker decides: not when it is
+/// shorter than [`MIN_MASKED_LEN`] characters (masking a one-letter token would star
+/// out that letter in every line) nor when it is the word `airflow`.
+fn maskable(secret: &str) -> bool {
+    secret.chars().count() >= MIN_MASKED_LEN && !secret.eq_ignore_ascii_case("airflow")
+}
+
 impl TaskLog {
-    /// Masks `secrets` (as `***`) in every later line.
+    /// Masks `secrets` (as `***`) in every later line; see [`maskable`] for those left alone.
     pub(crate) fn mask(&self, secrets: Vec<String>) {
         if let Ok(mut s) = self.secrets.lock() {
-            s.extend(secrets.into_iter().filter(|x| !x.is_empty()));
+            s.extend(secrets.into_iter().filter(|x| maskable(x)));
         }
     }
 
@@ -369,6 +376,16 @@ pub(crate) fn sensitive_values(params: &serde_json::Map<String, serde_json::Valu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn short_secrets_and_the_word_airflow_are_not_masked_as_in_airflow() {
+        assert!(super::maskable("tok-123456"));
+        assert!(super::maskable("abcde"));
+        assert!(!super::maskable("abcd"));
+        assert!(!super::maskable("t"));
+        assert!(!super::maskable(""));
+        assert!(!super::maskable("Airflow"));
+    }
+
     #[test]
     fn the_local_mirror_follows_the_stream_layout_and_stays_in_the_state_directory() {
         let key = |run: &str, task: &str, map_index| airtask_core::instance::TaskInstanceKey {
