@@ -7,9 +7,10 @@
 //! Airflow's public REST API: task states, try numbers, XComs and the task logs.
 //!
 //! Airflow is installed by scripts/airflow-venv.sh into a project-local venv (pinned versions).
-//! These tests take minutes: they are `#[ignore]`d in the default run (cargo reports them as
-//! ignored) and run with `scripts/test.sh --airflow`, which installs the venvs, sets
-//! AIRTASK_AIRFLOW_TESTS=1 and passes `--include-ignored`.
+//! These tests take minutes: they are `#[ignore]`d in `cargo test` (cargo reports them as
+//! ignored, so they never run concurrently with the rest of the suite), and scripts/test.sh runs
+//! them last, one at a time: it installs the venvs, sets AIRTASK_AIRFLOW_TESTS=1 and passes
+//! `--ignored --test-threads=1`.
 
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
@@ -379,7 +380,7 @@ impl Airflow {
 fn a_dag_run_succeeds_through_airtask(version: &str, mode: Mode) {
     assert!(
         enabled(),
-        "airflow_real needs the pinned Airflow venvs: run `scripts/test.sh --airflow`"
+        "airflow_real needs the pinned Airflow venvs: run `scripts/test.sh` (or scripts/airflow-venv.sh)"
     );
     let name = match mode {
         Mode::Container => format!("af-real-{version}"),
@@ -505,19 +506,19 @@ fn a_dag_run_succeeds_through_airtask(version: &str, mode: Mode) {
 }
 
 #[test]
-#[ignore = "minutes under a real Airflow 3.3: scripts/test.sh --airflow runs it"]
+#[ignore = "minutes under a real Airflow 3.3: scripts/test.sh runs it last, one at a time"]
 fn airflow_3_3_runs_a_dag_through_airtask() {
     a_dag_run_succeeds_through_airtask("3.3.2", Mode::Container);
 }
 
 #[test]
-#[ignore = "minutes under a real Airflow 3.3: scripts/test.sh --airflow runs it"]
+#[ignore = "minutes under a real Airflow 3.3: scripts/test.sh runs it last, one at a time"]
 fn airflow_3_3_runs_a_queue_through_the_airtask_coordinator() {
     a_dag_run_succeeds_through_airtask("3.3.2", Mode::Coordinator);
 }
 
 #[test]
-#[ignore = "minutes under a real Airflow 3.1: scripts/test.sh --airflow runs it"]
+#[ignore = "minutes under a real Airflow 3.1: scripts/test.sh runs it last, one at a time"]
 fn airflow_3_1_runs_a_dag_through_airtask() {
     a_dag_run_succeeds_through_airtask("3.1.8", Mode::Container);
 }
@@ -561,7 +562,7 @@ impl Supervised {
 fn supervise(name: &str, task: &str, mut scenario: Value) -> Supervised {
     assert!(
         enabled(),
-        "airflow_real needs the pinned Airflow venvs: run `scripts/test.sh --airflow`"
+        "airflow_real needs the pinned Airflow venvs: run `scripts/test.sh` (or scripts/airflow-venv.sh)"
     );
     let venv = venv("3.3.2");
     let dir = super::airflow_api::dags(name);
@@ -624,7 +625,7 @@ fn supervise(name: &str, task: &str, mut scenario: Value) -> Supervised {
 const XCOMS: &str = "/xcoms/af_e2e/manual__2025-03-09T06:30:00+00:00";
 
 #[test]
-#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh --airflow runs it"]
+#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh runs it last, one at a time"]
 fn the_task_sdks_supervisor_runs_airtask_with_xcoms_variables_and_logs() {
     let s = supervise(
         "sup-happy",
@@ -686,7 +687,7 @@ fn the_task_sdks_supervisor_runs_airtask_with_xcoms_variables_and_logs() {
 }
 
 #[test]
-#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh --airflow runs it"]
+#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh runs it last, one at a time"]
 fn the_task_sdks_supervisor_relays_connections_and_masks_them() {
     let s = supervise(
         "sup-conn",
@@ -720,7 +721,7 @@ fn the_task_sdks_supervisor_relays_connections_and_masks_them() {
 }
 
 #[test]
-#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh --airflow runs it"]
+#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh runs it last, one at a time"]
 fn the_task_sdks_supervisor_takes_retry_failed_and_skipped() {
     let s = supervise(
         "sup-retry",
@@ -768,7 +769,7 @@ fn the_task_sdks_supervisor_takes_retry_failed_and_skipped() {
 }
 
 #[test]
-#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh --airflow runs it"]
+#[ignore = "needs the Airflow 3.3 venv: scripts/test.sh runs it last, one at a time"]
 fn a_refused_heartbeat_makes_the_supervisor_stop_airtask() {
     let s = supervise("sup-409", "long", json!({"refuse_heartbeat_from": 3}));
     // The supervisor sent SIGTERM; airtask stopped the command (on_kill) and exited by itself
