@@ -85,9 +85,13 @@ bench_mode() {
   kill -KILL -- "-${pids[1]}" 2>/dev/null || true
   start scheduler
   pids[1]=${pids[-1]}
+  # Airflow refuses a second run of a DAG with the same logical date: one month per mode.
+  local month=03
+  [[ "$mode" == python ]] && month=04
   for i in $(seq "$runs"); do
     curl -sf -X POST "$api/api/v2/dags/bench/dagRuns" -H 'Content-Type: application/json' \
-      -d "{\"dag_run_id\": \"$mode-$i\", \"logical_date\": \"2025-03-0${i}T00:00:00Z\"}" >/dev/null
+      -d "{\"dag_run_id\": \"$mode-$i\", \"logical_date\": \"2025-${month}-$(printf %02d "$i")T00:00:00Z\"}" >/dev/null \
+      || { echo "bench-airflow: Airflow refused the run $mode-$i" >&2; exit 1; }
     for _ in $(seq 600); do
       state=$(curl -sf "$api/api/v2/dags/bench/dagRuns/$mode-$i" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
       [[ "$state" == success || "$state" == failed ]] && break
