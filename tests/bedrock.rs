@@ -136,6 +136,11 @@ fn a_customization_job_completes_and_a_taken_name_gets_a_timestamp() {
             "job_name: br-cust-1\npoke_interval: 0.2".to_owned(),
         ),
         (
+            "sense_deferred",
+            sensor("BedrockCustomizeModelCompletedSensor"),
+            "job_name: br-cust-1\npoke_interval: 0.2\ndeferrable: true".to_owned(),
+        ),
+        (
             "again",
             op("BedrockCustomizeModelOperator"),
             customize("br-cust-1", "br-cust-model-2", "wait_for_completion: false"),
@@ -189,6 +194,11 @@ fn a_customization_job_completes_and_a_taken_name_gets_a_timestamp() {
         "{}",
         run.log
     );
+    // A sensor's poke pushes nothing; the deferred one resumes in poke, whose true is the XCom.
+    assert_eq!(run.xcom, None, "{}", run.log);
+    let run = flow.expect("sense_deferred", 0);
+    assert_eq!(run.xcom, Some(serde_json::json!(true)), "{}", run.log);
+    assert!(run.log.contains("deferrable is set"), "{}", run.log);
     let run = flow.expect("again", 0);
     let arn = run.xcom.clone().unwrap_or_default();
     let arn = arn.as_str().unwrap_or_default();
@@ -357,6 +367,23 @@ fn provisioned_throughput_comes_in_service_or_fails() {
             "model_id: br-pt-moto-failed\npoke_interval: 0.2".to_owned(),
         ),
         (
+            "running",
+            op("BedrockCreateProvisionedModelThroughputOperator"),
+            "model_units: 1\nprovisioned_model_name: br-pt-moto-running\nmodel_id: amazon.titan-text-express-v1\n\
+             waiter_delay: 0.2\nwaiter_max_attempts: 2"
+                .to_owned(),
+        ),
+        (
+            "sense_running",
+            sensor("BedrockProvisionModelThroughputCompletedSensor"),
+            "model_id: br-pt-moto-running\npoke_interval: 0.2\ntimeout: 1".to_owned(),
+        ),
+        (
+            "sense_unknown",
+            sensor("BedrockProvisionModelThroughputCompletedSensor"),
+            "model_id: br-pt-never\npoke_interval: 0.2".to_owned(),
+        ),
+        (
             "bad_units",
             op("BedrockCreateProvisionedModelThroughputOperator"),
             "model_units: 0\nprovisioned_model_name: br-pt-x\nmodel_id: m".to_owned(),
@@ -394,6 +421,33 @@ fn provisioned_throughput_comes_in_service_or_fails() {
     assert!(
         run.error()
             .starts_with("Bedrock provision model throughput sensor failed."),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("running", 1);
+    assert!(
+        run.error().contains("after 2 attempts") && run.error().contains("max attempts reached"),
+        "{}",
+        run.log
+    );
+    assert!(run.error().contains("last state Creating"), "{}", run.log);
+    let run = flow.expect("sense_running", 1);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("br-pt-moto-running is Creating"),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("sense_unknown", 1);
+    assert!(
+        run.error().contains("ResourceNotFoundException")
+            && run
+                .error()
+                .contains("Provisioned model br-pt-never not found"),
         "{}",
         run.log
     );
@@ -496,11 +550,35 @@ fn a_knowledge_base_with_a_data_source_is_ingested_and_queried() {
     assert!(ds.as_str().is_some_and(|d| d.len() == 10), "{}", run.log);
     let run = flow.expect("ingest", 0);
     let job = run.xcom.clone().unwrap_or_default();
-    assert!(job.as_str().is_some_and(|j| !j.is_empty()), "{}", run.log);
-    assert!(run.log.contains(": IN_PROGRESS (poll"), "{}", run.log);
-    assert!(run.log.contains("complete."), "{}", run.log);
+    let job = job.as_str().unwrap_or_default().to_owned();
+    assert_eq!(job.len(), 10, "{}", run.log);
+    assert!(
+        run.log
+            .contains(&format!("Waiting for ingestion job {job}")),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains(&format!(
+            "Bedrock ingestion job {job}: IN_PROGRESS (poll 1 of 10"
+        )),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains(&format!("Bedrock ingestion job `{job}` complete.")),
+        "{}",
+        run.log
+    );
     let run = flow.expect("ingested", 0);
-    assert!(run.log.contains("is COMPLETE"), "{}", run.log);
+    assert!(
+        run.log
+            .contains(&format!("Bedrock ingestion job {job} is COMPLETE")),
+        "{}",
+        run.log
+    );
+    assert_eq!(run.xcom, None, "{}", run.log);
     let run = flow.expect("retrieve", 0);
     let xcom = run.xcom.unwrap_or_else(|| panic!("no XCom:\n{}", run.log));
     assert_eq!(
@@ -573,6 +651,31 @@ fn knowledge_base_failures_and_the_index_retries() {
             knowledge_base("br-kb-moto-index-pending-2", "wait_for_indexing: false"),
         ),
         (
+            "pending_exhausted",
+            op("BedrockCreateKnowledgeBaseOperator"),
+            knowledge_base(
+                "br-kb-moto-index-pending-3",
+                "indexing_error_max_attempts: 0",
+            ),
+        ),
+        (
+            "running",
+            op("BedrockCreateKnowledgeBaseOperator"),
+            knowledge_base("br-kb-moto-running", "waiter_max_attempts: 2"),
+        ),
+        (
+            "sense_running",
+            sensor("BedrockKnowledgeBaseActiveSensor"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='running_nowait') }}\"\n\
+             poke_interval: 0.2\ntimeout: 1"
+                .to_owned(),
+        ),
+        (
+            "running_nowait",
+            op("BedrockCreateKnowledgeBaseOperator"),
+            knowledge_base("br-kb-moto-running-2", "wait_for_completion: false"),
+        ),
+        (
             "ds_unknown",
             op("BedrockCreateDataSourceOperator"),
             "name: br-ds-x\nknowledge_base_id: NOSUCHKB00\nbucket_name: b".to_owned(),
@@ -586,6 +689,18 @@ fn knowledge_base_failures_and_the_index_retries() {
             "rag_invalid",
             op("BedrockRaGOperator"),
             format!("input: q\nsource_type: KNOWLEDGE_BASE\nmodel_arn: {MODEL}"),
+        ),
+        (
+            "rag_unknown",
+            op("BedrockRaGOperator"),
+            format!(
+                "input: q\nsource_type: KNOWLEDGE_BASE\nmodel_arn: {MODEL}\nknowledge_base_id: NOSUCHKB00"
+            ),
+        ),
+        (
+            "sense_unknown",
+            sensor("BedrockKnowledgeBaseActiveSensor"),
+            "knowledge_base_id: NOSUCHKB00\npoke_interval: 0.2".to_owned(),
         ),
     ];
     let tasks: Vec<(&str, &str, String)> = tasks
@@ -622,6 +737,37 @@ fn knowledge_base_failures_and_the_index_retries() {
         "{}",
         run.log
     );
+    let run = flow.expect("pending_exhausted", 1);
+    assert!(
+        run.error().contains("ValidationException") && run.error().contains("no such index"),
+        "{}",
+        run.log
+    );
+    assert!(!run.log.contains("retries remaining"), "{}", run.log);
+    let run = flow.expect("running", 1);
+    assert!(
+        run.error().contains("after 2 attempts") && run.error().contains("max attempts reached"),
+        "{}",
+        run.log
+    );
+    assert!(run.error().contains("last state CREATING"), "{}", run.log);
+    let run = flow.expect("running_nowait", 0);
+    let kb = run.xcom.clone().unwrap_or_default();
+    let kb = kb.as_str().unwrap_or_default().to_owned();
+    assert!(kb.starts_with("br-kb-moto-running-2"), "{}", run.log);
+    assert!(!run.log.contains("Waiting for"), "{}", run.log);
+    let run = flow.expect("sense_running", 1);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains(&format!("Bedrock knowledge base {kb} is CREATING")),
+        "{}",
+        run.log
+    );
     let run = flow.expect("ds_unknown", 1);
     assert!(
         run.error().contains("ResourceNotFoundException"),
@@ -639,6 +785,20 @@ fn knowledge_base_failures_and_the_index_retries() {
         run.log.contains(
             "If `source_type` is set to 'KNOWLEDGE_BASE' then `knowledge_base_id` must be provided."
         ),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("rag_unknown", 1);
+    assert!(
+        run.error().contains("ResourceNotFoundException")
+            && run.error().contains("Knowledge base NOSUCHKB00 not found"),
+        "{}",
+        run.log
+    );
+    assert!(run.xcom.is_none());
+    let run = flow.expect("sense_unknown", 1);
+    assert!(
+        run.error().contains("ResourceNotFoundException"),
         "{}",
         run.log
     );
@@ -677,6 +837,44 @@ fn ingestion_failures_and_the_not_ready_retry() {
                 .to_owned(),
         ),
         (
+            "ds_running",
+            op("BedrockCreateDataSourceOperator"),
+            "name: br-ds-moto-running\nknowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\nbucket_name: b"
+                .to_owned(),
+        ),
+        (
+            "ingest_running",
+            op("BedrockIngestDataOperator"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             data_source_id: \"{{ ti.xcom_pull(task_ids='ds_running') }}\"\n\
+             waiter_delay: 0.2\nwaiter_max_attempts: 2"
+                .to_owned(),
+        ),
+        (
+            "sense_running",
+            sensor("BedrockIngestionJobSensor"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             data_source_id: \"{{ ti.xcom_pull(task_ids='ds_running') }}\"\n\
+             ingestion_job_id: \"{{ ti.xcom_pull(task_ids='start_running') }}\"\n\
+             poke_interval: 0.2\ntimeout: 1"
+                .to_owned(),
+        ),
+        (
+            "start_running",
+            op("BedrockIngestDataOperator"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             data_source_id: \"{{ ti.xcom_pull(task_ids='ds_running') }}\"\nwait_for_completion: false"
+                .to_owned(),
+        ),
+        (
+            "sense_unknown",
+            sensor("BedrockIngestionJobSensor"),
+            "knowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             data_source_id: \"{{ ti.xcom_pull(task_ids='ds_running') }}\"\n\
+             ingestion_job_id: NOSUCHJOB0\npoke_interval: 0.2"
+                .to_owned(),
+        ),
+        (
             "ds_pending",
             op("BedrockCreateDataSourceOperator"),
             "name: br-ds-moto-index-pending\nknowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\nbucket_name: b"
@@ -711,6 +909,41 @@ fn ingestion_failures_and_the_not_ready_retry() {
         "{}",
         run.log
     );
+    flow.expect("ds_running", 0);
+    let run = flow.expect("ingest_running", 1);
+    assert!(
+        run.error().contains("after 2 attempts") && run.error().contains("max attempts reached"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.error().contains("last state IN_PROGRESS"),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("start_running", 0);
+    let job = run.xcom.clone().unwrap_or_default();
+    let job = job.as_str().unwrap_or_default().to_owned();
+    assert_eq!(job.len(), 10, "{}", run.log);
+    let run = flow.expect("sense_running", 1);
+    assert!(
+        run.error().starts_with("Sensor has timed out"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log
+            .contains(&format!("Bedrock ingestion job {job} is IN_PROGRESS")),
+        "{}",
+        run.log
+    );
+    let run = flow.expect("sense_unknown", 1);
+    assert!(
+        run.error().contains("ResourceNotFoundException")
+            && run.error().contains("Ingestion job NOSUCHJOB0 not found"),
+        "{}",
+        run.log
+    );
     flow.expect("ds_pending", 0);
     let run = flow.expect("ingest_pending", 0);
     assert!(
@@ -720,4 +953,201 @@ fn ingestion_failures_and_the_not_ready_retry() {
         run.log
     );
     assert!(run.log.contains("4 retries remaining."), "{}", run.log);
+}
+
+/// `airtask run` of the corpus file `rel` with `envs` set, logical date `date` and run
+/// parameters `params`; returns its output, asserting the run succeeded.
+fn run_corpus(
+    rel: &str,
+    date: &str,
+    params: &str,
+    state: &std::path::Path,
+    envs: &[(&str, &str)],
+) -> String {
+    let file = corpus_dir().join(rel).to_string_lossy().into_owned();
+    let out = std::process::Command::new(airtask_tests::airtask_bin())
+        .args([
+            "run",
+            &file,
+            "--run-id",
+            "corpus",
+            "--logical-date",
+            date,
+            "--params",
+            params,
+            "--state-dir",
+            &state.to_string_lossy(),
+            "--parallelism",
+            "2",
+        ])
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run airtask");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{rel}:\n{text}");
+    assert!(text.contains("run corpus succeeded"), "{text}");
+    text
+}
+
+/// The XCom `return_value` of `task` in the run `corpus` of workflow `wf`.
+fn corpus_xcom(state: &std::path::Path, wf: &str, task: &str) -> serde_json::Value {
+    let path = state.join(format!("{wf}/corpus/{task}/-1/xcom/return_value.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("XCom JSON")
+}
+
+#[test]
+fn the_corpus_s3_and_bedrock_workflow_runs_end_to_end() {
+    // aws-samples/combo_s3_bedrock.yaml makes, fills, lists and removes its bucket
+    // (test-bucket-{{ ds_nodash }}), then invokes the model.
+    let dir = TempDir::new("br-combo");
+    run_corpus(
+        "aws-samples/combo_s3_bedrock.yaml",
+        "2031-07-14",
+        "{}",
+        dir.path(),
+        &[],
+    );
+    assert_eq!(
+        corpus_xcom(dir.path(), "combo_s3_bedrock", "s3_list_objects"),
+        serde_json::json!(["test-file.txt"])
+    );
+    let xcom = corpus_xcom(dir.path(), "combo_s3_bedrock", "bedrock_invoke_model");
+    assert_eq!(
+        xcom["output"]["message"]["content"][0]["text"], "moto: What is Amazon MWAA?",
+        "{xcom}"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_corpus_loan_approval_agents_run_end_to_end() {
+    // aws-samples/loan_approval_agent.yaml names its inference profile, knowledge base, topic
+    // and bucket through ${...} variables: the test makes them, then runs the whole file. Two
+    // agents run in parallel (InvokeModel, RetrieveAndGenerate), the decision reads both
+    // answers through xcom_pull, SNS and S3 get the decision. Its params are written as Param
+    // specs ({type, default}), whose value under dag-factory is the mapping itself
+    // (../shared/reference/yaml-format.md); the sample passes the application as override
+    // parameters, and so does the test (--params).
+    let config = airtask_tests::aws_config_for(&airtask_tests::endpoint(), None).await;
+    let s3 = airtask_tests::s3_client(&config);
+    s3.create_bucket()
+        .bucket("br-loan-audit")
+        .send()
+        .await
+        .expect("CreateBucket");
+    let topic = aws_sdk_sns::Client::new(&config)
+        .create_topic()
+        .name("br-loan-decisions")
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn
+        .expect("TopicArn");
+    let setup = [
+        (
+            "kb",
+            op("BedrockCreateKnowledgeBaseOperator"),
+            knowledge_base("br-kb-salaries", ""),
+        ),
+        (
+            "ds",
+            op("BedrockCreateDataSourceOperator"),
+            "name: br-ds-salaries\nknowledge_base_id: \"{{ ti.xcom_pull(task_ids='kb') }}\"\n\
+             bucket_name: br-salary-ranges"
+                .to_owned(),
+        ),
+    ];
+    let setup: Vec<(&str, &str, String)> = setup
+        .iter()
+        .map(|(t, o, p)| (*t, o.as_str(), p.clone()))
+        .collect();
+    let flow = Flow::new("br_loan_setup", &setup);
+    let kb = flow.expect("kb", 0).xcom.unwrap_or_default();
+    let kb = kb.as_str().unwrap_or_default().to_owned();
+    flow.expect("ds", 0);
+
+    let dir = TempDir::new("br-loan");
+    let profile = "us.anthropic.claude-3-5-sonnet-20241022-v2:0";
+    run_corpus(
+        "aws-samples/loan_approval_agent.yaml",
+        "2025-03-09",
+        r#"{"applicant_name": "Jane Doe", "occupation": "software_engineer",
+            "yearly_income": 95000, "loan_amount": 350000}"#,
+        dir.path(),
+        &[
+            ("INFERENCE_PROFILE", profile),
+            ("KNOWLEDGE_BASE_ID", &kb),
+            ("SNS_TOPIC_ARN", &topic),
+            ("S3_BUCKET", "br-loan-audit"),
+        ],
+    );
+    let wf = "loan_approval_agent";
+    let diligence = corpus_xcom(dir.path(), wf, "due_diligence");
+    let text = diligence["output"]["message"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.starts_with("moto: You are a loan underwriting analyst.")
+            && text.contains("- Applicant: Jane Doe")
+            && text.contains("- Loan Amount Requested: $350000"),
+        "{diligence}"
+    );
+    let income = corpus_xcom(dir.path(), wf, "income_verification");
+    assert!(
+        income["output"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(
+                "moto: answer to Verify if a yearly income of $95000 is plausible for someone \
+             working as a software_engineer."
+            )),
+        "{income}"
+    );
+    assert_eq!(
+        income["citations"][0]["retrievedReferences"][0]["location"]["s3Location"]["uri"],
+        "s3://br-salary-ranges/doc1.txt",
+        "{income}"
+    );
+    // The decision's prompt carries both reports (xcom_pull), which the fake echoes.
+    let decision = corpus_xcom(dir.path(), wf, "loan_decision");
+    let text = decision["output"]["message"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.starts_with("moto: You are a senior loan officer making a final decision.")
+            && text.contains("Due Diligence Report:")
+            && text.contains("moto: You are a loan underwriting analyst.")
+            && text.contains("moto: answer to Verify if a yearly income"),
+        "{decision}"
+    );
+    let published = corpus_xcom(dir.path(), wf, "notify_applicant");
+    assert!(
+        published["MessageId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{published}"
+    );
+    let audit = s3
+        .get_object()
+        .bucket("br-loan-audit")
+        .key("audit/2025-03-09/Jane Doe.json")
+        .send()
+        .await
+        .expect("the audit object")
+        .body
+        .collect()
+        .await
+        .expect("its body")
+        .into_bytes();
+    let audit = String::from_utf8_lossy(&audit);
+    assert!(
+        audit.contains("\"applicant\": \"Jane Doe\"")
+            && audit.contains("\"income\": 95000")
+            && audit.contains("\"loan_amount\": 350000")
+            && audit.contains("\"decision\": {'output': {'message':"),
+        "{audit}"
+    );
 }

@@ -111,7 +111,10 @@ fn every_corpus_definition_loads_and_only_unimplemented_operators_are_errors() {
                         "EC2",
                         "Emr",
                         "SageMaker",
+                        "Bedrock",
                         "Comprehend",
+                        "Ecs",
+                        "Batch",
                         "Eks",
                     ]
                     .iter()

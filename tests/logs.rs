@@ -52,8 +52,8 @@ fn names(test: &str) -> (String, String) {
 }
 
 /// Every message of a stream, from the head, paging with nextForwardToken until it repeats.
-/// A stream that does not exist reads as empty.
-async fn read_stream(
+/// A stream that does not exist reads as empty. (Also read by the Airflow remote-logging test.)
+pub(crate) async fn read_stream(
     client: &aws_sdk_cloudwatchlogs::Client,
     group: &str,
     stream: &str,

@@ -340,9 +340,14 @@ tasks:
 #[test]
 fn a_bare_class_name_that_is_not_implemented_stays_an_error() {
     let dir = TempDir::new("bare-unknown");
-    let text = "wf:\n  tasks:\n    t:\n      operator: EcsRunTaskOperator\n";
+    // Not an operator of MWAA Serverless's list (EcsRunTaskOperator was, until the ECS family).
+    let text = "wf:\n  tasks:\n    t:\n      operator: DatabricksRunNowOperator\n";
     let diags = diagnostics(&dir, "wf.yaml", text, 1);
-    let d = find(&diags, "error", "EcsRunTaskOperator is not implemented");
+    let d = find(
+        &diags,
+        "error",
+        "DatabricksRunNowOperator is not implemented",
+    );
     assert_eq!(d["key"], "operator");
 }
 

@@ -1,9 +1,12 @@
 //! End-to-end tests: the real `airtask` binary, real files, the local AWS endpoint.
 
 mod airflow_api;
+mod airflow_coord;
 mod airflow_real;
 mod appflow;
 mod athena;
+mod batch;
+mod bedrock;
 mod cli;
 mod cloudformation;
 mod comprehend;
@@ -12,6 +15,7 @@ mod datasync;
 mod dms;
 mod dynamodb;
 mod ec2;
+mod ecs;
 mod eks;
 mod emr;
 mod emrserverless;

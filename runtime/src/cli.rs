@@ -158,6 +158,20 @@ Examples:
   airtask execute-workload --json-path /tmp/workload.json
   airtask python -m airflow.sdk.execution_time.execute_workload --json-string '{...}'")]
     ExecuteWorkload(ExecuteWorkloadArgs),
+    /// Run one task instance for Airflow 3.3's Task SDK supervisor (the coordinator protocol):
+    /// started by a coordinator of `[sdk] coordinators` with two sockets to dial back.
+    #[command(after_help = "\
+The supervisor sends StartupDetails on --comm (length-prefixed msgpack frames), answers the
+task's GetXCom/SetXCom/DeleteXCom/GetVariable/GetConnection requests, and takes the final
+SucceedTask, RetryTask or TaskState; the task's log lines go to --logs as JSON. The supervisor
+does the heartbeats, the state calls and the task log file. See docs/airflow.md and
+scripts/airflow/airtask_coordinator.py.
+Exit codes: 0 the supervisor was told the task's state, 2 usage error, 4 stopped by a signal (the
+supervisor sets the state), 5 the supervisor could not be reached or told.
+
+Examples:
+  airtask coordinator --comm=127.0.0.1:41234 --logs=127.0.0.1:41235 --dags-folder /opt/airflow/dags")]
+    Coordinator(crate::airflow::CoordinatorArgs),
 }
 
 /// The workload of `execute-workload`, as Airflow's executors pass it.

@@ -97,5 +97,6 @@ fn run(command: cli::Command) -> Result<u8, exit::CliError> {
             Ok(exit::EXIT_OK)
         }
         cli::Command::ExecuteWorkload(args) => airflow::execute_workload(&args),
+        cli::Command::Coordinator(args) => airflow::coordinator(&args),
     }
 }

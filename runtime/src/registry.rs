@@ -124,6 +124,14 @@ fn build() -> Registry {
     {
         b = airtask_comprehend::register(b);
     }
+    #[cfg(feature = "op-ecs")]
+    {
+        b = airtask_ecs::register(b);
+    }
+    #[cfg(feature = "op-batch")]
+    {
+        b = airtask_batch::register(b);
+    }
     #[cfg(feature = "op-eks")]
     {
         b = airtask_eks::register(b);

@@ -15,14 +15,18 @@ use crate::clock;
 
 /// Where one attempt's lines go besides the terminal.
 struct Attempt {
-    /// The local mirror of the stream.
-    file: std::io::BufWriter<std::fs::File>,
+    /// The local mirror of the stream (or, under Airflow's coordinator, the `--logs` socket).
+    file: Box<dyn std::io::Write + Send>,
     /// Its path, for errors.
     path: PathBuf,
+    /// What to do when a write fails.
+    hint: &'static str,
     /// The CloudWatch shipper, when shipping is on.
     shipper: Option<ShipperHandle>,
     /// The per-stream sequence number of the next line.
     seq: u64,
+    /// Whether lines carry `seq` (not on a `--logs` stream: the supervisor writes the file).
+    numbered: bool,
 }
 
 /// One line of the stream and the local file, keys in the order of Airflow 3's task logs.
@@ -32,7 +36,8 @@ struct Line<'a> {
     level: &'a str,
     event: &'a str,
     logger: &'a str,
-    seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
 }
 
 /// The task log.
@@ -44,6 +49,11 @@ pub(crate) struct TaskLog {
     fault: Mutex<Option<String>>,
     /// Wakes [`TaskLog::fault`] when a write fails.
     fault_notify: tokio::sync::Notify,
+    /// No lines on the terminal (stdout is someone else's log already).
+    quiet: std::sync::atomic::AtomicBool,
+    /// Lines below this rank (0 info, 1 warning, 2 error) are dropped: the `--logs` stream
+    /// under Airflow's `[logging] logging_level`.
+    floor: std::sync::atomic::AtomicU8,
 }
 
 /// Where an attempt's log goes: the group and stream names, and the local mirror.
@@ -99,11 +109,18 @@ impl Destination {
     }
 }
 
+/// Whether a secret is masked in log lines, as Airflow's secrets masker decides: not when it is
+/// shorter than [`MIN_MASKED_LEN`] characters (masking a one-letter token would star
+/// out that letter in every line) nor when it is the word `airflow`.
+fn maskable(secret: &str) -> bool {
+    secret.chars().count() >= MIN_MASKED_LEN && !secret.eq_ignore_ascii_case("airflow")
+}
+
 impl TaskLog {
-    /// Masks `secrets` (as `***`) in every later line.
+    /// Masks `secrets` (as `***`) in every later line; see [`maskable`] for those left alone.
     pub(crate) fn mask(&self, secrets: Vec<String>) {
         if let Ok(mut s) = self.secrets.lock() {
-            s.extend(secrets.into_iter().filter(|x| !x.is_empty()));
+            s.extend(secrets.into_iter().filter(|x| maskable(x)));
         }
     }
 
@@ -133,23 +150,50 @@ impl TaskLog {
         });
         if let Ok(mut a) = self.attempt.lock() {
             *a = Some(Attempt {
-                file: std::io::BufWriter::new(file),
+                file: Box::new(std::io::BufWriter::new(file)),
                 path: dest.file.clone(),
+                hint: "free space, or give another --state-dir",
                 shipper,
                 seq: 0,
+                numbered: true,
             });
         }
         Ok(())
     }
 
+    /// Starts an attempt whose lines go to `out` (flushed line by line), named `what` in
+    /// errors, and not to the terminal: Airflow's coordinator protocol, where the supervisor
+    /// reads the lines from the `--logs` socket and writes the task log itself. Lines below
+    /// `min_level` are dropped (the task process filters; the supervisor writes what it gets).
+    pub(crate) fn start_stream(
+        &self,
+        out: Box<dyn std::io::Write + Send>,
+        what: &str,
+        min_level: Level,
+    ) {
+        self.quiet.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.floor
+            .store(rank(min_level), std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut a) = self.attempt.lock() {
+            *a = Some(Attempt {
+                file: Box::new(std::io::LineWriter::new(out)),
+                path: PathBuf::from(what),
+                hint: "the supervisor stopped reading the task's log",
+                shipper: None,
+                seq: 0,
+                numbered: false,
+            });
+        }
+    }
+
     /// Records a write failure of the local mirror (the first one is kept).
-    fn failed_write(&self, path: &Path, e: &std::io::Error) {
+    fn failed_write(&self, path: &Path, hint: &str, e: &std::io::Error) {
         if let Ok(mut f) = self.fault.lock()
             && f.is_none()
         {
             *f = Some(format!(
                 "the task log cannot be written to {}: {e}; the try was ended so that no line \
-                 is lost unnoticed (free space, or give another --state-dir)",
+                 is lost unnoticed ({hint})",
                 path.display()
             ));
             self.fault_notify.notify_one();
@@ -179,9 +223,9 @@ impl TaskLog {
         if let Some(a) = guard.as_mut()
             && let Err(e) = a.file.flush()
         {
-            let path = a.path.clone();
+            let (path, hint) = (a.path.clone(), a.hint);
             drop(guard);
-            self.failed_write(&path, &e);
+            self.failed_write(&path, hint, &e);
         }
     }
 
@@ -209,11 +253,23 @@ impl TaskLog {
     }
 }
 
+/// The order of the levels.
+fn rank(level: Level) -> u8 {
+    match level {
+        Level::Info => 0,
+        Level::Warning => 1,
+        Level::Error => 2,
+    }
+}
+
 impl LogSink for TaskLog {
     fn line(&self, level: Level, logger: &str, message: &str) {
+        if rank(level) < self.floor.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let message = self.masked(message);
         let now = clock::now();
-        {
+        if !self.quiet.load(std::sync::atomic::Ordering::Relaxed) {
             let ts = now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
@@ -235,14 +291,14 @@ impl LogSink for TaskLog {
             level: level.as_str(),
             event: &message,
             logger,
-            seq: attempt.seq,
+            seq: attempt.numbered.then_some(attempt.seq),
         })
         .unwrap_or_default();
         attempt.seq += 1;
         let written = writeln!(attempt.file, "{line}");
         if let Err(e) = &written {
             // Kept for the try to end on; the line still goes to the terminal and CloudWatch.
-            self.failed_write(&attempt.path, e);
+            self.failed_write(&attempt.path, attempt.hint, e);
         }
         if let Some(s) = &attempt.shipper {
             s.send(LogEvent {
@@ -320,6 +376,16 @@ pub(crate) fn sensitive_values(params: &serde_json::Map<String, serde_json::Valu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn short_secrets_and_the_word_airflow_are_not_masked_as_in_airflow() {
+        assert!(super::maskable("tok-123456"));
+        assert!(super::maskable("abcde"));
+        assert!(!super::maskable("abcd"));
+        assert!(!super::maskable("t"));
+        assert!(!super::maskable(""));
+        assert!(!super::maskable("Airflow"));
+    }
+
     #[test]
     fn the_local_mirror_follows_the_stream_layout_and_stays_in_the_state_directory() {
         let key = |run: &str, task: &str, map_index| airtask_core::instance::TaskInstanceKey {

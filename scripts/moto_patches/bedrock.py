@@ -4,20 +4,22 @@ RetrieveAndGenerate.
 
 What stock moto 5.2.5 does:
 - bedrock: CreateModelCustomizationJob and GetModelCustomizationJob, but the job stays
-  InProgress for ever, its times are text ('2025-01-01 10:00:00') where AWS sends epoch seconds
-  (the Rust SDK cannot read the answer), and a taken job name gives ResourceInUseException
-  instead of AWS's ValidationException "The provided job name is currently in use.".
-  No provisioned throughput at all;
-- bedrock-agent: knowledge bases, but their status is 'Active' (AWS: ACTIVE); no data sources
-  and no ingestion jobs;
+  InProgress for ever, its times are text without the ISO 8601 'T' and offset
+  ('2025-01-01 10:00:00') where AWS sends date-time strings ('2025-01-01T10:00:00Z', the
+  `timestampFormat` of every Bedrock timestamp: the Rust SDK cannot read moto's text), and a
+  taken job name gives ResourceInUseException instead of AWS's ValidationException "The
+  provided job name is currently in use.". No provisioned throughput at all;
+- bedrock-agent: knowledge bases, but their status is 'Active' (AWS: ACTIVE) and their times
+  are epoch numbers (AWS: date-time strings, as above); no data sources and no ingestion jobs;
 - bedrock-runtime: InvokeModel answers `{}` whatever the model;
 - bedrock-agent-runtime: nothing (Retrieve and RetrieveAndGenerate are not even routed).
 
 What this patch changes (AWS paths only; behaviour selected by names):
 - a customization job answers InProgress on its first GetModelCustomizationJob and Completed
   after; with `moto-failed` in the job name it ends Failed with a failureMessage, with
-  `moto-running` it stays InProgress; times are epoch seconds; a taken job name is AWS's
-  ValidationException;
+  `moto-running` it stays InProgress; a taken job name is AWS's ValidationException;
+- every time this patch answers (jobs, throughput, knowledge bases, data sources, ingestion
+  jobs) is an ISO 8601 date-time string in UTC, as AWS sends them;
 - CreateProvisionedModelThroughput / GetProvisionedModelThroughput: Creating on the first Get,
   then InService (`moto-failed` in the name: Failed with a failureMessage; `moto-running`:
   Creating for ever); an unknown id is ResourceNotFoundException;
@@ -68,13 +70,22 @@ def _not_found(message):
     return _error("ResourceNotFoundException", message, 404)
 
 
-def _epoch(value):
+def _iso(value):
+    """A time as AWS's date-time string: from moto's '%Y-%m-%d %H:%M:%S' text or epoch number."""
     if isinstance(value, str):
         try:
-            return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+            value = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
         except ValueError:
             return value
-    return value
+    elif isinstance(value, (int, float)):
+        value = datetime.fromtimestamp(value, tz=timezone.utc)
+    else:
+        return value
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _now():
+    return _iso(unix_time())
 
 
 def _progress(obj, name, steps, failed, failure_key, failure_value):
@@ -100,7 +111,7 @@ def _job_to_dict(self):
     d = _stock_job_to_dict(self)
     for key in ("creationTime", "lastModifiedTime", "endTime"):
         if key in d:
-            d[key] = _epoch(d[key])
+            d[key] = _iso(d[key])
     if self.status == "Failed":
         d["failureMessage"] = "moto: the job failed (moto-failed in the job name)"
     else:
@@ -140,7 +151,7 @@ def _create_throughput(self):
     arn = f"arn:aws:bedrock:{self.region}:{backend.account_id}:provisioned-model/{uuid.uuid4().hex[:12]}"
     model = params["modelId"]
     model_arn = model if model.startswith("arn:") else f"arn:aws:bedrock:{self.region}::foundation-model/{model}"
-    now = unix_time()
+    now = _now()
     record = {
         "modelUnits": params["modelUnits"],
         "desiredModelUnits": params["modelUnits"],
@@ -195,6 +206,9 @@ _stock_create_kb = AgentsforBedrockBackend.create_knowledge_base
 
 def _kb_to_dict(self):
     d = _stock_kb_to_dict(self)
+    for key in ("createdAt", "updatedAt"):
+        if key in d:
+            d[key] = _iso(d[key])
     if "moto-failed" in self.name:
         d["status"] = "FAILED"
         d["failureReasons"] = ["moto: the knowledge base failed (moto-failed in the name)"]
@@ -235,7 +249,7 @@ def _create_data_source(self):
     kb_id = self.path.split("/knowledgebases/")[1].split("/")[0]
     _kb_or_404(backend, kb_id)
     ds_id = uuid.uuid4().hex[:10].upper()
-    now = unix_time()
+    now = _now()
     source = {
         "knowledgeBaseId": kb_id,
         "dataSourceId": ds_id,
@@ -275,7 +289,7 @@ def _start_ingestion_job(self):
             "Dependency error document status code: 404, error message: no such index",
         )
     job_id = uuid.uuid4().hex[:10].upper()
-    now = unix_time()
+    now = _now()
     job = {
         "knowledgeBaseId": kb_id,
         "dataSourceId": ds_id,

@@ -81,6 +81,12 @@ pub fn iam_actions(service_id: &str, operation: &str) -> Vec<String> {
         ("s3", "AbortMultipartUpload") => &["AbortMultipartUpload"],
         ("s3", "DeleteBucketTagging") => &["PutBucketTagging"],
         ("lambda", "Invoke" | "InvokeWithResponseStream" | "InvokeAsync") => &["InvokeFunction"],
+        // SQS's batch calls are authorised as their single-message actions.
+        ("sqs", "SendMessageBatch") => &["SendMessage"],
+        ("sqs", "DeleteMessageBatch") => &["DeleteMessage"],
+        ("sqs", "ChangeMessageVisibilityBatch") => &["ChangeMessageVisibility"],
+        // Glue authorises the batch read of data-quality results as the single read.
+        ("glue", "BatchGetDataQualityResult") => &["GetDataQualityResult"],
         _ => &[],
     };
     if names.is_empty() {
@@ -137,6 +143,14 @@ mod tests {
         assert_eq!(
             iam_actions("CloudWatch Logs", "GetLogEvents"),
             ["logs:GetLogEvents"]
+        );
+        assert_eq!(
+            iam_actions("SQS", "DeleteMessageBatch"),
+            ["sqs:DeleteMessage"]
+        );
+        assert_eq!(
+            iam_actions("Glue", "BatchGetDataQualityResult"),
+            ["glue:GetDataQualityResult"]
         );
     }
 }

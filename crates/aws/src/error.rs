@@ -92,12 +92,38 @@ where
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.to_owned(),
         _ => match status(e) {
-            Some(403) => "HTTP 403 Forbidden: access denied".to_owned(),
+            Some(403) => match e.raw_response().and_then(|r| body_code(r.body().bytes()?)) {
+                Some(code) => format!("HTTP 403 Forbidden: {code}"),
+                None => "HTTP 403 Forbidden: access denied".to_owned(),
+            },
             Some(404) => "HTTP 404 Not Found".to_owned(),
             Some(status) => format!("HTTP {status}: {}", error_chain(e)),
             None => error_chain(e),
         },
     }
+}
+
+/// The error code an answer's body names when the SDK could not read it as the service's
+/// error shape (an XML `<Code>` in a JSON service's answer, a JSON `__type` or `code`): an
+/// endpoint's or a proxy's refusal keeps its `AccessDenied`.
+fn body_code(body: &[u8]) -> Option<String> {
+    let body = std::str::from_utf8(body).ok()?;
+    let between = |start: &str, end: &str| {
+        let from = body.find(start)? + start.len();
+        let len = body[from..].find(end)?;
+        Some(body[from..from + len].trim().to_owned())
+    };
+    let code = between("<Code>", "</Code>")
+        .or_else(|| between("\"__type\":\"", "\""))
+        .or_else(|| between("\"code\":\"", "\""))?;
+    // `__type` may carry a namespace: `com.amazonaws.glue#AccessDeniedException`.
+    let code = code.rsplit('#').next().unwrap_or_default();
+    let plain = !code.is_empty()
+        && code.len() <= 100
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+    plain.then(|| code.to_owned())
 }
 
 /// The task's error for a failed call: "`what` failed: code: message", retryable as
@@ -221,6 +247,25 @@ mod tests {
         let e = task_error("x", &err);
         assert!(!e.retryable);
         assert_eq!(e.message, "x failed: HTTP 403 Forbidden: access denied");
+        // An answer the SDK could not read that still names its code keeps it.
+        let xml = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not \
+                   authorized</Message></Error></ErrorResponse>";
+        let err: SdkError<ServiceErr, HttpResponse> = SdkError::response_error(
+            Box::<dyn std::error::Error + Send + Sync>::from("bad json"),
+            HttpResponse::new(
+                StatusCode::try_from(403).expect("a status"),
+                SdkBody::from(xml),
+            ),
+        );
+        assert_eq!(
+            task_error("x", &err).message,
+            "x failed: HTTP 403 Forbidden: AccessDenied"
+        );
+        assert_eq!(
+            body_code(br#"{"__type":"com.amazonaws.glue#AccessDeniedException"}"#).as_deref(),
+            Some("AccessDeniedException")
+        );
+        assert_eq!(body_code(b"<Code><script></Code>"), None);
         let err: SdkError<ServiceErr, HttpResponse> =
             SdkError::construction_failure(Box::<dyn std::error::Error + Send + Sync>::from(
                 "bucket is required",

@@ -615,8 +615,15 @@ impl Object for VarAccessor {
     }
 }
 
-#[derive(Debug)]
-struct ConnAccessor;
+/// `conn`: Airflow connections, from the XCom source's [`XcomSource::connection`] (none outside
+/// an Airflow deployment).
+struct ConnAccessor(Rc<dyn XcomSource>);
+
+impl std::fmt::Debug for ConnAccessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnAccessor")
+    }
+}
 
 impl Object for ConnAccessor {
     fn type_name(&self) -> &str {
@@ -624,20 +631,97 @@ impl Object for ConnAccessor {
     }
     fn get_attr(&self, name: &str) -> Option<Value> {
         if name == "get" {
-            return Some(func("get", |args: Args| {
-                Ok(args.get(1, "default_conn").cloned().unwrap_or(Value::None))
+            let source = self.0.clone();
+            return Some(func("get", move |args: Args| {
+                let default = args.get(1, "default_conn").cloned().unwrap_or(Value::None);
+                let Some(id) = args.get(0, "conn_id").map(Value::py_str).transpose()? else {
+                    return Ok(default);
+                };
+                match source.connection(&id) {
+                    Ok(Some(c)) => Ok(Value::Object(Rc::new(Connection(c)))),
+                    Ok(None) => Ok(default),
+                    Err(e) => Err(Error::new("AirflowRuntimeError", e)),
+                }
             }));
         }
-        Some(Value::Object(Rc::new(MissingConn(name.to_owned()))))
+        Some(match self.0.connection(name) {
+            Ok(Some(c)) => Value::Object(Rc::new(Connection(c))),
+            Ok(None) => Value::Object(Rc::new(MissingConn(
+                "AirflowNotFoundException",
+                format!("The conn_id `{name}` isn't defined"),
+            ))),
+            Err(e) => Value::Object(Rc::new(MissingConn("AirflowRuntimeError", e))),
+        })
     }
     fn py_str(&self) -> String {
         "<ConnectionAccessor (dynamic access)>".into()
     }
 }
 
-/// A connection that does not exist: any use fails as Airflow's lookup does.
+/// An Airflow connection (the Task SDK's `Connection`): its fields, `extra_dejson`, and the
+/// `str()` of its attrs class.
 #[derive(Debug)]
-struct MissingConn(String);
+struct Connection(serde_json::Value);
+
+/// The fields of the Task SDK's `Connection`, in its order.
+const CONNECTION_FIELDS: [&str; 9] = [
+    "conn_id",
+    "conn_type",
+    "description",
+    "host",
+    "schema",
+    "login",
+    "password",
+    "port",
+    "extra",
+];
+
+impl Connection {
+    fn field(&self, name: &str) -> Value {
+        match self.0.get(name) {
+            Some(serde_json::Value::String(s)) => Value::from(s.clone()),
+            Some(serde_json::Value::Number(n)) => n.as_i64().map_or(Value::None, Value::Int),
+            _ => Value::None,
+        }
+    }
+}
+
+impl Object for Connection {
+    fn type_name(&self) -> &str {
+        "Connection"
+    }
+    fn get_attr(&self, name: &str) -> Option<Value> {
+        if CONNECTION_FIELDS.contains(&name) {
+            return Some(self.field(name));
+        }
+        match name {
+            "extra_dejson" => {
+                let extra = self.0.get("extra").and_then(serde_json::Value::as_str);
+                let parsed = extra
+                    .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+                    .filter(serde_json::Value::is_object)
+                    .unwrap_or_else(|| serde_json::json!({}));
+                Some(Value::from_json(&parsed))
+            }
+            _ => None,
+        }
+    }
+    fn py_str(&self) -> String {
+        let fields: Vec<String> = CONNECTION_FIELDS
+            .iter()
+            .map(|f| {
+                let v = self.field(f);
+                let repr = v.py_repr().unwrap_or_else(|_| "None".into());
+                format!("{f}={repr}")
+            })
+            .collect();
+        format!("Connection({})", fields.join(", "))
+    }
+}
+
+/// A connection that does not exist or cannot be read: any use fails as Airflow's lookup does.
+#[derive(Debug)]
+struct MissingConn(&'static str, String);
 
 impl Object for MissingConn {
     fn type_name(&self) -> &str {
@@ -650,10 +734,7 @@ impl Object for MissingConn {
         String::new()
     }
     fn fail(&self) -> Option<Error> {
-        Some(Error::new(
-            "AirflowNotFoundException",
-            format!("The conn_id `{}` isn't defined", self.0),
-        ))
+        Some(Error::new(self.0, self.1.clone()))
     }
 }
 
@@ -795,7 +876,7 @@ pub(crate) fn build(
             call: None,
         })),
     );
-    put("conn", Value::Object(Rc::new(ConnAccessor)));
+    put("conn", Value::Object(Rc::new(ConnAccessor(xcoms.clone()))));
     Ok(m)
 }
 

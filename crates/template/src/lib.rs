@@ -76,6 +76,17 @@ pub trait XcomSource {
     fn variable(&self, _key: &str) -> Result<Option<String>, String> {
         Ok(None)
     }
+
+    /// The Airflow connection `conn_id` (`conn.<conn_id>`, `conn.get(...)`) as the Execution
+    /// API returns it (`conn_id`, `conn_type`, `host`, `schema`, `login`, `password`, `port`,
+    /// `extra`, ...), `None` when there is no such connection. Sources without connections keep
+    /// this default: none.
+    ///
+    /// # Errors
+    /// A message when the connections cannot be read (the template then fails with it).
+    fn connection(&self, _conn_id: &str) -> Result<Option<serde_json::Value>, String> {
+        Ok(None)
+    }
 }
 
 /// An XCom source with nothing in it.
@@ -364,5 +375,65 @@ mod limits {
             )
             .unwrap_err();
         assert!(e.is_interrupted(), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod connections {
+    use super::*;
+
+    /// One connection, `aws_default`.
+    struct OneConnection;
+
+    impl XcomSource for OneConnection {
+        fn pull(
+            &self,
+            _: &str,
+            _: &str,
+            _: Option<i64>,
+        ) -> Result<Option<serde_json::Value>, String> {
+            Ok(None)
+        }
+        fn connection(&self, conn_id: &str) -> Result<Option<serde_json::Value>, String> {
+            match conn_id {
+                "aws_default" => Ok(Some(serde_json::json!({
+                    "conn_id": "aws_default", "conn_type": "aws", "host": null, "schema": null,
+                    "login": "AKIA", "password": "secret", "port": 443,
+                    "extra": "{\"region_name\": \"eu-west-1\"}"
+                }))),
+                "broken" => Err("the Execution API answered 500".into()),
+                _ => Ok(None),
+            }
+        }
+    }
+
+    fn render(template: &str) -> Result<String, Error> {
+        let ctx = TaskContext::new("dag", "task", Timestamp::UNIX_EPOCH);
+        Renderer::new(&ctx, Rc::new(OneConnection))?.render_str(template)
+    }
+
+    #[test]
+    fn connections_are_read_from_the_source() {
+        assert_eq!(
+            render("{{ conn.aws_default.login }} {{ conn.aws_default.port }} {{ conn.aws_default.extra_dejson.region_name }}")
+                .unwrap(),
+            "AKIA 443 eu-west-1"
+        );
+        // The str() of the Task SDK's attrs class.
+        assert_eq!(
+            render("{{ conn.aws_default }}").unwrap(),
+            "Connection(conn_id='aws_default', conn_type='aws', description=None, host=None, \
+             schema=None, login='AKIA', password='secret', port=443, \
+             extra='{\"region_name\": \"eu-west-1\"}')"
+        );
+        assert_eq!(
+            render("{{ conn.get('nope', 'dflt') }} {{ conn.get('aws_default').conn_type }}")
+                .unwrap(),
+            "dflt aws"
+        );
+        let e = render("{{ conn.nope.host }}").unwrap_err();
+        assert_eq!(e.class, "AirflowNotFoundException", "{e}");
+        let e = render("{{ conn.broken }}").unwrap_err();
+        assert_eq!(e.class, "AirflowRuntimeError", "{e}");
     }
 }

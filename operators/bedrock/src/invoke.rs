@@ -19,6 +19,10 @@ pub struct BedrockInvokeModelOperator {
     accept_type: Option<String>,
 }
 
+/// The body's MIME type when `content_type` is not given: the API's default, what the
+/// provider's call gets.
+const JSON: &str = "application/json";
+
 /// The prefixes of cross-region inference profile ids (`us.anthropic.claude...`).
 const PROFILE_PREFIXES: &[&str] = &[
     "us.", "eu.", "apac.", "us-gov.", "ca.", "jp.", "au.", "global.",
@@ -100,6 +104,17 @@ impl Operator for BedrockInvokeModelOperator {
             self.aws.region(),
             airtask_aws::sdk!(aws_sdk_bedrockruntime),
         )?;
+        self.run_with(ctx, &runtime).await
+    }
+}
+
+impl BedrockInvokeModelOperator {
+    /// InvokeModel through `runtime`, the answer decoded.
+    async fn run_with(
+        &self,
+        ctx: &TaskContext,
+        runtime: &aws_sdk_bedrockruntime::Client,
+    ) -> Result<Outcome, TaskError> {
         let body = serde_json::to_vec(&self.input_data)
             .map_err(|e| TaskError::fatal(format!("input_data cannot be sent as JSON: {e}")))?;
         let model = &self.model_id;
@@ -107,7 +122,9 @@ impl Operator for BedrockInvokeModelOperator {
             .invoke_model()
             .model_id(model)
             .body(Blob::new(body))
-            .set_content_type(self.content_type.clone())
+            // Unset, boto3 sends no Content-Type and AWS takes the body as application/json;
+            // the Rust SDK would send application/octet-stream, so the API's default is sent.
+            .content_type(self.content_type.as_deref().unwrap_or(JSON))
             .set_accept(self.accept_type.clone())
             .send()
             .await
@@ -128,10 +145,106 @@ impl Operator for BedrockInvokeModelOperator {
 
 #[cfg(test)]
 mod tests {
-    use airtask_core::{Params, build_operator};
+    use std::sync::{Arc, Mutex};
+
+    use airtask_core::{Level, LogSink, Params, build_operator};
+    use aws_sdk_bedrockruntime::Client;
+    use aws_sdk_bedrockruntime::operation::invoke_model::InvokeModelOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use serde_json::json;
 
     use super::*;
+
+    #[derive(Default)]
+    struct Lines(Mutex<Vec<String>>);
+    impl LogSink for Lines {
+        fn line(&self, _: Level, _: &str, message: &str) {
+            self.0.lock().unwrap().push(message.to_owned());
+        }
+    }
+
+    fn ctx() -> (TaskContext, Arc<Lines>) {
+        let lines = Arc::new(Lines::default());
+        let ctx = TaskContext::new(
+            &BedrockInvokeModelOperator::SPEC,
+            "invoke",
+            1,
+            lines.clone(),
+        );
+        (ctx, lines)
+    }
+
+    fn answer(body: &'static str, content_type: &'static str) -> InvokeModelOutput {
+        InvokeModelOutput::builder()
+            .body(Blob::new(body))
+            .content_type(content_type)
+            .build()
+            .unwrap()
+    }
+
+    /// The body goes as JSON with Content-Type application/json unless `content_type` says
+    /// otherwise, `accept_type` only when given; the XCom is the decoded answer.
+    #[tokio::test]
+    async fn the_body_is_sent_as_json_and_the_answer_decoded() {
+        let default_type = mock!(Client::invoke_model)
+            .match_requests(|r| {
+                r.content_type() == Some("application/json")
+                    && r.accept().is_none()
+                    && r.model_id() == Some("amazon.nova-lite-v1:0")
+                    && r.body().map(|b| b.as_ref()) == Some(br#"{"prompt":"hi"}"#.as_slice())
+            })
+            .then_output(|| answer(r#"{"completion": "hello"}"#, "application/json"));
+        let given_types = mock!(Client::invoke_model)
+            .match_requests(|r| {
+                r.content_type() == Some("application/vnd.x+json")
+                    && r.accept() == Some("application/vnd.y+json")
+            })
+            .then_output(|| answer(r#"[1, 2]"#, "application/vnd.y+json"));
+        let runtime = mock_client!(
+            aws_sdk_bedrockruntime,
+            RuleMode::Sequential,
+            [&default_type, &given_types]
+        );
+        let op =
+            build(json!({"model_id": "amazon.nova-lite-v1:0", "input_data": {"prompt": "hi"}}))
+                .unwrap();
+        let (c, lines) = ctx();
+        assert_eq!(
+            op.run_with(&c, &runtime).await.unwrap(),
+            Outcome::Success(Some(json!({"completion": "hello"})))
+        );
+        assert_eq!(
+            *lines.0.lock().unwrap(),
+            [
+                r#"Bedrock amazon.nova-lite-v1:0 prompt: {"prompt":"hi"}"#,
+                r#"Bedrock model response: {"completion":"hello"}"#
+            ]
+        );
+        let op = build(json!({"model_id": "m", "input_data": {}, "content_type":
+            "application/vnd.x+json", "accept_type": "application/vnd.y+json"}))
+        .unwrap();
+        assert_eq!(
+            op.run_with(&ctx().0, &runtime).await.unwrap(),
+            Outcome::Success(Some(json!([1, 2])))
+        );
+    }
+
+    /// An answer that is not JSON fails the try without another (the provider's json.loads
+    /// raises): the local endpoint answers every model in JSON, so only a mock reaches it.
+    #[tokio::test]
+    async fn an_answer_that_is_not_json_fails_without_retry() {
+        let text = mock!(Client::invoke_model).then_output(|| answer("plain words", "text/plain"));
+        let runtime = mock_client!(aws_sdk_bedrockruntime, [&text]);
+        let op = build(json!({"model_id": "m", "input_data": {}})).unwrap();
+        let e = op.run_with(&ctx().0, &runtime).await.unwrap_err();
+        assert!(!e.retryable, "{e:?}");
+        assert!(
+            e.message.starts_with("the answer of model m is not JSON (")
+                && e.message
+                    .ends_with("; content type text/plain): plain words"),
+            "{e}"
+        );
+    }
 
     fn build(v: Value) -> Result<BedrockInvokeModelOperator, ParamError> {
         let p: Params = v.as_object().cloned().unwrap_or_default();

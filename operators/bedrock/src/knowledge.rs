@@ -539,9 +539,20 @@ impl Operator for BedrockIngestDataOperator {
             self.aws.region(),
             airtask_aws::sdk!(aws_sdk_bedrockagent),
         )?;
+        self.run_with(ctx, &agent).await
+    }
+}
+
+impl BedrockIngestDataOperator {
+    /// StartIngestionJob (retried while the index is not ready) and the wait, through `agent`.
+    async fn run_with(
+        &self,
+        ctx: &TaskContext,
+        agent: &aws_sdk_bedrockagent::Client,
+    ) -> Result<Outcome, TaskError> {
         let mut left = INGESTION_RETRIES;
         let id = loop {
-            match self.request.clone().send_with(&agent).await {
+            match self.request.clone().send_with(agent).await {
                 Ok(out) => {
                     break out
                         .ingestion_job()
@@ -578,7 +589,7 @@ impl Operator for BedrockIngestDataOperator {
                 data_source_id: self.data_source_id.clone(),
                 ingestion_job_id: id.clone(),
             };
-            let (a, j) = (&agent, &job);
+            let (a, j) = (agent, &job);
             wait::until_terminal(
                 ctx,
                 &self.wait,
@@ -661,6 +672,102 @@ mod tests {
             Some("ValidationException"),
             "Dependency error document status code: 404"
         ));
+        assert!(ingestion_not_ready(
+            Some("ValidationException"),
+            "Request failed: [http_exception] server returned 401"
+        ));
+        assert!(!ingestion_not_ready(
+            Some("ConflictException"),
+            "Dependency error document status code: 404"
+        ));
+    }
+
+    /// The provider retries a not-ready index 5 times, 5 s apart, then raises: the sixth
+    /// refusal fails the try and no seventh call is made. The local endpoint refuses once, so
+    /// only a mock reaches the end of the retries.
+    #[tokio::test(start_paused = true)]
+    async fn the_not_ready_retries_of_an_ingestion_run_out_after_five() {
+        use std::sync::{Arc, Mutex};
+
+        use airtask_core::{Level, LogSink};
+        use aws_sdk_bedrockagent::Client;
+        use aws_sdk_bedrockagent::error::ErrorMetadata;
+        use aws_sdk_bedrockagent::operation::start_ingestion_job::{
+            StartIngestionJobError, StartIngestionJobOutput,
+        };
+        use aws_sdk_bedrockagent::types::{IngestionJob, IngestionJobStatus};
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+        #[derive(Default)]
+        struct Lines(Mutex<Vec<String>>);
+        impl LogSink for Lines {
+            fn line(&self, _: Level, _: &str, message: &str) {
+                self.0.lock().unwrap().push(message.to_owned());
+            }
+        }
+
+        let refused = mock!(Client::start_ingestion_job)
+            .sequence()
+            .error(|| {
+                StartIngestionJobError::generic(
+                    ErrorMetadata::builder()
+                        .code("ValidationException")
+                        .message("Dependency error document status code: 404, error message: no such index")
+                        .build(),
+                )
+            })
+            .times(6)
+            .build();
+        let started = mock!(Client::start_ingestion_job).then_output(|| {
+            StartIngestionJobOutput::builder()
+                .ingestion_job(
+                    IngestionJob::builder()
+                        .knowledge_base_id("KB1")
+                        .data_source_id("DS1")
+                        .ingestion_job_id("J1")
+                        .status(IngestionJobStatus::Starting)
+                        .started_at(aws_smithy_types::DateTime::from_secs(0))
+                        .updated_at(aws_smithy_types::DateTime::from_secs(0))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let agent = mock_client!(
+            aws_sdk_bedrockagent,
+            RuleMode::Sequential,
+            [&refused, &started]
+        );
+        let op: BedrockIngestDataOperator = build(json!({"knowledge_base_id": "KB1",
+            "data_source_id": "DS1", "wait_for_completion": false}))
+        .unwrap();
+        let lines = Arc::new(Lines::default());
+        let ctx = TaskContext::new(&BedrockIngestDataOperator::SPEC, "ingest", 1, lines.clone());
+        let before = tokio::time::Instant::now();
+        let e = op.run_with(&ctx, &agent).await.unwrap_err();
+        assert_eq!(refused.num_calls(), 6);
+        assert_eq!(started.num_calls(), 0);
+        assert_eq!(before.elapsed(), INGESTION_RETRY_DELAY * 5);
+        assert!(
+            e.message
+                .contains("StartIngestionJob of data source DS1 of knowledge base KB1")
+                && e.message
+                    .contains("Dependency error document status code: 404"),
+            "{e}"
+        );
+        let lines = lines.0.lock().unwrap();
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| *l == "Index is not ready for ingestion, retrying in 5 seconds.")
+                .count(),
+            5,
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("0 retries remaining.")
+        );
     }
 
     #[test]

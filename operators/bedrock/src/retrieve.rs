@@ -516,15 +516,21 @@ impl Operator for BedrockRetrieveOperator {
             self.aws.region(),
             airtask_aws::sdk!(aws_sdk_bedrockagentruntime),
         )?;
+        self.run_with(ctx, &runtime).await
+    }
+}
+
+impl BedrockRetrieveOperator {
+    /// Retrieve through `runtime`; the answer with boto3's keys.
+    async fn run_with(
+        &self,
+        ctx: &TaskContext,
+        runtime: &aws_sdk_bedrockagentruntime::Client,
+    ) -> Result<Outcome, TaskError> {
         let kb = &self.knowledge_base_id;
-        let out = self
-            .request
-            .clone()
-            .send_with(&runtime)
-            .await
-            .map_err(|e| {
-                airtask_aws::error::task_error(&format!("Retrieve from knowledge base {kb}"), &e)
-            })?;
+        let out = self.request.clone().send_with(runtime).await.map_err(|e| {
+            airtask_aws::error::task_error(&format!("Retrieve from knowledge base {kb}"), &e)
+        })?;
         let results: Vec<Value> = out.retrieval_results().iter().map(result).collect();
         ctx.info(&format!(
             "\nQuery: {}\nRetrieved: {}",
@@ -771,6 +777,60 @@ mod tests {
             e.message()
                 .contains("`vector_search_config.filter.like` is not a filter"),
             "{e}"
+        );
+    }
+
+    /// `nextToken` and `guardrailAction` come into the XCom when AWS gives them (the local
+    /// endpoint's Retrieve gives neither: tested by mocks only).
+    #[tokio::test]
+    async fn the_retrieve_answer_keeps_next_token_and_guardrail_action() {
+        use aws_sdk_bedrockagentruntime::operation::retrieve::RetrieveOutput;
+        use aws_sdk_bedrockagentruntime::types::GuadrailAction;
+
+        #[derive(Default)]
+        struct Quiet;
+        impl airtask_core::LogSink for Quiet {
+            fn line(&self, _: airtask_core::Level, _: &str, _: &str) {}
+        }
+
+        let rule = mock!(aws_sdk_bedrockagentruntime::Client::retrieve)
+            .match_requests(|r| {
+                r.knowledge_base_id() == Some("KB1")
+                    && r.next_token() == Some("page-2")
+                    && r.guardrail_configuration()
+                        .is_some_and(|g| g.guardrail_id() == "g1" && g.guardrail_version() == "1")
+            })
+            .then_output(|| {
+                RetrieveOutput::builder()
+                    .retrieval_results(
+                        KnowledgeBaseRetrievalResult::builder()
+                            .content(RetrievalResultContent::builder().text("chunk").build())
+                            .score(0.5)
+                            .build(),
+                    )
+                    .next_token("page-3")
+                    .guardrail_action(GuadrailAction::Intervened)
+                    .build()
+                    .unwrap()
+            });
+        let runtime = mock_client!(aws_sdk_bedrockagentruntime, [&rule]);
+        let op: BedrockRetrieveOperator = build(json!({"retrieval_query": "q",
+            "knowledge_base_id": "KB1", "retrieve_kwargs": {"nextToken": "page-2",
+            "guardrailConfiguration": {"guardrailId": "g1", "guardrailVersion": "1"}}}))
+        .unwrap();
+        let ctx = TaskContext::new(
+            &BedrockRetrieveOperator::SPEC,
+            "retrieve",
+            1,
+            std::sync::Arc::new(Quiet),
+        );
+        assert_eq!(
+            op.run_with(&ctx, &runtime).await.unwrap(),
+            Outcome::Success(Some(json!({
+                "retrievalResults": [{"content": {"text": "chunk"}, "score": 0.5}],
+                "nextToken": "page-3",
+                "guardrailAction": "INTERVENED"
+            })))
         );
     }
 

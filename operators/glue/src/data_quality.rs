@@ -27,13 +27,11 @@ const HOOK_LOGGER: &str =
 /// The states in which a run has failed (the provider's waiters and sensors).
 const FAILURE_STATES: [&str; 4] = ["FAILED", "STOPPED", "STOPPING", "TIMEOUT"];
 
-/// The actions that read an evaluation run and its results. The SDK's
-/// BatchGetDataQualityResult is authorized by IAM as `glue:GetDataQualityResult`; the call's
-/// own name is declared too, as the call log records it.
+/// The actions that read an evaluation run and its results (the SDK's
+/// BatchGetDataQualityResult is authorized by IAM as `glue:GetDataQualityResult`).
 const EVALUATION_RESULTS: &[&str] = &[
     "glue:GetDataQualityRulesetEvaluationRun",
     "glue:GetDataQualityResult",
-    "glue:BatchGetDataQualityResult",
 ];
 
 /// The ARNs of the rulesets `names` (every ruleset where a run's rulesets are unknown).
@@ -1176,7 +1174,6 @@ mod permission_tests {
                     &[
                         "glue:GetDataQualityRulesetEvaluationRun",
                         "glue:GetDataQualityResult",
-                        "glue:BatchGetDataQualityResult",
                     ],
                     rulesets
                 ),

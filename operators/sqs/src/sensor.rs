@@ -356,15 +356,10 @@ impl Operator for SqsSensor {
     }
 
     /// ReceiveMessage on the queue; DeleteMessageBatch with `delete_message_on_reception`
-    /// (which IAM authorizes as `sqs:DeleteMessage`; the call's own name is declared too, as
-    /// the call log records it).
+    /// (which IAM authorizes as `sqs:DeleteMessage`).
     fn permissions(&self) -> Vec<Permission> {
         let actions: &[&str] = if self.delete_message_on_reception {
-            &[
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:DeleteMessageBatch",
-            ]
+            &["sqs:ReceiveMessage", "sqs:DeleteMessage"]
         } else {
             &["sqs:ReceiveMessage"]
         };
@@ -475,11 +470,7 @@ mod permission_tests {
         assert_eq!(
             perms(json!({"sqs_queue": url})),
             [Permission::new(
-                &[
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:DeleteMessageBatch"
-                ],
+                &["sqs:ReceiveMessage", "sqs:DeleteMessage"],
                 queue
             )]
         );

@@ -179,11 +179,15 @@ pub(crate) struct RunContext {
     #[serde(default)]
     pub(crate) max_tries: Option<u32>,
     /// XCom keys of an earlier try to delete before running.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_if_null")]
     pub(crate) xcom_keys_to_clear: Vec<String>,
     /// Whether a failure of this try is retried (`up_for_retry`).
     #[serde(default)]
     pub(crate) should_retry: Option<bool>,
+}
+
+fn empty_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Percent-encodes one path segment (ids may hold `:`, `+`, `/`).
@@ -518,6 +522,35 @@ impl Client {
             message: e.to_string(),
         })?;
         Ok(v.value)
+    }
+}
+
+impl Client {
+    /// `GET connections/{conn_id}`: the connection's fields, `None` when there is none (404).
+    pub(crate) async fn get_connection(&self, conn_id: &str) -> Result<Option<Value>, ApiError> {
+        let path = format!("connections/{}", segment(conn_id));
+        let a = self
+            .expect(
+                Method::GET,
+                &path,
+                None,
+                &[StatusCode::OK, StatusCode::NOT_FOUND],
+            )
+            .await?;
+        if a.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let v: Value = serde_json::from_slice(&a.body).map_err(|e| ApiError::Decode {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        if !v.is_object() {
+            return Err(ApiError::Decode {
+                path,
+                message: format!("a connection is an object, not {v}"),
+            });
+        }
+        Ok(Some(v))
     }
 }
 

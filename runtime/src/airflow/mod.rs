@@ -7,8 +7,12 @@
 //! `up_for_retry` when the server says the try may be retried). See docs/airflow.md.
 
 mod api;
+mod comm;
+mod coordinator;
 mod dags;
 mod workload;
+
+pub(crate) use coordinator::{CoordinatorArgs, coordinator};
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
@@ -87,9 +91,91 @@ impl StopReason {
     }
 }
 
-/// XComs read through the Execution API, from the rendering thread (blocking on the runtime).
+/// Where a task's XComs and Variables live: the Task Execution API (`execute-workload`), or
+/// the Task SDK supervisor at the other end of `--comm` (`coordinator`), which relays them to
+/// the same API.
+#[derive(Clone)]
+enum Store {
+    Api(Box<Client>),
+    Comm(comm::Comm),
+}
+
+impl Store {
+    async fn get_xcom(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_id: &str,
+        key: &str,
+        map_index: i64,
+    ) -> Result<Option<Value>, String> {
+        match self {
+            Store::Api(c) => c
+                .get_xcom(dag_id, run_id, task_id, key, map_index)
+                .await
+                .map_err(|e| e.to_string()),
+            Store::Comm(c) => c.get_xcom(dag_id, run_id, task_id, key, map_index).await,
+        }
+    }
+
+    async fn set_xcom(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_id: &str,
+        key: &str,
+        map_index: i64,
+        value: &Value,
+    ) -> Result<(), String> {
+        match self {
+            Store::Api(c) => c
+                .set_xcom(dag_id, run_id, task_id, key, map_index, value)
+                .await
+                .map_err(|e| e.to_string()),
+            Store::Comm(c) => {
+                c.set_xcom(dag_id, run_id, task_id, key, map_index, value)
+                    .await
+            }
+        }
+    }
+
+    async fn delete_xcom(
+        &self,
+        dag_id: &str,
+        run_id: &str,
+        task_id: &str,
+        key: &str,
+        map_index: i64,
+    ) -> Result<(), String> {
+        match self {
+            Store::Api(c) => c
+                .delete_xcom(dag_id, run_id, task_id, key, map_index)
+                .await
+                .map_err(|e| e.to_string()),
+            Store::Comm(c) => c.delete_xcom(dag_id, run_id, task_id, key, map_index).await,
+        }
+    }
+
+    async fn get_variable(&self, key: &str) -> Result<Option<String>, String> {
+        match self {
+            Store::Api(c) => c.get_variable(key).await.map_err(|e| e.to_string()),
+            Store::Comm(c) => c.get_variable(key).await,
+        }
+    }
+
+    async fn get_connection(&self, conn_id: &str) -> Result<Option<Value>, String> {
+        match self {
+            Store::Api(c) => c.get_connection(conn_id).await.map_err(|e| e.to_string()),
+            Store::Comm(c) => c.get_connection(conn_id).await,
+        }
+    }
+}
+
+/// XComs, Variables and connections read from Airflow, from the rendering thread (blocking on
+/// the runtime).
 struct ApiXcoms {
-    client: Client,
+    store: Store,
+    log: Arc<TaskLog>,
     handle: tokio::runtime::Handle,
     dag_id: String,
     run_id: String,
@@ -103,7 +189,7 @@ impl airtask_template::XcomSource for ApiXcoms {
         map_index: Option<i64>,
     ) -> Result<Option<Value>, String> {
         self.handle
-            .block_on(self.client.get_xcom(
+            .block_on(self.store.get_xcom(
                 &self.dag_id,
                 &self.run_id,
                 task_id,
@@ -115,8 +201,27 @@ impl airtask_template::XcomSource for ApiXcoms {
 
     fn variable(&self, key: &str) -> Result<Option<String>, String> {
         self.handle
-            .block_on(self.client.get_variable(key))
+            .block_on(self.store.get_variable(key))
             .map_err(|e| format!("cannot read the Variable from Airflow: {e}"))
+    }
+
+    fn connection(&self, conn_id: &str) -> Result<Option<Value>, String> {
+        let conn = self
+            .handle
+            .block_on(self.store.get_connection(conn_id))
+            .map_err(|e| format!("cannot read the connection from Airflow: {e}"))?;
+        // Its secrets never reach the task log (from 5 characters, Airflow's
+        // `[logging] min_length_masked_secret`).
+        if let Some(c) = &conn {
+            let secrets = ["password", "extra"]
+                .iter()
+                .filter_map(|k| c.get(*k).and_then(Value::as_str))
+                .filter(|s| s.chars().count() >= 5)
+                .map(str::to_owned)
+                .collect();
+            self.log.mask(secrets);
+        }
+        Ok(conn)
     }
 }
 
@@ -244,8 +349,9 @@ pub(crate) fn execute_workload(args: &ExecuteWorkloadArgs) -> Result<u8, CliErro
 
 /// Finds and loads the definition; a failure here is reported to Airflow as the task's failure
 /// once the task instance is started (so that the UI shows why).
-fn definition(args: &ExecuteWorkloadArgs, w: &Workload) -> Result<Workflow, String> {
-    let folder = dags::dags_folder(args.dags_folder.as_deref());
+/// The file and the workflow it defines.
+fn definition(dags_folder: Option<&Path>, w: &Workload) -> Result<(String, Workflow), String> {
+    let folder = dags::dags_folder(dags_folder);
     let file = dags::find_definition(&folder, &w.dag_rel_path, &w.ti.dag_id)?;
     let file = file.display().to_string();
     let (_, wf) = load_valid(&file, None, exit::INVALID).map_err(|e| e.to_string())?;
@@ -255,7 +361,7 @@ fn definition(args: &ExecuteWorkloadArgs, w: &Workload) -> Result<Workflow, Stri
             wf.workflow_id, w.ti.dag_id
         ));
     }
-    Ok(wf)
+    Ok((file, wf))
 }
 
 async fn supervise(
@@ -399,40 +505,23 @@ async fn supervise(
         });
     }
 
-    let end = run_try(args, w, &run, &client, identity, &sink, &log, stop_rx).await;
+    let store = Store::Api(Box::new(client.clone()));
+    let end = run_try(
+        args.dags_folder.as_deref(),
+        w,
+        &run,
+        &store,
+        identity,
+        &sink,
+        &log,
+        stop_rx,
+    )
+    .await;
     heartbeat.abort();
     log.flush_mirror();
 
     let end_date = iso(clock::now());
-    let should_retry = run
-        .should_retry
-        .unwrap_or_else(|| run.max_tries.is_some_and(|m| ti.try_number <= m));
-    let timeout = Duration::from_secs(0);
-    let (state, message) = match &end {
-        Ended::Try(end, invalid) => {
-            let (status, _, error, policy_end) = classify(end, *invalid, timeout);
-            let retryable = match policy_end {
-                retry::TryEnd::Failed { retryable } => retryable,
-                retry::TryEnd::TimedOut => true,
-                // As everywhere in airtask: a stopped try, invalid input and infrastructure
-                // failures are not retried.
-                retry::TryEnd::Done | retry::TryEnd::Stopped | retry::TryEnd::Fatal => false,
-            };
-            let state = match status {
-                airtask_core::instance::TaskState::Success => "success",
-                airtask_core::instance::TaskState::Skipped => "skipped",
-                _ if retryable && should_retry => "up_for_retry",
-                _ => "failed",
-            };
-            let message = match end {
-                TryEnd::Stopped => reason.get().or(error),
-                TryEnd::TimedOut => Some("the try exceeded its execution_timeout".to_owned()),
-                _ => error,
-            };
-            (state, message)
-        }
-        Ended::Before(e) => ("failed", Some(e.clone())),
-    };
+    let (state, message) = final_state(&end, &run, ti.try_number, &reason);
     let stopped_by_server = server_stopped.load(std::sync::atomic::Ordering::SeqCst);
     let detail = message.map(|m| format!(": {m}")).unwrap_or_default();
     if stopped_by_server {
@@ -470,6 +559,44 @@ async fn supervise(
     })
 }
 
+/// The state a try ends in, as Airflow's task runner decides it, and why.
+fn final_state(
+    end: &Ended,
+    run: &RunContext,
+    try_number: u32,
+    reason: &StopReason,
+) -> (&'static str, Option<String>) {
+    let should_retry = run
+        .should_retry
+        .unwrap_or_else(|| run.max_tries.is_some_and(|m| try_number <= m));
+    let timeout = Duration::from_secs(0);
+    match end {
+        Ended::Try(end, invalid) => {
+            let (status, _, error, policy_end) = classify(end, *invalid, timeout);
+            let retryable = match policy_end {
+                retry::TryEnd::Failed { retryable } => retryable,
+                retry::TryEnd::TimedOut => true,
+                // As everywhere in airtask: a stopped try, invalid input and infrastructure
+                // failures are not retried.
+                retry::TryEnd::Done | retry::TryEnd::Stopped | retry::TryEnd::Fatal => false,
+            };
+            let state = match status {
+                airtask_core::instance::TaskState::Success => "success",
+                airtask_core::instance::TaskState::Skipped => "skipped",
+                _ if retryable && should_retry => "up_for_retry",
+                _ => "failed",
+            };
+            let message = match end {
+                TryEnd::Stopped => reason.get().or(error),
+                TryEnd::TimedOut => Some("the try exceeded its execution_timeout".to_owned()),
+                _ => error,
+            };
+            (state, message)
+        }
+        Ended::Before(e) => ("failed", Some(e.clone())),
+    }
+}
+
 /// The heartbeat cadence: `[workers] min_heartbeat_interval` (default 5 s), at most 5 s.
 fn heartbeat_interval() -> Duration {
     let secs = std::env::var("AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL")
@@ -490,18 +617,25 @@ enum Ended {
 
 #[allow(clippy::too_many_arguments)]
 async fn run_try(
-    args: &ExecuteWorkloadArgs,
+    dags_folder: Option<&Path>,
     w: &Workload,
     run: &RunContext,
-    client: &Client,
+    store: &Store,
     identity: &Identity,
     log: &Arc<dyn LogSink>,
     tasklog: &Arc<TaskLog>,
     stop: watch::Receiver<bool>,
 ) -> Ended {
     let ti = &w.ti;
-    let wf = match definition(args, w) {
-        Ok(wf) => wf,
+    let wf = match definition(dags_folder, w) {
+        Ok((file, wf)) => {
+            log.line(
+                Level::Info,
+                "airtask",
+                &format!("DAG '{}' is defined in {file}", wf.workflow_id),
+            );
+            wf
+        }
         Err(e) => return Ended::Before(e),
     };
     let task = match find_task(&wf, &ti.task_id) {
@@ -523,7 +657,7 @@ async fn run_try(
     }
     // XComs of an earlier try go first, as Airflow's task runner deletes them.
     for key in &run.xcom_keys_to_clear {
-        if let Err(e) = client
+        if let Err(e) = store
             .delete_xcom(&ti.dag_id, &ti.run_id, &ti.task_id, key, ti.map_index)
             .await
         {
@@ -574,7 +708,8 @@ async fn run_try(
 
     // Rendering runs on a thread of its own (XComs are read from the API there).
     let xcoms = ApiXcoms {
-        client: client.clone(),
+        store: store.clone(),
+        log: tasklog.clone(),
         handle: tokio::runtime::Handle::current(),
         dag_id: ti.dag_id.clone(),
         run_id: ti.run_id.clone(),
@@ -669,7 +804,7 @@ async fn run_try(
             }
             let mut failed = None;
             for (key, v) in &values {
-                if let Err(e) = client
+                if let Err(e) = store
                     .set_xcom(&ti.dag_id, &ti.run_id, &ti.task_id, key, ti.map_index, v)
                     .await
                 {

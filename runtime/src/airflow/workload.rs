@@ -18,7 +18,7 @@ pub(crate) struct TaskInstance {
     /// The try number, from 1.
     pub(crate) try_number: u32,
     /// The map index, -1 for an unmapped task.
-    #[serde(default = "unmapped")]
+    #[serde(default = "unmapped", deserialize_with = "unmapped_if_null")]
     pub(crate) map_index: i64,
     /// The queue (3.3+ routes coordinators by it).
     #[serde(default)]
@@ -27,6 +27,10 @@ pub(crate) struct TaskInstance {
 
 fn unmapped() -> i64 {
     -1
+}
+
+fn unmapped_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    Ok(Option::<i64>::deserialize(d)?.unwrap_or(-1))
 }
 
 /// The DAG bundle the DAG comes from.

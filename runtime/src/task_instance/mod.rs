@@ -540,8 +540,13 @@ async fn run(
                 logs_incomplete = true;
                 eprintln!(
                     "warning: {} log lines of attempt {try_number} were not delivered to \
-                     CloudWatch{}",
+                     CloudWatch{}{}",
                     report.undelivered + report.lost,
+                    report
+                        .error
+                        .as_ref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default(),
                     report
                         .spill_path
                         .as_ref()
