@@ -9,7 +9,9 @@
 # Starts api-server, scheduler and dag-processor on loopback (SQLite) in a temporary home,
 # triggers RUNS runs of a DAG of three tasks (Empty is skipped by Airflow's scheduler, so the
 # tasks are Bash), once per worker, and prints the median CPU seconds (user+sys of the worker
-# and its children, from wait4), wall seconds (process start to exit) and peak RSS per task.
+# and its children), wall seconds (process start to exit) and peak RSS per task. Each worker is
+# started through benches/bin/rusage_wrap.rs: a process forked straight from the Python
+# scheduler would report the scheduler's peak RSS as its own (ru_maxrss survives execve).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +27,9 @@ else
   cargo build --quiet --release -p airtask --manifest-path "$root/Cargo.toml"
   bin="$CARGO_TARGET_DIR/release/airtask"
 fi
+
+cargo build --quiet --release -p airtask-benches --bin rusage-wrap --manifest-path "$root/Cargo.toml"
+export AIRTASK_EXECUTOR_WRAP="$CARGO_TARGET_DIR/release/rusage-wrap"
 
 home=$(mktemp -d "${TMPDIR:-/tmp}/airtask-bench-airflow.XXXXXX")
 pids=()

@@ -54,6 +54,16 @@ af_real:
       operator: airflow.providers.standard.operators.bash.BashOperator
       bash_command: "echo got {{ ti.xcom_pull(task_ids='hello') }}"
       dependencies: [put, flaky]
+af_stop:
+  default_args:
+    start_date: 2025-01-01
+    owner: airtask
+  schedule: null
+  catchup: false
+  tasks:
+    long:
+      operator: airflow.providers.standard.operators.bash.BashOperator
+      bash_command: "sleep 613"
 "#;
 
 const LOADER: &str = "# An Airflow DAG file: dag-factory builds the DAGs of the YAML beside it.\n\
@@ -338,9 +348,13 @@ impl Airflow {
     }
 
     fn trigger(&self, run_id: &str, conf: Value) {
+        self.trigger_dag("af_real", run_id, conf);
+    }
+
+    fn trigger_dag(&self, dag: &str, run_id: &str, conf: Value) {
         let (status, body) = http(
             "POST",
-            &format!("{}/api/v2/dags/af_real/dagRuns", self.api),
+            &format!("{}/api/v2/dags/{dag}/dagRuns", self.api),
             Some(&json!({"dag_run_id": run_id, "logical_date": "2025-03-09T00:00:00Z", "conf": conf})),
         )
         .expect("trigger");
@@ -472,6 +486,7 @@ fn a_dag_run_succeeds_through_airtask(version: &str, mode: Mode) {
             // Every task ran in airtask (the executor's record of each process).
             let stats = std::fs::read_to_string(&af.stats).expect("stats");
             assert!(stats.lines().count() >= 5, "{stats}");
+            a_task_marked_failed_is_stopped(&af);
         }
         Mode::Coordinator => {
             // Every try of every task ran in airtask, started by the supervisor's coordinator
@@ -501,6 +516,69 @@ fn a_dag_run_succeeds_through_airtask(version: &str, mode: Mode) {
             }
         }
     }
+}
+
+/// The user marks a running task failed through the public API (what the UI's "mark failed"
+/// does): Airflow answers airtask's next heartbeat 409, and airtask stops the task (its Bash
+/// child included) and exits non-zero well before the command would have ended.
+// Waiting on a real Airflow is bounded by the wall clock.
+#[allow(clippy::disallowed_methods)]
+fn a_task_marked_failed_is_stopped(af: &Airflow) {
+    let ti_url = format!(
+        "{}/api/v2/dags/af_stop/dagRuns/s1/taskInstances/long",
+        af.api
+    );
+    let log_url = format!("{ti_url}/logs/1");
+    af.trigger_dag("af_stop", "s1", json!({}));
+    let sleeping = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .any(|c| c == b"sleep\0613\0")
+    };
+    af.wait_for("the long task to run", Duration::from_secs(300), || {
+        get_json(&ti_url)["state"] == "running" && sleeping()
+    });
+    let (status, body) =
+        http("PATCH", &ti_url, Some(&json!({"new_state": "failed"}))).expect("mark failed");
+    assert_eq!(status, 200, "mark failed: {body}");
+    let marked = Instant::now();
+    let record = || -> Option<Value> {
+        std::fs::read_to_string(&af.stats)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|r| r["task_id"] == "long")
+    };
+    af.wait_for("airtask to stop the task", Duration::from_secs(240), || {
+        record().is_some()
+    });
+    let record = record().expect("the record of the long task");
+    assert_ne!(record["exit"], 0, "the stopped task exited 0: {record}");
+    assert!(
+        record["wall_s"].as_f64().is_some_and(|w| w < 500.0),
+        "the task ran its whole `sleep 613`: {record}"
+    );
+    eprintln!(
+        "marked failed -> airtask exited {} in {:?}",
+        record["exit"],
+        marked.elapsed()
+    );
+    assert_eq!(get_json(&ti_url)["state"], "failed");
+    // The Bash child went with it.
+    assert!(!sleeping(), "`sleep 613` outlived the stopped task");
+    let lines = get_json(&log_url)["content"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        lines.iter().any(|l| l["event"]
+            .as_str()
+            .is_some_and(|e| e.contains("may not run any more"))),
+        "no stop line in the task log: {lines:#?}"
+    );
 }
 
 #[test]

@@ -5,6 +5,11 @@ airflow.sdk.execution_time.execute_workload --json-string <workload>``), started
 ``AIRTASK_EXECUTOR_MODE=python``, with this interpreter (Airflow's own worker, for the
 benchmark). Each finished process's exit code, wall time, CPU time and peak RSS (of it and its
 children, from wait4) is appended as one JSON line to ``$AIRTASK_EXECUTOR_STATS`` when set.
+
+With ``AIRTASK_EXECUTOR_WRAP`` set (the path of the ``rusage-wrap`` benchmark tool), each
+process is started through it and the tool writes that line instead: a process forked from this
+executor keeps the scheduler's own peak RSS as its ``ru_maxrss`` across ``execve``, so only a
+small intermediate parent gives the worker's true peak RSS.
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ class AirtaskExecutor(BaseExecutor):
                 cmd = [sys.executable] + argv[1:]
             else:
                 cmd = [os.environ["AIRTASK_BIN"]] + argv
+            wrap = os.environ.get("AIRTASK_EXECUTOR_WRAP")
+            stats = os.environ.get("AIRTASK_EXECUTOR_STATS")
+            if wrap and stats:
+                cmd = [wrap, stats, w.ti.task_id, "--"] + cmd
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
             self.procs[key] = (proc, time.monotonic(), w.ti.task_id)
             self.running.add(key)
@@ -48,7 +57,7 @@ class AirtaskExecutor(BaseExecutor):
             proc.returncode = os.waitstatus_to_exitcode(status)
             del self.procs[key]
             stats = os.environ.get("AIRTASK_EXECUTOR_STATS")
-            if stats:
+            if stats and not os.environ.get("AIRTASK_EXECUTOR_WRAP"):
                 with open(stats, "a") as f:
                     f.write(json.dumps({
                         "task_id": task_id,
