@@ -200,6 +200,11 @@ impl StandIn {
                 }
                 (204, String::new(), String::new())
             }
+            ("PUT", ["task-instances", _, "rtif"]) if !b.down => (
+                201,
+                String::new(),
+                r#"{"message":"Rendered Task Instance Fields successfully set"}"#.into(),
+            ),
             ("PATCH", ["task-instances", _, "state"]) if !b.down => {
                 (204, String::new(), String::new())
             }
@@ -296,6 +301,8 @@ af_e2e:
     produce:
       operator: airflow.operators.bash.BashOperator
       bash_command: "echo first; echo 'hello {{ params.who }} {{ ds }} try {{ ti.try_number }}'"
+      outlets:
+        - {__type__: airflow.sdk.Asset, name: greetings, uri: "s3://lake/greetings/"}
     consume:
       operator: airflow.operators.bash.BashOperator
       bash_command: "echo got {{ ti.xcom_pull(task_ids='produce') }} {{ var.value.greeting }} {{ var.json.cfg.n }} {{ var.value.get('missing', 'dflt') }}"
@@ -441,6 +448,14 @@ fn a_task_runs_with_xcoms_from_the_api_and_reports_success() {
     let state = final_state(&server);
     assert_eq!(state["state"], "success", "{state}");
     assert!(state["end_date"].as_str().is_some(), "{state}");
+    // The Rendered Template tab: the rendered fields, put once before the operator ran.
+    let rtif = server.calls("PUT", "/task-instances/0193-consume-1/rtif");
+    assert_eq!(rtif.len(), 1, "{seen:?}");
+    let fields: Value = serde_json::from_str(&rtif[0].body).expect("JSON");
+    assert_eq!(
+        fields["bash_command"], "echo got hello there hi 7 dflt",
+        "{fields}"
+    );
 
     // The task log at base_log_folder/log_path, JSON lines as Airflow's UI reads them.
     let log = std::fs::read_to_string(dir.path().join(
@@ -503,6 +518,14 @@ fn connections_are_read_through_the_api_and_their_password_is_masked() {
         text(&out)
     );
     assert!(!stdout.contains("s3cr3t-pw"), "{}", text(&out));
+    // So does the Rendered Template tab.
+    let rtif = server.calls("PUT", "/rtif");
+    assert_eq!(rtif.len(), 1, "{:?}", server.seen());
+    let fields: Value = serde_json::from_str(&rtif[0].body).expect("JSON");
+    assert_eq!(
+        fields["bash_command"], "echo db.internal:5432 sales *** none",
+        "{fields}"
+    );
 }
 
 #[test]
@@ -524,7 +547,15 @@ fn templates_see_the_runs_dates_and_conf_and_execute_workload_reads_a_file() {
     let pushed = server.calls("POST", "/produce/return_value");
     assert_eq!(pushed.len(), 1, "{:?}", server.seen());
     assert_eq!(pushed[0].body, r#""hello conf 2025-03-09 try 2""#);
-    assert_eq!(final_state(&server)["state"], "success");
+    let state = final_state(&server);
+    assert_eq!(state["state"], "success");
+    // The task's outlets, as the API's AssetProfile: Airflow records an asset event for each.
+    assert_eq!(
+        state["task_outlets"],
+        json!([{"name": "greetings", "uri": "s3://lake/greetings/", "type": "Asset"}]),
+        "{state}"
+    );
+    assert_eq!(state["outlet_events"], json!([]), "{state}");
 }
 
 #[test]

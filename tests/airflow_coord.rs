@@ -389,6 +389,7 @@ fn a_task_runs_under_the_supervisor_with_xcoms_variables_and_logs() {
             "GetVariable",
             "GetVariable",
             "GetVariable",
+            "SetRenderedFields",
             "SetXCom",
             "SucceedTask"
         ],
@@ -405,13 +406,19 @@ fn a_task_runs_under_the_supervisor_with_xcoms_variables_and_logs() {
     assert_eq!(r[1]["dag_id"], "af_e2e");
     assert_eq!(r[1]["include_prior_dates"], false);
     assert_eq!(r[4]["key"], "missing");
+    // The Rendered Template tab, before the operator runs.
     assert_eq!(
         r[5],
+        json!({"type": "SetRenderedFields", "rendered_fields": {"bash_command":
+            "echo got hello there hi 7 dflt"}})
+    );
+    assert_eq!(
+        r[6],
         json!({"type": "SetXCom", "key": "return_value", "value": "got hello there hi 7 dflt",
                "dag_id": "af_e2e", "run_id": "manual__2025-03-09T06:30:00+00:00",
                "task_id": "consume", "map_index": -1})
     );
-    let done = &r[6];
+    let done = &r[7];
     assert_eq!(done["state"], "success");
     assert_eq!(done["task_outlets"], json!([]));
     assert!(
@@ -451,8 +458,19 @@ fn the_runs_conf_and_dates_reach_the_templates() {
     let c = converse(&dir, built(&s), |_| Answer::Nothing, |_, _| {});
     assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
     // No xcom_keys_to_clear (null): nothing deleted.
-    assert_eq!(c.types(), ["SetXCom", "SucceedTask"], "{}", c.text());
-    assert_eq!(c.requests[0]["value"], "hello conf 2025-03-09 try 2");
+    assert_eq!(
+        c.types(),
+        ["SetRenderedFields", "SetXCom", "SucceedTask"],
+        "{}",
+        c.text()
+    );
+    assert_eq!(c.requests[1]["value"], "hello conf 2025-03-09 try 2");
+    assert_eq!(
+        c.requests[2]["task_outlets"],
+        json!([{"name": "greetings", "uri": "s3://lake/greetings/", "type": "Asset"}]),
+        "{}",
+        c.text()
+    );
 }
 
 #[test]
@@ -465,8 +483,13 @@ fn a_failure_is_retry_task_only_when_the_supervisor_allows_a_retry() {
         |_, _| {},
     );
     assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
-    assert_eq!(c.types(), ["RetryTask"], "{}", c.text());
-    let retry = &c.requests[0];
+    assert_eq!(
+        c.types(),
+        ["SetRenderedFields", "RetryTask"],
+        "{}",
+        c.text()
+    );
+    let retry = &c.requests[1];
     assert_eq!(retry["state"], "up_for_retry");
     assert!(
         retry["retry_reason"]
@@ -483,9 +506,14 @@ fn a_failure_is_retry_task_only_when_the_supervisor_allows_a_retry() {
         |_, _| {},
     );
     assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
-    assert_eq!(c.types(), ["TaskState"], "{}", c.text());
-    assert_eq!(c.requests[0]["state"], "failed");
-    assert!(c.requests[0]["end_date"].is_string(), "{}", c.text());
+    assert_eq!(
+        c.types(),
+        ["SetRenderedFields", "TaskState"],
+        "{}",
+        c.text()
+    );
+    assert_eq!(c.requests[1]["state"], "failed");
+    assert!(c.requests[1]["end_date"].is_string(), "{}", c.text());
 }
 
 #[test]
@@ -499,7 +527,12 @@ fn the_supervisors_logging_level_filters_the_lines() {
         |_, _| {},
     );
     assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
-    assert_eq!(c.types(), ["TaskState"], "{}", c.text());
+    assert_eq!(
+        c.types(),
+        ["SetRenderedFields", "TaskState"],
+        "{}",
+        c.text()
+    );
     // The failure is an error line; the command's output and the start line are info.
     assert!(c.logged("Task ended failed"), "{}", c.text());
     assert!(!c.logged("failing"), "{}", c.text());
@@ -553,14 +586,20 @@ fn connections_are_read_through_the_supervisor() {
             "GetConnection",
             "GetConnection",
             "GetConnection",
+            "SetRenderedFields",
             "SetXCom",
             "SucceedTask"
         ],
         "{}",
         c.text()
     );
+    // The XCom keeps the password; the Rendered Template tab masks it, as the log does.
     assert_eq!(
-        c.requests[5]["value"],
+        c.requests[5]["rendered_fields"]["bash_command"],
+        "echo db.internal:5432 sales *** none"
+    );
+    assert_eq!(
+        c.requests[6]["value"],
         "db.internal:5432 sales s3cr3t-pw none"
     );
     assert!(c.logged("db.internal:5432 sales *** none"), "{}", c.text());
@@ -584,8 +623,13 @@ fn an_error_answer_fails_the_try() {
         |_, _| {},
     );
     assert_eq!(c.out.status.code(), Some(0), "{}", c.text());
-    assert_eq!(c.types(), ["SetXCom", "TaskState"], "{}", c.text());
-    assert_eq!(c.requests[1]["state"], "failed");
+    assert_eq!(
+        c.types(),
+        ["SetRenderedFields", "SetXCom", "TaskState"],
+        "{}",
+        c.text()
+    );
+    assert_eq!(c.requests[2]["state"], "failed");
     assert!(c.logged("xcom backend down"), "{}", c.text());
 }
 

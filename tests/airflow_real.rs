@@ -34,6 +34,10 @@ af_real:
       operator: airflow.providers.standard.operators.bash.BashOperator
       bash_command: "echo 'hello from {{ ti.task_id }} {{ ds }} {{ params.who }}'"
       dependencies: [start]
+      outlets:
+        - __type__: airflow.sdk.Asset
+          name: af_real_greeting
+          uri: "s3://airtask-test/greeting"
     flaky:
       operator: airflow.providers.standard.operators.bash.BashOperator
       bash_command: "echo try {{ ti.try_number }}; test {{ ti.try_number }} -gt 1"
@@ -447,6 +451,29 @@ fn a_dag_run_succeeds_through_airtask(version: &str, mode: Mode) {
     ));
     assert_eq!(x["value"], "got hello from hello 2025-03-09 conf", "{x}");
 
+    // The Rendered Template tab (SetRenderedFields / PUT rtif), as the UI reads it.
+    let ti = get_json(&format!(
+        "{}/api/v2/dags/af_real/dagRuns/r1/taskInstances/hello",
+        af.api
+    ));
+    assert_eq!(
+        ti["rendered_fields"]["bash_command"], "echo 'hello from hello 2025-03-09 conf'",
+        "{ti}"
+    );
+
+    // The outlet: Airflow recorded an asset event from hello's success.
+    let events = get_json(&format!(
+        "{}/api/v2/assets/events?source_dag_id=af_real&source_task_id=hello&source_run_id=r1",
+        af.api
+    ));
+    let uris: Vec<&str> = events["asset_events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["uri"].as_str())
+        .collect();
+    assert_eq!(uris, ["s3://airtask-test/greeting"], "{events}");
+
     // The task logs, through Airflow's log endpoint: structured lines (event, level, logger).
     let hello = af.log_lines("hello", 1);
     let line = hello
@@ -536,7 +563,7 @@ fn a_task_marked_failed_is_stopped(af: &Airflow) {
             .flatten()
             .flatten()
             .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-            .any(|c| c == b"sleep\0613\0")
+            .any(|c| c == b"sleep\x00613\x00")
     };
     af.wait_for("the long task to run", Duration::from_secs(300), || {
         get_json(&ti_url)["state"] == "running" && sleeping()
@@ -721,23 +748,32 @@ fn the_task_sdks_supervisor_runs_airtask_with_xcoms_variables_and_logs() {
         .iter()
         .map(|(m, p, _)| (m.as_str(), p.replace(XCOMS, "X")))
         .collect();
-    assert_eq!(calls.len(), 8, "{}", s.raw);
+    assert_eq!(calls.len(), 9, "{}", s.raw);
     assert_eq!(calls[0].0, "PATCH");
     assert!(calls[0].1.ends_with("/run"), "{}", s.raw);
     assert_eq!(
-        &calls[1..7],
+        &calls[1..6],
         [
             ("DELETE", "X/consume/return_value".to_owned()),
             ("GET", "X/produce/return_value".to_owned()),
             ("GET", "/variables/greeting".to_owned()),
             ("GET", "/variables/cfg".to_owned()),
             ("GET", "/variables/missing".to_owned()),
-            ("POST", "X/consume/return_value".to_owned()),
         ],
         "{}",
         s.raw
     );
-    assert_eq!(s.calls[6].2, "got hello there hi 7 dflt", "{}", s.raw);
+    // The supervisor put the rendered fields (SetRenderedFields) to the API.
+    assert_eq!(calls[6].0, "PUT", "{}", s.raw);
+    assert!(calls[6].1.ends_with("/rtif"), "{}", s.raw);
+    assert_eq!(
+        s.calls[6].2,
+        json!({"bash_command": "echo got hello there hi 7 dflt"}),
+        "{}",
+        s.raw
+    );
+    assert_eq!(calls[7], ("POST", "X/consume/return_value".to_owned()));
+    assert_eq!(s.calls[7].2, "got hello there hi 7 dflt", "{}", s.raw);
     let done = s.state_call();
     assert_eq!(done["state"], "success", "{}", s.raw);
     assert_eq!(done["task_outlets"], json!([]), "{}", s.raw);

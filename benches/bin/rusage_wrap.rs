@@ -45,7 +45,10 @@ fn main() -> ExitCode {
         .or_else(|| status.signal().map(|s| 128 + s))
         .unwrap_or(1);
     let (cpu, rss) = match getrusage(UsageWho::RUSAGE_CHILDREN) {
-        Ok(u) => (seconds(u.user_time()) + seconds(u.system_time()), u.max_rss()),
+        Ok(u) => (
+            seconds(u.user_time()) + seconds(u.system_time()),
+            u.max_rss(),
+        ),
         Err(e) => {
             eprintln!("rusage-wrap: getrusage: {e}");
             (f64::NAN, -1)

@@ -240,6 +240,38 @@ impl TaskLog {
         }
     }
 
+    /// A rendered template field as Airflow's task runner sends it to the UI (`redact`): under
+    /// a secret-looking `name` every string is `***`; elsewhere the masked secrets are starred
+    /// out of every string, and nested keys are judged by their own names.
+    pub(crate) fn redact(&self, name: &str, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        fn all(v: &Value) -> Value {
+            match v {
+                Value::String(_) => Value::String("***".into()),
+                Value::Array(items) => Value::Array(items.iter().map(all).collect()),
+                Value::Object(m) => {
+                    Value::Object(m.iter().map(|(k, v)| (k.clone(), all(v))).collect())
+                }
+                other => other.clone(),
+            }
+        }
+        if sensitive_name(name) {
+            return all(value);
+        }
+        match value {
+            Value::String(s) => Value::String(self.masked(s).into_owned()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| self.redact(name, i)).collect())
+            }
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), self.redact(k, v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
     fn masked<'a>(&self, message: &'a str) -> std::borrow::Cow<'a, str> {
         let mut message = std::borrow::Cow::Borrowed(message);
         if let Ok(secrets) = self.secrets.lock() {
@@ -342,6 +374,12 @@ const SENSITIVE_NAMES: &[&str] = &[
 /// everywhere would garble the log and hide nothing.
 const MIN_MASKED_LEN: usize = 5;
 
+/// Whether a parameter's name looks secret (contains one of [`SENSITIVE_NAMES`], in any case).
+fn sensitive_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SENSITIVE_NAMES.iter().any(|n| name.contains(n))
+}
+
 /// The values, at any depth, of parameters whose names look secret: every string under such
 /// a key (in an `env` mapping too).
 pub(crate) fn sensitive_values(params: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
@@ -355,8 +393,7 @@ pub(crate) fn sensitive_values(params: &serde_json::Map<String, serde_json::Valu
     }
     fn walk(m: &serde_json::Map<String, serde_json::Value>, out: &mut Vec<String>) {
         for (k, v) in m {
-            let k = k.to_ascii_lowercase();
-            if SENSITIVE_NAMES.iter().any(|n| k.contains(n)) {
+            if sensitive_name(k) {
                 strings(v, out);
             } else if let serde_json::Value::Object(inner) = v {
                 walk(inner, out);
@@ -384,6 +421,33 @@ mod tests {
         assert!(!super::maskable("t"));
         assert!(!super::maskable(""));
         assert!(!super::maskable("Airflow"));
+    }
+
+    #[test]
+    fn rendered_fields_are_redacted_as_airflow_redacts_them() {
+        let log = super::TaskLog::default();
+        log.mask(vec!["s3cr3t-value".into()]);
+        let v = serde_json::json!({
+            "url": "https://x/?k=s3cr3t-value",
+            "headers": {"Authorization": "Bearer abc", "Accept": "json"},
+            "list": ["s3cr3t-value", 3, null],
+        });
+        assert_eq!(
+            log.redact("payload", &v),
+            serde_json::json!({
+                "url": "https://x/?k=***",
+                "headers": {"Authorization": "***", "Accept": "json"},
+                "list": ["***", 3, null],
+            })
+        );
+        assert_eq!(
+            log.redact("db_password", &serde_json::json!(["a", {"b": "c"}, 1])),
+            serde_json::json!(["***", {"b": "***"}, 1])
+        );
+        assert_eq!(
+            log.redact("bash_command", &serde_json::json!("echo hi")),
+            serde_json::json!("echo hi")
+        );
     }
 
     #[test]

@@ -74,6 +74,8 @@ def main() -> None:
             return httpx.Response(204)
         if parts[0] == "task-instances" and parts[-1] == "state":
             return httpx.Response(204)
+        if parts[0] == "task-instances" and parts[-1] == "rtif" and request.method == "PUT":
+            return httpx.Response(201, json={"message": "Rendered Task Instance Fields successfully set"})
         if parts[0] == "xcoms" and len(parts) == 5:
             key = f"{parts[3]}/{parts[4]}"
             if request.method == "GET":

@@ -55,6 +55,6 @@ pub use diag::{Diagnostic, Pos, Severity};
 pub use env::expand_vars;
 pub use load::{LoadOptions, Report, check_role_arn, load, size_diagnostic};
 pub use model::{
-    MapSource, Mapping, OperatorCatalog, Origin, Parameter, Task, TriggerRule, Workflow,
+    Asset, MapSource, Mapping, OperatorCatalog, Origin, Parameter, Task, TriggerRule, Workflow,
 };
 pub use value::{KNOWN_TYPES, Map, Value};

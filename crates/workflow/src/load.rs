@@ -187,6 +187,28 @@ fn bounded_duration(
     ))
 }
 
+/// An outlet as Airflow builds it: an `airflow.sdk.Asset` with a name or a URI (a missing one
+/// is the other).
+fn asset(v: &Value) -> Option<crate::model::Asset> {
+    let Value::Map(m) = v else { return None };
+    let class = m.get("__type__").and_then(Value::as_str)?;
+    if !crate::value::ASSET_TYPES.contains(&class) {
+        return None;
+    }
+    let name = m.get("name").and_then(Value::as_str);
+    let uri = m.get("uri").and_then(Value::as_str);
+    let (name, uri) = match (name, uri) {
+        (Some(n), Some(u)) => (n, u),
+        (Some(n), None) => (n, n),
+        (None, Some(u)) => (u, u),
+        (None, None) => return None,
+    };
+    Some(crate::model::Asset {
+        name: name.to_owned(),
+        uri: uri.to_owned(),
+    })
+}
+
 fn secs_text(d: SignedDuration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
@@ -230,6 +252,7 @@ struct Settings {
     role_arn: Option<String>,
     do_xcom_push: bool,
     parameters: Vec<Parameter>,
+    outlets: Vec<crate::model::Asset>,
 }
 
 impl std::default::Default for Settings {
@@ -243,6 +266,7 @@ impl std::default::Default for Settings {
             role_arn: None,
             do_xcom_push: true,
             parameters: Vec::new(),
+            outlets: Vec::new(),
         }
     }
 }
@@ -1024,6 +1048,31 @@ impl Loader<'_> {
                     );
                 }
             }
+            "outlets" => match value {
+                Value::Null => {}
+                Value::List(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        match asset(item) {
+                            Some(a) => s.outlets.push(a),
+                            None => {
+                                ignored = Some(format!(
+                                    "entry {i} of `outlets` is ignored: an outlet is an Airflow 3 \
+                                     asset, `{{__type__: airflow.sdk.Asset, name: ..., uri: ...}}`, \
+                                     found {}",
+                                    item.kind()
+                                ))
+                            }
+                        }
+                    }
+                }
+                other => {
+                    ignored = Some(format!(
+                        "`outlets` is ignored: it must be a list of assets \
+                         (`{{__type__: airflow.sdk.Asset, name: ..., uri: ...}}`), found {}",
+                        other.kind()
+                    ))
+                }
+            },
             "region_name" => {
                 if !matches!(value, Value::Null) {
                     ignored = Some(
@@ -1559,6 +1608,7 @@ impl Loader<'_> {
                 role_arn: s.role_arn,
                 do_xcom_push: s.do_xcom_push,
                 mapping,
+                outlets: s.outlets,
                 pos: def.node_pos,
             });
         }
@@ -2091,6 +2141,62 @@ mod tests {
             None
         );
         assert_eq!(xcom_source("plain"), None);
+    }
+
+    #[test]
+    fn outlets_are_airflow_assets() {
+        struct Empty;
+        impl OperatorCatalog for Empty {
+            fn resolve(&self, path: &str) -> Option<&str> {
+                const EMPTY: &str = "airflow.providers.standard.operators.empty.EmptyOperator";
+                (path == EMPTY).then_some(EMPTY)
+            }
+            fn implemented(&self) -> Vec<&str> {
+                Vec::new()
+            }
+        }
+        let yaml = br#"
+wf:
+  schedule: null
+  tasks:
+    t:
+      operator: airflow.providers.standard.operators.empty.EmptyOperator
+      outlets:
+        - {__type__: airflow.sdk.Asset, name: sales, uri: "s3://b/sales/"}
+        - {__type__: airflow.sdk.Asset, uri: "s3://b/only-uri"}
+        - {__type__: airflow.sdk.definitions.asset.Asset, __args__: [by-position]}
+        - "s3://b/a-string"
+"#;
+        let opts = LoadOptions {
+            env: &|_| None,
+            now: Timestamp::UNIX_EPOCH,
+            for_create: false,
+            catalog: &Empty,
+        };
+        let report = load(yaml, &opts);
+        let wf = report.workflow.as_ref().expect("valid");
+        let got: Vec<(&str, &str)> = wf.tasks[0]
+            .outlets
+            .iter()
+            .map(|a| (a.name.as_str(), a.uri.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("sales", "s3://b/sales/"),
+                ("s3://b/only-uri", "s3://b/only-uri"),
+                ("by-position", "by-position"),
+            ]
+        );
+        // The string is not an asset: one warning that names the entry.
+        let warnings: Vec<&str> = report
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .filter(|m| m.contains("outlets"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{:?}", report.diagnostics);
+        assert!(warnings[0].contains("entry 3 of `outlets`"), "{warnings:?}");
     }
 
     #[test]

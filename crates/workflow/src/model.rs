@@ -78,6 +78,9 @@ pub struct Task {
     pub do_xcom_push: bool,
     /// Dynamic task mapping (`expand`), if the task is mapped.
     pub mapping: Option<Mapping>,
+    /// The assets the task updates when it succeeds (`outlets`). Only a real Airflow scheduler
+    /// acts on them (airtask reports them when it is Airflow's task runner).
+    pub outlets: Vec<Asset>,
     /// Where the task is defined.
     pub pos: Pos,
 }
@@ -87,6 +90,16 @@ impl Task {
     pub fn parameter(&self, name: &str) -> Option<&Parameter> {
         self.parameters.iter().find(|p| p.name == name)
     }
+}
+
+/// An Airflow asset a task updates (`{__type__: airflow.sdk.Asset, name: ..., uri: ...}`): as in
+/// Airflow, a missing name is the URI and a missing URI the name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Asset {
+    /// The asset's name.
+    pub name: String,
+    /// The asset's URI.
+    pub uri: String,
 }
 
 /// One operator parameter of a task.

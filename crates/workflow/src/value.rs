@@ -162,8 +162,13 @@ pub const KNOWN_TYPES: &[&str] = &[
     "airflow.sdk.definitions._internal.types.ArgNotSet",
     "airflow.utils.types.ArgNotSet",
     "airflow.timetables.trigger.CronTriggerTimetable",
+    "airflow.sdk.Asset (in `outlets`)",
     "<an enum of the Amazon provider, e.g. airflow.providers.amazon.aws.hooks.eks.ClusterStates, with __args__: [value]>",
 ];
+
+/// The class paths of an Airflow 3 asset (`outlets: [{__type__: airflow.sdk.Asset, ...}]`).
+pub(crate) const ASSET_TYPES: &[&str] =
+    &["airflow.sdk.Asset", "airflow.sdk.definitions.asset.Asset"];
 
 const ARG_NOT_SET: &[&str] = &[
     "airflow.sdk.definitions._internal.types.ArgNotSet",
@@ -420,6 +425,19 @@ fn cast_typed(
             }
             if let Some(a) = args.first() {
                 map.insert("cron".into(), a.clone());
+            }
+            Ok(Cast::Value(Value::Map(map)))
+        }
+        // Asset(name=None, uri=None, *, group, extra, watchers): kept as a map; the loader
+        // reads `name` and `uri` where assets are allowed.
+        c if ASSET_TYPES.contains(&c) => {
+            let mut map = Map::default();
+            map.insert("__type__".into(), Value::Str(class.clone()));
+            for (name, v) in ["name", "uri"].into_iter().zip(args) {
+                map.insert(name.into(), v);
+            }
+            for (name, v, _) in kwargs {
+                map.insert(name.to_owned(), v);
             }
             Ok(Cast::Value(Value::Map(map)))
         }

@@ -401,6 +401,30 @@ impl Client {
         .map(|_| ())
     }
 
+    /// `PUT task-instances/{id}/rtif`: the rendered template fields (the UI's Rendered
+    /// Template tab). A 410 (the try was archived by a clear) is not an error, as in Airflow's
+    /// supervisor.
+    pub(crate) async fn set_rendered_fields(
+        &self,
+        ti_id: &str,
+        fields: &Value,
+    ) -> Result<(), ApiError> {
+        let path = format!("task-instances/{}/rtif", segment(ti_id));
+        self.expect(
+            Method::PUT,
+            &path,
+            Some(fields),
+            &[
+                StatusCode::CREATED,
+                StatusCode::OK,
+                StatusCode::NO_CONTENT,
+                StatusCode::GONE,
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
     fn xcom_path(dag_id: &str, run_id: &str, task_id: &str, key: &str) -> String {
         format!(
             "xcoms/{}/{}/{}/{}",

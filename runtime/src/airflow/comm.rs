@@ -279,6 +279,15 @@ impl Comm {
             .map_err(|e| format!("the request to the supervisor did not finish: {e}"))?
     }
 
+    /// `SetRenderedFields`: the supervisor puts them to the API (`PUT .../rtif`).
+    pub(crate) async fn set_rendered_fields(&self, fields: &Value) -> Result<(), String> {
+        self.request(serde_json::json!({
+            "type": "SetRenderedFields", "rendered_fields": fields,
+        }))
+        .await
+        .map(|_| ())
+    }
+
     /// `GetXCom`: the value, `None` when there is none.
     pub(crate) async fn get_xcom(
         &self,

@@ -201,6 +201,7 @@ async fn coordinate(
     }
 
     let store = Store::Comm(comm.clone());
+    let mut outlets = Vec::new();
     let end = run_try(
         args.dags_folder.as_deref(),
         &w,
@@ -210,6 +211,7 @@ async fn coordinate(
         &sink,
         log,
         stop_rx,
+        &mut outlets,
     )
     .await;
     log.flush_mirror();
@@ -239,7 +241,7 @@ async fn coordinate(
         Level::Error
     };
     sink.line(level, "airtask", &format!("Task ended {state}{detail}"));
-    let msg = terminal_message(state, &end_date, message.as_deref());
+    let msg = terminal_message(state, &end_date, message.as_deref(), outlets);
     let sent = comm.request(msg).await;
     let _ = log.end_attempt(Duration::from_secs(5)).await;
     match sent {
@@ -254,11 +256,16 @@ async fn coordinate(
 
 /// The message that ends the task: `SucceedTask`, `RetryTask` (the reason, at most 500
 /// characters as the API takes it) or `TaskState` (failed, skipped).
-fn terminal_message(state: &str, end_date: &str, message: Option<&str>) -> Value {
+fn terminal_message(
+    state: &str,
+    end_date: &str,
+    message: Option<&str>,
+    outlets: Vec<Value>,
+) -> Value {
     match state {
         "success" => json!({
             "type": "SucceedTask", "state": "success", "end_date": end_date,
-            "task_outlets": [], "outlet_events": [],
+            "task_outlets": outlets, "outlet_events": [],
         }),
         "up_for_retry" => {
             let mut m = json!({"type": "RetryTask", "state": "up_for_retry", "end_date": end_date});
@@ -302,16 +309,19 @@ mod tests {
             "up_for_retry",
             "2025-01-01T00:00:00Z",
             Some("x".repeat(600).as_str()),
+            Vec::new(),
         );
         assert_eq!(m["type"], "RetryTask");
         assert_eq!(m["retry_reason"].as_str().map(str::len), Some(500));
-        let m = terminal_message("skipped", "2025-01-01T00:00:00Z", Some("why"));
+        let m = terminal_message("skipped", "2025-01-01T00:00:00Z", Some("why"), Vec::new());
         assert_eq!(
             m,
             json!({"type": "TaskState", "state": "skipped", "end_date": "2025-01-01T00:00:00Z"})
         );
-        let m = terminal_message("success", "2025-01-01T00:00:00Z", None);
+        let asset = json!({"name": "a", "uri": "s3://b/k", "type": "Asset"});
+        let m = terminal_message("success", "2025-01-01T00:00:00Z", None, vec![asset.clone()]);
         assert_eq!(m["type"], "SucceedTask");
-        assert_eq!(m["task_outlets"], json!([]));
+        assert_eq!(m["task_outlets"], json!([asset]));
+        assert_eq!(m["outlet_events"], json!([]));
     }
 }

@@ -156,6 +156,16 @@ impl Store {
         }
     }
 
+    async fn set_rendered_fields(&self, ti_id: &str, fields: &Value) -> Result<(), String> {
+        match self {
+            Store::Api(c) => c
+                .set_rendered_fields(ti_id, fields)
+                .await
+                .map_err(|e| e.to_string()),
+            Store::Comm(c) => c.set_rendered_fields(fields).await,
+        }
+    }
+
     async fn get_variable(&self, key: &str) -> Result<Option<String>, String> {
         match self {
             Store::Api(c) => c.get_variable(key).await.map_err(|e| e.to_string()),
@@ -506,6 +516,7 @@ async fn supervise(
     }
 
     let store = Store::Api(Box::new(client.clone()));
+    let mut outlets = Vec::new();
     let end = run_try(
         args.dags_folder.as_deref(),
         w,
@@ -515,6 +526,7 @@ async fn supervise(
         &sink,
         &log,
         stop_rx,
+        &mut outlets,
     )
     .await;
     heartbeat.abort();
@@ -544,7 +556,7 @@ async fn supervise(
     }
     let mut body = json!({"state": state, "end_date": end_date});
     if state == "success" {
-        body["task_outlets"] = json!([]);
+        body["task_outlets"] = Value::Array(outlets);
         body["outlet_events"] = json!([]);
     }
     if let Err(e) = client.finish(&ti.id, &body).await {
@@ -625,6 +637,7 @@ async fn run_try(
     log: &Arc<dyn LogSink>,
     tasklog: &Arc<TaskLog>,
     stop: watch::Receiver<bool>,
+    outlets: &mut Vec<Value>,
 ) -> Ended {
     let ti = &w.ti;
     let wf = match definition(dags_folder, w) {
@@ -642,6 +655,13 @@ async fn run_try(
         Ok(t) => t.clone(),
         Err(e) => return Ended::Before(e),
     };
+    // The assets a success updates, as the API's AssetProfile: Airflow's scheduler then
+    // records an asset event for each (and runs the DAGs scheduled on them).
+    *outlets = task
+        .outlets
+        .iter()
+        .map(|a| json!({"name": a.name, "uri": a.uri, "type": "Asset"}))
+        .collect();
     if task.implementation.is_none() {
         return Ended::Before(format!(
             "task '{}': the operator {} is not implemented by airtask",
@@ -735,10 +755,29 @@ async fn run_try(
         () = tokio::time::sleep_until(deadline) => return Ended::Try(TryEnd::TimedOut, false),
         _ = stop_prep.wait_for(|s| *s) => return Ended::Try(TryEnd::Stopped, false),
     };
-    let mut op = match prepared {
-        Ok(op) => op,
+    let (mut op, rendered) = match prepared {
+        Ok(prepared) => prepared,
         Err(e) => return Ended::Try(TryEnd::Failed(TaskError::retryable(e)), true),
     };
+    // The Rendered Template tab, as Airflow's task runner fills it before the operator runs.
+    // Losing it does not fail the task: the values are also in the task log.
+    let fields = Value::Object(
+        rendered
+            .iter()
+            .map(|(k, v)| (k.clone(), tasklog.redact(k, v)))
+            .collect(),
+    );
+    let sent = match rendered.is_empty() {
+        true => Ok(()),
+        false => store.set_rendered_fields(&ti.id, &fields).await,
+    };
+    if let Err(e) = sent {
+        log.line(
+            Level::Warning,
+            "airtask",
+            &format!("The rendered template fields could not be stored in Airflow: {e}"),
+        );
+    }
     // The task's identity: its own role, else the execution role, else the base credentials.
     let calls_aws = info.spec().calls_aws;
     let mut ctx = OpContext::new(
@@ -829,7 +868,7 @@ fn prepare(
     xcoms: ApiXcoms,
     info: &'static airtask_core::Entry,
     log: &TaskLog,
-) -> Result<airtask_core::BuiltOperator, String> {
+) -> Result<(airtask_core::BuiltOperator, serde_json::Map<String, Value>), String> {
     let renderer = Renderer::new(tctx, Rc::new(xcoms))
         .map_err(|e| format!("the run's logical date is out of range: {e}"))?;
     let rendered = render_template_fields(task, &renderer)
@@ -844,10 +883,12 @@ fn prepare(
         };
         to.insert(p.name.clone(), p.value.to_json());
     }
-    params.extend(rendered);
+    params.extend(rendered.clone());
     log.mask(crate::tasklog::sensitive_values(&params));
-    info.build_with_defaults(&params, &defaults)
-        .map_err(|e| format!("task '{}': {e}", task.task_id))
+    let op = info
+        .build_with_defaults(&params, &defaults)
+        .map_err(|e| format!("task '{}': {e}", task.task_id))?;
+    Ok((op, rendered))
 }
 
 #[cfg(test)]
