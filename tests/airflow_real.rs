@@ -58,6 +58,11 @@ af_real:
       operator: airflow.providers.standard.operators.bash.BashOperator
       bash_command: "echo got {{ ti.xcom_pull(task_ids='hello') }}"
       dependencies: [put, flaky]
+"#;
+
+/// A DAG of one long task, for the "mark failed" fault. Its own file: MWAA (and airtask) take
+/// one workflow per definition file.
+const STOP_DAG: &str = r#"
 af_stop:
   default_args:
     start_date: 2025-01-01
@@ -205,6 +210,7 @@ impl Airflow {
             ),
         };
         std::fs::write(dags.join("af_real.yaml"), dag).expect("write");
+        std::fs::write(dags.join("af_stop.yaml"), STOP_DAG).expect("write");
         std::fs::write(dags.join("af_loader.py"), LOADER).expect("write");
         let port = free_port();
         let api = format!("http://127.0.0.1:{port}");
