@@ -5,6 +5,7 @@
 #
 #   scripts/bench-airflow.sh [RUNS] [AIRFLOW_VERSION]     (default 3 runs, Airflow 3.3.2)
 #   AIRTASK_BIN=path/to/airtask scripts/bench-airflow.sh   (that binary instead of a release build)
+#   RUSAGE_WRAP=path/to/rusage-wrap ...                    (a rusage-wrap built already)
 #
 # Starts api-server, scheduler and dag-processor on loopback (SQLite) in a temporary home,
 # triggers RUNS runs of a DAG of three tasks (Empty is skipped by Airflow's scheduler, so the
@@ -28,8 +29,12 @@ else
   bin="$CARGO_TARGET_DIR/release/airtask"
 fi
 
-cargo build --quiet --release -p airtask-benches --bin rusage-wrap --manifest-path "$root/Cargo.toml"
-export AIRTASK_EXECUTOR_WRAP="$CARGO_TARGET_DIR/release/rusage-wrap"
+if [[ -n "${RUSAGE_WRAP:-}" ]]; then
+  export AIRTASK_EXECUTOR_WRAP="$RUSAGE_WRAP"
+else
+  cargo build --quiet --release -p airtask-benches --bin rusage-wrap --manifest-path "$root/Cargo.toml"
+  export AIRTASK_EXECUTOR_WRAP="$CARGO_TARGET_DIR/release/rusage-wrap"
+fi
 
 home=$(mktemp -d "${TMPDIR:-/tmp}/airtask-bench-airflow.XXXXXX")
 pids=()
