@@ -23,19 +23,19 @@ fn seconds(t: nix::sys::time::TimeVal) -> f64 {
 #[allow(clippy::disallowed_methods)]
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let (Some(stats), Some(task), Some(sep)) = (args.first(), args.get(1), args.get(2)) else {
+    let [stats, task, sep, command, rest @ ..] = args.as_slice() else {
         eprintln!("usage: rusage-wrap STATS TASK_ID -- COMMAND [ARGS...]");
         return ExitCode::from(2);
     };
-    if sep != "--" || args.len() < 4 {
+    if sep != "--" {
         eprintln!("usage: rusage-wrap STATS TASK_ID -- COMMAND [ARGS...]");
         return ExitCode::from(2);
     }
     let started = std::time::Instant::now();
-    let status = match Command::new(&args[3]).args(&args[4..]).status() {
+    let status = match Command::new(command).args(rest).status() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("rusage-wrap: cannot run {}: {e}", args[3].to_string_lossy());
+            eprintln!("rusage-wrap: cannot run {}: {e}", command.to_string_lossy());
             return ExitCode::from(127);
         }
     };

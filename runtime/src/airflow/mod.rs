@@ -761,15 +761,16 @@ async fn run_try(
     };
     // The Rendered Template tab, as Airflow's task runner fills it before the operator runs.
     // Losing it does not fail the task: the values are also in the task log.
-    let fields = Value::Object(
-        rendered
+    let sent = if rendered.is_empty() {
+        Ok(())
+    } else {
+        let fields = rendered
             .iter()
             .map(|(k, v)| (k.clone(), tasklog.redact(k, v)))
-            .collect(),
-    );
-    let sent = match rendered.is_empty() {
-        true => Ok(()),
-        false => store.set_rendered_fields(&ti.id, &fields).await,
+            .collect();
+        store
+            .set_rendered_fields(&ti.id, &Value::Object(fields))
+            .await
     };
     if let Err(e) = sent {
         log.line(
