@@ -75,16 +75,24 @@ find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -dele
 find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
 rm -rf "$rootfs"/usr/share/{groff,info,linda,lintian,locale,man}/*
 
+# Commands inside the image run with a clean environment: the host's variables (PIP_*,
+# proxies, locale) must not leak into the image or point at the host's files.
+in_root() {
+  chroot "$rootfs" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+
 echo "==> CA certificates and the user airtask (uid 10001)"
 mount -t proc proc "$rootfs/proc"
 trap 'umount "$rootfs/proc" 2>/dev/null || true; rm -rf "$work"' EXIT
-chroot "$rootfs" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y --no-install-recommends ca-certificates >"$work/apt.log" 2>&1 \
+in_root apt-get install -y --no-install-recommends ca-certificates >"$work/apt.log" 2>&1 \
   || { tail -n 20 "$work/apt.log" >&2; die "installing ca-certificates failed (log above)"; }
-chroot "$rootfs" useradd --uid 10001 --create-home --shell /bin/bash airtask
+in_root useradd --uid 10001 --create-home --shell /bin/bash airtask
 if [ -n "$baseline" ]; then
   echo "==> python3 and a venv with Airflow 3.3.2, the Amazon provider and dag-factory in /opt/airflow"
-  cp "$root/scripts/airflow-constraints-3.3.2.txt" "$rootfs/tmp/constraints.txt"
+  # Debian's python3 is 3.11.2 and the pinned soupsieve 4.x wants 3.11.5 or later: that one pin
+  # is left to pip (it picks a 3.x soupsieve, a few kB either way).
+  grep -v '^soupsieve==' "$root/scripts/airflow-constraints-3.3.2.txt" >"$rootfs/tmp/constraints.txt"
   # A host that reaches PyPI through a TLS-inspecting proxy names its CA bundle in PIP_CERT;
   # pip inside the chroot uses the same bundle (from /tmp, so it stays out of the image).
   pip_cert=
@@ -92,13 +100,14 @@ if [ -n "$baseline" ]; then
     cp "$PIP_CERT" "$rootfs/tmp/pip-cert.pem"
     pip_cert=/tmp/pip-cert.pem
   fi
-  chroot "$rootfs" /usr/bin/env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends python3 python3-venv >>"$work/apt.log" 2>&1 \
+  in_root apt-get install -y --no-install-recommends python3 python3-venv >>"$work/apt.log" 2>&1 \
     || { tail -n 20 "$work/apt.log" >&2; die "installing python3 failed (log above)"; }
-  chroot "$rootfs" /usr/bin/env ${pip_cert:+PIP_CERT=$pip_cert} /bin/sh -c 'python3 -m venv /opt/airflow \
+  in_root ${pip_cert:+PIP_CERT=$pip_cert} /bin/sh -c 'python3 -m venv /opt/airflow \
+    && /opt/airflow/bin/pip install --quiet --no-cache-dir --disable-pip-version-check --upgrade pip \
     && /opt/airflow/bin/pip install --quiet --no-cache-dir --disable-pip-version-check -c /tmp/constraints.txt \
        apache-airflow==3.3.2 apache-airflow-providers-amazon==9.39.0 dag-factory==1.1.0' >"$work/pip.log" 2>&1 \
-    || { tail -n 20 "$work/pip.log" >&2; die "installing Airflow failed (log above)"; }
+    || { mkdir -p "$(dirname "$out")"; cp "$work/pip.log" "${out%.tar}.pip.log"
+         tail -n 20 "$work/pip.log" >&2; die "installing Airflow failed (log above; all of it in ${out%.tar}.pip.log)"; }
 fi
 umount "$rootfs/proc"
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
@@ -108,7 +117,7 @@ rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var
 mkdir -p "$(dirname "$out")"
 if [ -n "$baseline" ]; then
   echo "==> checking the image: Airflow's worker module imports, as uid 10001"
-  chroot --userspec=10001:10001 "$rootfs" /usr/bin/env HOME=/home/airtask AIRFLOW_HOME=/tmp/airflow \
+  chroot --userspec=10001:10001 "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/airtask AIRFLOW_HOME=/tmp/airflow \
     /opt/airflow/bin/python -c 'import airflow.sdk.execution_time.execute_workload, airflow.providers.amazon, dagfactory; print("airflow", airflow.__version__)'
   rm -rf "$rootfs"/tmp/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/log/*
   mv "$rootfs" "$work/airflow-baseline"
@@ -125,9 +134,9 @@ strip "$app/usr/local/bin/airtask"
 echo "==> checking the image: airtask runs inside it as uid 10001"
 install -m 0755 "$app/usr/local/bin/airtask" "$rootfs/usr/local/bin/airtask"
 cp "$root/examples/hello_world.yaml" "$rootfs/home/airtask/hello_world.yaml"
-chroot --userspec=10001:10001 "$rootfs" /usr/bin/env HOME=/home/airtask \
+chroot --userspec=10001:10001 "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/airtask \
   /usr/local/bin/airtask --version
-chroot --userspec=10001:10001 "$rootfs" /usr/bin/env HOME=/home/airtask \
+chroot --userspec=10001:10001 "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/airtask \
   /usr/local/bin/airtask validate /home/airtask/hello_world.yaml >/dev/null \
   || die "airtask validate failed inside the image"
 rm "$rootfs/usr/local/bin/airtask" "$rootfs/home/airtask/hello_world.yaml"
