@@ -1,6 +1,7 @@
 # airtask's container image: the task runner as the entrypoint of every task container
 # (MWAA Serverless style: `airtask` with AIRTASK_* variables) and of Airflow's executors
-# (KubernetesExecutor, EcsExecutor, Batch: `airtask execute-workload ...` once implemented).
+# (KubernetesExecutor, EcsExecutor, Batch: `airtask execute-workload ...`, or the
+# `python -m airflow.sdk.execution_time.execute_workload ...` command line they pass, as is).
 #
 #   scripts/docker-build.sh            # builds airtask:latest where Docker exists
 #   docker run --rm airtask:latest --version

@@ -1,6 +1,6 @@
-//! The `validate` and `tasks` commands on local files: forms, output, exit codes.
+//! The `validate`, `tasks` and `operators` commands on local files: forms, output, exit codes.
 
-use airtask_tests::{TempDir, airtask, stdout_json, workspace_root};
+use airtask_tests::{TempDir, airtask, airtask_expect, airtask_json, stdout_json, workspace_root};
 
 #[test]
 fn the_example_workflow_is_valid_and_lists_in_topological_order() {
@@ -229,4 +229,78 @@ fn validate_exit_codes() {
     // Help shows an example.
     let out = airtask(&["validate", "--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"));
+}
+
+#[test]
+fn operators_lists_what_the_build_implements_and_validate_points_at_it() {
+    let text = airtask_expect(&["operators"], 0);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut sorted = lines.clone();
+    sorted.sort_unstable();
+    assert_eq!(lines, sorted, "sorted by class path");
+    assert!(
+        lines.contains(&"airflow.providers.amazon.aws.operators.glue.GlueJobOperator"),
+        "{text}"
+    );
+    // An operator with aliases names them after its class path.
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("airflow.providers.standard.operators.empty.EmptyOperator (also: ")
+            && l.contains("airflow.operators.empty.EmptyOperator")),
+        "{text}"
+    );
+    let json = airtask_json(&["operators", "--format", "json"]);
+    let ops = json["operators"].as_array().expect("operators");
+    assert_eq!(ops.len(), lines.len());
+    let create = ops
+        .iter()
+        .find(|o| {
+            o["class_path"] == "airflow.providers.amazon.aws.operators.s3.S3CreateObjectOperator"
+        })
+        .expect("S3CreateObjectOperator is listed");
+    assert_eq!(
+        create["template_fields"],
+        serde_json::json!([
+            "aws_conn_id",
+            "data",
+            "region_name",
+            "s3_bucket",
+            "s3_key",
+            "verify"
+        ])
+    );
+    assert_eq!(create["calls_aws"], true);
+    assert_eq!(
+        airtask(&["operators", "--format", "xml"]).status.code(),
+        Some(2)
+    );
+
+    // An operator of a module airtask knows: the error names that module's operators and the
+    // count `airtask operators` lists.
+    let dir = TempDir::new("operators");
+    let wf = dir.write(
+        "wf.yaml",
+        "wf:\n  tasks:\n    t: {operator: airflow.providers.amazon.aws.operators.glue.GlueNoSuchOperator}\n",
+    );
+    let out = airtask(&["validate", "--format", "json", &wf]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout_json(&out);
+    let msg = report["files"][0]["diagnostics"][0]["message"]
+        .as_str()
+        .expect("a diagnostic");
+    let (_, nearby) = msg
+        .split_once("; of airflow.providers.amazon.aws.operators.glue it implements ")
+        .unwrap_or_else(|| panic!("no operators of the module named: {msg}"));
+    let nearby = nearby.split(';').next().unwrap_or_default();
+    assert!(
+        nearby.split(", ").any(|c| c == "GlueJobOperator") && !nearby.contains("S3"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "`airtask operators` lists the {} operators",
+            ops.len()
+        )),
+        "{msg}"
+    );
 }

@@ -131,6 +131,17 @@ Examples:
   airtask policy wf.yaml --task load --format json > load-role-policy.json
   airtask policy wf.yaml --check execution-role-policy.json")]
     Policy(PolicyArgs),
+    /// List the operators this build implements: each class path and the other paths that
+    /// name the same class.
+    #[command(after_help = "\
+Text prints one class path per line (its aliases after it); JSON adds each operator's template
+fields and whether it calls AWS. Which families a build has: `airtask --version`.
+Exit codes: 0 listed, 2 usage error.
+
+Examples:
+  airtask operators | grep -i glue
+  airtask operators --format json")]
+    Operators(OperatorsArgs),
     /// Print a shell completion script for airtask.
     #[command(after_help = "\
 Examples:
@@ -260,6 +271,13 @@ pub(crate) enum PolicyFormat {
     Text,
     /// IAM policy documents, ready to attach.
     Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OperatorsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,9 @@
-//! `validate` and `tasks`.
+//! `validate`, `tasks` and `operators`.
 
 use airtask_workflow::{Task, Workflow};
 use serde_json::json;
 
-use crate::cli::{Format, TasksArgs, ValidateArgs};
+use crate::cli::{Format, OperatorsArgs, TasksArgs, ValidateArgs};
 use crate::definition::{Checked, check, load_valid};
 use crate::exit::{CliError, EXIT_INVALID, EXIT_OK, usage};
 
@@ -75,6 +75,42 @@ pub(crate) fn validate(args: &ValidateArgs) -> Result<u8, CliError> {
         }
     }
     Ok(if all_valid { EXIT_OK } else { EXIT_INVALID })
+}
+
+/// `airtask operators`: the operators compiled in, sorted by class path.
+pub(crate) fn operators(args: &OperatorsArgs) -> u8 {
+    let mut specs: Vec<_> = crate::registry::registry()
+        .operators()
+        .iter()
+        .map(airtask_core::Entry::spec)
+        .collect();
+    specs.sort_unstable_by_key(|s| s.class_path);
+    match args.format {
+        Format::Text => {
+            for s in &specs {
+                if s.aliases.is_empty() {
+                    outln!("{}", s.class_path);
+                } else {
+                    outln!("{} (also: {})", s.class_path, s.aliases.join(", "));
+                }
+            }
+        }
+        Format::Json => {
+            let list: Vec<_> = specs
+                .iter()
+                .map(|s| {
+                    json!({
+                        "class_path": s.class_path,
+                        "aliases": s.aliases,
+                        "template_fields": s.template_fields,
+                        "calls_aws": s.calls_aws,
+                    })
+                })
+                .collect();
+            outln!("{}", json!({ "operators": list }));
+        }
+    }
+    EXIT_OK
 }
 
 fn plural(n: usize, word: &str) -> String {

@@ -81,6 +81,7 @@ fn run(command: cli::Command) -> Result<u8, exit::CliError> {
         cli::Command::Graph(args) => graph::graph(&args),
         cli::Command::Report(args) => report::report(&args),
         cli::Command::Policy(args) => policy::policy(&args),
+        cli::Command::Operators(args) => Ok(commands::operators(&args)),
         cli::Command::Completions(args) => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cmd, "airtask", &mut std::io::stdout());

@@ -1707,17 +1707,29 @@ impl Loader<'_> {
                             .find(|p| p.rsplit('.').next() == Some(class))
                             .map(|p| format!(" (airtask knows {class} as {p})"))
                             .unwrap_or_default();
-                        let mut classes: Vec<&str> = known
+                        // The operators of the same module, when there are some: the
+                        // whole list is `airtask operators`.
+                        let module = op.rsplit_once('.').map(|(m, _)| m);
+                        let mut siblings: Vec<&str> = known
                             .iter()
-                            .map(|p| p.rsplit('.').next().unwrap_or(p))
+                            .filter_map(|p| p.rsplit_once('.'))
+                            .filter(|(m, _)| Some(*m) == module)
+                            .map(|(_, class)| class)
                             .collect();
-                        classes.sort_unstable();
-                        classes.dedup();
+                        siblings.sort_unstable();
+                        siblings.dedup();
+                        let nearby = match (module, siblings.is_empty()) {
+                            (Some(module), false) => {
+                                format!("; of {module} it implements {}", siblings.join(", "))
+                            }
+                            _ => String::new(),
+                        };
                         self.push(
                             Diagnostic::error(format!(
-                                "the operator {op} is not implemented by this runtime yet{hint}; \
-                                 the implemented operators are {}",
-                                classes.join(", ")
+                                "the operator {op} is not implemented by this runtime yet\
+                                 {hint}{nearby}; `airtask operators` lists the {} operators \
+                                 this build implements",
+                                known.len()
                             ))
                             .task(id)
                             .key("operator")
