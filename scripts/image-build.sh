@@ -36,6 +36,14 @@ suite=bookworm
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 die() { echo "image-build: $*" >&2; exit 1; }
+# Where skopeo is installed, it reads the archive back both ways and verifies every digest.
+check_archive() {
+  command -v skopeo >/dev/null 2>&1 || return 0
+  skopeo copy -q "docker-archive:$out" "oci:$work/check-docker:x" \
+    && skopeo copy -q "oci-archive:$out" "oci:$work/check-oci:x" \
+    || die "skopeo cannot read $out back"
+  echo "==> skopeo read $out back as a docker archive and as an OCI archive (digests verified)"
+}
 [ "$(id -u)" = 0 ] || die "debootstrap and chroot need root; run it as root (or use scripts/docker-build.sh where Docker exists)"
 if ! command -v debootstrap >/dev/null 2>&1; then
   command -v apt-get >/dev/null 2>&1 || die "debootstrap is not installed and there is no apt-get to install it"
@@ -123,6 +131,7 @@ if [ -n "$baseline" ]; then
   mv "$rootfs" "$work/airflow-baseline"
   python3 "$root/scripts/image_archive.py" "$out" airflow-baseline:3.3.2 \
     '["/opt/airflow/bin/python", "-m", "airflow.sdk.execution_time.execute_workload"]' "$work/airflow-baseline"
+  check_archive
   exit 0
 fi
 
@@ -142,3 +151,4 @@ chroot --userspec=10001:10001 "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr
 rm "$rootfs/usr/local/bin/airtask" "$rootfs/home/airtask/hello_world.yaml"
 
 python3 "$root/scripts/image_archive.py" "$out" airtask:latest '["/usr/local/bin/airtask"]' "$rootfs" "$app"
+check_archive
