@@ -82,8 +82,28 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// A required string: absent (or null) is an error naming its path.
+    pub fn required_str(&mut self, key: &'static str) -> Result<String, String> {
+        let path = self.at(key);
+        self.str(key)?
+            .ok_or_else(|| format!("`{path}` is required"))
+    }
+
     /// An optional integer (a number, or a string of one as a template renders it).
     pub fn i32(&mut self, key: &'static str) -> Result<Option<i32>, String> {
+        self.integer(key, |n| i32::try_from(n).ok())
+    }
+
+    /// An optional 64-bit integer (a number, or a string of one as a template renders it).
+    pub fn i64(&mut self, key: &'static str) -> Result<Option<i64>, String> {
+        self.integer(key, Some)
+    }
+
+    fn integer<T>(
+        &mut self,
+        key: &'static str,
+        fit: impl FnOnce(i64) -> Option<T>,
+    ) -> Result<Option<T>, String> {
         let Some(v) = self.get_typed(key) else {
             return Ok(None);
         };
@@ -92,7 +112,7 @@ impl<'a> Obj<'a> {
             Value::String(s) => s.trim().parse::<i64>().ok(),
             _ => None,
         };
-        n.and_then(|n| i32::try_from(n).ok())
+        n.and_then(fit)
             .map(Some)
             .ok_or_else(|| format!("`{}` must be a whole number, not {v}", self.at(key)))
     }
@@ -208,6 +228,27 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Reads each mapping of the optional list under `key` with `read`, refusing in each the
+    /// keys `read` did not take.
+    pub fn each<T>(
+        &mut self,
+        key: &'static str,
+        mut read: impl FnMut(&mut Obj<'a>) -> Result<T, String>,
+    ) -> Result<Option<Vec<T>>, String> {
+        let Some(items) = self.objs(key)? else {
+            return Ok(None);
+        };
+        items
+            .into_iter()
+            .map(|mut o| {
+                let value = read(&mut o)?;
+                o.finish()?;
+                Ok(value)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
     /// Refuses any key that was not read, naming it and the accepted ones.
     pub fn finish(self) -> Result<(), String> {
         for key in self.map.keys() {
@@ -279,6 +320,37 @@ mod tests {
         let e = o.finish().unwrap_err();
         assert!(e.contains("`create_job_kwargs.Typo`"), "{e}");
         assert!(e.contains("Timeout, MaxCapacity, Args"), "{e}");
+    }
+
+    #[test]
+    fn lists_of_mappings_integers_and_required_strings() {
+        let v = json!({
+            "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Typo": 2}],
+            "Big": 5_000_000_000_i64,
+            "Small": 5_000_000_000_i64,
+        });
+        let mut o = Obj::new("kw", &v, true).unwrap();
+        assert_eq!(o.i64("Big").unwrap(), Some(5_000_000_000));
+        let e = o.i32("Small").unwrap_err();
+        assert!(e.contains("`kw.Small` must be a whole number"), "{e}");
+        let e = o
+            .each("Tags", |t| Ok((t.required_str("Key")?, t.str("Value")?)))
+            .unwrap_err();
+        assert!(e.contains("`kw.Tags[1].Typo` is not a setting"), "{e}");
+        let v = json!({"Tags": [{"Key": "a"}, {"Value": "2"}]});
+        let mut o = Obj::new("kw", &v, true).unwrap();
+        let e = o
+            .each("Tags", |t| Ok((t.required_str("Key")?, t.str("Value")?)))
+            .unwrap_err();
+        assert_eq!(e, "`kw.Tags[1].Key` is required");
+        let v = json!({"Tags": [{"Key": "a"}]});
+        let mut o = Obj::new("kw", &v, true).unwrap();
+        let tags = o
+            .each("Tags", |t| Ok((t.required_str("Key")?, t.str("Value")?)))
+            .unwrap();
+        assert_eq!(tags, Some(vec![("a".to_owned(), None)]));
+        assert_eq!(o.each("Missing", |t| t.str("X")).unwrap(), None);
+        o.finish().unwrap();
     }
 
     #[test]

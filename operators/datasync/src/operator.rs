@@ -53,12 +53,22 @@ pub struct DataSyncOperator {
     started: Option<(Client, String)>,
 }
 
-/// A non-empty `*_kwargs` mapping (the provider tests `if self.create_task_kwargs:`).
-fn kwargs<'a>(
+/// A `*_kwargs` parameter, when it is given and not empty (the provider tests `if
+/// self.create_task_kwargs:`), read with `read`; its errors name the parameter. An unrendered
+/// template (`airtask validate`) reads as absent.
+fn kwargs_param<'a, T>(
     p: &mut ParamReader<'a>,
     name: &'static str,
-) -> Result<Option<&'a Map<String, Value>>, ParamError> {
-    Ok(p.map(name)?.filter(|m| !m.is_empty()))
+    read: impl FnOnce(&'a Value, bool) -> Result<T, String>,
+) -> Result<Option<T>, ParamError> {
+    let rendered = p.rendered();
+    match airtask_core::kwargs::mapping(p, name) {
+        None => Ok(None),
+        Some(Value::Object(m)) if m.is_empty() => Ok(None),
+        Some(v) => read(v, rendered)
+            .map(Some)
+            .map_err(|e| airtask_core::kwargs::param_error(p, name, e)),
+    }
 }
 
 /// A location's kwargs, read for the scheme of its URI (when the URI is known).
@@ -67,13 +77,12 @@ fn location_kwargs(
     name: &'static str,
     uri: Option<&str>,
 ) -> Result<Option<CreateLocation>, ParamError> {
-    let Some(m) = kwargs(p, name)? else {
-        return Ok(None);
-    };
-    match uri {
-        Some(uri) if !p.is_templated(uri) => CreateLocation::read(name, uri, m).map(Some),
-        _ => Ok(None),
-    }
+    let uri = uri.filter(|u| !p.is_templated(u)).map(str::to_owned);
+    let read = kwargs_param(p, name, |v, rendered| match &uri {
+        Some(uri) => CreateLocation::read(name, uri, v, rendered).map(Some),
+        None => Ok(None),
+    })?;
+    Ok(read.flatten())
 }
 
 /// One item of `items`, chosen at random (the provider's `random.choice`).
@@ -155,9 +164,7 @@ impl Operator for DataSyncOperator {
         }
         let allow_random_task_choice = p.bool("allow_random_task_choice", false)?;
         let allow_random_location_choice = p.bool("allow_random_location_choice", false)?;
-        let create_task = kwargs(p, "create_task_kwargs")?
-            .map(CreateTask::read)
-            .transpose()?;
+        let create_task = kwargs_param(p, "create_task_kwargs", CreateTask::read)?;
         let create_source_location = location_kwargs(
             p,
             "create_source_location_kwargs",
@@ -168,13 +175,9 @@ impl Operator for DataSyncOperator {
             "create_destination_location_kwargs",
             destination_location_uri.as_deref(),
         )?;
-        let update_task = kwargs(p, "update_task_kwargs")?
-            .map(UpdateTask::read)
-            .transpose()?;
-        let start_execution = kwargs(p, "task_execution_kwargs")?
-            .map(StartExecution::read)
-            .transpose()?
-            .unwrap_or_default();
+        let update_task = kwargs_param(p, "update_task_kwargs", UpdateTask::read)?;
+        let start_execution =
+            kwargs_param(p, "task_execution_kwargs", StartExecution::read)?.unwrap_or_default();
         let delete_task_after_execution = p.bool("delete_task_after_execution", false)?;
         Ok(DataSyncOperator {
             aws,
@@ -862,7 +865,14 @@ mod tests {
             "create_source_location_kwargs": {"ServerHostname": "h"},
         }))
         .unwrap_err();
-        assert!(e.message().contains("unknown key `ServerHostname`"), "{e}");
+        assert_eq!(e.param(), Some("create_source_location_kwargs"));
+        assert!(
+            e.message().starts_with(
+                "DataSyncOperator parameter `create_source_location_kwargs.ServerHostname` is \
+                 not a setting airtask knows here"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
         }
     }
     let mut c = Obj::new("config", config, rendered)?;
-    let mut b = RunInstancesInputBuilder::default()
+    let b = RunInstancesInputBuilder::default()
         .set_instance_type(
             c.str("InstanceType")?
                 .map(|t| InstanceType::from(t.as_str())),
@@ -111,25 +111,22 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
                 .set_version(l.str("Version")?)
                 .build())
         })?);
-    for mut spec in c.objs("TagSpecifications")?.unwrap_or_default() {
-        let mut t = TagSpecification::builder().set_resource_type(
-            spec.str("ResourceType")?
-                .map(|r| ResourceType::from(r.as_str())),
-        );
-        for mut tag in spec.objs("Tags")?.unwrap_or_default() {
-            t = t.tags(
-                Tag::builder()
+    let tag_specifications = c.each("TagSpecifications", |spec| {
+        Ok(TagSpecification::builder()
+            .set_resource_type(
+                spec.str("ResourceType")?
+                    .map(|r| ResourceType::from(r.as_str())),
+            )
+            .set_tags(spec.each("Tags", |tag| {
+                Ok(Tag::builder()
                     .set_key(tag.str("Key")?)
                     .set_value(tag.str("Value")?)
-                    .build(),
-            );
-            tag.finish()?;
-        }
-        spec.finish()?;
-        b = b.tag_specifications(t.build());
-    }
-    for mut m in c.objs("BlockDeviceMappings")?.unwrap_or_default() {
-        let d = BlockDeviceMapping::builder()
+                    .build())
+            })?)
+            .build())
+    })?;
+    let block_device_mappings = c.each("BlockDeviceMappings", |m| {
+        Ok(BlockDeviceMapping::builder()
             .set_device_name(m.str("DeviceName")?)
             .set_virtual_name(m.str("VirtualName")?)
             .set_no_device(m.str("NoDevice")?)
@@ -144,12 +141,12 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
                     .set_volume_size(e.i32("VolumeSize")?)
                     .set_volume_type(e.str("VolumeType")?.map(|v| VolumeType::from(v.as_str())))
                     .build())
-            })?);
-        m.finish()?;
-        b = b.block_device_mappings(d.build());
-    }
+            })?)
+            .build())
+    })?;
     c.finish()?;
-    Ok(b)
+    Ok(b.set_tag_specifications(tag_specifications)
+        .set_block_device_mappings(block_device_mappings))
 }
 
 #[cfg(test)]
