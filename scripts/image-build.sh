@@ -89,6 +89,11 @@ in_root() {
   chroot "$rootfs" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
 }
+# The same as the image's user, the way the container runs.
+as_user() {
+  chroot --userspec=10001:10001 "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin \
+    HOME=/home/airtask "$@"
+}
 
 echo "==> CA certificates and the user airtask (uid 10001)"
 mount -t proc proc "$rootfs/proc"
@@ -125,9 +130,9 @@ rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var
 mkdir -p "$(dirname "$out")"
 if [ -n "$baseline" ]; then
   echo "==> checking the image: Airflow's worker module imports, as uid 10001"
-  chroot --userspec=10001:10001 "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/airtask AIRFLOW_HOME=/tmp/airflow \
-    /opt/airflow/bin/python -c 'import airflow.sdk.execution_time.execute_workload, airflow.providers.amazon, dagfactory; print("airflow", airflow.__version__)'
-  rm -rf "$rootfs"/tmp/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/log/*
+  as_user AIRFLOW_HOME=/tmp/airflow /opt/airflow/bin/python -c \
+    'import airflow.sdk.execution_time.execute_workload, airflow.providers.amazon, dagfactory; print("airflow", airflow.__version__)'
+  rm -rf "$rootfs"/tmp/*
   mv "$rootfs" "$work/airflow-baseline"
   python3 "$root/scripts/image_archive.py" "$out" airflow-baseline:3.3.2 \
     '["/opt/airflow/bin/python", "-m", "airflow.sdk.execution_time.execute_workload"]' "$work/airflow-baseline"
@@ -143,10 +148,8 @@ strip "$app/usr/local/bin/airtask"
 echo "==> checking the image: airtask runs inside it as uid 10001"
 install -m 0755 "$app/usr/local/bin/airtask" "$rootfs/usr/local/bin/airtask"
 cp "$root/examples/hello_world.yaml" "$rootfs/home/airtask/hello_world.yaml"
-chroot --userspec=10001:10001 "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/airtask \
-  /usr/local/bin/airtask --version
-chroot --userspec=10001:10001 "$rootfs" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/airtask \
-  /usr/local/bin/airtask validate /home/airtask/hello_world.yaml >/dev/null \
+as_user /usr/local/bin/airtask --version
+as_user /usr/local/bin/airtask validate /home/airtask/hello_world.yaml >/dev/null \
   || die "airtask validate failed inside the image"
 rm "$rootfs/usr/local/bin/airtask" "$rootfs/home/airtask/hello_world.yaml"
 

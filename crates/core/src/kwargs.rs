@@ -82,6 +82,14 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// An optional string converted with `From<&str>`, as the SDK's enums are built.
+    pub fn str_into<T: for<'s> From<&'s str>>(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<T>, String> {
+        Ok(self.str(key)?.as_deref().map(T::from))
+    }
+
     /// A required string: absent (or null) is an error naming its path.
     pub fn required_str(&mut self, key: &'static str) -> Result<String, String> {
         let path = self.at(key);
@@ -331,6 +339,7 @@ mod tests {
         });
         let mut o = Obj::new("kw", &v, true).unwrap();
         assert_eq!(o.i64("Big").unwrap(), Some(5_000_000_000));
+        assert_eq!(o.str_into::<String>("Absent").unwrap(), None);
         let e = o.i32("Small").unwrap_err();
         assert!(e.contains("`kw.Small` must be a whole number"), "{e}");
         let e = o

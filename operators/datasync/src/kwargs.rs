@@ -48,7 +48,7 @@ fn tags(o: &mut Obj<'_>) -> Result<Option<Vec<TagListEntry>>, String> {
 fn filters(o: &mut Obj<'_>, key: &'static str) -> Result<Option<Vec<FilterRule>>, String> {
     o.each(key, |f| {
         Ok(FilterRule::builder()
-            .set_filter_type(f.str("FilterType")?.map(|s| FilterType::from(s.as_str())))
+            .set_filter_type(f.str_into::<FilterType>("FilterType")?)
             .set_value(f.str("Value")?)
             .build())
     })
@@ -60,7 +60,7 @@ fn schedule(o: &mut Obj<'_>) -> Result<Option<TaskSchedule>, String> {
         built(
             TaskSchedule::builder()
                 .schedule_expression(s.required_str("ScheduleExpression")?)
-                .set_status(s.str("Status")?.map(|v| ScheduleStatus::from(v.as_str())))
+                .set_status(s.str_into::<ScheduleStatus>("Status")?)
                 .build(),
         )
     })
@@ -70,42 +70,23 @@ fn schedule(o: &mut Obj<'_>) -> Result<Option<TaskSchedule>, String> {
 fn options(o: &mut Obj<'_>, key: &'static str) -> Result<Option<Options>, String> {
     o.nested(key, |o| {
         Ok(Options::builder()
-            .set_verify_mode(o.str("VerifyMode")?.map(|v| VerifyMode::from(v.as_str())))
-            .set_overwrite_mode(
-                o.str("OverwriteMode")?
-                    .map(|v| OverwriteMode::from(v.as_str())),
-            )
-            .set_atime(o.str("Atime")?.map(|v| Atime::from(v.as_str())))
-            .set_mtime(o.str("Mtime")?.map(|v| Mtime::from(v.as_str())))
-            .set_uid(o.str("Uid")?.map(|v| Uid::from(v.as_str())))
-            .set_gid(o.str("Gid")?.map(|v| Gid::from(v.as_str())))
-            .set_preserve_deleted_files(
-                o.str("PreserveDeletedFiles")?
-                    .map(|v| PreserveDeletedFiles::from(v.as_str())),
-            )
-            .set_preserve_devices(
-                o.str("PreserveDevices")?
-                    .map(|v| PreserveDevices::from(v.as_str())),
-            )
-            .set_posix_permissions(
-                o.str("PosixPermissions")?
-                    .map(|v| PosixPermissions::from(v.as_str())),
-            )
+            .set_verify_mode(o.str_into::<VerifyMode>("VerifyMode")?)
+            .set_overwrite_mode(o.str_into::<OverwriteMode>("OverwriteMode")?)
+            .set_atime(o.str_into::<Atime>("Atime")?)
+            .set_mtime(o.str_into::<Mtime>("Mtime")?)
+            .set_uid(o.str_into::<Uid>("Uid")?)
+            .set_gid(o.str_into::<Gid>("Gid")?)
+            .set_preserve_deleted_files(o.str_into::<PreserveDeletedFiles>("PreserveDeletedFiles")?)
+            .set_preserve_devices(o.str_into::<PreserveDevices>("PreserveDevices")?)
+            .set_posix_permissions(o.str_into::<PosixPermissions>("PosixPermissions")?)
             .set_bytes_per_second(o.i64("BytesPerSecond")?)
-            .set_task_queueing(
-                o.str("TaskQueueing")?
-                    .map(|v| TaskQueueing::from(v.as_str())),
-            )
-            .set_log_level(o.str("LogLevel")?.map(|v| LogLevel::from(v.as_str())))
-            .set_transfer_mode(
-                o.str("TransferMode")?
-                    .map(|v| TransferMode::from(v.as_str())),
-            )
+            .set_task_queueing(o.str_into::<TaskQueueing>("TaskQueueing")?)
+            .set_log_level(o.str_into::<LogLevel>("LogLevel")?)
+            .set_transfer_mode(o.str_into::<TransferMode>("TransferMode")?)
             .set_security_descriptor_copy_flags(
-                o.str("SecurityDescriptorCopyFlags")?
-                    .map(|v| SmbSecurityDescriptorCopyFlags::from(v.as_str())),
+                o.str_into::<SmbSecurityDescriptorCopyFlags>("SecurityDescriptorCopyFlags")?,
             )
-            .set_object_tags(o.str("ObjectTags")?.map(|v| ObjectTags::from(v.as_str())))
+            .set_object_tags(o.str_into::<ObjectTags>("ObjectTags")?)
             .build())
     })
 }
@@ -135,7 +116,7 @@ impl CreateTask {
                 includes: filters(o, "Includes")?,
                 schedule: schedule(o)?,
                 tags: tags(o)?,
-                task_mode: o.str("TaskMode")?.map(|v| TaskMode::from(v.as_str())),
+                task_mode: o.str_into::<TaskMode>("TaskMode")?,
             })
         })
     }
@@ -251,6 +232,9 @@ pub(crate) fn scheme(uri: &str) -> String {
     }
 }
 
+/// How one kind of location's kwargs are read.
+type LocationReader = fn(&mut Obj<'_>) -> Result<CreateLocation, String>;
+
 impl CreateLocation {
     /// Reads `param` (a `create_*_location_kwargs`) for a location of `uri`.
     pub(crate) fn read(
@@ -259,82 +243,88 @@ impl CreateLocation {
         v: &Value,
         rendered: bool,
     ) -> Result<CreateLocation, String> {
-        let scheme = scheme(uri);
-        if !matches!(scheme.as_str(), "s3" | "smb" | "nfs" | "efs") {
+        let read: LocationReader = match scheme(uri).as_str() {
+            "s3" => CreateLocation::s3,
+            "smb" => CreateLocation::smb,
+            "nfs" => CreateLocation::nfs,
+            "efs" => CreateLocation::efs,
             // The provider fails when it tries to create such a location (see the operator);
             // its keys are not read.
-            return Ok(CreateLocation::Unsupported(scheme));
-        }
-        read_mapping(param, v, rendered, |o| {
-            Ok(match scheme.as_str() {
-                "s3" => CreateLocation::S3 {
-                    s3_bucket_arn: o.str("S3BucketArn")?,
-                    subdirectory: o.str("Subdirectory")?,
-                    s3_storage_class: o
-                        .str("S3StorageClass")?
-                        .map(|v| S3StorageClass::from(v.as_str())),
-                    s3_config: o.nested("S3Config", |c| {
-                        built(
-                            S3Config::builder()
-                                .bucket_access_role_arn(c.required_str("BucketAccessRoleArn")?)
-                                .build(),
-                        )
-                    })?,
-                    agent_arns: o.str_list("AgentArns")?,
-                    tags: tags(o)?,
-                },
-                "smb" => CreateLocation::Smb {
-                    subdirectory: o.str("Subdirectory")?,
-                    server_hostname: o.str("ServerHostname")?,
-                    user: o.str("User")?,
-                    domain: o.str("Domain")?,
-                    password: o.str("Password")?,
-                    agent_arns: o.str_list("AgentArns")?,
-                    mount_options: o.nested("MountOptions", |m| {
-                        Ok(SmbMountOptions::builder()
-                            .set_version(m.str("Version")?.map(|v| SmbVersion::from(v.as_str())))
-                            .build())
-                    })?,
-                    tags: tags(o)?,
-                },
-                "nfs" => CreateLocation::Nfs {
-                    subdirectory: o.str("Subdirectory")?,
-                    server_hostname: o.str("ServerHostname")?,
-                    on_prem_config: o.nested("OnPremConfig", |c| {
-                        built(
-                            OnPremConfig::builder()
-                                .set_agent_arns(c.str_list("AgentArns")?)
-                                .build(),
-                        )
-                    })?,
-                    mount_options: o.nested("MountOptions", |m| {
-                        Ok(NfsMountOptions::builder()
-                            .set_version(m.str("Version")?.map(|v| NfsVersion::from(v.as_str())))
-                            .build())
-                    })?,
-                    tags: tags(o)?,
-                },
-                "efs" => CreateLocation::Efs {
-                    subdirectory: o.str("Subdirectory")?,
-                    efs_filesystem_arn: o.str("EfsFilesystemArn")?,
-                    ec2_config: o.nested("Ec2Config", |c| {
-                        built(
-                            Ec2Config::builder()
-                                .subnet_arn(c.required_str("SubnetArn")?)
-                                .set_security_group_arns(c.str_list("SecurityGroupArns")?)
-                                .build(),
-                        )
-                    })?,
-                    tags: tags(o)?,
-                    access_point_arn: o.str("AccessPointArn")?,
-                    file_system_access_role_arn: o.str("FileSystemAccessRoleArn")?,
-                    in_transit_encryption: o
-                        .str("InTransitEncryption")?
-                        .map(|v| EfsInTransitEncryption::from(v.as_str())),
-                },
-                // Unreachable: the other schemes return before the mapping is read.
-                other => CreateLocation::Unsupported(other.to_owned()),
-            })
+            other => return Ok(CreateLocation::Unsupported(other.to_owned())),
+        };
+        read_mapping(param, v, rendered, read)
+    }
+
+    fn s3(o: &mut Obj<'_>) -> Result<CreateLocation, String> {
+        Ok(CreateLocation::S3 {
+            s3_bucket_arn: o.str("S3BucketArn")?,
+            subdirectory: o.str("Subdirectory")?,
+            s3_storage_class: o.str_into::<S3StorageClass>("S3StorageClass")?,
+            s3_config: o.nested("S3Config", |c| {
+                built(
+                    S3Config::builder()
+                        .bucket_access_role_arn(c.required_str("BucketAccessRoleArn")?)
+                        .build(),
+                )
+            })?,
+            agent_arns: o.str_list("AgentArns")?,
+            tags: tags(o)?,
+        })
+    }
+
+    fn smb(o: &mut Obj<'_>) -> Result<CreateLocation, String> {
+        Ok(CreateLocation::Smb {
+            subdirectory: o.str("Subdirectory")?,
+            server_hostname: o.str("ServerHostname")?,
+            user: o.str("User")?,
+            domain: o.str("Domain")?,
+            password: o.str("Password")?,
+            agent_arns: o.str_list("AgentArns")?,
+            mount_options: o.nested("MountOptions", |m| {
+                Ok(SmbMountOptions::builder()
+                    .set_version(m.str_into::<SmbVersion>("Version")?)
+                    .build())
+            })?,
+            tags: tags(o)?,
+        })
+    }
+
+    fn nfs(o: &mut Obj<'_>) -> Result<CreateLocation, String> {
+        Ok(CreateLocation::Nfs {
+            subdirectory: o.str("Subdirectory")?,
+            server_hostname: o.str("ServerHostname")?,
+            on_prem_config: o.nested("OnPremConfig", |c| {
+                built(
+                    OnPremConfig::builder()
+                        .set_agent_arns(c.str_list("AgentArns")?)
+                        .build(),
+                )
+            })?,
+            mount_options: o.nested("MountOptions", |m| {
+                Ok(NfsMountOptions::builder()
+                    .set_version(m.str_into::<NfsVersion>("Version")?)
+                    .build())
+            })?,
+            tags: tags(o)?,
+        })
+    }
+
+    fn efs(o: &mut Obj<'_>) -> Result<CreateLocation, String> {
+        Ok(CreateLocation::Efs {
+            subdirectory: o.str("Subdirectory")?,
+            efs_filesystem_arn: o.str("EfsFilesystemArn")?,
+            ec2_config: o.nested("Ec2Config", |c| {
+                built(
+                    Ec2Config::builder()
+                        .subnet_arn(c.required_str("SubnetArn")?)
+                        .set_security_group_arns(c.str_list("SecurityGroupArns")?)
+                        .build(),
+                )
+            })?,
+            tags: tags(o)?,
+            access_point_arn: o.str("AccessPointArn")?,
+            file_system_access_role_arn: o.str("FileSystemAccessRoleArn")?,
+            in_transit_encryption: o.str_into::<EfsInTransitEncryption>("InTransitEncryption")?,
         })
     }
 }

@@ -77,10 +77,11 @@ fn location_kwargs(
     name: &'static str,
     uri: Option<&str>,
 ) -> Result<Option<CreateLocation>, ParamError> {
-    let uri = uri.filter(|u| !p.is_templated(u)).map(str::to_owned);
-    let read = kwargs_param(p, name, |v, rendered| match &uri {
-        Some(uri) => CreateLocation::read(name, uri, v, rendered).map(Some),
-        None => Ok(None),
+    // Without a known URI (none, or a template under `validate`) the kwargs are not read.
+    let uri = uri.filter(|u| !p.is_templated(u));
+    let read = kwargs_param(p, name, |v, rendered| {
+        uri.map(|uri| CreateLocation::read(name, uri, v, rendered))
+            .transpose()
     })?;
     Ok(read.flatten())
 }

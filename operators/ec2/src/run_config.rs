@@ -40,10 +40,7 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
     }
     let mut c = Obj::new("config", config, rendered)?;
     let b = RunInstancesInputBuilder::default()
-        .set_instance_type(
-            c.str("InstanceType")?
-                .map(|t| InstanceType::from(t.as_str())),
-        )
+        .set_instance_type(c.str_into::<InstanceType>("InstanceType")?)
         .set_key_name(c.str("KeyName")?)
         .set_subnet_id(c.str("SubnetId")?)
         .set_security_group_ids(c.str_list("SecurityGroupIds")?)
@@ -59,8 +56,7 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
         .set_dry_run(c.bool("DryRun")?)
         .set_ipv6_address_count(c.i32("Ipv6AddressCount")?)
         .set_instance_initiated_shutdown_behavior(
-            c.str("InstanceInitiatedShutdownBehavior")?
-                .map(|s| ShutdownBehavior::from(s.as_str())),
+            c.str_into::<ShutdownBehavior>("InstanceInitiatedShutdownBehavior")?,
         )
         .set_monitoring(c.nested("Monitoring", |m| {
             Ok(RunInstancesMonitoringEnabled::builder()
@@ -71,7 +67,7 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
             Ok(Placement::builder()
                 .set_availability_zone(p.str("AvailabilityZone")?)
                 .set_group_name(p.str("GroupName")?)
-                .set_tenancy(p.str("Tenancy")?.map(|t| Tenancy::from(t.as_str())))
+                .set_tenancy(p.str_into::<Tenancy>("Tenancy")?)
                 .set_host_id(p.str("HostId")?)
                 .set_partition_number(p.i32("PartitionNumber")?)
                 .build())
@@ -89,18 +85,11 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
         })?)
         .set_metadata_options(c.nested("MetadataOptions", |m| {
             Ok(InstanceMetadataOptionsRequest::builder()
-                .set_http_tokens(
-                    m.str("HttpTokens")?
-                        .map(|s| HttpTokensState::from(s.as_str())),
-                )
+                .set_http_tokens(m.str_into::<HttpTokensState>("HttpTokens")?)
                 .set_http_put_response_hop_limit(m.i32("HttpPutResponseHopLimit")?)
-                .set_http_endpoint(
-                    m.str("HttpEndpoint")?
-                        .map(|s| InstanceMetadataEndpointState::from(s.as_str())),
-                )
+                .set_http_endpoint(m.str_into::<InstanceMetadataEndpointState>("HttpEndpoint")?)
                 .set_instance_metadata_tags(
-                    m.str("InstanceMetadataTags")?
-                        .map(|s| InstanceMetadataTagsState::from(s.as_str())),
+                    m.str_into::<InstanceMetadataTagsState>("InstanceMetadataTags")?,
                 )
                 .build())
         })?)
@@ -113,10 +102,7 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
         })?);
     let tag_specifications = c.each("TagSpecifications", |spec| {
         Ok(TagSpecification::builder()
-            .set_resource_type(
-                spec.str("ResourceType")?
-                    .map(|r| ResourceType::from(r.as_str())),
-            )
+            .set_resource_type(spec.str_into::<ResourceType>("ResourceType")?)
             .set_tags(spec.each("Tags", |tag| {
                 Ok(Tag::builder()
                     .set_key(tag.str("Key")?)
@@ -139,7 +125,7 @@ pub(crate) fn read(config: &Value, rendered: bool) -> Result<RunInstancesInputBu
                     .set_snapshot_id(e.str("SnapshotId")?)
                     .set_throughput(e.i32("Throughput")?)
                     .set_volume_size(e.i32("VolumeSize")?)
-                    .set_volume_type(e.str("VolumeType")?.map(|v| VolumeType::from(v.as_str())))
+                    .set_volume_type(e.str_into::<VolumeType>("VolumeType")?)
                     .build())
             })?)
             .build())

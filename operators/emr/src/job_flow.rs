@@ -267,22 +267,13 @@ fn configurations(
     o: &mut Obj<'_>,
     key: &'static str,
 ) -> Result<Option<Vec<Configuration>>, String> {
-    let Some(items) = o.objs(key)? else {
-        return Ok(None);
-    };
-    items
-        .into_iter()
-        .map(|mut c| {
-            let conf = Configuration::builder()
-                .set_classification(c.str("Classification")?)
-                .set_properties(c.str_map("Properties")?)
-                .set_configurations(configurations(&mut c, "Configurations")?)
-                .build();
-            c.finish()?;
-            Ok(conf)
-        })
-        .collect::<Result<Vec<_>, String>>()
-        .map(Some)
+    o.each(key, |c| {
+        Ok(Configuration::builder()
+            .set_classification(c.str("Classification")?)
+            .set_properties(c.str_map("Properties")?)
+            .set_configurations(configurations(c, "Configurations")?)
+            .build())
+    })
 }
 
 fn bootstrap_action(mut o: Obj<'_>) -> Result<BootstrapActionConfig, String> {
